@@ -1,0 +1,58 @@
+"""One JSON error shape for the whole API: `{"error": message, "fields": {...}}`.
+
+DRF's default puts field errors at the top level; storefront and script clients are simpler
+when every non-2xx body has an `error` string, with per-field reasons under `fields`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class Conflict(APIException):
+    """A lifecycle rule forbids the request (e.g. changing weights of a running experiment)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the experiment's state."
+    default_code = "conflict"
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, list):
+        flat = [_flatten(item) for item in detail]
+        return flat[0] if len(flat) == 1 and isinstance(flat[0], str) else flat
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Domain errors raised by services become their HTTP equivalents here, once, so views
+    # stay free of try/except boilerplate.
+    from experiments.errors import FieldErrors, LifecycleError
+
+    if isinstance(exc, LifecycleError):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, FieldErrors):
+        exc = ValidationError(exc.errors)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError) and isinstance(response.data, dict):
+        fields = _flatten(response.data)
+        non_field = fields.pop("non_field_errors", None)
+        names = ", ".join(fields) if fields else ""
+        message = non_field or (f"invalid field(s): {names}" if names else "invalid request")
+        if isinstance(message, list):
+            message = "; ".join(str(m) for m in message)
+        response.data = {"error": message, "fields": fields}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"error": str(response.data["detail"])}
+    elif isinstance(response.data, list):
+        response.data = {"error": "; ".join(str(m) for m in _flatten(response.data))}
+    return response

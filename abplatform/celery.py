@@ -1,0 +1,57 @@
+"""The Celery app. The one place that lists the queues and routes tasks to them.
+
+- `default`: small housekeeping (snapshots, predictor refits).
+- `ingest`: storefront event batches; many cheap workers, scaled out horizontally.
+- `generation`: LLM copy generation and fine-tuning; run these workers on GPU hosts.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
+
+QUEUE_DEFAULT = "default"
+QUEUE_INGEST = "ingest"
+QUEUE_GENERATION = "generation"
+QUEUES = (QUEUE_DEFAULT, QUEUE_INGEST, QUEUE_GENERATION)
+
+app = Celery("copylift")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _configure() -> None:
+    from django.conf import settings
+
+    transport_options: dict = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = str(settings.CELERY_BROKER_DIR)
+        transport_options.update(data_folder_in=folder, data_folder_out=folder)
+    app.conf.update(
+        broker_transport_options=transport_options,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=QUEUE_DEFAULT,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes={
+            "experiments.tasks.*": {"queue": QUEUE_INGEST},
+            "generator.tasks.*": {"queue": QUEUE_GENERATION},
+            "analytics.tasks.*": {"queue": QUEUE_DEFAULT},
+        },
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+        task_soft_time_limit=max(settings.CELERY_TASK_TIME_LIMIT - 60, 30),
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+    )
+
+
+_configure()
+app.autodiscover_tasks()

@@ -1,0 +1,73 @@
+"""The two roles of the platform and what each may do.
+
+- Marketer: edits the catalog, brand rules, experiments and their copy; runs generation.
+- Analyst: reads everything (admin view permissions, reports); changes nothing.
+Superusers are the admins. Anonymous users see nothing but the storefront endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+MARKETER = "Marketer"
+ANALYST = "Analyst"
+
+# app label -> models whose permissions the roles get; kept here so new models join the roles
+# by adding one line instead of a new data migration.
+ROLE_MODELS: dict[str, tuple[str, ...]] = {
+    "experiments": ("category", "product", "brandguideline", "experiment", "variant", "writekey"),
+    "generator": ("generationjob", "candidate", "conversionpredictor", "adapter"),
+    "analytics": ("reportsnapshot",),
+}
+
+
+def _in_group(user: Any, name: str) -> bool:
+    if not user or not user.is_authenticated:
+        return False
+    cache = getattr(user, "_copylift_groups", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._copylift_groups = cache
+    return name in cache
+
+
+def is_admin(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_superuser)
+
+
+def can_edit(user: Any) -> bool:
+    return is_admin(user) or _in_group(user, MARKETER)
+
+
+def can_read(user: Any) -> bool:
+    return can_edit(user) or _in_group(user, ANALYST)
+
+
+class MarketerWritesAnalystReads(BasePermission):
+    """Read for Analysts and Marketers, write for Marketers and admins."""
+
+    message = "Marketer or admin role required to change this; Analysts may only read."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return can_read(request.user)
+        return can_edit(request.user)
+
+
+def role_permissions_sync(**_signal_kwargs: Any) -> None:
+    """Give the role groups their permissions (idempotent). Connected to post_migrate so that
+    models added by later migrations join the roles without a data migration of their own."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for config in apps.get_app_configs():
+        create_permissions(config, verbosity=0)
+    marketer, _ = Group.objects.get_or_create(name=MARKETER)
+    analyst, _ = Group.objects.get_or_create(name=ANALYST)
+    for app_label, models in ROLE_MODELS.items():
+        perms = Permission.objects.filter(content_type__app_label=app_label, content_type__model__in=models)
+        marketer.permissions.add(*perms)
+        analyst.permissions.add(*perms.filter(codename__startswith="view_"))

@@ -1,0 +1,161 @@
+"""Catalog, brand rules, experiments and their variants."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from experiments.brand import Guideline
+
+UNIT_MAX_LENGTH = 128
+
+
+class Category(models.Model):
+    """A product category with its recommended creativity weight λ and keyword library."""
+
+    name = models.CharField(max_length=64, unique=True)
+    recommended_lambda = models.FloatField(
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Default creativity weight λ for new LLM variants in this category.",
+    )
+    keywords = models.JSONField(default=list, blank=True, help_text="Category keyword library (list of phrases).")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BrandGuideline(models.Model):
+    brand = models.CharField(max_length=128, unique=True)
+    tone = models.CharField(max_length=200, blank=True)
+    forbidden_words = models.JSONField(default=list, blank=True)
+    max_length = models.PositiveIntegerField(default=280, help_text="Maximum copy length in characters.")
+    cta_required = models.BooleanField(default=False, help_text="Copy must contain a call to action.")
+
+    class Meta:
+        ordering = ["brand"]
+
+    def __str__(self) -> str:
+        return self.brand
+
+    def as_rules(self) -> Guideline:
+        return Guideline(
+            tone=self.tone,
+            forbidden_words=tuple(self.forbidden_words or ()),
+            max_length=self.max_length,
+            cta_required=self.cta_required,
+        )
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=255)
+    brand = models.CharField(max_length=128, db_index=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    description = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.title}"
+
+    @property
+    def guideline(self) -> BrandGuideline | None:
+        return BrandGuideline.objects.filter(brand=self.brand).first()
+
+
+class Experiment(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    class Metric(models.TextChoices):
+        CTR = "ctr", "CTR (clicks / impressions)"
+        CVR = "cvr", "CVR (orders / impressions)"
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="experiments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    primary_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.CTR)
+    alpha = models.FloatField(default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)])
+    seed = models.CharField(max_length=128, blank=True, help_text="Hash seed; empty means the experiment key.")
+    coverage = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of visitors included, in (0, 1].",
+    )
+    namespace_id = models.CharField(max_length=64, blank=True)
+    namespace_start = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    namespace_end = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def hash_seed(self) -> str:
+        return self.seed or self.key
+
+    @property
+    def namespace(self) -> tuple[str, float, float] | None:
+        if not self.namespace_id:
+            return None
+        return (self.namespace_id, float(self.namespace_start or 0.0), float(self.namespace_end or 1.0))
+
+
+class Variant(models.Model):
+    class Source(models.TextChoices):
+        CONTROL = "control", "Control copy"
+        HUMAN = "human", "Written by a person"
+        LLM = "llm", "Generated by the LLM"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order of the variant; the hash assigns buckets in this order."
+    )
+    is_control = models.BooleanField(default=False)
+    lambda_value = models.FloatField(
+        "λ",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Creativity weight used to generate this copy (empty for the control).",
+    )
+    copy = models.TextField()
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.HUMAN)
+    approved = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["experiment", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["experiment", "key"], name="variant_key_unique_per_experiment")]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.key}/{self.key}"

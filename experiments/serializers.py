@@ -1,0 +1,101 @@
+"""API shapes for experiments. Validation of single fields lives here; rules that involve the
+experiment's state live in `experiments.services`."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from experiments.models import UNIT_MAX_LENGTH, Experiment, Product, Variant
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Variant
+        fields = [
+            "key",
+            "name",
+            "is_control",
+            "lambda_value",
+            "copy",
+            "weight",
+            "source",
+            "approved",
+            "approved_by",
+            "approved_at",
+        ]
+        read_only_fields = ["approved_by", "approved_at"]
+        extra_kwargs = {
+            "lambda_value": {"source": "lambda_value", "min_value": 0.0, "max_value": 1.0},
+            "weight": {"min_value": 0.0},
+            "source": {"required": False},
+        }
+
+    def get_fields(self):
+        # The API calls it `lambda` (a Python keyword, hence the model's `lambda_value`).
+        return {("lambda" if name == "lambda_value" else name): field for name, field in super().get_fields().items()}
+
+
+class NamespaceField(serializers.ListField):
+    """`[id, start, end]` or null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.JSONField(), min_length=3, max_length=3, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return list(value) if value else None
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all())
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    namespace = NamespaceField(required=False)
+    variants = VariantSerializer(many=True, required=False)
+    category = serializers.CharField(source="product.category.name", read_only=True)
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "key",
+            "name",
+            "hypothesis",
+            "product",
+            "category",
+            "status",
+            "primary_metric",
+            "alpha",
+            "seed",
+            "coverage",
+            "namespace",
+            "variants",
+            "owner",
+            "started_at",
+            "stopped_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "owner", "started_at", "stopped_at", "created_at", "updated_at"]
+        extra_kwargs = {
+            "coverage": {"min_value": 0.0001, "max_value": 1.0},
+            "alpha": {"min_value": 0.001, "max_value": 0.5},
+        }
+
+    def validate_variants(self, value: list[dict]) -> list[dict]:
+        keys = [v["key"] for v in value]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise serializers.ValidationError(f"duplicate variant key(s): {', '.join(duplicates)}")
+        return value
+
+
+class AssignQuerySerializer(serializers.Serializer):
+    experiment = serializers.SlugField(max_length=64)
+    unit = serializers.CharField(max_length=UNIT_MAX_LENGTH, trim_whitespace=False)
+
+
+class AssignmentSerializer(serializers.Serializer):
+    experiment = serializers.CharField()
+    variant = serializers.CharField()
+    copy = serializers.CharField()
+    in_experiment = serializers.BooleanField()

@@ -1,0 +1,269 @@
+"""Writes to experiments and their variants, with the lifecycle rules in one place.
+
+Rules (each broken rule raises `LifecycleError` with a sentence a marketer can act on):
+- start needs exactly one control, at least one other variant, positive weights, and every
+  variant's copy approved and passing the product's brand guideline;
+- once an experiment has started, its seed, coverage, namespace and variants are frozen:
+  changing the allocation of a live test would silently move visitors between variants;
+- at most one active (running or paused) experiment per product, unless both sit in the same
+  namespace with non-overlapping ranges;
+- a stopped experiment is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from experiments.assignment import snapshot_cache_clear
+from experiments.brand import check_copy
+from experiments.errors import FieldErrors, LifecycleError
+from experiments.models import Experiment, Product, Variant
+
+FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
+EDITABLE_WHEN_LIVE = ("name", "hypothesis", "primary_metric", "alpha")
+VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "copy", "weight", "source")
+ACTIVE_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED)
+
+
+def _log_history(experiment: Experiment, user: AbstractBaseUser | None, message: str) -> None:
+    """Record a transition in the admin history of the experiment."""
+    if user is None or not getattr(user, "pk", None):
+        return
+    LogEntry.objects.log_actions(
+        user_id=user.pk,
+        queryset=[experiment],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def _namespace_from(value: Any) -> tuple[str, float | None, float | None]:
+    if value in (None, "", []):
+        return ("", None, None)
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise FieldErrors({"namespace": "must be [id, start, end] or null"})
+    ns_id, start, end = value
+    if not isinstance(ns_id, str) or not ns_id.strip():
+        raise FieldErrors({"namespace": "id must be a non-empty string"})
+    try:
+        start_f, end_f = float(start), float(end)
+    except (TypeError, ValueError):
+        raise FieldErrors({"namespace": "start and end must be numbers"}) from None
+    if not (0.0 <= start_f < end_f <= 1.0):
+        raise FieldErrors({"namespace": "needs 0 <= start < end <= 1"})
+    return (ns_id.strip(), start_f, end_f)
+
+
+def _variant_rows(variants: Iterable[dict]) -> list[dict]:
+    rows = list(variants)
+    keys = [row.get("key") for row in rows]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise FieldErrors({"variants": f"duplicate variant key(s): {', '.join(duplicates)}"})
+    return rows
+
+
+def _variant_source(row: dict) -> str:
+    if row.get("source"):
+        return row["source"]
+    if row.get("is_control"):
+        return Variant.Source.CONTROL
+    return Variant.Source.LLM if row.get("lambda_value") is not None else Variant.Source.HUMAN
+
+
+def _variants_replace(experiment: Experiment, rows: list[dict], user: AbstractBaseUser | None) -> None:
+    experiment.variants.all().delete()
+    now = timezone.now()
+    for position, row in enumerate(rows):
+        approved = bool(row.get("approved", False))
+        Variant.objects.create(
+            experiment=experiment,
+            position=position,
+            key=row["key"],
+            name=row.get("name") or row["key"],
+            is_control=bool(row.get("is_control", False)),
+            lambda_value=row.get("lambda_value"),
+            copy=row.get("copy", ""),
+            weight=float(row.get("weight", 1.0)),
+            source=_variant_source(row),
+            approved=approved,
+            approved_by=user if approved and user is not None and user.pk else None,
+            approved_at=now if approved else None,
+        )
+
+
+@transaction.atomic
+def experiment_create(
+    *,
+    key: str,
+    name: str,
+    product: Product,
+    owner: AbstractBaseUser | None = None,
+    hypothesis: str = "",
+    primary_metric: str = Experiment.Metric.CTR,
+    alpha: float = 0.05,
+    seed: str = "",
+    coverage: float = 1.0,
+    namespace: Any = None,
+    variants: Iterable[dict] = (),
+) -> Experiment:
+    if Experiment.objects.filter(key=key).exists():
+        raise FieldErrors({"key": f"an experiment with key {key!r} already exists"})
+    if not 0.0 < coverage <= 1.0:
+        raise FieldErrors({"coverage": "must be in (0, 1]"})
+    ns_id, ns_start, ns_end = _namespace_from(namespace)
+    rows = _variant_rows(variants)
+    experiment = Experiment.objects.create(
+        key=key,
+        name=name,
+        product=product,
+        owner=owner if owner is not None and owner.pk else None,
+        hypothesis=hypothesis,
+        primary_metric=primary_metric,
+        alpha=alpha,
+        seed=seed,
+        coverage=coverage,
+        namespace_id=ns_id,
+        namespace_start=ns_start,
+        namespace_end=ns_end,
+    )
+    _variants_replace(experiment, rows, owner)
+    return experiment
+
+
+@transaction.atomic
+def experiment_update(
+    *, experiment: Experiment, data: dict[str, Any], user: AbstractBaseUser | None = None
+) -> Experiment:
+    """Apply a partial update; allocation fields and variants are refused once started."""
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    live = experiment.status != Experiment.Status.DRAFT
+    data = dict(data)
+    if "namespace" in data:
+        data["namespace_id"], data["namespace_start"], data["namespace_end"] = _namespace_from(data.pop("namespace"))
+    if live:
+        frozen = [f for f in data if f not in EDITABLE_WHEN_LIVE]
+        changed = [f for f in frozen if f == "variants" or getattr(experiment, f, None) != data[f]]
+        if changed:
+            raise LifecycleError(
+                f"experiment {experiment.key!r} is {experiment.status}: {', '.join(sorted(changed))} "
+                "cannot change after start (it would re-shuffle visitors between variants)"
+            )
+    if "coverage" in data and not 0.0 < float(data["coverage"]) <= 1.0:
+        raise FieldErrors({"coverage": "must be in (0, 1]"})
+    variants = data.pop("variants", None)
+    for field, value in data.items():
+        setattr(experiment, field, value)
+    experiment.save()
+    if variants is not None:
+        _variants_replace(experiment, _variant_rows(variants), user)
+    snapshot_cache_clear(experiment.key)
+    return experiment
+
+
+def experiment_start_problems(experiment: Experiment) -> list[str]:
+    """Why the experiment cannot start now (empty when it can)."""
+    problems: list[str] = []
+    variants = list(experiment.variants.all())
+    controls = [v for v in variants if v.is_control]
+    if len(controls) != 1:
+        problems.append(f"needs exactly one control variant (has {len(controls)})")
+    if len(variants) - len(controls) < 1:
+        problems.append("needs at least one variant besides the control")
+    guideline = experiment.product.guideline
+    rules = guideline.as_rules() if guideline is not None else None
+    for variant in variants:
+        if variant.weight <= 0:
+            problems.append(f"variant {variant.key!r} has weight {variant.weight}; weights must be positive")
+        if not variant.approved:
+            problems.append(f"variant {variant.key!r} copy is not approved")
+        compliance = check_copy(variant.copy, rules)
+        problems.extend(f"variant {variant.key!r}: {reason}" for reason in compliance.violations)
+    if not 0.0 < experiment.coverage <= 1.0:
+        problems.append("coverage must be in (0, 1]")
+    return problems
+
+
+def _ranges_overlap(a: Experiment, b: Experiment) -> bool:
+    if not a.namespace or not b.namespace or a.namespace[0] != b.namespace[0]:
+        return True
+    return a.namespace[1] < b.namespace[2] and b.namespace[1] < a.namespace[2]
+
+
+@transaction.atomic
+def experiment_start(*, experiment: Experiment, user: AbstractBaseUser | None = None) -> Experiment:
+    """Start a draft, or resume a paused experiment."""
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status == Experiment.Status.RUNNING:
+        raise LifecycleError(f"experiment {experiment.key!r} is already running")
+    if experiment.status == Experiment.Status.STOPPED:
+        raise LifecycleError(f"experiment {experiment.key!r} is stopped; a stopped experiment cannot restart")
+    problems = experiment_start_problems(experiment)
+    if problems:
+        raise LifecycleError(f"experiment {experiment.key!r} cannot start: " + "; ".join(problems))
+    # Lock the product row so two concurrent starts on one product serialize here.
+    Product.objects.select_for_update().get(pk=experiment.product_id)
+    others = Experiment.objects.filter(product_id=experiment.product_id, status__in=ACTIVE_STATUSES).exclude(
+        pk=experiment.pk
+    )
+    clashes = [other.key for other in others if _ranges_overlap(experiment, other)]
+    if clashes:
+        raise LifecycleError(
+            f"product {experiment.product.sku} already has active experiment(s) {', '.join(clashes)} whose "
+            "traffic overlaps; give both the same namespace with non-overlapping ranges"
+        )
+    resumed = experiment.status == Experiment.Status.PAUSED
+    experiment.status = Experiment.Status.RUNNING
+    if experiment.started_at is None:
+        experiment.started_at = timezone.now()
+    experiment.save(update_fields=["status", "started_at", "updated_at"])
+    snapshot_cache_clear(experiment.key)
+    _log_history(experiment, user, "Resumed" if resumed else "Started")
+    return experiment
+
+
+@transaction.atomic
+def experiment_pause(*, experiment: Experiment, user: AbstractBaseUser | None = None) -> Experiment:
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status != Experiment.Status.RUNNING:
+        raise LifecycleError(f"experiment {experiment.key!r} is {experiment.status}; only a running one can pause")
+    experiment.status = Experiment.Status.PAUSED
+    experiment.save(update_fields=["status", "updated_at"])
+    snapshot_cache_clear(experiment.key)
+    _log_history(experiment, user, "Paused")
+    return experiment
+
+
+@transaction.atomic
+def experiment_stop(*, experiment: Experiment, user: AbstractBaseUser | None = None) -> Experiment:
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status not in ACTIVE_STATUSES:
+        raise LifecycleError(
+            f"experiment {experiment.key!r} is {experiment.status}; only a running or paused one can stop"
+        )
+    experiment.status = Experiment.Status.STOPPED
+    experiment.stopped_at = timezone.now()
+    experiment.save(update_fields=["status", "stopped_at", "updated_at"])
+    snapshot_cache_clear(experiment.key)
+    _log_history(experiment, user, "Stopped")
+    return experiment
+
+
+@transaction.atomic
+def variant_approve(*, variant: Variant, user: AbstractBaseUser | None, approved: bool = True) -> Variant:
+    variant = Variant.objects.select_for_update().select_related("experiment").get(pk=variant.pk)
+    if variant.experiment.status != Experiment.Status.DRAFT and not approved:
+        raise LifecycleError("approval cannot be withdrawn from a variant of a started experiment")
+    variant.approved = approved
+    variant.approved_by = user if approved and user is not None and user.pk else None
+    variant.approved_at = timezone.now() if approved else None
+    variant.save(update_fields=["approved", "approved_by", "approved_at"])
+    _log_history(variant.experiment, user, f"{'Approved' if approved else 'Unapproved'} variant {variant.key}")
+    return variant

@@ -1,0 +1,141 @@
+"""Shared fixtures: users in each role, API clients, a catalog product and experiments."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from abplatform.roles import ANALYST, MARKETER
+from experiments import services
+from experiments.models import BrandGuideline, Category, Experiment, Product
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine that lacks a service or browser; fail under CI=true instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def _user(username: str, group: str | None = None, superuser: bool = False) -> User:
+    user = User.objects.create_user(
+        username=username, password="pw-" + username, is_superuser=superuser, is_staff=superuser or group is not None
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def marketer(db) -> User:
+    return _user("mia", MARKETER)
+
+
+@pytest.fixture
+def analyst(db) -> User:
+    return _user("ann", ANALYST)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _user("root", superuser=True)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return _user("olly")
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def marketer_client(marketer) -> APIClient:
+    return client_for(marketer)
+
+
+@pytest.fixture
+def analyst_client(analyst) -> APIClient:
+    return client_for(analyst)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def product(db) -> Product:
+    BrandGuideline.objects.create(
+        brand="Voltora", tone="clear and technical", forbidden_words=["cheap"], max_length=200, cta_required=False
+    )
+    return Product.objects.create(
+        sku="ELEC-T01",
+        title="Voltora Pulse wireless earbuds",
+        brand="Voltora",
+        category=Category.objects.get(name="Electronics"),
+        price="79.00",
+        description="Wireless earbuds with 30 hours of battery life and a compact charging case.",
+        attributes={"battery_life_h": 30, "connectivity": "Bluetooth 5.3"},
+    )
+
+
+def variant_rows(approved: bool = True) -> list[dict]:
+    return [
+        {
+            "key": "control",
+            "is_control": True,
+            "copy": "Wireless earbuds with 30 hours of battery life.",
+            "weight": 1,
+            "approved": approved,
+        },
+        {
+            "key": "llm-l040",
+            "lambda_value": 0.4,
+            "weight": 1,
+            "approved": approved,
+            "copy": "Thirty hours of music on one charge: Pulse keeps up with your day. Shop now.",
+        },
+        {
+            "key": "llm-l060",
+            "lambda_value": 0.6,
+            "weight": 2,
+            "approved": approved,
+            "copy": "Your commute, your soundtrack, all day long. Discover Pulse today.",
+        },
+    ]
+
+
+@pytest.fixture
+def make_experiment(product, marketer):
+    def make(key: str = "pulse-copy", *, start: bool = False, approved: bool = True, **kwargs) -> Experiment:
+        kwargs.setdefault("variants", variant_rows(approved))
+        experiment = services.experiment_create(
+            key=key, name=f"Copy test {key}", product=kwargs.pop("product", product), owner=marketer, **kwargs
+        )
+        if start:
+            services.experiment_start(experiment=experiment, user=marketer)
+            experiment.refresh_from_db()
+        return experiment
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _clear_assignment_cache():
+    from experiments.assignment import snapshot_cache_clear
+
+    snapshot_cache_clear()
+    yield
+    snapshot_cache_clear()

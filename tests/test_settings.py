@@ -1,0 +1,66 @@
+"""Settings come from the environment and fail loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ENVIRONMENT", "DEBUG"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
+        ({"CELERY_VISIBILITY_TIMEOUT": "soon"}, "CELERY_VISIBILITY_TIMEOUT"),
+        ({"GENERATOR_DEVICE": "tpu"}, "GENERATOR_DEVICE"),
+        ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
+    ],
+)
+def test_bad_configuration_stops_start_up_naming_the_variable(overrides, variable):
+    result = _start(overrides)
+    assert result.returncode != 0
+    assert "ConfigurationError" in result.stderr and variable in result.stderr
+
+
+def test_production_with_secret_key_starts_without_debug():
+    result = _start({"ENVIRONMENT": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "shop.example"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_production_deploy_check_is_clean():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG"}}
+    env.update({"ENVIRONMENT": "production", "SECRET_KEY": "k" * 64 + "Zx9!", "ALLOWED_HOSTS": "shop.example"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
