@@ -134,5 +134,6 @@ def growthbook_config(experiment: Experiment) -> dict:
         "namespace": list(experiment.namespace) if experiment.namespace else None,
         "active": experiment.status == Experiment.Status.RUNNING,
         "status": experiment.status,
+        "started_at": experiment.started_at.isoformat() if experiment.started_at else None,
         "variations": [{"key": v.key, "name": v.name or v.key, "copy": v.copy} for v in variants],
     }

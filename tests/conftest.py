@@ -133,6 +133,26 @@ def make_experiment(product, marketer):
 
 
 @pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Unit tests run tasks inline; integration tests use the real broker and a real worker."""
+    from abplatform.celery import app
+
+    eager = request.node.get_closest_marker("integration") is None
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = eager
+    app.conf.task_eager_propagates = eager
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def write_key(db):
+    from experiments.writekeys import write_key_create
+
+    return write_key_create(name="test storefront")
+
+
+@pytest.fixture(autouse=True)
 def _clear_assignment_cache():
     from experiments.assignment import snapshot_cache_clear
 
