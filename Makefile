@@ -33,8 +33,10 @@ serve: install
 test: install
 	$(PY) -m pytest
 
-bench: migrate
-	$(PY) bench/assign.py
+bench: install
+	@for script in bench/assign.py bench/ingest.py bench/generate.py bench/report.py bench/load.py; do \
+	  if [ -f $$script ]; then echo "== $$script"; $(PY) $$script || exit 1; fi; \
+	done
 
 lint: install
 	$(VENV)/bin/ruff check .

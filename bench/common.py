@@ -1,0 +1,121 @@
+"""Shared set-up for the benchmarks: a Django environment, a fixture experiment, a gunicorn server.
+
+Benchmarks print ratios against a baseline measured in the same run; absolute numbers depend
+on the machine and are printed for context only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def django_setup(default_db: str = "bench.sqlite3") -> None:
+    """Use DATABASE_URL when set (e.g. PostgreSQL), else a separate SQLite file under var/."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / default_db}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def bench_experiment(key: str = "bench-assign", weights=(1, 1, 2), coverage: float = 1.0):
+    """A running three-arm experiment on a fixture product (created once, reused)."""
+    from django.utils import timezone
+
+    from experiments import services
+    from experiments.models import Category, Experiment, Product
+
+    existing = Experiment.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    product, _ = Product.objects.get_or_create(
+        sku=f"BENCH-{key}",
+        defaults={
+            "title": "Bench product",
+            "brand": "Bench",
+            "price": 10,
+            "category": Category.objects.get(name="FMCG"),
+        },
+    )
+    variants = [
+        {
+            "key": f"v{i}",
+            "is_control": i == 0,
+            "copy": f"Bench copy number {i}, fresh and ready. Shop now.",
+            "weight": w,
+            "approved": True,
+            "lambda_value": None if i == 0 else 0.2 * i,
+        }
+        for i, w in enumerate(weights)
+    ]
+    experiment = services.experiment_create(key=key, name=key, product=product, coverage=coverage, variants=variants)
+    services.experiment_start(experiment=experiment)
+    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=1))
+    experiment.refresh_from_db()
+    return experiment
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(workers: int = 2, threads: int = 4, env: dict | None = None) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "abplatform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s"
