@@ -110,10 +110,11 @@ def main() -> None:
             f"over HTTP (gunicorn 2 workers x 4 threads, {args.http_clients} keep-alive clients on the same 2 cores),"
             f" {total:,} requests"
         )
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[int(len(latencies) * 0.99)] * 1000
         print(
             f"  GET /api/v1/assign                          {rate(total, elapsed):>12}  "
-            f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f}"
-            f" ms, errors {len(errors)}"
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {len(errors)}"
         )
         print(f"  ratio HTTP / in-process SDK baseline        {sdk_fresh / n * total / elapsed:.3f}")
 
