@@ -1,0 +1,199 @@
+"""Fixed-horizon test of treatment vs control: absolute and relative lift, CI, p-value.
+
+Matches gbstats' ``TwoSidedTTest`` (Welch t with Welch-Satterthwaite degrees of freedom,
+relative-lift variance by the delta method) so numbers agree with GrowthBook; ``test="z"``
+uses the normal distribution instead. Valid for one pre-planned look only: looking every day
+and stopping at the first p < alpha inflates the false-positive rate (see
+:mod:`analytics.stats.sequential` for the always-valid alternatives).
+
+The array functions at the top are the vectorised kernel shared with the simulations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from analytics.stats.config import DEFAULT_CONFIG, Sides, StatsConfig, TestKind
+from analytics.stats.results import ResultMixin, finite_or_none
+from analytics.stats.statistics import ArrayLike, FloatArray, Statistic, safe_mean, safe_n, statistic_problem
+
+
+def lift_moments(
+    mean_a: ArrayLike,
+    var_a: ArrayLike,
+    n_a: ArrayLike,
+    mean_b: ArrayLike,
+    var_b: ArrayLike,
+    n_b: ArrayLike,
+    *,
+    relative: bool,
+) -> tuple[FloatArray, FloatArray]:
+    """Point estimate of the lift of b over a and the variance of that estimate.
+
+    Relative lift (mean_b / mean_a - 1) uses the first-order delta method on the ratio of two
+    independent means: Var ~ var_b / (mean_a^2 n_b) + mean_b^2 var_a / (mean_a^4 n_a).
+    """
+    mean_a, var_a, n_a = (np.asarray(x, dtype=float) for x in (mean_a, var_a, n_a))
+    mean_b, var_b, n_b = (np.asarray(x, dtype=float) for x in (mean_b, var_b, n_b))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if relative:
+            estimate = (mean_b - mean_a) / mean_a
+            variance = var_b / (mean_a**2 * n_b) + var_a * mean_b**2 / (mean_a**4 * n_a)
+        else:
+            estimate = mean_b - mean_a
+            variance = var_b / n_b + var_a / n_a
+    return estimate, variance
+
+
+def welch_dof(var_a: ArrayLike, n_a: ArrayLike, var_b: ArrayLike, n_b: ArrayLike) -> FloatArray:
+    """Welch-Satterthwaite degrees of freedom from per-unit variances (as gbstats computes them)."""
+    var_a, n_a, var_b, n_b = (np.asarray(x, dtype=float) for x in (var_a, n_a, var_b, n_b))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        va, vb = var_a / n_a, var_b / n_b
+        return (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+
+
+def fixed_horizon_arrays(
+    estimate: ArrayLike,
+    std_error: ArrayLike,
+    dof: ArrayLike,
+    *,
+    alpha: float,
+    sides: Sides,
+    test: TestKind,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Statistic, p-value, CI lower and CI upper (±inf for the open side of one-sided CIs)."""
+    estimate = np.asarray(estimate, dtype=float)
+    std_error = np.asarray(std_error, dtype=float)
+    dist = sps.norm() if test == "z" else sps.t(np.asarray(dof, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        statistic = estimate / std_error
+    # sf rather than 1 - cdf: keeps small p-values accurate instead of rounding them to 0.
+    if sides == "two-sided":
+        p_value = 2.0 * dist.sf(np.abs(statistic))
+        half = dist.isf(alpha / 2.0) * std_error
+        lower, upper = estimate - half, estimate + half
+    elif sides == "greater":
+        p_value = dist.sf(statistic)
+        lower, upper = estimate - dist.isf(alpha) * std_error, np.full_like(estimate, np.inf)
+    else:
+        p_value = dist.cdf(statistic)
+        lower, upper = np.full_like(estimate, -np.inf), estimate + dist.isf(alpha) * std_error
+    return statistic, np.minimum(p_value, 1.0), lower, upper
+
+
+@dataclass(frozen=True)
+class LiftEstimate(ResultMixin):
+    """One lift (absolute or relative) with its interval and test; all None with ``reason``."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_lower: float | None = None  # None also means "unbounded" on the open side of a one-sided CI
+    ci_upper: float | None = None
+    p_value: float | None = None
+    statistic: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FixedHorizonResult(ResultMixin):
+    """Fixed-horizon comparison. The top-level estimate/CI/p-value repeat the lift that
+    ``difference_type`` selects; ``error`` says why they are None."""
+
+    test: str
+    sides: str
+    alpha: float
+    difference_type: str
+    control_n: int | None
+    treatment_n: int | None
+    control_mean: float | None
+    treatment_mean: float | None
+    dof: float | None
+    absolute: LiftEstimate
+    relative: LiftEstimate
+    estimate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    p_value: float | None
+    significant: bool | None
+    error: str | None = None
+
+
+def comparison_problem(control: Statistic, treatment: Statistic) -> str | None:
+    """Why control and treatment cannot be compared at all (shared by every test)."""
+    reason = statistic_problem(control, "control") or statistic_problem(treatment, "treatment")
+    if reason:
+        return reason
+    if control.kind != treatment.kind:
+        return f"control is a {control.kind} statistic but treatment is a {treatment.kind} statistic"
+    for arm, stat in (("control", control), ("treatment", treatment)):
+        if not stat.variance > 0:
+            return f"zero variance in {arm}"
+    return None
+
+
+def relative_problem(control: Statistic) -> str | None:
+    if control.mean == 0:
+        return "baseline (control) mean is zero: relative lift is undefined"
+    return None
+
+
+def _lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
+    estimate, variance = lift_moments(
+        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
+    )
+    std_error = np.sqrt(variance)
+    dof = welch_dof(control.variance, control.n, treatment.variance, treatment.n)
+    statistic, p_value, lower, upper = fixed_horizon_arrays(
+        estimate, std_error, dof, alpha=config.alpha, sides=config.sides, test=config.test
+    )
+    values = {k: finite_or_none(v) for k, v in (("estimate", estimate), ("std_error", std_error))}
+    if values["estimate"] is None or values["std_error"] is None or finite_or_none(p_value) is None:
+        return LiftEstimate(reason="numerical overflow in the lift computation")
+    return LiftEstimate(
+        estimate=values["estimate"],
+        std_error=values["std_error"],
+        ci_lower=finite_or_none(lower),
+        ci_upper=finite_or_none(upper),
+        p_value=finite_or_none(p_value),
+        statistic=finite_or_none(statistic),
+    )
+
+
+def fixed_horizon_test(
+    control: Statistic, treatment: Statistic, config: StatsConfig = DEFAULT_CONFIG
+) -> FixedHorizonResult:
+    """Welch t (or z) test of treatment vs control on both absolute and relative lift."""
+    reason = comparison_problem(control, treatment)
+    if reason:
+        absolute = relative = LiftEstimate(reason=reason)
+    else:
+        absolute = _lift(control, treatment, config, relative=False)
+        rel_reason = relative_problem(control)
+        relative = LiftEstimate(reason=rel_reason) if rel_reason else _lift(control, treatment, config, relative=True)
+    primary = relative if config.difference_type == "relative" else absolute
+    dof = None
+    if reason is None and config.test == "welch_t":
+        dof = finite_or_none(welch_dof(control.variance, control.n, treatment.variance, treatment.n))
+    return FixedHorizonResult(
+        test=config.test,
+        sides=config.sides,
+        alpha=config.alpha,
+        difference_type=config.difference_type,
+        control_n=safe_n(control),
+        treatment_n=safe_n(treatment),
+        control_mean=safe_mean(control),
+        treatment_mean=safe_mean(treatment),
+        dof=dof,
+        absolute=absolute,
+        relative=relative,
+        estimate=primary.estimate,
+        ci_lower=primary.ci_lower,
+        ci_upper=primary.ci_upper,
+        p_value=primary.p_value,
+        significant=None if primary.p_value is None else primary.p_value < config.alpha,
+        error=primary.reason,
+    )

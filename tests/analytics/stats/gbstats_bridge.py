@@ -1,0 +1,43 @@
+"""Convert our statistics into gbstats' (the independent reference implementation) and run it.
+
+gbstats 0.8.0 is a test-only dependency (installed with --no-deps; it declares numpy<2 and
+pandas<2, but the modules used here run on current versions).
+"""
+
+from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
+from gbstats.frequentist.tests import FrequentistConfig, SequentialConfig, SequentialTwoSidedTTest, TwoSidedTTest
+from gbstats.models import statistics as gbs
+
+from analytics.stats import ProportionStatistic, RatioStatistic, SampleMeanStatistic
+
+
+def gb(stat):
+    if isinstance(stat, RatioStatistic):
+        return gbs.RatioStatistic(
+            n=stat.n,
+            m_statistic=gbs.SampleMeanStatistic(n=stat.n, sum=stat.m_sum, sum_squares=stat.m_sum_squares),
+            d_statistic=gbs.SampleMeanStatistic(n=stat.n, sum=stat.d_sum, sum_squares=stat.d_sum_squares),
+            m_d_sum_of_products=stat.m_d_sum_of_products,
+        )
+    if isinstance(stat, ProportionStatistic):
+        return gbs.ProportionStatistic(n=stat.n, sum=stat.sum)
+    if isinstance(stat, SampleMeanStatistic):
+        return gbs.SampleMeanStatistic(n=stat.n, sum=stat.sum, sum_squares=stat.sum_squares)
+    raise TypeError(type(stat))
+
+
+def gb_frequentist(control, treatment, *, difference_type="relative", alpha=0.05):
+    config = FrequentistConfig(alpha=alpha, difference_type=difference_type)
+    return TwoSidedTTest(gb(control), gb(treatment), config).compute_result()
+
+
+def gb_sequential(control, treatment, *, difference_type="relative", alpha=0.05, tuning=5000):
+    config = SequentialConfig(alpha=alpha, difference_type=difference_type, sequential_tuning_parameter=tuning)
+    return SequentialTwoSidedTTest(gb(control), gb(treatment), config).compute_result()
+
+
+def gb_bayesian(control, treatment, *, difference_type="relative", prior=None):
+    config = EffectBayesianConfig(
+        difference_type=difference_type, prior_type=difference_type, prior_effect=prior or GaussianPrior()
+    )
+    return EffectBayesianABTest(gb(control), gb(treatment), config).compute_result()
