@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "experiments",
     "generator",
     "analytics",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,7 +142,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Experiments, assignment, events, generation and lift reports for LLM-written copy.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Storefronts call these from their own origin (the tracker script); nothing else is
+# cross-origin. No credentials: the write key travels in the body or a header, never a cookie.
+CORS_URLS_REGEX = r"^/(api/v1/(assign|events|experiments/[^/]+/config)|tracker\.js)$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 # --- Celery: the queues themselves are declared in abplatform/celery.py ---
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from experiments import services
 from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES, guidelines_import, products_import_csv
 from experiments.models import Experiment, Product
+from experiments.writekeys import write_key_authenticate, write_key_create
+
+DEMO_WRITE_KEY_NAME = "demo storefront"
 
 # One demo experiment per category: the product and the hypothesis it tests.
 DEMO_EXPERIMENTS = (
@@ -24,6 +28,7 @@ DEMO_EXPERIMENTS = (
 
 @dataclass
 class DemoReport:
+    write_key_file: str = ""
     products_loaded: int = 0
     experiments_created: list[str] = field(default_factory=list)
     experiments_existing: list[str] = field(default_factory=list)
@@ -60,8 +65,21 @@ def demo_experiment_create(*, key: str, sku: str, hypothesis: str) -> Experiment
     )
 
 
+def demo_write_key() -> str:
+    """The demo storefront's write key, kept in `var/demo_write_key` for the demo page and the
+    simulator. A local development convenience: real storefronts get keys from the admin."""
+    path = settings.VAR_DIR / "demo_write_key"
+    if path.exists() and write_key_authenticate(path.read_text().strip()) is not None:
+        return path.read_text().strip()
+    _, clear = write_key_create(name=DEMO_WRITE_KEY_NAME)
+    path.write_text(clear + "\n")
+    path.chmod(0o600)
+    return clear
+
+
 def demo_seed() -> DemoReport:
-    report = DemoReport(products_loaded=demo_catalog_seed())
+    demo_write_key()
+    report = DemoReport(products_loaded=demo_catalog_seed(), write_key_file=str(settings.VAR_DIR / "demo_write_key"))
     for key, sku, hypothesis in DEMO_EXPERIMENTS:
         if Experiment.objects.filter(key=key).exists():
             report.experiments_existing.append(key)

@@ -68,9 +68,15 @@ def test_anonymous_sees_nothing(make_experiment):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_seed_demo_is_idempotent(capsys):
+def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
+    from experiments.writekeys import write_key_authenticate
+
+    settings.VAR_DIR = tmp_path
     call_command("seed_demo")
+    key = (tmp_path / "demo_write_key").read_text().strip()
     call_command("seed_demo")
+    assert (tmp_path / "demo_write_key").read_text().strip() == key  # the working key is kept
+    assert write_key_authenticate(key) is not None
     out = capsys.readouterr().out
     assert "Demo experiments already present" in out
     assert Experiment.objects.filter(key__startswith="demo-").count() == 3
