@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -56,3 +57,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(response.data, list):
         response.data = {"error": "; ".join(str(m) for m in _flatten(response.data))}
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a URL that matches no route (e.g. `/api/v1/experiments/not a slug`) answers in
+    the API's JSON error shape under /api/, and with Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not found"}, status=status.HTTP_404_NOT_FOUND)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
@@ -50,6 +51,14 @@ def _configure() -> None:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
+        beat_schedule={
+            # The lift reports' daily looks: hourly, so each UTC day's last snapshot is taken at 23:55
+            # (a rerun replaces the day's earlier one); experiments without snapshots get backfilled.
+            "analytics-report-snapshots": {
+                "task": "analytics.tasks.report_snapshots_take",
+                "schedule": crontab(minute=55),
+            },
+        },
     )
 
 

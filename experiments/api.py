@@ -90,10 +90,17 @@ class ExperimentConfigView(APIView):
 class ExperimentListView(APIView):
     permission_classes = (MarketerWritesAnalystReads,)
 
-    @extend_schema(operation_id="experiments_list", responses={200: ExperimentSerializer(many=True)})
+    @extend_schema(
+        operation_id="experiments_list",
+        parameters=[OpenApiParameter("status", str, enum=Experiment.Status.values, description="Only this status")],
+        responses={200: ExperimentSerializer(many=True), 400: ERROR_SCHEMA},
+    )
     def get(self, request: Request) -> Response:
         queryset = _experiments()
         if status_filter := request.query_params.get("status"):
+            if status_filter not in Experiment.Status.values:
+                allowed = ", ".join(Experiment.Status.values)
+                return Response({"error": f"status must be one of {allowed}", "fields": {"status": "invalid"}}, 400)
             queryset = queryset.filter(status=status_filter)
         return Response(ExperimentSerializer(queryset, many=True).data)
 

@@ -8,6 +8,7 @@ quickly, and services clear it immediately in their own process.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -51,6 +52,8 @@ class Assignment:
 
 
 _cache: dict[str, tuple[float, ExperimentSnapshot | None]] = {}
+_CACHE_MAX_ENTRIES = 10_000
+_KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")  # Experiment.key is a SlugField(max_length=64)
 
 
 def snapshot_build(experiment: Experiment) -> ExperimentSnapshot:
@@ -78,12 +81,18 @@ def snapshot_build(experiment: Experiment) -> ExperimentSnapshot:
 
 def experiment_snapshot(key: str) -> ExperimentSnapshot | None:
     """The cached snapshot for `key`, or None for an unknown experiment."""
+    if not _KEY_RE.fullmatch(key):
+        # Not a slug, so no experiment's key: no query (PostgreSQL refuses strings holding NUL)
+        # and no cache entry.
+        return None
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
     experiment = Experiment.objects.filter(key=key).prefetch_related("variants").first()
     snapshot = snapshot_build(experiment) if experiment is not None else None
+    if len(_cache) > _CACHE_MAX_ENTRIES:  # unknown keys are cached too: bound memory against floods
+        _cache.clear()
     _cache[key] = (now + ALLOCATION_TTL_SECONDS, snapshot)
     return snapshot
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 EVENT_TYPES = {"impression": 0, "click": 1, "add_to_cart": 2, "order": 3}
 ORDER = EVENT_TYPES["order"]
 EVENT_ID_MAX_LENGTH = 64
+# Valid JSON, but not storable: PostgreSQL text cannot hold NUL, and a lone surrogate has no
+# UTF-8 encoding. Accepted, either would fail the whole batch in the worker.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class BrokerUnavailable(Exception):
@@ -47,7 +51,10 @@ def _parse_ts(value: Any) -> datetime:
         raise ValueError(f"{value[:40]!r} is not ISO-8601") from None
     if parsed.tzinfo is None:
         raise ValueError("needs a time zone (e.g. 2026-11-25T10:00:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{value[:40]!r} is out of range") from None
 
 
 def _string(event: dict, name: str, max_length: int, errors: dict[str, str]) -> str:
@@ -58,6 +65,8 @@ def _string(event: dict, name: str, max_length: int, errors: dict[str, str]) -> 
         errors[name] = "must be a non-empty string"
     elif len(value) > max_length:
         errors[name] = f"at most {max_length} characters"
+    elif _UNSTORABLE.search(value):
+        errors[name] = "must not contain NUL or unpaired surrogate characters"
     else:
         return value
     return ""

@@ -9,7 +9,7 @@ from experiments.models import UNIT_MAX_LENGTH, Experiment, Product, Variant
 
 
 class VariantSerializer(serializers.ModelSerializer):
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Variant
@@ -47,9 +47,18 @@ class NamespaceField(serializers.ListField):
         return list(value) if value else None
 
 
+class ProductField(serializers.SlugRelatedField):
+    """A product by SKU. A SKU holding NUL cannot exist, and PostgreSQL refuses to compare it."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class ExperimentSerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all())
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    product = ProductField(slug_field="sku", queryset=Product.objects.all())
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     namespace = NamespaceField(required=False)
     variants = VariantSerializer(many=True, required=False)
     category = serializers.CharField(source="product.category.name", read_only=True)

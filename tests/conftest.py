@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from abplatform.roles import ANALYST, MARKETER
+from abplatform.roles import ANALYST, MARKETER, role_permissions_sync
 from experiments import services
 from experiments.models import BrandGuideline, Category, Experiment, Product
 
@@ -159,3 +161,23 @@ def _clear_assignment_cache():
     snapshot_cache_clear()
     yield
     snapshot_cache_clear()
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction")) or {"live_server", "transactional_db"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _migration_rows(request):
+    """A transactional test empties every table when it ends, the categories and role groups that
+    migrations seed included: put them back (idempotently) before each transactional test."""
+    if not _is_transactional(request):
+        return
+    request.getfixturevalue("transactional_db")
+    seed = importlib.import_module("experiments.migrations.0002_roles")
+    seed.create_categories(django_apps, None)
+    seed.create_groups(django_apps, None)
+    role_permissions_sync()
