@@ -6,8 +6,13 @@ squares and cross sum that the ratio and mean metrics need; `analytics.stats` do
 
 from __future__ import annotations
 
+import functools
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import date
 
+from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Coalesce
 
@@ -26,6 +31,38 @@ METRICS: dict[str, tuple[str, str | None]] = {
 COLUMNS = ("impressions", "clicks", "add_to_carts", "orders", "revenue")
 # The cross sums the ratio metrics need (numerator × denominator per unit).
 PRODUCTS = tuple(sorted({(num, den) for num, den in METRICS.values() if den is not None}))
+
+
+class _MemoizedMoments:
+    """Mean, variance and validity computed once per statistic, through the engine's own properties.
+
+    The engine's statistics recompute them with numpy at every access, which is cheap once and not
+    cheap a few thousand times: a report with daily looks asks that often (2 to 3x faster reports).
+    Frozen dataclasses without slots keep an instance __dict__, where cached_property stores.
+    """
+
+    @functools.cached_property
+    def mean(self) -> float:
+        return super().mean  # type: ignore[misc]
+
+    @functools.cached_property
+    def variance(self) -> float:
+        return super().variance  # type: ignore[misc]
+
+    @functools.cached_property
+    def _problem(self) -> str | None:
+        return super().problem()  # type: ignore[misc]
+
+    def problem(self) -> str | None:
+        return self._problem
+
+
+class MemoRatioStatistic(_MemoizedMoments, RatioStatistic):
+    pass
+
+
+class MemoSampleMeanStatistic(_MemoizedMoments, SampleMeanStatistic):
+    pass
 
 
 @dataclass(frozen=True)
@@ -53,13 +90,21 @@ class VariantAggregates:
     def empty(cls) -> VariantAggregates:
         return cls(**{f.name: 0 for f in fields(cls)})
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, float]) -> VariantAggregates:
+        """From :meth:`as_dict` (e.g. a stored snapshot); fields it lacks count as zero."""
+        return cls(**{f.name: data.get(f.name, 0) for f in fields(cls)})
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def statistic(self, metric: str) -> RatioStatistic | SampleMeanStatistic:
         numerator, denominator = METRICS[metric]
         if denominator is None:
-            return SampleMeanStatistic(
+            return MemoSampleMeanStatistic(
                 n=self.units, sum=getattr(self, numerator), sum_squares=getattr(self, f"sq_{numerator}")
             )
-        return RatioStatistic(
+        return MemoRatioStatistic(
             n=self.units,
             m_sum=getattr(self, numerator),
             m_sum_squares=getattr(self, f"sq_{numerator}"),
@@ -106,3 +151,178 @@ def units_in_several_variants(*, experiment: Experiment) -> int:
         .filter(variants__gt=1)
         .count()
     )
+
+
+def variant_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict[int, VariantAggregates]]:
+    """`variant_aggregates` for several experiments in one query: {experiment id: {variant id: ...}}."""
+    ids = list(experiment_ids)
+    result: dict[int, dict[int, VariantAggregates]] = {experiment_id: {} for experiment_id in ids}
+    if not ids:
+        return result
+    rows = (
+        UnitTotals.objects.filter(experiment_id__in=ids)
+        .values("experiment_id", "variant_id")
+        .order_by()
+        .annotate(**_aggregations())
+    )
+    for row in rows:
+        experiment_id, variant_id = row.pop("experiment_id"), row.pop("variant_id")
+        result[experiment_id][variant_id] = VariantAggregates(
+            **{name.removeprefix("agg_"): value for name, value in row.items()}
+        )
+    for experiment_id, variant_id in Variant.objects.filter(experiment_id__in=ids).values_list("experiment_id", "id"):
+        result[experiment_id].setdefault(variant_id, VariantAggregates.empty())
+    return result
+
+
+# --- Raw-event scans: the one-off backfill of snapshots, and the benchmark's baseline ---------------------------
+
+_EVENT_TOTALS = {
+    "impressions": "SUM(CASE WHEN type = 0 THEN 1 ELSE 0 END)",
+    "clicks": "SUM(CASE WHEN type = 1 THEN 1 ELSE 0 END)",
+    "add_to_carts": "SUM(CASE WHEN type = 2 THEN 1 ELSE 0 END)",
+    "orders": "SUM(CASE WHEN type = 3 THEN 1 ELSE 0 END)",
+    # Only orders carry revenue; the ingest path sums it the same way.
+    "revenue": "SUM(CASE WHEN type = 3 THEN COALESCE(revenue, 0) ELSE 0 END)",
+}
+# Cast per-unit values to floats at once: PostgreSQL sums bigints as numeric, which is slower.
+_FLOAT = "CAST({} AS DOUBLE PRECISION)"
+
+
+def _more_sort_memory(cursor) -> None:
+    """The per-unit (and per-day) groups of a big experiment outgrow PostgreSQL's default 4 MB of
+    sort and hash memory and spill to disk; allow more for this one transaction (SET LOCAL)."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+
+
+def _day_expression() -> str:
+    if connection.vendor == "postgresql":
+        return "CAST((ts AT TIME ZONE 'UTC') AS date)"
+    return "date(ts)"  # SQLite keeps UTC timestamps as ISO text
+
+
+def _aggregates_row(row: Mapping[str, float | None]) -> VariantAggregates:
+    return VariantAggregates(**{f.name: (row.get(f.name) or 0) for f in fields(VariantAggregates)})
+
+
+def variant_aggregates_from_events(*, experiment: Experiment) -> dict[int, VariantAggregates]:
+    """The same numbers as :func:`variant_aggregates`, computed from the raw events.
+
+    Groups the events by unit and then by variant: a full scan of the experiment's events, kept
+    for checks and as the benchmark's baseline (reports read the per-unit totals instead).
+    """
+    per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
+    sums = ["COUNT(*) AS units"]
+    for column in COLUMNS:
+        sums.append(f"SUM({column}) AS {column}")
+        sums.append(f"SUM({column} * {column}) AS sq_{column}")
+    for numerator, denominator in PRODUCTS:
+        sums.append(f"SUM({numerator} * {denominator}) AS x_{numerator}_{denominator}")
+    sums.append("SUM(CASE WHEN impressions = 0 THEN 1 ELSE 0 END) AS units_without_impression")
+    sql = (
+        f"WITH per_unit AS (SELECT variant_id, unit, {per_unit} FROM experiments_event "  # noqa: S608 - fixed SQL
+        "WHERE experiment_id = %s GROUP BY variant_id, unit) "
+        f"SELECT variant_id, {', '.join(sums)} FROM per_unit GROUP BY variant_id"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_sort_memory(cursor)
+        cursor.execute(sql, [experiment.pk])
+        names = [column[0] for column in cursor.description]
+        result = {row[0]: _aggregates_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()}
+    for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
+        result.setdefault(variant_id, VariantAggregates.empty())
+    return result
+
+
+def _daily_sql() -> str:
+    """Per (variant, day): how much each sufficient statistic grew that day.
+
+    A unit's contribution to a sum of squares on day d is cum(d)^2 - cum(d-1)^2, so only the units
+    active on day d appear in that day's row; the caller adds the deltas up day by day. Window
+    functions give each unit's cumulative totals (both PostgreSQL and SQLite >= 3.25 have them).
+    """
+    day = _day_expression()
+    daily = ", ".join(f"{_FLOAT.format(sql)} AS d_{name}" for name, sql in _EVENT_TOTALS.items())
+    running = ", ".join(f"SUM(d_{name}) OVER w AS c_{name}" for name in COLUMNS)
+    deltas = ["SUM(CASE WHEN nth = 1 THEN 1 ELSE 0 END) AS units"]
+    for column in COLUMNS:
+        deltas.append(f"SUM(d_{column}) AS {column}")
+        deltas.append(
+            f"SUM(c_{column} * c_{column} - (c_{column} - d_{column}) * (c_{column} - d_{column})) AS sq_{column}"
+        )
+    for n, d in PRODUCTS:
+        deltas.append(f"SUM(c_{n} * c_{d} - (c_{n} - d_{n}) * (c_{d} - d_{d})) AS x_{n}_{d}")
+    # A unit leaves "without impression" on the day of its first impression.
+    deltas.append(
+        "SUM(CASE WHEN nth = 1 AND c_impressions = 0 THEN 1 "
+        "WHEN nth > 1 AND c_impressions > 0 AND c_impressions = d_impressions THEN -1 ELSE 0 END) "
+        "AS units_without_impression"
+    )
+    return (
+        f"WITH daily AS (SELECT variant_id, unit, {day} AS day, {daily} FROM experiments_event "  # noqa: S608
+        f"WHERE experiment_id = %s GROUP BY variant_id, unit, {day}), "
+        f"cumulative AS (SELECT *, {running}, ROW_NUMBER() OVER w AS nth FROM daily "
+        "WINDOW w AS (PARTITION BY variant_id, unit ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) "
+        f"SELECT day, variant_id, {', '.join(deltas)} FROM cumulative GROUP BY day, variant_id ORDER BY day, variant_id"
+    )
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def daily_aggregates_from_events(*, experiment: Experiment) -> list[tuple[date, dict[int, VariantAggregates]]]:
+    """Cumulative per-variant statistics at the end of each UTC day that has events, oldest first.
+
+    One scan of the experiment's raw events (the backfill of snapshots for traffic that predates
+    them); each day's statistics equal what `variant_aggregates` would have returned that midnight.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_sort_memory(cursor)
+        cursor.execute(_daily_sql(), [experiment.pk])
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    names = [f.name for f in fields(VariantAggregates)]
+    running: dict[int, dict[str, float]] = {
+        variant_id: dict.fromkeys(names, 0)
+        for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True)
+    }
+    days: list[tuple[date, dict[int, VariantAggregates]]] = []
+    for day, day_rows in itertools.groupby(rows, key=lambda row: _as_date(row["day"])):
+        for row in day_rows:
+            totals = running.setdefault(row["variant_id"], dict.fromkeys(names, 0))
+            for name in names:
+                totals[name] += row[name] or 0
+        days.append((day, {variant_id: VariantAggregates(**values) for variant_id, values in running.items()}))
+    return days
+
+
+def snapshots_for(*, experiment: Experiment):
+    """The experiment's report snapshots, oldest day first."""
+    from analytics.models import ReportSnapshot
+
+    return list(ReportSnapshot.objects.filter(experiment=experiment).order_by("day"))
+
+
+def copy_scores(*, variant_ids: Iterable[int]) -> dict[int, dict[str, float | None]]:
+    """Per variant: the generator's scores of the candidate it was made from (latest, if several).
+
+    Variants written by hand (the control, usually) have no candidate and are left out: their
+    diversity is unknown, and embedding copy here would load a model into the web process.
+    """
+    from django.apps import apps
+
+    try:
+        candidate_model = apps.get_model("generator", "Candidate")
+    except LookupError:
+        return {}
+    scores: dict[int, dict[str, float | None]] = {}
+    rows = (
+        candidate_model.objects.filter(variant_id__in=list(variant_ids))
+        .order_by("variant_id", "-id")
+        .values("variant_id", "diversity", "novelty", "p_conv", "reward", "lambda_value")
+    )
+    for row in rows:
+        scores.setdefault(row.pop("variant_id"), row)
+    return scores

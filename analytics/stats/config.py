@@ -19,6 +19,10 @@ SequentialMethod: TypeAlias = Literal["cs", "msprt", "group_sequential"]
 Correction: TypeAlias = Literal["holm", "bh", "none"]
 
 
+def _whole(value: float) -> bool:
+    return math.isfinite(value) and int(value) == value
+
+
 @dataclass(frozen=True)
 class StatsConfig:
     """Analysis settings.
@@ -81,9 +85,10 @@ class StatsConfig:
             raise ValueError("sequential_tuning_n must be positive")
         if not (math.isfinite(self.msprt_tau) and self.msprt_tau > 0):
             raise ValueError("msprt_tau must be positive")
-        if int(self.planned_looks) != self.planned_looks or self.planned_looks < 1:
+        # int() of inf or NaN would raise its own error, which names no setting: check finiteness first.
+        if not _whole(self.planned_looks) or self.planned_looks < 1:
             raise ValueError("planned_looks must be a positive integer")
-        if int(self.min_units_per_arm) != self.min_units_per_arm or self.min_units_per_arm < 0:
+        if not _whole(self.min_units_per_arm) or self.min_units_per_arm < 0:
             raise ValueError("min_units_per_arm must be a non-negative integer")
         if not (0.0 < self.srm_threshold < 1.0):
             raise ValueError("srm_threshold must lie strictly between 0 and 1")

@@ -155,7 +155,10 @@ def _units_needed(
         return None
     if gap(low) >= 0:
         return 4.0
-    return math.exp(optimize.brentq(gap, low, high, xtol=1e-9))
+    try:
+        return math.exp(optimize.brentq(gap, low, high, xtol=1e-9))
+    except ValueError:  # a NaN power: inputs beyond floating point (e.g. mean and lift of 1e154)
+        return None
 
 
 def sample_size(

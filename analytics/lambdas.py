@@ -1,0 +1,228 @@
+"""Creativity vs conversion across experiments: per category, how CVR lift and copy diversity move with λ.
+
+Every LLM arm of every experiment with traffic is one point: its λ, its copy's diversity (from
+the generator's candidate, when it has one) and its CVR and CTR lift against its own
+experiment's control (relative lifts make products with different baselines comparable). Arms
+at the same λ are pooled by inverse-variance weighting. A weighted quadratic through the pooled
+CVR lifts smooths the noise, and the elbow of that curve (kneed's maximum-curvature point) is
+the recommended λ: past it, more creativity costs conversion fastest (concave curve), or stops
+buying much (convex curve). With fewer than three λ values there is no curve to bend, and the
+report says so rather than guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analytics.selectors import VariantAggregates
+from analytics.stats import StatsConfig, fixed_horizon_test
+from analytics.stats.results import finite_or_none
+from experiments.models import Category, Experiment, Variant
+
+# The paper's recommended ranges (arXiv 2505.23809), shown next to ours as a sanity check.
+PAPER_RANGES: dict[str, tuple[float, float]] = {"FMCG": (0.7, 0.8), "Apparel": (0.5, 0.6), "Electronics": (0.3, 0.5)}
+MIN_LAMBDAS_FOR_ELBOW = 3
+_Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class ArmPoint:
+    experiment: str
+    variant: str
+    lambda_value: float
+    units: int
+    diversity: float | None
+    cvr: float | None
+    ctr: float | None
+    cvr_lift: float | None
+    cvr_lift_se: float | None
+    ctr_lift: float | None
+    ctr_lift_se: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "variant": self.variant,
+            "lambda": self.lambda_value,
+            "units": self.units,
+            "diversity": self.diversity,
+            "cvr": self.cvr,
+            "ctr": self.ctr,
+            "cvr_lift": self.cvr_lift,
+            "cvr_lift_se": self.cvr_lift_se,
+            "ctr_lift": self.ctr_lift,
+            "ctr_lift_se": self.ctr_lift_se,
+        }
+
+
+def arm_points(
+    *,
+    experiments: Iterable[Experiment],
+    variants: Mapping[int, Sequence[Variant]],
+    aggregates: Mapping[int, Mapping[int, VariantAggregates]],
+    scores: Mapping[int, Mapping[str, float | None]],
+) -> dict[int, list[ArmPoint]]:
+    """Per category id: one point per LLM arm (with a λ) of an experiment that has traffic."""
+    config = StatsConfig()
+    points: dict[int, list[ArmPoint]] = defaultdict(list)
+    for experiment in experiments:
+        arms = variants.get(experiment.pk, ())
+        control = next((v for v in arms if v.is_control), None)
+        stats = aggregates.get(experiment.pk, {})
+        if control is None or control.pk not in stats:
+            continue
+        for variant in arms:
+            if variant.is_control or variant.lambda_value is None:
+                continue
+            agg = stats.get(variant.pk) or VariantAggregates.empty()
+            if agg.units == 0:
+                continue
+            lifts = {}
+            for metric in ("cvr", "ctr"):
+                result = fixed_horizon_test(stats[control.pk].statistic(metric), agg.statistic(metric), config)
+                lifts[metric] = (result.relative.estimate, result.relative.std_error, result.treatment_mean)
+            points[experiment.product.category_id].append(
+                ArmPoint(
+                    experiment=experiment.key,
+                    variant=variant.key,
+                    lambda_value=float(variant.lambda_value),
+                    units=int(agg.units),
+                    diversity=(scores.get(variant.pk) or {}).get("diversity"),
+                    cvr=lifts["cvr"][2],
+                    ctr=lifts["ctr"][2],
+                    cvr_lift=lifts["cvr"][0],
+                    cvr_lift_se=lifts["cvr"][1],
+                    ctr_lift=lifts["ctr"][0],
+                    ctr_lift_se=lifts["ctr"][1],
+                )
+            )
+    return points
+
+
+def _pool(values: list[tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
+    """Inverse-variance weighted mean and its standard error; arms without a standard error are skipped."""
+    usable = [(v, se) for v, se in values if v is not None and se is not None and se > 0]
+    if not usable:
+        return None, None
+    weights = [1.0 / (se * se) for _, se in usable]
+    total = sum(weights)
+    return sum(w * v for w, (v, _) in zip(weights, usable, strict=True)) / total, math.sqrt(1.0 / total)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def lambda_curve(points: Sequence[ArmPoint]) -> list[dict[str, Any]]:
+    """Pooled points per λ (rounded to 0.01), lowest λ first."""
+    by_lambda: dict[float, list[ArmPoint]] = defaultdict(list)
+    for point in points:
+        by_lambda[round(point.lambda_value, 2)].append(point)
+    curve = []
+    for lam in sorted(by_lambda):
+        arms = by_lambda[lam]
+        cvr, cvr_se = _pool([(p.cvr_lift, p.cvr_lift_se) for p in arms])
+        ctr, ctr_se = _pool([(p.ctr_lift, p.ctr_lift_se) for p in arms])
+        curve.append(
+            {
+                "lambda": lam,
+                "arms": len(arms),
+                "units": sum(p.units for p in arms),
+                "cvr_lift": cvr,
+                "cvr_ci": None if cvr is None else [cvr - _Z95 * cvr_se, cvr + _Z95 * cvr_se],
+                "ctr_lift": ctr,
+                "ctr_ci": None if ctr is None else [ctr - _Z95 * ctr_se, ctr + _Z95 * ctr_se],
+                "diversity": _mean(p.diversity for p in arms),
+                "_cvr_se": cvr_se,
+            }
+        )
+    return curve
+
+
+def elbow(curve: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The recommended λ from the pooled CVR lifts: the knee of a weighted quadratic fit."""
+    usable = [c for c in curve if c["cvr_lift"] is not None and c.get("_cvr_se")]
+    if len(usable) < MIN_LAMBDAS_FOR_ELBOW:
+        return {
+            "lambda": None,
+            "method": None,
+            "fit": None,
+            "note": f"needs arms at {MIN_LAMBDAS_FOR_ELBOW} or more λ values with traffic (has {len(usable)})",
+        }
+    x = np.array([c["lambda"] for c in usable])
+    y = np.array([c["cvr_lift"] for c in usable])
+    weights = np.array([1.0 / c["_cvr_se"] for c in usable])
+    coefficients = np.polyfit(x, y, 2, w=weights)
+    grid = np.round(np.linspace(x.min(), x.max(), round(float(x.max() - x.min()) / 0.01) + 1), 2)
+    fitted = np.polyval(coefficients, grid)
+    fit = {"lambda": grid.tolist(), "cvr_lift": fitted.tolist(), "coefficients": coefficients.tolist()}
+    decreasing = fitted[-1] < fitted[0]
+    if not decreasing:
+        best = float(grid[int(np.argmax(fitted))])
+        return {
+            "lambda": best,
+            "method": "best_fit",
+            "fit": fit,
+            "note": "conversion does not fall as λ rises in the tested range: no trade-off to balance, so the "
+            "λ with the best fitted CVR lift is recommended",
+        }
+    from kneed import KneeLocator  # imported here: only this view needs it
+
+    curve_shape = "concave" if coefficients[0] < 0 else "convex"
+    knee = KneeLocator(grid, fitted, curve=curve_shape, direction="decreasing").knee
+    if knee is None or not np.isfinite(knee):
+        best = float(grid[int(np.argmax(fitted))])
+        return {
+            "lambda": best,
+            "method": "best_fit",
+            "fit": fit,
+            "note": "the fitted curve has no clear elbow; the λ with the best fitted CVR lift is recommended",
+        }
+    return {
+        "lambda": float(round(knee, 2)),
+        "method": "kneed",
+        "fit": fit,
+        "note": f"elbow of the {curve_shape} CVR-lift curve over λ (kneed)",
+    }
+
+
+def lambda_tradeoff(*, categories: Sequence[Category], points: Mapping[int, Sequence[ArmPoint]]) -> list[dict]:
+    """Per category: its arms, the pooled curve, the elbow, the paper's range and the current default."""
+    result = []
+    for category in categories:
+        arms = list(points.get(category.pk, ()))
+        curve = lambda_curve(arms)
+        recommendation = elbow(curve)
+        for entry in curve:
+            entry.pop("_cvr_se", None)
+        paper = PAPER_RANGES.get(category.name)
+        recommended = recommendation["lambda"]
+        result.append(
+            {
+                "category": category.name,
+                "category_id": category.pk,
+                "current_lambda": category.recommended_lambda,
+                "paper_range": list(paper) if paper else None,
+                "arms": [a.as_dict() for a in sorted(arms, key=lambda a: (a.lambda_value, a.experiment))],
+                "experiments": len({a.experiment for a in arms}),
+                "curve": curve,
+                "recommended_lambda": recommended,
+                "method": recommendation["method"],
+                "note": recommendation["note"],
+                "fit": recommendation["fit"],
+                "within_paper_range": (
+                    None if recommended is None or paper is None else paper[0] - 1e-9 <= recommended <= paper[1] + 1e-9
+                ),
+                "adopted": recommended is not None
+                and finite_or_none(category.recommended_lambda) is not None
+                and abs(category.recommended_lambda - recommended) < 0.005,
+            }
+        )
+    return result

@@ -1,0 +1,58 @@
+"""Print or save an experiment's lift report as JSON, CSV or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analytics import services
+from analytics.report import CORRECTIONS, SEQUENTIAL_METHODS, ReportOptions, report_csv
+from experiments.models import Experiment
+
+
+class Command(BaseCommand):
+    help = (
+        "Lift report of experiment KEY as JSON (the API's), CSV, or HTML (the report page with plotly.js, styles "
+        "and data inline: one file to share by mail). Missing daily snapshots are backfilled from the raw events first."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("key", help="experiment key")
+        parser.add_argument("--format", choices=("json", "csv", "html"), default="json")
+        parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+        parser.add_argument("--sequential-method", choices=SEQUENTIAL_METHODS)
+        parser.add_argument("--correction", choices=CORRECTIONS)
+        parser.add_argument(
+            "--no-backfill", action="store_true", help="do not rebuild missing daily snapshots from the raw events"
+        )
+
+    def handle(self, *args, key: str, format: str, output: Path | None, **options):
+        experiment = Experiment.objects.select_related("product__category").filter(key=key).first()
+        if experiment is None:
+            raise CommandError(f"experiment {key!r} not found")
+        report = services.report_build(
+            experiment=experiment,
+            options=ReportOptions(
+                sequential_method=options["sequential_method"] or "", correction=options["correction"] or ""
+            ),
+            with_timeseries=format != "csv",
+            backfill="never" if options["no_backfill"] else "now",
+        )
+        if format == "json":
+            text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        elif format == "csv":
+            text = report_csv(report)
+        else:
+            from analytics.views import report_html
+
+            text = report_html(report)
+        if output is None:
+            self.stdout.write(text, ending="")
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot write {output}: {exc.strerror}") from None
+        self.stderr.write(f"{format.upper()} report of {key} written to {output} ({len(text.encode()):,} bytes)")

@@ -1,0 +1,256 @@
+"""Writes of the analytics app (snapshots, the category default λ) and the report build.
+
+`report_build` reads; it lives here because it may also ask for a one-off backfill of snapshots
+(an experiment whose traffic predates them), which is a write done by a Celery task.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from analytics.lambdas import arm_points, lambda_tradeoff
+from analytics.models import ReportSnapshot
+from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
+from analytics.selectors import (
+    VariantAggregates,
+    copy_scores,
+    daily_aggregates_from_events,
+    snapshots_for,
+    units_in_several_variants,
+    variant_aggregates,
+    variant_aggregates_many,
+)
+from experiments.errors import FieldErrors
+from experiments.models import Category, Experiment, Variant
+
+logger = logging.getLogger(__name__)
+
+Backfill = Literal["enqueue", "now", "never"]
+# While a backfill is queued or running, reports of the experiment do not queue another one.
+BACKFILL_LOCK_SECONDS = 15 * 60
+REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
+
+
+def look_from_snapshot(snapshot: ReportSnapshot) -> Look:
+    return Look(
+        day=snapshot.day,
+        taken_at=snapshot.taken_at,
+        source=snapshot.source,
+        aggregates={int(k): VariantAggregates.from_dict(v) for k, v in snapshot.variants.items()},
+    )
+
+
+def looks_with_live(daily: list[Look], live: Look) -> list[Look]:
+    """The daily looks, with the live totals replacing today's look or following the last one."""
+    looks = list(daily)
+    if looks and dict(looks[-1].aggregates) == dict(live.aggregates):
+        return looks  # nothing arrived since (e.g. a stopped experiment): not a new look
+    if looks and looks[-1].day >= live.day:
+        looks[-1] = live
+    else:
+        looks.append(live)
+    return looks
+
+
+def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapshot]) -> bool:
+    """Whether the daily looks miss days since the start (traffic from before the snapshots began)."""
+    if experiment.started_at is None:
+        return False
+    if not snapshots:
+        return True
+    first, last = snapshots[0].day, snapshots[-1].day
+    return first > experiment.started_at.astimezone(UTC).date() or len(snapshots) < (last - first).days + 1
+
+
+def _backfill_enqueue(experiment: Experiment) -> bool:
+    if not cache.add(f"analytics:backfill:{experiment.pk}", 1, timeout=BACKFILL_LOCK_SECONDS):
+        return False
+    from analytics.tasks import report_snapshot_backfill
+
+    transaction.on_commit(lambda: report_snapshot_backfill.delay(experiment.pk))
+    return True
+
+
+def report_build(
+    *,
+    experiment: Experiment,
+    options: ReportOptions | None = None,
+    metrics: tuple[str, ...] = ALL_METRICS,
+    with_timeseries: bool = True,
+    backfill: Backfill = "enqueue",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
+
+    Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
+    for web requests), right here (`now`, for the command) or not at all (`never`).
+    """
+    now = now or timezone.now()
+    options = options or ReportOptions()
+    variants = list(experiment.variants.all())
+    aggregates = variant_aggregates(experiment=experiment)
+    snapshots = snapshots_for(experiment=experiment)
+    has_units = any(a.units for a in aggregates.values())
+    state = None
+    if has_units and snapshots_incomplete(experiment=experiment, snapshots=snapshots):
+        state = "pending"
+        if backfill == "now":
+            snapshot_backfill(experiment=experiment, now=now)
+            state = "done"
+        elif backfill == "enqueue":
+            _backfill_enqueue(experiment)
+        if backfill != "never":
+            snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
+            if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
+                state = "done"
+    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=aggregates)
+    looks = looks_with_live([look_from_snapshot(s) for s in snapshots], live)
+    return report_assemble(
+        experiment=experiment,
+        variants=variants,
+        looks=looks,
+        options=options,
+        now=now,
+        metrics=metrics,
+        with_timeseries=with_timeseries,
+        copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
+        units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
+        snapshot_info={
+            "count": len(snapshots),
+            "first_day": snapshots[0].day.isoformat() if snapshots else None,
+            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
+            "backfill": state,
+        },
+    )
+
+
+def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> ReportSnapshot:
+    """Store today's look: the experiment's current sufficient statistics (replaces today's earlier one)."""
+    now = now or timezone.now()
+    aggregates = variant_aggregates(experiment=experiment)
+    snapshot, _ = ReportSnapshot.objects.update_or_create(
+        experiment=experiment,
+        day=now.astimezone(UTC).date(),
+        defaults={
+            "taken_at": now,
+            "source": ReportSnapshot.Source.TOTALS,
+            "variants": {str(k): v.as_dict() for k, v in aggregates.items()},
+            "units_in_several_variants": units_in_several_variants(experiment=experiment),
+        },
+    )
+    return snapshot
+
+
+def snapshot_backfill(*, experiment: Experiment, replace: bool = False, now: datetime | None = None) -> int:
+    """Daily looks from the raw events, for the days that have no snapshot (all days with `replace`).
+
+    One scan of the experiment's events. Every day from the start to the last day with events
+    or snapshots gets a look; days without events repeat the day before (cumulative statistics).
+    Returns the number of snapshots written.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    daily = daily_aggregates_from_events(experiment=experiment)
+    existing = set(ReportSnapshot.objects.filter(experiment=experiment).values_list("day", flat=True))
+    candidates = [d for d, _ in daily[:1]]
+    if experiment.started_at is not None:
+        candidates.append(experiment.started_at.astimezone(UTC).date())
+    if not candidates:
+        return 0
+    first = min(candidates)
+    last = min(today, max([first, *(d for d, _ in daily[-1:]), *existing]))
+    variant_ids = list(Variant.objects.filter(experiment=experiment).values_list("id", flat=True))
+    empty = {variant_id: VariantAggregates.empty() for variant_id in variant_ids}
+    by_day = dict(daily)
+    current = empty
+    rows = []
+    day = first
+    while day <= last:
+        current = by_day.get(day, current)
+        if replace or day not in existing:
+            end_of_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+            rows.append(
+                ReportSnapshot(
+                    experiment=experiment,
+                    day=day,
+                    taken_at=min(end_of_day, now),
+                    source=ReportSnapshot.Source.EVENTS,
+                    variants={str(k): v.as_dict() for k, v in {**empty, **current}.items()},
+                )
+            )
+        day += timedelta(days=1)
+    if rows and rows[-1].day == max(existing | {rows[-1].day}):
+        rows[-1].units_in_several_variants = units_in_several_variants(experiment=experiment)
+    with transaction.atomic():
+        if replace:
+            ReportSnapshot.objects.filter(experiment=experiment, day__in=[r.day for r in rows]).delete()
+        # A concurrent backfill or snapshot may have written a day meanwhile: theirs stands.
+        ReportSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+    logger.info("backfilled %d daily snapshots of %s from raw events", len(rows), experiment.key)
+    return len(rows)
+
+
+def snapshots_take_running(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic task's work: today's snapshot of every running experiment, backfilling first
+    where its daily looks are incomplete. Returns {experiment key: snapshots written}."""
+    now = now or timezone.now()
+    written: dict[str, int] = {}
+    for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("pk"):
+        count = 0
+        if snapshots_incomplete(experiment=experiment, snapshots=snapshots_for(experiment=experiment)):
+            count += snapshot_backfill(experiment=experiment, now=now)
+        snapshot_take(experiment=experiment, now=now)
+        written[experiment.key] = count + 1
+    return written
+
+
+# --- λ per category ---------------------------------------------------------------------------------------------
+
+
+def lambda_report_build(*, category: Category | None = None) -> list[dict[str, Any]]:
+    """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
+    experiments = list(
+        Experiment.objects.filter(status__in=REPORTED_STATUSES)
+        .select_related("product")
+        .filter(**({"product__category": category} if category else {}))
+    )
+    variants: dict[int, list[Variant]] = {}
+    for variant in Variant.objects.filter(experiment__in=experiments):
+        variants.setdefault(variant.experiment_id, []).append(variant)
+    with_llm = [e for e in experiments if any(v.lambda_value is not None for v in variants.get(e.pk, ()))]
+    aggregates = variant_aggregates_many(experiment_ids=[e.pk for e in with_llm])
+    scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
+    points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
+    categories = [category] if category else list(Category.objects.order_by("name"))
+    return lambda_tradeoff(categories=categories, points=points)
+
+
+def category_lambda_adopt(*, category: Category, lambda_value: Any, user: AbstractBaseUser) -> Category:
+    """Make λ the category's default for new LLM variants; recorded in the category's admin history."""
+    try:
+        value = round(float(lambda_value), 2)
+    except (TypeError, ValueError):
+        raise FieldErrors({"lambda": "must be a number between 0 and 1"}) from None
+    if not 0.0 <= value <= 1.0:
+        raise FieldErrors({"lambda": "must be a number between 0 and 1"})
+    with transaction.atomic():
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        previous = category.recommended_lambda
+        category.recommended_lambda = value
+        category.save(update_fields=["recommended_lambda"])
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=[category],
+            action_flag=CHANGE,
+            change_message=f"Recommended λ {previous:g} → {value:g}, adopted from the λ report.",
+            single_object=True,
+        )
+    return category

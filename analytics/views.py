@@ -1,0 +1,256 @@
+"""Report pages: the experiment list, one experiment's lift report, and λ per category.
+
+Logged-in Marketers, Analysts and admins read; anonymous visitors go to the admin login; a
+logged-in user without a role gets 403. Only Marketers and admins may adopt a category's λ.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import condition, require_POST, require_safe
+
+from abplatform.roles import can_edit, can_read
+from analytics import charts, services
+from analytics.report import ALL_METRICS, METRIC_LABELS, report_options
+from experiments.errors import FieldErrors
+from experiments.models import Category, Experiment
+
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "analytics"
+ASSETS = {"reports.css": "text/css; charset=utf-8", "reports.js": "application/javascript; charset=utf-8"}
+ASSET_MAX_AGE_SECONDS = 300
+PLOTLY_MAX_AGE_SECONDS = 365 * 86_400  # the URL carries the plotly.js version
+
+
+def reader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not can_read(request.user):
+            raise PermissionDenied("Reports are for the Marketer and Analyst roles.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- Assets -----------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _plotly() -> tuple[bytes, str, str]:
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    body = get_plotlyjs().encode()
+    return body, get_plotlyjs_version(), '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def plotly_version() -> str:
+    from plotly.offline import get_plotlyjs_version
+
+    return get_plotlyjs_version()
+
+
+@require_safe
+@condition(etag_func=lambda request: _plotly()[2])
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """plotly.js from the installed plotly package: the pages work offline, with no CDN."""
+    response = HttpResponse(_plotly()[0], content_type="application/javascript; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=PLOTLY_MAX_AGE_SECONDS, immutable=True)
+    return response
+
+
+def _asset(name: str) -> bytes:
+    return (STATIC_DIR / name).read_bytes()
+
+
+def _asset_etag(request: HttpRequest, name: str) -> str | None:
+    if name not in ASSETS:
+        return None
+    return '"' + hashlib.sha256(_asset(name)).hexdigest()[:32] + '"'
+
+
+@require_safe
+@condition(etag_func=_asset_etag)
+def asset(request: HttpRequest, name: str) -> HttpResponse:
+    """The pages' own CSS and JS, from the app folder: no collectstatic needed, DEBUG on or off."""
+    if name not in ASSETS:
+        raise Http404("no such asset")
+    response = HttpResponse(_asset(name), content_type=ASSETS[name])
+    patch_cache_control(response, public=True, max_age=ASSET_MAX_AGE_SECONDS)
+    return response
+
+
+def standalone_assets() -> dict[str, str]:
+    """CSS, page script and plotly.js for a self-contained page (the HTML export)."""
+    return {
+        "inline_css": _asset("reports.css").decode(),
+        # A literal "</script" would end the inline element early; plotly.js has none today.
+        "inline_js": _asset("reports.js").decode().replace("</script", "<\\/script"),
+        "inline_plotly": _plotly()[0].decode().replace("</script", "<\\/script"),
+    }
+
+
+# --- Pages ------------------------------------------------------------------------------------------------------
+
+
+def _lead(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The treatment to headline: the decision's winner, else the best lift on the primary metric."""
+    metric = report["primary_metric"]
+    treatments = [v for v in report["variants"] if not v["is_control"]]
+    if not treatments or not report["units"]:
+        return None
+    winner = report["decision"].get("winner")
+    chosen = next((v for v in treatments if v["key"] == winner), None)
+    if chosen is None:
+        chosen = max(treatments, key=lambda v: (v["metrics"][metric]["lift"] or {}).get("relative") or -1e9)
+    lift = chosen["metrics"][metric]["lift"] or {}
+    return {"variant": chosen, "lift": lift}
+
+
+@require_safe
+@reader_required
+def index(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    category = request.GET.get("category", "")
+    experiments = Experiment.objects.select_related("product__category").prefetch_related("variants")
+    experiments = experiments.order_by("-started_at", "-created_at")
+    if status in Experiment.Status.values:
+        experiments = experiments.filter(status=status)
+    if category:
+        experiments = experiments.filter(product__category__name=category)
+    rows = []
+    for experiment in experiments:
+        report = services.report_build(
+            experiment=experiment, metrics=(experiment.primary_metric,), with_timeseries=False
+        )
+        lead = _lead(report)
+        rows.append({"experiment": experiment, "report": report, "lead": lead})
+    forest = charts.forest_chart(
+        [
+            {
+                "experiment": row["experiment"].key,
+                "variant": row["lead"]["variant"]["key"],
+                "metric": row["report"]["primary_metric"],
+                "lift": row["lead"]["lift"].get("relative"),
+                "ci": row["lead"]["lift"].get("sequential_ci"),
+                "status": row["report"]["decision"]["status"],
+            }
+            for row in rows
+            if row["lead"] and row["lead"]["lift"].get("relative") is not None
+        ]
+    )
+    context = {
+        "rows": rows,
+        "statuses": Experiment.Status.choices,
+        "categories": Category.objects.order_by("name").values_list("name", flat=True),
+        "status": status,
+        "category": category,
+        "figures": {"chart-forest": forest},
+        "plotly_version": plotly_version(),
+    }
+    return render(request, "analytics/index.html", context)
+
+
+def detail_context(report: dict[str, Any], *, standalone: bool = False) -> dict[str, Any]:
+    """Everything the detail template needs, from the report object (also used by the HTML export)."""
+    tables = [
+        {
+            "metric": metric,
+            "label": METRIC_LABELS[metric],
+            "scale": report["metric_scales"].get(metric, "relative"),
+            "primary": metric == report["primary_metric"],
+            "rows": [
+                {"variant": v, "value": v["metrics"][metric]["value"], "lift": v["metrics"][metric]["lift"]}
+                for v in report["variants"]
+            ],
+        }
+        for metric in report["metrics"]
+    ]
+    figures = {
+        "chart-lift": charts.cumulative_lift_chart(report),
+        "chart-units": charts.daily_units_chart(report),
+        "chart-funnel": charts.funnel_chart(report),
+        "chart-tradeoff": charts.tradeoff_chart(report),
+    }
+    context: dict[str, Any] = {
+        "report": report,
+        "tables": tables,
+        "figures": figures,
+        "lead": _lead(report),
+        "treatments": [v for v in report["variants"] if not v["is_control"]],
+        "unknown_diversity": [v for v in report["variants"] if not v["is_control"] and v["diversity"] is None],
+        "confidence": 1 - report["alpha"],
+        "standalone": standalone,
+        "plotly_version": plotly_version(),
+        "sequential_methods": ("cs", "msprt", "group_sequential"),
+    }
+    if standalone:
+        context.update(standalone_assets())
+    return context
+
+
+@require_safe
+@reader_required
+def detail(request: HttpRequest, key: str) -> HttpResponse:
+    experiment = get_object_or_404(Experiment.objects.select_related("product__category"), key=key)
+    try:
+        options = report_options(request.GET)
+    except FieldErrors as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    report = services.report_build(experiment=experiment, options=options, metrics=ALL_METRICS)
+    return render(request, "analytics/detail.html", detail_context(report))
+
+
+def report_html(report: dict[str, Any]) -> str:
+    """The detail page as one self-contained file (plotly.js, CSS and data inline), for sharing by mail."""
+    return render_to_string("analytics/detail.html", detail_context(report, standalone=True))
+
+
+@require_safe
+@reader_required
+def lambda_page(request: HttpRequest) -> HttpResponse:
+    entries = services.lambda_report_build()
+    figures = {f"chart-lambda-{entry['category_id']}": charts.lambda_chart(entry) for entry in entries}
+    for entry in entries:
+        entry["chart_id"] = f"chart-lambda-{entry['category_id']}"
+    context = {
+        "entries": entries,
+        "figures": figures,
+        "can_adopt": can_edit(request.user),
+        "plotly_version": plotly_version(),
+    }
+    return render(request, "analytics/lambda.html", context)
+
+
+@require_POST
+@reader_required
+def lambda_adopt(request: HttpRequest) -> HttpResponse:
+    if not can_edit(request.user):
+        raise PermissionDenied("Only Marketers and admins may change a category's default λ.")
+    category_id = request.POST.get("category", "")
+    if not category_id.isdigit():
+        raise Http404("unknown category")
+    category = get_object_or_404(Category, pk=int(category_id))
+    try:
+        category = services.category_lambda_adopt(
+            category=category, lambda_value=request.POST.get("lambda"), user=request.user
+        )
+    except FieldErrors as exc:
+        messages.error(request, f"Not adopted: {exc}")
+    else:
+        messages.success(
+            request, f"{category.name}: new LLM variants now default to λ={category.recommended_lambda:g}."
+        )
+    return redirect("reports:lambda")
