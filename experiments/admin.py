@@ -10,6 +10,7 @@ from experiments import services
 from experiments.errors import LifecycleError
 from experiments.models import BrandGuideline, Category, Experiment, IngestStats, Product, Variant, WriteKey
 from experiments.writekeys import write_key_create, write_key_revoke
+from generator.admin_actions import generate_llm_variants
 
 
 @admin.register(Category)
@@ -88,6 +89,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         _transition(services.experiment_start, "start", "started"),
         _transition(services.experiment_pause, "pause", "paused"),
         _transition(services.experiment_stop, "stop", "stopped"),
+        generate_llm_variants,
     ]
     fieldsets = (
         (None, {"fields": ("key", "name", "product", "hypothesis", "primary_metric", "alpha", "status")}),

@@ -1,0 +1,66 @@
+"""manage.py refit_predictor [--category NAME] [--min-impressions N] [--async]"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from experiments.models import Category
+from generator import services
+from generator.predictor import InsufficientData
+
+
+class Command(BaseCommand):
+    help = "Fit new conversion-predictor versions (CVR and CTR) on the platform's logged outcomes."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--category", help="Fit on one category only (default: all categories together).")
+        parser.add_argument(
+            "--min-impressions",
+            type=int,
+            default=1000,
+            help="Refuse to fit on fewer impressions in total (default 1000).",
+        )
+        parser.add_argument(
+            "--prior-strength",
+            type=float,
+            default=1.0,
+            help="Weight of the prior θ in the fit (ridge towards it; default 1).",
+        )
+        parser.add_argument(
+            "--async",
+            dest="run_async",
+            action="store_true",
+            help="Queue the refit on the generation queue instead of running it here.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        category = None
+        if options["category"]:
+            category = Category.objects.filter(name__iexact=options["category"]).first()
+            if category is None:
+                raise CommandError(f"unknown category {options['category']!r}")
+        if options["run_async"]:
+            from generator.tasks import predictor_refit_task
+
+            transaction.on_commit(
+                lambda: predictor_refit_task.delay(category.pk if category else None, options["min_impressions"])
+            )
+            self.stdout.write("refit queued on the generation queue")
+            return
+        try:
+            created = services.predictor_refit(
+                category=category,
+                min_impressions=options["min_impressions"],
+                prior_strength=options["prior_strength"],
+            )
+        except InsufficientData as exc:
+            raise CommandError(f"not enough logged outcomes: {exc}; the reranker keeps its current predictor") from exc
+        for predictor in created:
+            metrics = predictor.metrics
+            self.stdout.write(
+                f"{predictor}: {predictor.n_samples} copies, {metrics['impressions']:.0f} impressions, "
+                f"log loss {metrics['log_loss']:.4f} (base rate {metrics['base_rate_log_loss']:.4f})"
+            )
+            for name, value in predictor.coefficients.items():
+                self.stdout.write(f"  {name:>18} {value:+.3f}")

@@ -1,0 +1,195 @@
+"""The generation pipeline for one product, without the database.
+
+prompts → LLM samples (one batch per λ) → cleaning → embeddings → rerank (dedupe, filters,
+P_conv, R = λ·D + (1 − λ)·P_conv, top-K). Used by the Celery job (through `services`), by the
+offline evaluation (which may run from the demo CSV with no database) and by the bench.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from experiments.brand import Guideline
+from generator import prompts as prompt_lib
+from generator.postprocess import clean_generation, ensure_cta
+from generator.predictor import LogisticModel, prior_model
+from generator.prompts import FewShotExample, ProductContext
+from generator.rerank import RawCandidate, RerankConfig, RerankResult, rerank_candidates
+
+# Sampling temperature grows with λ: the creativity weight also loosens the sampler, so that
+# high-λ pools contain genuinely different copy for the reranker to reward. Small models turn
+# to nonsense above ~0.9, which the relevance filter then removes.
+TEMPERATURE_AT_ZERO = 0.45
+TEMPERATURE_SPAN = 0.45
+
+
+def temperature_for(lam: float) -> float:
+    return round(TEMPERATURE_AT_ZERO + TEMPERATURE_SPAN * lam, 3)
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    candidates: int = 8
+    top_k: int = 3
+    max_new_tokens: int = 48
+    seed: int = 0
+    top_p: float = 0.95
+    batch_size: int = 16
+    dedupe_threshold: float = 0.92
+    relevance_threshold: float = 0.15
+    reward_scale: str = "minmax"
+    persona: str = ""
+    append_cta: bool = True  # add a stock CTA when a prompt asked for one and the model wrote none
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "candidates": self.candidates,
+            "top_k": self.top_k,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "top_p": self.top_p,
+            "batch_size": self.batch_size,
+            "dedupe_threshold": self.dedupe_threshold,
+            "relevance_threshold": self.relevance_threshold,
+            "reward_scale": self.reward_scale,
+            "persona": self.persona,
+            "append_cta": self.append_cta,
+            "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
+        }
+
+
+@dataclass
+class LambdaOutcome:
+    lam: float
+    temperature: float
+    result: RerankResult
+    generated_tokens: int
+    generate_seconds: float
+    score_seconds: float
+
+
+@dataclass
+class PipelineResult:
+    model_version: str
+    prompt_version: str
+    outcomes: list[LambdaOutcome] = field(default_factory=list)
+    load_seconds: float = 0.0
+
+    @property
+    def timings(self) -> dict[str, float]:
+        generate = sum(o.generate_seconds for o in self.outcomes)
+        tokens = sum(o.generated_tokens for o in self.outcomes)
+        return {
+            "load_s": round(self.load_seconds, 3),
+            "generate_s": round(generate, 3),
+            "score_s": round(sum(o.score_seconds for o in self.outcomes), 3),
+            "tokens": tokens,
+            "tokens_per_s": round(tokens / generate, 1) if generate else 0.0,
+        }
+
+
+def generate_for_product(
+    *,
+    product: ProductContext,
+    lambdas: Sequence[float],
+    params: GenerationParams,
+    guideline: Guideline | None = None,
+    control_text: str = "",
+    examples: Sequence[FewShotExample] = (),
+    predictor: LogisticModel | None = None,
+    click_predictor: LogisticModel | None = None,
+    model_name: str | None = None,
+    device: str | None = None,
+    adapter: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> PipelineResult:
+    """Candidates for each λ, scored and reranked. `progress` receives the done share in [0, 1]."""
+    from generator import backend
+    from generator.embeddings import embed
+
+    predictor = predictor or prior_model("cvr")
+    loaded = backend.load_model(model_name, device=device, adapter=adapter)
+    result = PipelineResult(model_version=loaded.version, prompt_version=prompt_lib.PROMPT_VERSION)
+    result.load_seconds = loaded.load_seconds
+    keywords = prompt_lib.category_keywords(product.category, product.keywords)
+    cta_required = bool(guideline and guideline.cta_required)
+    max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
+    examples = list(examples) or prompt_lib.builtin_examples(product.category)
+    reference = embed([product.reference_text] + ([control_text] if control_text.strip() else []))
+    product_embedding = reference[0]
+    control_embedding = reference[1] if len(reference) > 1 else None
+    for index, lam in enumerate(lambdas):
+        specs = prompt_lib.build_prompts(
+            product=product,
+            lam=lam,
+            count=params.candidates,
+            persona=params.persona,
+            cta_required=cta_required,
+            examples=examples,
+            max_words=max_words,
+        )
+        temperature = temperature_for(lam)
+        started = time.perf_counter()
+        generations = backend.generate(
+            loaded,
+            [spec.messages for spec in specs],
+            max_new_tokens=params.max_new_tokens,
+            temperature=temperature,
+            top_p=params.top_p,
+            # Distinct seeds per λ: otherwise neighbouring λ pools would share their random draws.
+            seed=params.seed * 1000 + index * 101,
+            batch_size=params.batch_size,
+        )
+        generated = time.perf_counter()
+        texts: list[str] = []
+        appended: list[bool] = []
+        for i, (spec, g) in enumerate(zip(specs, generations, strict=True)):
+            text = clean_generation(g.text)
+            added = False
+            if spec.asks_for_cta and params.append_cta:
+                text, added = ensure_cta(text, index=params.seed + i)
+            texts.append(text)
+            appended.append(added)
+        vectors = embed(texts)
+        raw = [
+            RawCandidate(
+                text=text,
+                embedding=vectors[i],
+                prompt_type=spec.prompt_type,
+                sentiment_target=spec.sentiment_target,
+                n_tokens=g.n_tokens,
+                cta_appended=appended[i],
+            )
+            for i, (text, spec, g) in enumerate(zip(texts, specs, generations, strict=True))
+        ]
+        reranked = rerank_candidates(
+            raw,
+            config=RerankConfig(
+                lam=lam,
+                top_k=params.top_k,
+                dedupe_threshold=params.dedupe_threshold,
+                relevance_threshold=params.relevance_threshold,
+                reward_scale=params.reward_scale,
+            ),
+            product_embedding=product_embedding,
+            control_embedding=control_embedding,
+            keywords=keywords,
+            guideline=guideline,
+            predictor=predictor,
+            click_predictor=click_predictor,
+        )
+        result.outcomes.append(
+            LambdaOutcome(
+                lam=lam,
+                temperature=temperature,
+                result=reranked,
+                generated_tokens=sum(g.n_tokens for g in generations),
+                generate_seconds=generated - started,
+                score_seconds=time.perf_counter() - generated,
+            )
+        )
+        if progress:
+            progress((index + 1) / len(lambdas))
+    return result

@@ -1,0 +1,334 @@
+"""Prompt templates for the copy generator: the one readable place where they live.
+
+A prompt is *composite* (the paper's term): product context, the category's keyword library,
+a persona/segment, the brand's tone, and one of the paper's two prompt types (call to action,
+sentiment modulation), with a few approved examples from the same category as few-shot
+demonstrations. Every template below belongs to `PROMPT_VERSION`; change the text → bump the
+version, so a generation job records exactly which wording produced its candidates.
+
+Pure module: no Django, no torch. Chat messages are plain dicts so any chat template applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+PROMPT_VERSION = "copy-v1"
+
+PROMPT_TYPE_CTA = "cta"
+PROMPT_TYPE_SENTIMENT = "sentiment"
+PROMPT_TYPES = (PROMPT_TYPE_CTA, PROMPT_TYPE_SENTIMENT)
+
+# Category keyword libraries used when a Category row has no keywords of its own. The first
+# three come from the paper (FMCG urgency/"limited edition", apparel style/"sustainably
+# sourced", electronics specs/"battery life"); the rest follow the same idea.
+DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "fmcg": ("limited edition", "fresh", "everyday", "value pack", "stock up", "new flavour", "family size"),
+    "apparel": ("sustainably sourced", "style", "comfortable", "tailored fit", "breathable", "versatile"),
+    "electronics": ("battery life", "fast charging", "specs", "performance", "wireless", "high resolution"),
+    "beauty": ("dermatologist tested", "glow", "hydrating", "cruelty-free", "gentle", "long-lasting"),
+    "home": ("durable", "easy to clean", "space-saving", "cosy", "timeless design", "everyday use"),
+    "sports": ("lightweight", "performance", "grip", "durable", "training", "breathable"),
+}
+
+# A persona/segment per category for when the job does not name one.
+DEFAULT_PERSONAS: dict[str, str] = {
+    "fmcg": "busy shoppers who restock the household every week",
+    "apparel": "style-conscious shoppers who care where their clothes come from",
+    "electronics": "tech-savvy buyers who compare specifications",
+    "beauty": "shoppers looking for a simple, effective skincare routine",
+    "home": "people making their home more comfortable",
+    "sports": "active people who train several times a week",
+}
+FALLBACK_PERSONA = "online shoppers comparing products"
+
+# Sentiment modulation targets, cycled over the candidates of a λ pool.
+SENTIMENT_TARGETS = ("warm and upbeat", "enthusiastic", "calm and reassuring")
+
+SYSTEM_TEMPLATE = (
+    "You are an e-commerce copywriter. Reply with the product description only: "
+    "one to three short sentences, no title, no hashtags, no emojis."
+)
+
+# λ is the creativity weight: the same number that weighs diversity in the reward also sets
+# how freely the prompt asks the model to write, so that a λ sweep moves both ends.
+STYLE_BY_CREATIVITY = (
+    (0.35, "Keep it plain, clear and factual; lead with the main benefit."),
+    (0.65, "Make it fresh and engaging, with concrete claims."),
+    (1.01, "Make it bold and original, with a vivid image, still true to the product."),
+)
+
+# Small instruct models copy the shape of the conversation more than they follow instructions,
+# so the few-shot turns use the same product block as the real request.
+PRODUCT_BLOCK = """Product: {title}
+Brand: {brand} | Category: {category}{price_part}
+{attributes_line}"""
+
+USER_TEMPLATE = (
+    PRODUCT_BLOCK
+    + """Audience: {persona}
+Tone: {tone}
+Keywords: {keywords}
+{style} {type_instruction} {length_instruction}"""
+)
+
+CTA_INSTRUCTION = 'End with a call to action such as "Shop now" or "Order yours today".'
+SENTIMENT_INSTRUCTION = "Make the mood {sentiment}."
+SENTIMENT_WITH_CTA_INSTRUCTION = SENTIMENT_INSTRUCTION + " End with a call to action."
+LENGTH_INSTRUCTION = "At most {max_words} words."
+
+# Appended when a prompt asked for a call to action and the model wrote none (the paper's
+# "CTA embedding", done in post-processing for models too small to follow the instruction
+# reliably). Each phrase matches experiments.brand.CTA_PATTERN; candidates record when it happened.
+CTA_SUFFIXES = ("Shop now.", "Order yours today.", "Add it to your cart.", "Grab yours today.", "Discover more today.")
+
+# Built-in few-shot examples, used only when neither approved copy of the category nor the
+# seed corpus offers any: (title, brand, category, copy).
+BUILTIN_EXAMPLES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "fmcg": (
+        (
+            "Sparkling Lemon Water 12-Pack",
+            "Fizzwell",
+            "FMCG",
+            "Crisp bubbles and a squeeze of real lemon, with zero sugar. Twelve cans for the week. Stock up today!",
+        ),
+        (
+            "Oat Cookies Family Size",
+            "Crumbhouse",
+            "FMCG",
+            "Golden oat cookies baked with brown sugar, now in a family size tin. Order yours today.",
+        ),
+    ),
+    "apparel": (
+        (
+            "Organic Cotton Crew T-Shirt",
+            "Loomline",
+            "Apparel",
+            "Soft, breathable organic cotton in a relaxed fit for every day. Sustainably sourced. Shop now.",
+        ),
+        (
+            "Merino Wool Beanie",
+            "Northknit",
+            "Apparel",
+            "Warm merino wool that never itches, in five timeless colours. Find your favourite today.",
+        ),
+    ),
+    "electronics": (
+        (
+            "Wireless Noise Cancelling Headphones",
+            "Soundcraft",
+            "Electronics",
+            "Block out the commute with active noise cancelling and 40 hours of battery life. Order yours today.",
+        ),
+        (
+            "USB-C Fast Charger 65 W",
+            "Voltbox",
+            "Electronics",
+            "Charge your laptop and phone at full speed from one compact brick. Add it to your cart now.",
+        ),
+    ),
+}
+BUILTIN_GENERIC = (
+    (
+        "Stainless Steel Water Bottle 750 ml",
+        "Everfill",
+        "Home",
+        "Keeps drinks cold for 24 hours and fits every cup holder. Grab yours today.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ProductContext:
+    """What the prompt knows about the product, decoupled from the ORM."""
+
+    title: str
+    brand: str = ""
+    category: str = ""
+    price: Decimal | float | str | None = None
+    description: str = ""
+    attributes: Mapping[str, object] = field(default_factory=dict)
+    keywords: tuple[str, ...] = ()
+    tone: str = ""
+
+    @property
+    def reference_text(self) -> str:
+        """The text relevance is measured against: what the product is, not how it is sold.
+
+        The description is left out on purpose: it is usually the control copy, which would
+        otherwise score as perfectly relevant and make the comparison with generated copy unfair.
+        """
+        attrs = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in self.attributes.items())
+        return ". ".join(part for part in (self.title, self.category, attrs) if part)
+
+
+@dataclass(frozen=True)
+class FewShotExample:
+    title: str
+    text: str
+    brand: str = ""
+    category: str = ""
+    price: str = ""
+
+
+def builtin_examples(category: str) -> list[FewShotExample]:
+    rows = BUILTIN_EXAMPLES.get(category.strip().lower(), BUILTIN_GENERIC)
+    return [FewShotExample(title=t, brand=b, category=c, text=x) for t, b, c, x in rows]
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """One prompt instance: the messages plus what it asked for (stored with each candidate)."""
+
+    messages: tuple[dict[str, str], ...]
+    prompt_type: str
+    sentiment_target: str = ""
+    asks_for_cta: bool = False
+
+
+def category_keywords(category: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
+    if configured:
+        return tuple(str(k) for k in configured if str(k).strip())
+    return DEFAULT_KEYWORDS.get(category.strip().lower(), ())
+
+
+def default_persona(category: str) -> str:
+    return DEFAULT_PERSONAS.get(category.strip().lower(), FALLBACK_PERSONA)
+
+
+def style_for_lambda(lam: float) -> str:
+    for upper, text in STYLE_BY_CREATIVITY:
+        if lam < upper:
+            return text
+    return STYLE_BY_CREATIVITY[-1][1]
+
+
+def _price_part(price: Decimal | float | str | None) -> str:
+    if price in (None, ""):
+        return ""
+    try:
+        return f" | Price: {Decimal(str(price)):.2f}"
+    except ArithmeticError:
+        return f" | Price: {price}"
+
+
+def _attributes_line(attributes: Mapping[str, object]) -> str:
+    if not attributes:
+        return ""
+    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in attributes.items() if value not in (None, "")]
+    return f"Details: {'; '.join(parts[:6])}\n" if parts else ""
+
+
+def build_messages(
+    *,
+    product: ProductContext,
+    lam: float,
+    prompt_type: str,
+    sentiment_target: str = "",
+    persona: str = "",
+    cta_required: bool = False,
+    examples: Sequence[FewShotExample] = (),
+    max_words: int = 40,
+    keyword_offset: int = 0,
+) -> tuple[dict[str, str], ...]:
+    """Chat messages for one candidate: system, few-shot turns, then the composite request.
+
+    `keyword_offset` rotates which keywords of the library are offered, so candidates of one
+    pool lean on different keywords (cheap diversity that costs no relevance).
+    """
+    if prompt_type not in PROMPT_TYPES:
+        raise ValueError(f"unknown prompt type {prompt_type!r}; expected one of {PROMPT_TYPES}")
+    if prompt_type == PROMPT_TYPE_CTA:
+        type_instruction = CTA_INSTRUCTION
+    elif cta_required:
+        # The brand rejects copy without a CTA, so sentiment prompts must ask for one too.
+        type_instruction = SENTIMENT_WITH_CTA_INSTRUCTION.format(sentiment=sentiment_target or SENTIMENT_TARGETS[0])
+    else:
+        type_instruction = SENTIMENT_INSTRUCTION.format(sentiment=sentiment_target or SENTIMENT_TARGETS[0])
+    keywords = category_keywords(product.category, product.keywords)
+    if keywords:
+        shift = keyword_offset % len(keywords)
+        keywords = keywords[shift:] + keywords[:shift]
+    user = USER_TEMPLATE.format(
+        title=product.title,
+        brand=product.brand or "unbranded",
+        category=product.category or "general",
+        price_part=_price_part(product.price),
+        attributes_line=_attributes_line(product.attributes),
+        persona=persona or default_persona(product.category),
+        tone=product.tone or "friendly and trustworthy",
+        keywords=", ".join(f'"{k}"' for k in keywords[:3]) if keywords else "none in particular",
+        style=style_for_lambda(lam),
+        type_instruction=type_instruction,
+        length_instruction=LENGTH_INSTRUCTION.format(max_words=max_words),
+    )
+    messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM_TEMPLATE}]
+    for example in examples:
+        block = PRODUCT_BLOCK.format(
+            title=example.title,
+            brand=example.brand or "unbranded",
+            category=example.category or product.category or "general",
+            price_part=_price_part(example.price),
+            attributes_line="",
+        )
+        messages.append({"role": "user", "content": block.strip()})
+        messages.append({"role": "assistant", "content": example.text})
+    messages.append({"role": "user", "content": user})
+    return tuple(messages)
+
+
+def prompt_plan(count: int) -> list[tuple[str, str]]:
+    """(prompt type, sentiment target) for each of `count` candidates of one λ pool.
+
+    Alternates the paper's two prompt types so every pool mixes CTA-led and sentiment-led copy,
+    and cycles the sentiment targets so sentiment prompts differ from each other.
+    """
+    plan: list[tuple[str, str]] = []
+    sentiment_index = 0
+    for i in range(count):
+        if i % 2 == 0:
+            plan.append((PROMPT_TYPE_CTA, ""))
+        else:
+            plan.append((PROMPT_TYPE_SENTIMENT, SENTIMENT_TARGETS[sentiment_index % len(SENTIMENT_TARGETS)]))
+            sentiment_index += 1
+    return plan
+
+
+def build_prompts(
+    *,
+    product: ProductContext,
+    lam: float,
+    count: int,
+    persona: str = "",
+    cta_required: bool = False,
+    examples: Sequence[FewShotExample] = (),
+    max_words: int = 40,
+) -> list[PromptSpec]:
+    return [
+        PromptSpec(
+            messages=build_messages(
+                product=product,
+                lam=lam,
+                prompt_type=prompt_type,
+                sentiment_target=target,
+                persona=persona,
+                cta_required=cta_required,
+                examples=examples,
+                max_words=max_words,
+                keyword_offset=index,
+            ),
+            prompt_type=prompt_type,
+            sentiment_target=target,
+            asks_for_cta=prompt_type == PROMPT_TYPE_CTA or cta_required,
+        )
+        for index, (prompt_type, target) in enumerate(prompt_plan(count))
+    ]
+
+
+def max_words_for(max_length_chars: int) -> int:
+    """A word budget that leaves room under the brand's character limit (≈ 6 characters/word)."""
+    if not max_length_chars:
+        return 40
+    return max(8, min(60, int(max_length_chars / 6.5)))

@@ -1,0 +1,202 @@
+"""Reads for the generator: catalog context, few-shot examples, predictors, logged outcomes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.db.models import Prefetch, QuerySet, Sum
+
+from experiments.brand import Guideline
+from experiments.models import Category, Experiment, Product, Variant
+from generator.models import Candidate, ConversionPredictor, GenerationJob
+from generator.predictor import LogisticModel, prior_model
+from generator.prompts import FewShotExample, ProductContext, builtin_examples
+
+logger = logging.getLogger(__name__)
+
+SEED_CORPUS = Path(__file__).resolve().parent / "data" / "seed_corpus.jsonl"
+LAMBDA_SPREAD = 0.2
+LAMBDA_MIN, LAMBDA_MAX = 0.05, 0.95
+
+
+def default_lambdas(*, category: Category | None) -> list[float]:
+    """The category's recommended λ and one step either side, clipped to [0.05, 0.95]."""
+    center = category.recommended_lambda if category is not None else 0.5
+    values = [center - LAMBDA_SPREAD, center, center + LAMBDA_SPREAD]
+    clipped = [round(min(LAMBDA_MAX, max(LAMBDA_MIN, v)), 2) for v in values]
+    return sorted(set(clipped))
+
+
+def product_context(*, product: Product) -> ProductContext:
+    guideline = product.guideline
+    return ProductContext(
+        title=product.title,
+        brand=product.brand,
+        category=product.category.name,
+        price=product.price,
+        description=product.description,
+        attributes=dict(product.attributes or {}),
+        keywords=tuple(product.category.keywords or ()),
+        tone=guideline.tone if guideline else "",
+    )
+
+
+def product_guideline(*, product: Product) -> Guideline | None:
+    guideline = product.guideline
+    return guideline.as_rules() if guideline else None
+
+
+def control_copy(*, experiment: Experiment) -> str:
+    control = experiment.variants.filter(is_control=True).order_by("position", "id").first()
+    return control.copy if control else experiment.product.description
+
+
+def seed_corpus_examples(*, category: str, path: Path = SEED_CORPUS) -> list[FewShotExample]:
+    """Business-tagged copy of the category from generator/data/seed_corpus.jsonl (if present)."""
+    if not path.exists():
+        return []
+    wanted = category.strip().lower()
+    examples: list[FewShotExample] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if str(row.get("category", "")).strip().lower() != wanted or not row.get("text"):
+                continue
+            examples.append(
+                FewShotExample(
+                    title=str(row.get("product") or "a product"),
+                    text=str(row["text"]),
+                    category=str(row.get("category", "")),
+                )
+            )
+    return examples
+
+
+def few_shot_examples(
+    *, category: Category, exclude_product: Product | None = None, limit: int = 2, seed: int = 0
+) -> list[FewShotExample]:
+    """Approved copy of the same category first, then the seed corpus, then built-in examples.
+
+    Short copy is preferred: examples set the length the model imitates.
+    """
+    approved = (
+        Variant.objects.filter(approved=True, experiment__product__category=category)
+        .exclude(is_control=True)
+        .select_related("experiment__product")
+        .order_by("-approved_at", "-id")[:50]
+    )
+    pool = [
+        FewShotExample(
+            title=v.experiment.product.title, brand=v.experiment.product.brand, category=category.name, text=v.copy
+        )
+        for v in approved
+        if exclude_product is None or v.experiment.product_id != exclude_product.pk
+    ]
+    if len(pool) < limit:
+        corpus = seed_corpus_examples(category=category.name)
+        if exclude_product is not None:
+            corpus = [e for e in corpus if e.title != exclude_product.title]
+        pool.extend(corpus)
+    pool = [e for e in pool if 20 <= len(e.text) <= 220]
+    if not pool:
+        return builtin_examples(category.name)[:limit]
+    rng = random.Random(seed)
+    return rng.sample(pool, k=min(limit, len(pool)))
+
+
+def predictor_for(*, category: Category | None = None, target: str = "cvr") -> LogisticModel:
+    """The active fitted predictor for the category, else the active all-category one, else the prior."""
+    active = ConversionPredictor.objects.filter(active=True, target=target)
+    row = None
+    if category is not None:
+        row = active.filter(category=category).order_by("-version").first()
+    if row is None:
+        row = active.filter(category__isnull=True).order_by("-version").first()
+    return row.as_model() if row else prior_model(target)
+
+
+def next_predictor_version(*, target: str) -> int:
+    latest = ConversionPredictor.objects.filter(target=target).order_by("-version").values_list("version", flat=True)
+    return (latest.first() or 0) + 1
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    """One variant's copy and its logged totals (summed over units)."""
+
+    variant_id: int
+    experiment_key: str
+    category: str
+    product: ProductContext
+    copy: str
+    impressions: int
+    clicks: int
+    orders: int
+
+
+def _unit_totals_model():
+    try:
+        return apps.get_model("experiments", "UnitTotals")
+    except LookupError:
+        return None
+
+
+def variant_outcomes(*, category: Category | None = None) -> list[VariantOutcome]:
+    """Per-variant totals of impressions, clicks and orders from ingestion's per-unit totals.
+
+    Returns [] while the ingestion tables do not exist (the predictor then keeps its prior).
+    """
+    totals_model = _unit_totals_model()
+    if totals_model is None:
+        return []
+    rows = totals_model.objects.all()
+    if category is not None:
+        rows = rows.filter(variant__experiment__product__category=category)
+    sums = (
+        rows.values("variant_id")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), orders=Sum("orders"))
+        .order_by("variant_id")
+    )
+    by_variant = {row["variant_id"]: row for row in sums if row["impressions"]}
+    variants = Variant.objects.filter(pk__in=by_variant).select_related("experiment__product__category")
+    contexts: dict[int, ProductContext] = {}
+    outcomes: list[VariantOutcome] = []
+    for variant in variants:
+        product = variant.experiment.product
+        if product.pk not in contexts:
+            contexts[product.pk] = product_context(product=product)
+        row = by_variant[variant.pk]
+        outcomes.append(
+            VariantOutcome(
+                variant_id=variant.pk,
+                experiment_key=variant.experiment.key,
+                category=product.category.name,
+                product=contexts[product.pk],
+                copy=variant.copy,
+                impressions=int(row["impressions"] or 0),
+                clicks=int(row["clicks"] or 0),
+                orders=int(row["orders"] or 0),
+            )
+        )
+    return outcomes
+
+
+def generation_jobs() -> QuerySet[GenerationJob]:
+    return GenerationJob.objects.select_related("experiment", "created_by")
+
+
+def generation_job_detail(*, job_id: int) -> GenerationJob:
+    """The job with its candidates (and the variants they became) in one round of queries."""
+    candidates = Candidate.objects.select_related("variant").order_by("lambda_value", "rank", "position")
+    return generation_jobs().prefetch_related(Prefetch("candidates", queryset=candidates)).get(pk=job_id)

