@@ -248,8 +248,12 @@ def test_storefront_endpoints_allow_cross_origin_calls(make_experiment, anon_cli
     origin = {"HTTP_ORIGIN": "https://shop.example"}
     assign = anon_client.get("/api/v1/assign", {"experiment": "pulse-copy", "unit": "u1"}, **origin)
     assert assign["Access-Control-Allow-Origin"] == "*"
-    preflight = anon_client.options("/api/v1/events", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-                                    HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type", **origin)
+    preflight = anon_client.options(
+        "/api/v1/events",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type",
+        **origin,
+    )
     assert preflight.status_code == 200
     assert "authorization" in preflight["Access-Control-Allow-Headers"].lower()
     # The management API stays same-origin.

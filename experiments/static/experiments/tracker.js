@@ -1,0 +1,341 @@
+/*
+ * Copylift storefront tracker. No dependencies, ES2017.
+ *
+ *   <script src="https://copylift.example/tracker.js" data-experiment="KEY"
+ *           data-write-key="KEY" data-endpoint="https://copylift.example" async></script>
+ *
+ * Puts the assigned copy into every [data-copylift-slot] element and reports an impression
+ * (a slot at least 50 % visible), clicks ([data-copylift-slot], [data-copylift-click]),
+ * add-to-carts ([data-copylift-add-to-cart]) and orders (window.copylift.order({revenue})).
+ *
+ * Delivery is at-least-once: every event carries a random event_id and the server drops
+ * duplicates, so whenever in doubt (retries, beacons, reloads) this script sends again.
+ */
+(() => {
+  "use strict";
+
+  if (window.copylift && window.copylift.version) return; // included twice: the first one wins
+
+  const COOKIE = "copylift_uid";
+  const STORE_KEY = "copylift_pending_v1";
+  const TYPES = ["impression", "click", "add_to_cart", "order"];
+  const FLUSH_MS = 1000;
+  const FLUSH_AT = 20;
+  const MAX_BATCH = 50; // keepalive fetches and beacons are capped at 64 KB of body
+  const MAX_STORED = 500; // bounds localStorage while the endpoint is down for a long time
+  const MAX_AGE_MS = 24 * 3600 * 1000; // older stored events are not worth resending
+  const MAX_BACKOFF_MS = 60000;
+
+  // Async scripts still see document.currentScript while they first run; the selector covers
+  // tag managers that inject the tag in ways that hide it.
+  const script = document.currentScript || document.querySelector("script[data-experiment][src*='tracker.js']");
+  const config = (script && script.dataset) || {};
+  const experiment = config.experiment || "";
+  const writeKey = config.writeKey || "";
+  const endpoint = (config.endpoint || (script && script.src ? new URL(script.src, location.href).origin : "")).replace(
+    /\/+$/,
+    ""
+  );
+  const eventsUrl = endpoint + "/api/v1/events";
+
+  const log = (level, message, detail = "") => console[level]("[copylift] " + message, detail);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
+    if (window.crypto && crypto.getRandomValues) {
+      return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
+    }
+    return Date.now().toString(36) + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+  }
+
+  // --- The visitor's unit id: a first-party cookie, so it survives reloads and stays per site. ---
+
+  function readCookie(name) {
+    for (const part of document.cookie ? document.cookie.split("; ") : []) {
+      const eq = part.indexOf("=");
+      if (part.slice(0, eq) !== name) continue;
+      try {
+        return decodeURIComponent(part.slice(eq + 1));
+      } catch (e) {
+        return ""; // malformed: replaced by a fresh id
+      }
+    }
+    return "";
+  }
+
+  function unitId() {
+    let unit = readCookie(COOKIE);
+    if (!unit || unit.length > 128) unit = randomId(); // the API takes 1–128 characters
+    // Set again on every visit so that the year counts from the last visit, not the first.
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `${COOKIE}=${encodeURIComponent(unit)}; Max-Age=31536000; Path=/; SameSite=Lax${secure}`;
+    return unit;
+  }
+
+  // --- Pending events: in memory, mirrored to localStorage so that a reload resends them. ---
+
+  let queue = [];
+  let flushTimer = null;
+  let inFlight = new Set(); // ids of the batch a fetch is carrying now
+  let failures = 0; // consecutive, for the exponential backoff
+  let retryAt = 0; // no fetch before this time (backoff or Retry-After)
+  let beaconed = new Set(); // ids handed to sendBeacon since the page was last visible
+
+  function storedEvents() {
+    try {
+      const list = JSON.parse(localStorage.getItem(STORE_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((e) => e && typeof e.event_id === "string") : [];
+    } catch (e) {
+      return []; // storage disabled (privacy modes) or corrupt: memory alone still works
+    }
+  }
+
+  // Tabs of the same site share the stored list: merge into it instead of overwriting theirs.
+  function persist(removed = new Set()) {
+    try {
+      const merged = storedEvents().filter((e) => !removed.has(e.event_id));
+      const ids = new Set(merged.map((e) => e.event_id));
+      for (const e of queue) if (!ids.has(e.event_id)) merged.push(e);
+      if (merged.length) localStorage.setItem(STORE_KEY, JSON.stringify(merged.slice(-MAX_STORED)));
+      else localStorage.removeItem(STORE_KEY);
+    } catch (e) {
+      // quota exceeded or storage disabled: the events stay in memory
+    }
+  }
+
+  function adoptStored() {
+    const cutoff = Date.now() - MAX_AGE_MS;
+    const expired = new Set();
+    for (const e of storedEvents()) {
+      if (Date.parse(e.ts) > cutoff) queue.push(e);
+      else expired.add(e.event_id);
+    }
+    if (expired.size) persist(expired);
+  }
+
+  // text/plain is a CORS-safelisted type: no preflight, and beacons can carry it too. The write
+  // key rides in the body because beacons cannot set an Authorization header.
+  const body = (events) => JSON.stringify({ events, write_key: writeKey });
+
+  function schedule(delay) {
+    if (flushTimer) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = null;
+      flush();
+    }, Math.max(0, delay));
+  }
+
+  function forget(batch) {
+    const ids = new Set(batch.map((e) => e.event_id));
+    queue = queue.filter((e) => !ids.has(e.event_id));
+    persist(ids);
+  }
+
+  function retryAfterMs(response) {
+    // Readable cross-origin only when the server exposes it (Access-Control-Expose-Headers).
+    const value = response && response.headers.get("Retry-After");
+    if (!value) return 0;
+    const seconds = Number(value);
+    return Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(value) - Date.now() || 0);
+  }
+
+  function backoff(response) {
+    failures += 1;
+    // Full jitter keeps many storefront tabs from retrying in lock-step after an outage.
+    const cap = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
+    const delay = Math.max(cap / 2 + (Math.random() * cap) / 2, retryAfterMs(response));
+    retryAt = Date.now() + delay;
+    schedule(delay);
+  }
+
+  async function send(batch) {
+    let response;
+    try {
+      response = await fetch(eventsUrl, {
+        method: "POST",
+        headers: { "Content-Type": "text/plain" },
+        body: body(batch),
+        keepalive: true, // a batch started just before a navigation still completes
+        credentials: "omit", // the write key authenticates; cookies would only widen CORS needs
+      });
+    } catch (e) {
+      return backoff(null); // offline, DNS, CORS: the events are fine, try again later
+    }
+    if (response.ok) {
+      failures = 0;
+      forget(batch);
+      const result = await response.json().catch(() => ({}));
+      for (const r of result.rejected || []) log("warn", "event rejected", { event: batch[r.index], errors: r.errors });
+    } else if ([400, 401, 413].includes(response.status)) {
+      // Sending again would fail the same way: drop, but loudly, so the integration gets fixed.
+      forget(batch);
+      log("error", `dropped ${batch.length} events: HTTP ${response.status}`, await response.text().catch(() => ""));
+    } else {
+      backoff(response); // 429, 503 and other server errors
+    }
+  }
+
+  async function flush() {
+    if (inFlight.size || !queue.length) return;
+    if (Date.now() < retryAt) return schedule(retryAt - Date.now());
+    const batch = queue.slice(0, MAX_BATCH);
+    inFlight = new Set(batch.map((e) => e.event_id));
+    try {
+      await send(batch);
+    } finally {
+      inFlight = new Set();
+    }
+    if (queue.length) schedule(queue.length >= FLUSH_AT ? 0 : FLUSH_MS);
+  }
+
+  // The page is going away or may be discarded in the background: beacons are delivered even
+  // after unload. The events stay stored until a fetch is acknowledged, so a later page view
+  // sends them again if the beacon was lost (and the server drops the duplicate if it was not).
+  // A batch already in flight is left out: keepalive lets that fetch finish after unload.
+  function beacon() {
+    const fresh = queue.filter((e) => !beaconed.has(e.event_id) && !inFlight.has(e.event_id));
+    if (!fresh.length || !navigator.sendBeacon) return;
+    for (let i = 0; i < fresh.length; i += MAX_BATCH) {
+      const chunk = fresh.slice(i, i + MAX_BATCH);
+      if (!navigator.sendBeacon(eventsUrl, new Blob([body(chunk)], { type: "text/plain" }))) break;
+      for (const e of chunk) beaconed.add(e.event_id);
+    }
+  }
+
+  function enqueue(event) {
+    queue.push(event);
+    persist();
+    if (queue.length >= FLUSH_AT && Date.now() >= retryAt) {
+      clearTimeout(flushTimer);
+      flushTimer = null;
+      flush();
+    } else {
+      schedule(FLUSH_MS);
+    }
+  }
+
+  // --- Assignment, slots and events ---
+
+  const unit = unitId();
+
+  async function fetchAssignment() {
+    if (!experiment || !writeKey || !endpoint) throw new Error("data-experiment and data-write-key are required");
+    const url = `${endpoint}/api/v1/assign?experiment=${encodeURIComponent(experiment)}&unit=${encodeURIComponent(unit)}`;
+    for (let attempt = 1; ; attempt++) {
+      let response = null;
+      try {
+        response = await fetch(url, { credentials: "omit" });
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+      if (response && response.ok) return response.json();
+      if (response && (response.status < 500 || attempt >= 3)) {
+        const error = await response.json().catch(() => ({}));
+        throw new Error(error.error || `HTTP ${response.status}`); // 400/404: retrying cannot help
+      }
+      await sleep(300 * attempt);
+    }
+  }
+
+  const domReady = new Promise((resolve) => {
+    if (document.readyState !== "loading") resolve();
+    else document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
+  });
+  const slots = () => Array.from(document.querySelectorAll("[data-copylift-slot]"));
+
+  function watchImpression(elements) {
+    let sent = false;
+    const impression = () => {
+      if (!sent) track("impression");
+      sent = true;
+    };
+    if (!elements.length) return;
+    if (!window.IntersectionObserver) return impression();
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting && entry.intersectionRatio >= 0.5)) {
+          observer.disconnect();
+          impression();
+        }
+      },
+      { threshold: 0.5 }
+    );
+    for (const element of elements) observer.observe(element);
+  }
+
+  // Resolves to the assignment, or to null when there is none (bad config, unknown experiment,
+  // endpoint down): storefront code can always `await copylift.ready` without a catch.
+  const ready = Promise.all([fetchAssignment(), domReady]).then(
+    ([assignment]) => {
+      for (const slot of slots()) {
+        slot.textContent = assignment.copy; // never innerHTML: copy is untrusted text
+        slot.setAttribute("data-copylift-variant", assignment.variant);
+        slot.setAttribute("data-copylift-state", "ready");
+      }
+      watchImpression(slots());
+      return assignment;
+    },
+    async (error) => {
+      log("warn", `no assignment for experiment ${JSON.stringify(experiment)}: ${error.message}`);
+      await domReady;
+      for (const slot of slots()) slot.setAttribute("data-copylift-state", "error"); // keep the page's fallback
+      return null;
+    }
+  );
+
+  async function track(type, extra = {}) {
+    const ts = new Date().toISOString(); // when it happened, even if the assignment is still loading
+    if (!TYPES.includes(type)) {
+      log("warn", "unknown event type", type);
+      return false;
+    }
+    const event = { event_id: randomId(), type, experiment, unit, ts };
+    if (type === "order" && extra.revenue !== undefined && extra.revenue !== null) {
+      const revenue = Number(extra.revenue);
+      if (!Number.isFinite(revenue) || revenue < 0) {
+        log("warn", "order revenue must be a number ≥ 0", extra.revenue);
+        return false;
+      }
+      event.revenue = revenue;
+    }
+    const assignment = await ready;
+    // Outside the experiment (coverage, namespace, not running) the server would refuse events.
+    if (!assignment || !assignment.in_experiment) return false;
+    event.variant = assignment.variant; // lets the server catch a storefront showing the wrong copy
+    enqueue(event);
+    return true;
+  }
+
+  // One delegated listener also covers elements added after load. Capture phase: a click is
+  // still counted when the page's own handler stops propagation.
+  document.addEventListener(
+    "click",
+    (e) => {
+      if (!(e.target instanceof Element)) return;
+      if (e.target.closest("[data-copylift-slot], [data-copylift-click]")) track("click");
+      if (e.target.closest("[data-copylift-add-to-cart]")) track("add_to_cart");
+    },
+    true
+  );
+
+  window.addEventListener("pagehide", beacon);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") beacon();
+    else beaconed = new Set(); // visible again: a later hide beacons whatever is still pending
+  });
+
+  // Events stored by an earlier page wait for the first regular flush: that page's beacon has
+  // usually landed by then, and the resend is then a cheap duplicate instead of racing it.
+  adoptStored();
+  if (queue.length) schedule(FLUSH_MS);
+
+  window.copylift = {
+    version: "1",
+    unit,
+    ready,
+    track: (type, extra) => track(type, extra || {}),
+    order: ({ revenue } = {}) => track("order", { revenue }),
+    flush,
+  };
+})();
