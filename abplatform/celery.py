@@ -30,7 +30,10 @@ def _configure() -> None:
     transport_options: dict = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         folder = str(settings.CELERY_BROKER_DIR)
-        transport_options.update(data_folder_in=folder, data_folder_out=folder)
+        # control_folder too: kombu's default is ./control, relative to whatever the cwd is.
+        transport_options.update(
+            data_folder_in=folder, data_folder_out=folder, control_folder=str(settings.CELERY_BROKER_DIR / "control")
+        )
     app.conf.update(
         broker_transport_options=transport_options,
         task_serializer="json",

@@ -1,0 +1,284 @@
+"""Faults on the real services, on private instances the tests may kill (never the machine's own):
+
+- the broker dies (SIGKILL) while storefronts post: the API answers 503 with Retry-After, the
+  storefront client retries, and once the broker is back every event is stored exactly once;
+- PostgreSQL restarts (twice, fast shutdown) while the worker writes: its tasks fail, are
+  retried after reconnecting, and every event is stored exactly once.
+
+Both count what is stored against what was accepted: events by event_id, unit totals against
+event counts, the per-key ingest stats.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
+
+import pytest
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from experiments.models import Event, IngestStats, UnitTotals
+from experiments.storefront import StorefrontClient
+from tests.conftest import require
+from tests.hardening.faults import (
+    ROOT,
+    Gunicorn,
+    PgCluster,
+    RedisServer,
+    celery_worker,
+    pg_tools_available,
+    stop_group,
+)
+from tests.integration import conftest as integration
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TYPES = ("impression", "impression", "impression", "click", "add_to_cart", "order")
+
+
+def _batches(experiment: str, total: int, size: int, prefix: str) -> list[list[dict]]:
+    ts = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    events = []
+    for i in range(total):
+        kind = TYPES[i % len(TYPES)]
+        event = {"event_id": f"{prefix}-{i}", "type": kind, "experiment": experiment, "unit": f"u{i % 3001}", "ts": ts}
+        if kind == "order":
+            event["revenue"] = 5.0
+        events.append(event)
+    return [events[i : i + size] for i in range(0, total, size)]
+
+
+def _require_binaries() -> None:
+    require(shutil.which("redis-server") is not None, "needs the redis-server binary")
+    require(find_spec("gunicorn") is not None, "needs gunicorn")
+
+
+def _raw_post(url: str, key: str, body: dict) -> tuple[int, dict]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/api/v1/events",
+            json.dumps(body),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_killed_while_storefronts_post(make_experiment, write_key, private_redis, tmp_path):
+    require(
+        settings.DATABASE_IS_POSTGRES, "needs DATABASE_URL on PostgreSQL (shared with the web and worker processes)"
+    )
+    _require_binaries()
+    experiment = make_experiment(start=True)
+    experiment.started_at = timezone.now() - timedelta(hours=1)
+    experiment.save()
+    write_key_obj, key = write_key
+    total, size = 24_000, 200
+    batches = _batches(experiment.key, total, size, "b")
+
+    redis = private_redis(persistent=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": integration.test_database_url(),
+        "CELERY_BROKER_URL": redis.url,
+        "CELERY_VISIBILITY_TIMEOUT": "5",
+    }
+    web = worker = None
+    try:
+        web = Gunicorn(env, tmp_path / "web.log").start()
+        worker = celery_worker(env, tmp_path / "worker.log")
+        posted = []
+        lock = threading.Lock()
+        local = threading.local()
+
+        def post(batch: list[dict]) -> tuple[int, int]:
+            if not hasattr(local, "client"):
+                local.client = StorefrontClient(web.url, key)
+            result = local.client.post_events(batch)
+            with lock:
+                posted.append(result.accepted)
+            time.sleep(0.05)  # a storefront's pace: the outage must fall in the middle of the stream
+            return result.accepted, result.retries
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(post, batch) for batch in batches]
+            wait_for(lambda: len(posted) >= len(batches) // 4, timeout=60, interval=0.05, message="a quarter posted")
+            redis.kill()
+            outage_started = time.monotonic()
+            status, headers = _raw_post(web.url, key, {"events": _batches(experiment.key, 1, 1, "probe")[0]})
+            assert status == 503 and int(headers["Retry-After"]) > 0, (status, headers)
+            posted_during_outage = len(posted)
+            time.sleep(max(0.0, 4.0 - (time.monotonic() - outage_started)))
+            redis.start()  # same port, same append-only file
+            results = [future.result(timeout=180) for future in futures]
+
+        accepted = sum(a for a, _ in results)
+        retries = sum(r for _, r in results)
+        assert accepted == total, "every event was eventually accepted"
+        assert retries > 0, "storefronts saw 503s during the outage and retried"
+        wait_for(lambda: Event.objects.count() >= total, timeout=120, interval=1, message=f"{total} events stored")
+        time.sleep(6)  # past the visibility timeout: a late re-delivery would show up as a double now
+        _assert_exact(experiment, total)
+        stats = IngestStats.objects.get(write_key=write_key_obj, experiment=experiment)
+        assert stats.stored == total
+        assert not Event.objects.filter(event_id__startswith="probe").exists(), "a refused (503) event was stored"
+        print(
+            f"broker outage: {len(posted) - posted_during_outage} batches posted after the kill, "
+            f"{retries} storefront retries, {total} events stored once"
+        )
+    finally:
+        stop_group(worker)
+        if web:
+            web.stop()
+
+
+def _assert_exact(experiment, total: int) -> None:
+    assert Event.objects.filter(experiment=experiment).count() == total
+    assert Event.objects.values("event_id").distinct().count() == total
+    by_type = {name: Event.objects.filter(type=i).count() for i, name in enumerate(("imp", "click", "atc", "order"))}
+    totals = UnitTotals.objects.aggregate(
+        imp=Sum("impressions"),
+        click=Sum("clicks"),
+        atc=Sum("add_to_carts"),
+        order=Sum("orders"),
+        revenue=Sum("revenue"),
+    )
+    assert totals == {**by_type, "revenue": by_type["order"] * 5.0}
+
+
+_SETUP = """
+import json, django
+django.setup()
+from bench.common import bench_experiment
+from experiments.writekeys import write_key_create
+experiment = bench_experiment("fault-pg")
+_, key = write_key_create(name="fault")
+print(json.dumps({"experiment": experiment.key, "key": key}))
+"""
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """Start Redis servers of the test's own; all are stopped at teardown, whatever happened."""
+    servers: list[RedisServer] = []
+
+    def start(persistent: bool = False) -> RedisServer:
+        servers.append(RedisServer(tmp_path / f"redis-{len(servers)}", persistent=persistent).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def private_postgres():
+    require(pg_tools_available(), "needs Debian's pg_createcluster tools, run as root")
+    cluster = PgCluster().create()
+    try:
+        yield cluster
+    finally:
+        cluster.drop()
+
+
+def test_postgres_restarted_while_the_worker_writes(private_postgres, private_redis, tmp_path):
+    import psycopg
+
+    _require_binaries()
+    cluster = private_postgres
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE copylift_fault")
+    redis = private_redis()
+    env = {
+        **os.environ,
+        "DATABASE_URL": cluster.url("copylift_fault"),
+        "CELERY_BROKER_URL": redis.url,
+        "CELERY_VISIBILITY_TIMEOUT": "5",
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "abplatform.settings"
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 300}
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
+    assert migrate.returncode == 0, migrate.stderr
+    setup = subprocess.run([sys.executable, "-c", _SETUP], **run)
+    assert setup.returncode == 0, setup.stderr
+    created = json.loads(setup.stdout.strip().splitlines()[-1])
+
+    total, size = 30_000, 50
+    batches = _batches(created["experiment"], total, size, "p")
+    web = worker = None
+    db = psycopg.connect(cluster.url("copylift_fault"), autocommit=True)
+
+    def count(sql: str) -> int:
+        return db.execute(sql).fetchone()[0]
+
+    def stored_batches() -> int:
+        nonlocal db
+        try:
+            return count("SELECT count(*) FROM experiments_ingestbatch")
+        except psycopg.OperationalError:  # our own connection did not survive the restart either
+            db = psycopg.connect(cluster.url("copylift_fault"), autocommit=True)
+            return -1
+
+    try:
+        web = Gunicorn(env, tmp_path / "web.log").start()
+        local = threading.local()
+
+        def post(batch: list[dict]) -> int:
+            if not hasattr(local, "client"):
+                local.client = StorefrontClient(web.url, created["key"])
+            return local.client.post_events(batch).accepted
+
+        with ThreadPoolExecutor(max_workers=4) as pool:  # a backlog for the worker
+            assert sum(pool.map(post, batches)) == total
+
+        worker = celery_worker(env, tmp_path / "worker.log")
+        restarts = []
+        for share in (0.2, 0.55):
+            wait_for(lambda s=share: stored_batches() >= s * len(batches), timeout=120, interval=0.05, message="work")
+            before = stored_batches()
+            cluster.restart()
+            restarts.append(before)
+        assert all(0 < b < len(batches) for b in restarts), f"restarted at {restarts} of {len(batches)} batches"
+
+        wait_for(lambda: stored_batches() == len(batches), timeout=180, interval=1, message="every batch stored")
+        time.sleep(6)  # past the visibility timeout: a late re-delivery would show up as a double now
+        assert count("SELECT count(*) FROM experiments_event") == total
+        assert count("SELECT count(DISTINCT event_id) FROM experiments_event") == total
+        assert count("SELECT count(*) FROM experiments_ingestbatch") == len(batches)
+        per_type = dict(db.execute("SELECT type, count(*) FROM experiments_event GROUP BY type").fetchall())
+        sums = db.execute(
+            "SELECT sum(impressions), sum(clicks), sum(add_to_carts), sum(orders), sum(revenue) "
+            "FROM experiments_unittotals"
+        ).fetchone()
+        assert list(sums[:4]) == [per_type.get(t, 0) for t in range(4)]
+        assert sums[4] == per_type[3] * 5.0
+        stats = db.execute("SELECT sum(stored), sum(duplicates), sum(queued) FROM experiments_ingeststats").fetchone()
+        assert stats == (total, 0, total)
+        log = (tmp_path / "worker.log").read_text(errors="replace")
+        retried = log.count("retry: Retry in")
+        assert retried > 0, "the restarts made tasks fail and retry"
+        print(f"postgres restarts at {restarts} of {len(batches)} batches: {retried} task retries, {total} events once")
+    finally:
+        stop_group(worker)
+        if web:
+            web.stop()
+        db.close()
