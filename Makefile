@@ -22,7 +22,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --llm
 	$(PY) manage.py ensure_admin
 
 run: seed serve

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -37,6 +38,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     # stay free of try/except boilerplate.
     from experiments.errors import FieldErrors, LifecycleError
 
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable (restart, failover): nothing was done, so tell the client
+        # to come back instead of a bare 500. Storefront clients and tracker.js honour Retry-After.
+        response = Response(
+            {"error": "database temporarily unavailable; nothing was stored, retry later"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, LifecycleError):
         exc = Conflict(str(exc))
     elif isinstance(exc, FieldErrors):

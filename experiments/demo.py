@@ -1,19 +1,30 @@
 """The demo that `make run` seeds: the catalog, brand rules and one experiment per category.
 
+With `llm=True` (what `make run` does) each demo experiment also gets LLM variants from the real
+generator at three λ, is started two weeks back, and receives two weeks of simulated traffic, so
+the reports and the λ trade-off view have something to show from the first minute.
+
 Idempotent: running it again updates the catalog in place and leaves existing demo
 experiments (and their traffic) alone.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from experiments import services
+from experiments.assignment import snapshot_build
 from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES, guidelines_import, products_import_csv
-from experiments.models import Experiment, Product
+from experiments.events_store import events_store
+from experiments.ingest import event_validate
+from experiments.models import Event, Experiment, Product, Variant
+from experiments.simulation import ArmTruth, traffic_events
 from experiments.writekeys import write_key_authenticate, write_key_create
 
 DEMO_WRITE_KEY_NAME = "demo storefront"
@@ -26,12 +37,26 @@ DEMO_EXPERIMENTS = (
 )
 
 
+DEMO_DAYS = 14
+DEMO_VISITORS = 12_000
+# The demo's hidden truth: the control at the paper's template level, the LLM arms on the paper's
+# reported sweep (λ 0.2 → 0.8: CTR 11.3 % → 9.1 %, CVR 4.7 % → 3.9 %), interpolated in λ. Made up for
+# the demo only; the closed-loop simulator (`simulate_traffic --model text`) reads the copy instead.
+DEMO_CONTROL_TRUTH = ArmTruth(ctr=0.085, cvr=0.035)
+
+
+def demo_arm_truth(lam: float) -> ArmTruth:
+    share = min(max((lam - 0.2) / 0.6, 0.0), 1.0)
+    return ArmTruth(ctr=0.113 + share * (0.091 - 0.113), cvr=0.047 + share * (0.039 - 0.047))
+
+
 @dataclass
 class DemoReport:
     write_key_file: str = ""
     products_loaded: int = 0
     experiments_created: list[str] = field(default_factory=list)
     experiments_existing: list[str] = field(default_factory=list)
+    experiments_with_traffic: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -77,13 +102,74 @@ def demo_write_key() -> str:
     return clear
 
 
-def demo_seed() -> DemoReport:
-    demo_write_key()
+def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
+    """LLM variants at the category's three default λ from the real generator, approved, with
+    equal weights (the generator leaves them as unapproved drafts for a marketer to review)."""
+    from generator.services import generation_run_sync
+
+    job = generation_run_sync(experiment=experiment, candidates=4, top_k=1)
+    if job.status != job.Status.SUCCEEDED:
+        raise RuntimeError(f"demo generation for {experiment.key} failed: {job.error}")
+    variants = list(experiment.variants.filter(is_control=False))
+    for variant in variants:
+        services.variant_approve(variant=variant, user=None)
+    return variants
+
+
+def demo_traffic_seed(*, experiment: Experiment, write_key: str, visitors: int = DEMO_VISITORS, seed: int = 7) -> int:
+    """Start a draft demo experiment two weeks back and store two weeks of simulated visitors
+    through the importer's path (validated, exactly once). Returns the events stored; an
+    experiment that already has events is left alone."""
+    if Event.objects.filter(experiment=experiment).exists():
+        return 0
+    now = timezone.now()
+    if experiment.status == Experiment.Status.DRAFT:
+        experiment = services.experiment_start(experiment=experiment)
+        experiment.started_at = now - timedelta(days=DEMO_DAYS)
+        experiment.save(update_fields=["started_at"])
+    allocation = snapshot_build(experiment).allocation
+    lambdas = {v.key: v.lambda_value for v in experiment.variants.all()}
+    truths = {key: DEMO_CONTROL_TRUTH if lam is None else demo_arm_truth(float(lam)) for key, lam in lambdas.items()}
+    events = traffic_events(
+        allocation=allocation,
+        units=visitors,
+        start=experiment.started_at,
+        end=now - timedelta(seconds=1),
+        truths=truths,
+        price=float(experiment.product.price),
+        seed=seed,
+    )
+    write_key_id = write_key_authenticate(write_key)
+    stored, rows = 0, []
+    for event in events:
+        row, _, errors = event_validate(event, now=now)
+        if errors:  # the simulator's events are valid by construction; a refusal is a bug
+            raise RuntimeError(f"demo event refused: {errors}")
+        rows.append(row)
+        if len(rows) == 5000:
+            stored += events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id).stored
+            rows = []
+    if rows:
+        stored += events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id).stored
+    from analytics.services import snapshot_backfill
+
+    snapshot_backfill(experiment=experiment, now=now)  # the daily looks of the two weeks
+    return stored
+
+
+def demo_seed(*, llm: bool = False) -> DemoReport:
+    write_key = demo_write_key()
     report = DemoReport(products_loaded=demo_catalog_seed(), write_key_file=str(settings.VAR_DIR / "demo_write_key"))
     for key, sku, hypothesis in DEMO_EXPERIMENTS:
-        if Experiment.objects.filter(key=key).exists():
+        experiment = Experiment.objects.filter(key=key).first()
+        if experiment is None:
+            experiment = demo_experiment_create(key=key, sku=sku, hypothesis=hypothesis)
+            report.experiments_created.append(key)
+        else:
             report.experiments_existing.append(key)
-            continue
-        demo_experiment_create(key=key, sku=sku, hypothesis=hypothesis)
-        report.experiments_created.append(key)
+        # Only demo experiments still in their seeded state (a draft with the control alone) get
+        # LLM copy and traffic, so a rerun never touches what a user has changed.
+        if llm and experiment.status == Experiment.Status.DRAFT and experiment.variants.count() == 1:
+            demo_variants_generate(experiment=experiment)
+            report.experiments_with_traffic[key] = demo_traffic_seed(experiment=experiment, write_key=write_key)
     return report

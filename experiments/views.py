@@ -56,9 +56,14 @@ def tracker_js(request: HttpRequest) -> HttpResponse:
 
 
 def _demo_write_key(request: HttpRequest) -> tuple[str, str]:
-    """(clear key, where it came from): the query string first, then the file the seed writes."""
+    """(clear key, where it came from): the query string first, then the file the seed writes.
+
+    The file's key is a live credential: it is put into the page only in development (DEBUG)
+    or for staff, never for anonymous visitors of a production site."""
     if key := request.GET.get("write_key", "").strip():
         return key, "the write_key query parameter"
+    if not (settings.DEBUG or request.user.is_staff):
+        return "", ""
     path = settings.VAR_DIR / DEMO_WRITE_KEY_FILE
     try:
         return path.read_text(encoding="utf-8").strip(), str(path)

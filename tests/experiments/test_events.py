@@ -232,3 +232,35 @@ def test_create_write_key_command_prints_a_working_key_once(running):
 
     stored = WriteKey.objects.get(name="shop-eu")
     assert key not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
+
+
+def test_database_outage_answers_503_with_retry_after(running, write_key, monkeypatch):
+    # A real PostgreSQL restart is exercised in tests/hardening/test_faults.py; here only the
+    # mapping: a connection error inside the view is a retryable 503, never a bare 500.
+    from django.db import OperationalError
+
+    from experiments import api
+
+    _, key = write_key
+
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(api, "events_accept", unreachable)
+    response = _post(_client(key), [_event(0)])
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "retry later" in response.json()["error"]
+    assert Event.objects.count() == 0
+
+
+def test_retry_after_is_exposed_to_cross_origin_trackers(running, write_key):
+    _, key = write_key
+    response = _client(key).post(
+        "/api/v1/events",
+        json.dumps({"events": [_event(0)]}),
+        content_type="application/json",
+        HTTP_ORIGIN="https://shop.example",
+    )
+    assert response.status_code == 202
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "retry-after" in response["Access-Control-Expose-Headers"].lower()

@@ -250,6 +250,7 @@ def test_events_kept_in_local_storage_are_sent_after_a_reload(
     page, errors = page_and_errors
     errors.allowed.append("net::ERR_FAILED")  # the aborted requests
     settings.VAR_DIR = tmp_path  # the write key comes from the file the demo seed writes
+    settings.DEBUG = True  # which the page reads only in development (or for staff)
     (tmp_path / "demo_write_key").write_text(clear_key + "\n")
 
     page.route("**/api/v1/events", lambda route: route.abort())  # the endpoint is unreachable
@@ -300,6 +301,10 @@ def test_demo_store_write_key_sources(running, clear_key, settings, tmp_path):
     assert "create_write_key demo" in page and "data-write-key" not in page
 
     (tmp_path / "demo_write_key").write_text(clear_key + "\n")
+    page = Client().get("/demo/store/").content.decode()
+    assert "data-write-key" not in page  # DEBUG off: anonymous visitors never get the file's key
+
+    settings.DEBUG = True
     page = Client().get("/demo/store/").content.decode()
     assert f'data-write-key="{clear_key}"' in page and f'data-experiment="{running.key}"' in page
     assert '<script id="demo-config" type="application/json">{"price": 79.0' in page
