@@ -42,6 +42,8 @@ def _configure() -> None:
         task_default_queue=QUEUE_DEFAULT,
         task_queues=[Queue(name) for name in QUEUES],
         task_routes={
+            # Exact names are matched before the globs below.
+            "experiments.tasks.allocations_reweight": {"queue": QUEUE_DEFAULT},
             "experiments.tasks.*": {"queue": QUEUE_INGEST},
             "generator.tasks.*": {"queue": QUEUE_GENERATION},
             "analytics.tasks.*": {"queue": QUEUE_DEFAULT},
@@ -60,6 +62,17 @@ def _configure() -> None:
             "analytics-report-snapshots": {
                 "task": "analytics.tasks.report_snapshots_take",
                 "schedule": crontab(minute=55),
+            },
+            # Adaptive λ: re-weight bandit-mode experiments once a day (the service refuses more often).
+            "experiments-allocations-reweight": {
+                "task": "experiments.tasks.allocations_reweight",
+                "schedule": crontab(minute=10, hour=3),
+            },
+            # The closed loop: refit the conversion predictor on the logged outcomes nightly; a refit
+            # that predicts the recent holdout worse than the active model is stored but not activated.
+            "generator-predictor-refit": {
+                "task": "generator.tasks.predictor_refit_task",
+                "schedule": crontab(minute=30, hour=2),
             },
         },
     )

@@ -141,6 +141,38 @@ def variant_aggregates(*, experiment: Experiment) -> dict[int, VariantAggregates
     return result
 
 
+def variant_aggregates_holdout(*, experiment: Experiment, in_holdout) -> dict[int, VariantAggregates]:
+    """Like `variant_aggregates`, over the units for which `in_holdout(unit)` is true only.
+
+    Bandit-mode experiments are analysed on their fixed, evenly split holdout slice. Membership is
+    a hash of the unit, so the sums are taken here, in one pass over the experiment's unit rows.
+    """
+    names = [f.name for f in fields(VariantAggregates)]
+    sums: dict[int, dict[str, float]] = {}
+    rows = UnitTotals.objects.filter(experiment=experiment).values_list("variant_id", "unit", *COLUMNS)
+    for variant_id, unit, *values in rows.iterator(chunk_size=5000):
+        if not in_holdout(unit):
+            continue
+        acc = sums.setdefault(variant_id, dict.fromkeys(names, 0.0))
+        per_unit = dict(zip(COLUMNS, (float(v or 0) for v in values), strict=True))
+        acc["units"] += 1
+        acc["units_without_impression"] += per_unit["impressions"] == 0
+        for column, value in per_unit.items():
+            acc[column] += value
+            acc[f"sq_{column}"] += value * value
+        for numerator, denominator in PRODUCTS:
+            acc[f"x_{numerator}_{denominator}"] += per_unit[numerator] * per_unit[denominator]
+    result = {
+        variant_id: VariantAggregates(
+            **{k: (int(v) if k in ("units", "units_without_impression") else v) for k, v in acc.items()}
+        )
+        for variant_id, acc in sums.items()
+    }
+    for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
+        result.setdefault(variant_id, VariantAggregates.empty())
+    return result
+
+
 def units_in_several_variants(*, experiment: Experiment) -> int:
     """Units with totals in more than one variant (should be 0: the server derives the variant)."""
     return (

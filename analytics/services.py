@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.lambdas import arm_points, lambda_tradeoff
+from analytics.lambdas import arm_points, elbow, lambda_curve, lambda_tradeoff
 from analytics.models import ReportSnapshot
 from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
 from analytics.selectors import (
@@ -26,6 +26,7 @@ from analytics.selectors import (
     snapshots_for,
     units_in_several_variants,
     variant_aggregates,
+    variant_aggregates_holdout,
     variant_aggregates_many,
 )
 from experiments.errors import FieldErrors
@@ -95,6 +96,8 @@ def report_build(
     """
     now = now or timezone.now()
     options = options or ReportOptions()
+    if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
+        return _bandit_report_build(experiment=experiment, options=options, metrics=metrics, now=now)
     variants = list(experiment.variants.all())
     aggregates = variant_aggregates(experiment=experiment)
     snapshots = snapshots_for(experiment=experiment)
@@ -130,6 +133,75 @@ def report_build(
             "backfill": state,
         },
     )
+
+
+def _bandit_report_build(
+    *, experiment: Experiment, options: ReportOptions, metrics: tuple[str, ...], now: datetime
+) -> dict[str, Any]:
+    """A bandit-mode experiment's report: the fixed holdout slice, analysed alone, plus the history.
+
+    Outside the holdout, traffic shares follow the data (Thompson sampling), so per-arm means
+    there are biased (an arm that looked bad early got less traffic and had less chance to
+    recover) and day-of-week effects confound arms whose share changed over time. The holdout
+    slice is an ordinary randomized test with equal, constant shares: the usual fixed-horizon
+    and sequential analyses are valid on it. Daily looks of the slice are not stored, so the
+    sequential interval is computed at the current look only (still always-valid).
+    """
+    import copy
+
+    from experiments.adaptive import allocation_history
+    from experiments.assignment import snapshot_build
+
+    snapshot = snapshot_build(experiment)
+    allocation = snapshot.allocation
+    variants = []
+    for variant in experiment.variants.all():
+        shown = copy.copy(variant)
+        shown.weight = 1.0  # the holdout slice splits evenly: what the SRM check must expect
+        variants.append(shown)
+    holdout = variant_aggregates_holdout(experiment=experiment, in_holdout=allocation.in_holdout)
+    everything = variant_aggregates(experiment=experiment)
+    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=holdout)
+    report = report_assemble(
+        experiment=experiment,
+        variants=variants,
+        looks=[live],
+        options=options,
+        now=now,
+        metrics=metrics,
+        with_timeseries=True,
+        copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
+        # Units outside the holdout may change variant at a re-weighting (by design); inside it they
+        # never do, and only they are analysed, so the "several variants" warning does not apply.
+        units_in_several_variants=None,
+        snapshot_info={"count": 0, "first_day": None, "last_day": None, "backfill": None},
+    )
+    history = allocation_history(experiment=experiment)
+    report["allocation"] = {
+        "mode": "bandit",
+        "method": "holdout_slice",
+        "holdout_share": allocation.holdout,
+        "floor": experiment.bandit_floor,
+        "method_note": (
+            f"Adaptive λ: {allocation.holdout:.0%} of traffic is a fixed slice split evenly between all arms; "
+            "lifts, intervals, p-values and the decision use that slice only, which stays a valid randomized "
+            "test while the rest of the traffic follows Thompson sampling (validated by simulation: "
+            "python -m analytics.stats.adaptive)."
+        ),
+        "history": history,
+        "units_moved_by_reweighting": units_in_several_variants(experiment=experiment),
+        "all_traffic": {
+            v.key: {
+                "units": int(everything[v.pk].units),
+                "impressions": int(everything[v.pk].impressions),
+                "clicks": int(everything[v.pk].clicks),
+                "orders": int(everything[v.pk].orders),
+            }
+            for v in variants
+            if v.pk in everything
+        },
+    }
+    return report
 
 
 def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> ReportSnapshot:
@@ -230,7 +302,40 @@ def lambda_report_build(*, category: Category | None = None) -> list[dict[str, A
     scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
     points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
     categories = [category] if category else list(Category.objects.order_by("name"))
-    return lambda_tradeoff(categories=categories, points=points)
+    entries = lambda_tradeoff(categories=categories, points=points)
+    # The online elbow: finished experiments only (their arms ran to the end; running ones may still
+    # move), next to the offline evaluation's elbow and the paper's range.
+    finished = {e.key for e in with_llm if e.status == Experiment.Status.STOPPED}
+    offline = offline_lambda_elbows()
+    for entry in entries:
+        arms = [p for p in points.get(entry["category_id"], ()) if p.experiment in finished]
+        online = elbow(lambda_curve(arms))
+        entry["online"] = {
+            "lambda": online["lambda"],
+            "method": online["method"],
+            "experiments": len({p.experiment for p in arms}),
+            "note": online["note"],
+        }
+        entry["offline"] = offline.get(entry["category"], {"lambda": None, "note": "no offline evaluation stored"})
+    return entries
+
+
+def offline_lambda_elbows() -> dict[str, dict[str, Any]]:
+    """Per category: the elbow λ of the last offline evaluation (`manage.py evaluate_generator`), if any."""
+    import json
+
+    from django.conf import settings
+
+    path = settings.VAR_DIR / "evaluation" / "evaluation.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    result = {}
+    for name, data in (report.get("categories") or {}).items():
+        knee = (data or {}).get("elbow") or {}
+        result[name] = {"lambda": knee.get("lambda"), "note": knee.get("note", ""), "source": str(path)}
+    return result
 
 
 def category_lambda_adopt(*, category: Category, lambda_value: Any, user: AbstractBaseUser) -> Category:

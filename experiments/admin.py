@@ -8,7 +8,16 @@ from django.http import HttpRequest
 
 from experiments import services
 from experiments.errors import LifecycleError
-from experiments.models import BrandGuideline, Category, Experiment, IngestStats, Product, Variant, WriteKey
+from experiments.models import (
+    AllocationVersion,
+    BrandGuideline,
+    Category,
+    Experiment,
+    IngestStats,
+    Product,
+    Variant,
+    WriteKey,
+)
 from experiments.writekeys import write_key_create, write_key_revoke
 from generator.admin_actions import generate_llm_variants
 
@@ -76,13 +85,26 @@ def _transition(service, verb: str, done: str):
     return admin.action(description=f"{verb.capitalize()} selected experiments", permissions=["change"])(action)
 
 
+class AllocationVersionInline(admin.TabularInline):
+    """Bandit mode: the adaptive slice's weights over time (written by the daily re-weighting)."""
+
+    model = AllocationVersion
+    extra = 0
+    can_delete = False
+    fields = ("version", "effective_from", "weights", "prob_best", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
     list_display = ("key", "name", "product", "category", "status", "primary_metric", "started_at", "stopped_at")
     list_filter = ("status", "product__category", "primary_metric")
     search_fields = ("key", "name", "product__sku", "product__title", "product__brand")
     list_select_related = ("product__category",)
-    inlines = [VariantInline]
+    inlines = [VariantInline, AllocationVersionInline]
     readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at")
     autocomplete_fields = ("product",)
     actions = [
@@ -95,7 +117,18 @@ class ExperimentAdmin(admin.ModelAdmin):
         (None, {"fields": ("key", "name", "product", "hypothesis", "primary_metric", "alpha", "status")}),
         (
             "Allocation (frozen once started)",
-            {"fields": ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")},
+            {
+                "fields": (
+                    "seed",
+                    "coverage",
+                    "namespace_id",
+                    "namespace_start",
+                    "namespace_end",
+                    "allocation_mode",
+                    "bandit_holdout",
+                    "bandit_floor",
+                )
+            },
         ),
         ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at")}),
     )
@@ -108,6 +141,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
             fields += ["key", "product", "seed", "coverage", "namespace_id", "namespace_start", "namespace_end"]
+            fields += ["allocation_mode", "bandit_holdout", "bandit_floor"]
         return fields
 
     def save_model(self, request, obj, form, change):

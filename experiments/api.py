@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from abplatform.roles import MarketerWritesAnalystReads
 from experiments import services
 from experiments.assignment import assign_variant, growthbook_config
-from experiments.ingest import EVENT_TYPES, BrokerUnavailable, events_accept
+from experiments.ingest import EVENT_TYPES, MAX_REVENUE, BrokerUnavailable, events_accept
 from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
 from experiments.ratelimit import rate_limit_check
 from experiments.serializers import AssignmentSerializer, ExperimentSerializer
@@ -175,7 +175,7 @@ EVENT_SCHEMA = {
         "experiment": {"type": "string"},
         "unit": {"type": "string", "maxLength": UNIT_MAX_LENGTH},
         "ts": {"type": "string", "format": "date-time"},
-        "revenue": {"type": "number", "minimum": 0, "nullable": True},
+        "revenue": {"type": "number", "minimum": 0, "maximum": MAX_REVENUE, "nullable": True},
         "variant": {"type": "string", "nullable": True},
     },
     "required": ["event_id", "type", "experiment", "unit", "ts"],

@@ -29,10 +29,25 @@ class ExperimentSnapshot:
     status: str
     experiment_id: int
     variant_ids: tuple[int, ...]
+    # Bandit mode: (effective-from timestamp, allocation) of every version, oldest first; the
+    # last one is `allocation`. Empty for fixed-weight experiments.
+    history: tuple[tuple[float, Allocation], ...] = ()
 
     @property
     def control_key(self) -> str:
         return self.allocation.variant_keys[self.control_index]
+
+    def allocation_at(self, ts: float | None) -> Allocation:
+        """The allocation in force at time `ts` (the current one for fixed-weight experiments)."""
+        if ts is None or not self.history:
+            return self.allocation
+        chosen = self.history[0][1]
+        for effective_from, allocation in self.history:
+            if effective_from <= ts:
+                chosen = allocation
+            else:
+                break
+        return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +74,34 @@ _KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")  # Experiment.key is a SlugField(ma
 def snapshot_build(experiment: Experiment) -> ExperimentSnapshot:
     variants = list(experiment.variants.all())
     control_index = next((i for i, v in enumerate(variants) if v.is_control), 0)
-    allocation = Allocation.build(
-        key=experiment.key,
-        seed=experiment.hash_seed,
-        variant_keys=[v.key for v in variants],
-        weights=[v.weight for v in variants],
-        coverage=experiment.coverage,
-        namespace=experiment.namespace,
-        active=experiment.status == Experiment.Status.RUNNING,
-    )
+    keys = [v.key for v in variants]
+
+    def build(weights: list[float], holdout: float = 0.0) -> Allocation:
+        return Allocation.build(
+            key=experiment.key,
+            seed=experiment.hash_seed,
+            variant_keys=keys,
+            weights=weights,
+            coverage=experiment.coverage,
+            namespace=experiment.namespace,
+            active=experiment.status == Experiment.Status.RUNNING,
+            holdout=holdout,
+        )
+
+    history: tuple[tuple[float, Allocation], ...] = ()
+    if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
+        versions = list(experiment.allocation_versions.order_by("version"))
+        initial = build([v.weight for v in variants], experiment.bandit_holdout)
+        history = tuple(
+            (
+                row.effective_from.timestamp(),
+                build([float(row.weights.get(k, 0.0)) for k in keys], experiment.bandit_holdout),
+            )
+            for row in versions
+        ) or ((float("-inf"), initial),)
+        allocation = history[-1][1]
+    else:
+        allocation = build([v.weight for v in variants])
     return ExperimentSnapshot(
         allocation=allocation,
         copies=tuple(v.copy for v in variants),
@@ -76,6 +110,7 @@ def snapshot_build(experiment: Experiment) -> ExperimentSnapshot:
         status=experiment.status,
         experiment_id=experiment.pk,
         variant_ids=tuple(v.pk for v in variants),
+        history=history,
     )
 
 
@@ -133,6 +168,18 @@ def growthbook_config(experiment: Experiment) -> dict:
     """A GrowthBook-style experiment definition a storefront SDK can evaluate locally."""
     variants = list(experiment.variants.all())
     snapshot = snapshot_build(experiment)
+    bandit = None
+    if snapshot.allocation.holdout > 0:
+        # GrowthBook's SDKs know one range per variation: a bandit-mode experiment must be assigned
+        # by /api/v1/assign (or a client that reads `bandit`), not by a stock SDK.
+        bandit = {
+            "holdout": snapshot.allocation.holdout,
+            "version": len(snapshot.history),
+            "history": [
+                {"effective_from": ts if ts != float("-inf") else None, "weights": list(a.weights)}
+                for ts, a in snapshot.history
+            ],
+        }
     return {
         "key": experiment.key,
         "seed": experiment.hash_seed,
@@ -145,4 +192,5 @@ def growthbook_config(experiment: Experiment) -> dict:
         "status": experiment.status,
         "started_at": experiment.started_at.isoformat() if experiment.started_at else None,
         "variations": [{"key": v.key, "name": v.name or v.key, "copy": v.copy} for v in variants],
+        "bandit": bandit,
     }

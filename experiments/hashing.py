@@ -79,6 +79,11 @@ class Allocation:
     ranges: tuple[tuple[float, float], ...]
     namespace: tuple[str, float, float] | None = None
     active: bool = True
+    # Bandit mode: hash values below `holdout` form a fixed slice split evenly between all
+    # variations (`holdout_ranges`, in [0, 1) of the slice); the rest follows `ranges` (the
+    # adaptive weights), rescaled to the remaining hash space. 0 = GrowthBook's plain ranges.
+    holdout: float = 0.0
+    holdout_ranges: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def build(
@@ -91,8 +96,10 @@ class Allocation:
         coverage: float,
         namespace: tuple[str, float, float] | None = None,
         active: bool = True,
+        holdout: float = 0.0,
     ) -> Allocation:
         normalized = normalize_weights(weights)
+        holdout = min(max(float(holdout or 0.0), 0.0), 1.0)
         return cls(
             key=key,
             seed=seed or key,
@@ -102,7 +109,13 @@ class Allocation:
             ranges=bucket_ranges(normalized, coverage),
             namespace=namespace,
             active=active,
+            holdout=holdout,
+            holdout_ranges=bucket_ranges([1.0] * len(normalized), coverage) if holdout > 0 else (),
         )
+
+    def in_holdout(self, unit: str) -> bool:
+        """Whether `unit` falls in the fixed, evenly split slice of a bandit-mode experiment."""
+        return self.holdout > 0 and gbhash(self.seed, unit, 2) < self.holdout
 
     def variation_index(self, unit: str) -> int:
         """The variation's index for `unit`, or -1 when the unit is not in the experiment."""
@@ -111,7 +124,13 @@ class Allocation:
         if self.namespace is not None and not in_namespace(unit, self.namespace):
             return -1
         n = gbhash(self.seed, unit, 2)
-        for index, (start, end) in enumerate(self.ranges):
+        ranges = self.ranges
+        if self.holdout > 0:
+            if n < self.holdout:
+                n, ranges = n / self.holdout, self.holdout_ranges
+            else:
+                n = (n - self.holdout) / (1.0 - self.holdout) if self.holdout < 1 else 0.0
+        for index, (start, end) in enumerate(ranges):
             if start <= n < end:
                 return index
         return -1

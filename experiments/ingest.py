@@ -42,6 +42,11 @@ class AcceptResult:
     batch_id: str | None = None
 
 
+# One order's revenue. Finite is not enough: the report sums squares of unit revenue in
+# PostgreSQL float8, and a storefront posting 1e200 made every later report a 500.
+MAX_REVENUE = 1e9
+
+
 def _parse_ts(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("must be an ISO-8601 string with a time zone")
@@ -104,6 +109,8 @@ def event_validate(
             errors["revenue"] = "must be a number"
         elif revenue < 0:
             errors["revenue"] = "must be ≥ 0"
+        elif revenue > MAX_REVENUE:
+            errors["revenue"] = f"must be at most {MAX_REVENUE:,.0f}"
         else:
             revenue = float(revenue)
 
@@ -127,11 +134,12 @@ def event_validate(
 
     variant_id = None
     if snapshot is not None and unit:
-        index = snapshot.allocation.variation_index(unit)
+        allocation = snapshot.allocation_at(ts.timestamp() if ts is not None else None)
+        index = allocation.variation_index(unit)
         if index < 0:
             errors["unit"] = "not in the experiment (outside its coverage or namespace)"
         else:
-            derived = snapshot.allocation.variant_keys[index]
+            derived = allocation.variant_keys[index]
             if isinstance(claimed_variant, str) and claimed_variant != derived:
                 errors["variant"] = f"{claimed_variant!r} disagrees with the assignment ({derived!r})"
             variant_id = snapshot.variant_ids[index]

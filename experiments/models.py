@@ -82,6 +82,10 @@ class Experiment(models.Model):
         CTR = "ctr", "CTR (clicks / impressions)"
         CVR = "cvr", "CVR (orders / impressions)"
 
+    class AllocationMode(models.TextChoices):
+        FIXED = "fixed", "Fixed weights"
+        BANDIT = "bandit", "Adaptive λ (Thompson sampling, with a fixed holdout slice)"
+
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     hypothesis = models.TextField(blank=True)
@@ -98,6 +102,22 @@ class Experiment(models.Model):
     namespace_id = models.CharField(max_length=64, blank=True)
     namespace_start = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
     namespace_end = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    allocation_mode = models.CharField(
+        max_length=8,
+        choices=AllocationMode.choices,
+        default=AllocationMode.FIXED,
+        help_text="Bandit: traffic outside the holdout slice shifts toward the best λ arm, at most daily.",
+    )
+    bandit_holdout = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
+        help_text="Bandit mode: share of traffic always split evenly; the report analyses this slice alone.",
+    )
+    bandit_floor = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Bandit mode: the least share of the adaptive slice every λ arm keeps.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
@@ -159,6 +179,33 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment.key}/{self.key}"
+
+
+class AllocationVersion(models.Model):
+    """One allocation of a bandit-mode experiment's adaptive slice, in force from `effective_from`.
+
+    Version 1 is the start (the variants' own weights); each re-weighting adds one. Assignment is
+    a pure function of (unit, version): events are validated against the version in force at
+    their timestamp, so a late event lands in the variant the visitor actually saw.
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="allocation_versions")
+    version = models.PositiveIntegerField()
+    effective_from = models.DateTimeField()
+    weights = models.JSONField(help_text="Adaptive-slice weight by variant key (sums to 1).")
+    prob_best = models.JSONField(default=dict, blank=True, help_text="Posterior P(best λ arm) at re-weighting.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Impressions and successes per variant used.")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["experiment", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "version"], name="allocation_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id} allocation v{self.version}"
 
 
 class WriteKey(models.Model):

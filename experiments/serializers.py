@@ -77,6 +77,9 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "seed",
             "coverage",
             "namespace",
+            "allocation_mode",
+            "bandit_holdout",
+            "bandit_floor",
             "variants",
             "owner",
             "started_at",
@@ -88,6 +91,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "coverage": {"min_value": 0.0001, "max_value": 1.0},
             "alpha": {"min_value": 0.001, "max_value": 0.5},
+            "bandit_holdout": {"min_value": 0.05, "max_value": 1.0},
+            "bandit_floor": {"min_value": 0.0, "max_value": 0.5},
         }
 
     def validate_variants(self, value: list[dict]) -> list[dict]:

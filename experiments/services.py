@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from experiments.adaptive import allocation_initialize
 from experiments.assignment import snapshot_cache_clear
 from experiments.brand import check_copy
 from experiments.errors import FieldErrors, LifecycleError
@@ -112,6 +113,9 @@ def experiment_create(
     seed: str = "",
     coverage: float = 1.0,
     namespace: Any = None,
+    allocation_mode: str = Experiment.AllocationMode.FIXED,
+    bandit_holdout: float = 0.2,
+    bandit_floor: float = 0.05,
     variants: Iterable[dict] = (),
 ) -> Experiment:
     if Experiment.objects.filter(key=key).exists():
@@ -133,6 +137,9 @@ def experiment_create(
         namespace_id=ns_id,
         namespace_start=ns_start,
         namespace_end=ns_end,
+        allocation_mode=allocation_mode,
+        bandit_holdout=bandit_holdout,
+        bandit_floor=bandit_floor,
     )
     _variants_replace(experiment, rows, owner)
     return experiment
@@ -224,6 +231,7 @@ def experiment_start(*, experiment: Experiment, user: AbstractBaseUser | None = 
     if experiment.started_at is None:
         experiment.started_at = timezone.now()
     experiment.save(update_fields=["status", "started_at", "updated_at"])
+    allocation_initialize(experiment=experiment)
     snapshot_cache_clear(experiment.key)
     _log_history(experiment, user, "Resumed" if resumed else "Started")
     return experiment

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,11 +56,16 @@ def traffic_events(
     units: int,
     start: datetime,
     end: datetime,
-    truths: dict[str, ArmTruth],
+    truths: dict[str, ArmTruth] | Callable[[str, datetime], ArmTruth],
     price: float,
     seed: int = 0,
 ) -> Iterator[dict]:
-    """Events in API shape for `units` visitors of the experiment, in no particular order."""
+    """Events in API shape for `units` visitors of the experiment, in no particular order.
+
+    `truths` maps variant keys to fixed rates, or is a function (variant key, visit time) →
+    rates, e.g. the text-aware model of `experiments.textmodel` with its weekday effects.
+    """
+    truth_at = truths if callable(truths) else (lambda variant, at: truths.get(variant, ArmTruth()))
     rng = random.Random(seed)
     span = max((end - start).total_seconds(), 1.0)
     run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
@@ -70,11 +75,11 @@ def traffic_events(
         if index < 0:
             continue  # outside coverage or namespace: the storefront shows control, untracked
         variant = allocation.variant_keys[index]
-        truth = truths.get(variant, ArmTruth())
         first = rng.random() * span
         for visit in range(1 + _poisson(rng, EXTRA_VISITS_MEAN)):
             at = start + timedelta(seconds=min(span, first + visit * rng.random() * 86_400))
             base = f"{run}-{i}-{visit}"
+            truth = truth_at(variant, at)
 
             def event(kind: str, offset: float, base=base, at=at, variant=variant, unit=unit, **extra) -> dict:
                 ts = min(at + timedelta(seconds=offset), end)

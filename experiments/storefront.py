@@ -82,6 +82,7 @@ class StorefrontClient:
             coverage=config["coverage"],
             namespace=tuple(config["namespace"]) if config.get("namespace") else None,
             active=config["active"],
+            holdout=(config.get("bandit") or {}).get("holdout", 0.0),
         )
         return allocation, config
 

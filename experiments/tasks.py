@@ -1,4 +1,4 @@
-"""Celery tasks of the experiments app (queue `ingest`, routed in abplatform/celery.py)."""
+"""Celery tasks of the experiments app (queue `ingest`, except the daily bandit re-weighting on `default`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
-from abplatform.celery import QUEUE_INGEST
+from abplatform.celery import QUEUE_DEFAULT, QUEUE_INGEST
 from experiments.events_store import events_store
 
 
@@ -38,3 +38,20 @@ def events_ingest(
         close_old_connections()
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
     return {"stored": result.stored, "duplicates": result.duplicates, "replay": result.already_processed}
+
+
+@shared_task(
+    name="experiments.tasks.allocations_reweight",
+    queue=QUEUE_DEFAULT,
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=30,
+    max_retries=3,
+)
+def allocations_reweight() -> dict[str, int]:
+    """Beat: re-weight the adaptive slice of running bandit-mode experiments (each at most daily)."""
+    from experiments.adaptive import allocations_reweight_running
+
+    return allocations_reweight_running()

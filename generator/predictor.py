@@ -183,3 +183,44 @@ def fit_logistic(
             "prior_strength": prior_strength,
         },
     )
+
+
+def binomial_auc(scores: Sequence[float], impressions: Sequence[float], successes: Sequence[float]) -> float | None:
+    """ROC AUC over the impressions of aggregated rows: each row is kᵢ positives and nᵢ − kᵢ
+    negatives sharing the score pᵢ (ties count one half). None without positives or negatives."""
+    s = np.asarray(scores, dtype=float)
+    pos = np.asarray(successes, dtype=float)
+    neg = np.asarray(impressions, dtype=float) - pos
+    total_pos, total_neg = float(pos.sum()), float(neg.sum())
+    if total_pos <= 0 or total_neg <= 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    s, pos, neg = s[order], pos[order], neg[order]
+    wins = 0.0
+    below = 0.0  # negatives with a strictly lower score
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        group_pos, group_neg = pos[i : j + 1].sum(), neg[i : j + 1].sum()
+        wins += group_pos * (below + 0.5 * group_neg)
+        below += group_neg
+        i = j + 1
+    return float(wins / (total_pos * total_neg))
+
+
+def evaluate(model: LogisticModel, rows: Sequence[OutcomeRow]) -> dict[str, float | None]:
+    """Log-loss per impression and AUC of `model` on `rows` (e.g. a recent holdout)."""
+    usable = [r for r in rows if r.impressions > 0]
+    if not usable:
+        return {"auc": None, "log_loss": None, "impressions": 0.0, "rows": 0.0}
+    p = np.clip(np.array(model.predict_many([r.features for r in usable])), 1e-12, 1 - 1e-12)
+    n = np.array([float(r.impressions) for r in usable])
+    k = np.array([float(min(r.successes(model.target), r.impressions)) for r in usable])
+    return {
+        "auc": binomial_auc(p, n, k),
+        "log_loss": float(-(k * np.log(p) + (n - k) * np.log(1 - p)).sum() / n.sum()),
+        "impressions": float(n.sum()),
+        "rows": float(len(usable)),
+    }

@@ -63,6 +63,15 @@ class Command(BaseCommand):
         parser.add_argument("--ctr", help=f"true CTR per impression (default {DEFAULT_CTR})")
         parser.add_argument("--cvr", help=f"true CVR per impression (default {DEFAULT_CVR})")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--model",
+            choices=("rates", "text"),
+            default="rates",
+            help="rates: the --ctr/--cvr you set; text: a hidden per-category model of the copy's text "
+            "(length, call to action, specificity, sentiment, weekday effects; experiments/textmodel.py)",
+        )
+        parser.add_argument("--text-seed", type=int, default=0, help="seed of the text model's per-copy noise")
+        parser.add_argument("--no-weekday", action="store_true", help="text model without weekday effects")
         parser.add_argument("--url", help="base URL of a running Copylift server")
         parser.add_argument("--write-key", help="write key (default: var/demo_write_key, else a new key)")
 
@@ -104,17 +113,34 @@ class Command(BaseCommand):
         start = max(started, now - timedelta(days=o["days"]))
         if start > now - timedelta(days=o["days"]):
             self.stderr.write(f"note: the experiment started {started:%Y-%m-%d %H:%M}; traffic spans from then")
-        truths = {}
-        for key in allocation.variant_keys:
+        history = (config.get("bandit") or {}).get("history") or []
+        if len(history) > 1:
+            # Visitors are assigned with the current allocation; events stamped before the last
+            # re-weighting are validated against the version of their time and may be refused.
+            self.stderr.write(
+                f"note: bandit mode, allocation version {len(history)}: simulate the days since the last "
+                "re-weighting only (--days 1 after each daily re-weighting)"
+            )
+        from experiments.models import Product
+
+        product = Product.objects.filter(experiments__key=o["experiment"]).select_related("category").first()
+        truths: dict | object = {}
+        if o.get("model") == "text":
+            from experiments.textmodel import TextModel
+
+            model = TextModel(seed=o["text_seed"], weekday_effects=not o["no_weekday"])
+            copies = {v["key"]: v["copy"] for v in config["variations"]}
+            category = product.category.name if product else "FMCG"
+            for key in allocation.variant_keys:
+                truth = model.truth(copies[key], category)
+                self.stdout.write(f"  {key}: text model, weekday-free CTR {truth.ctr:.3f}, CVR {truth.cvr:.3f}")
+            truths = lambda key, at: model.truth(copies[key], category, at)  # noqa: E731
+        for key in allocation.variant_keys if isinstance(truths, dict) else ():
             try:
                 truths[key] = ArmTruth(ctr=ctr_spec[1].get(key, ctr_spec[0]), cvr=cvr_spec[1].get(key, cvr_spec[0]))
             except ValueError as exc:
                 raise CommandError(f"variant {key}: {exc}") from None
-        from experiments.models import Product
-
-        price = float(
-            Product.objects.filter(experiments__key=o["experiment"]).values_list("price", flat=True).first() or 20
-        )
+        price = float(product.price) if product else 20.0
         events = traffic_events(
             allocation=allocation,
             units=o["units"],
@@ -140,7 +166,7 @@ class Command(BaseCommand):
             accepted, retries = self._flush(client, batch, accepted, retries, rejected)
             posted += len(batch)
         elapsed = time.monotonic() - began
-        for key, truth in truths.items():
+        for key, truth in truths.items() if isinstance(truths, dict) else ():
             self.stdout.write(f"  {key}: true CTR {truth.ctr:.3f}, CVR {truth.cvr:.3f}")
         self.stdout.write(
             f"{o['units']} visitors: {posted} events posted, {accepted} accepted, {len(rejected)} "

@@ -1,0 +1,137 @@
+"""The closed loop, end to end through the public surfaces, with the real default LLM on CPU.
+
+create product + experiment (API) → generate 3 LLM variants at 3 λ (API, Celery task) → approve
+(the admin's approval service: there is no approval endpoint) → start (API) → two weeks of
+traffic from the hidden text model (simulate_traffic over HTTP) → report (API) → refit the
+predictor (the beat task) → the refit predicts the logged outcomes better than the prior → generate a
+second round for the same product, which uses the refit predictor when it passed its holdout check.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from experiments.assignment import snapshot_cache_clear
+from experiments.models import Experiment, Variant
+from experiments.services import variant_approve
+from experiments.textmodel import TextModel
+from generator.models import ConversionPredictor, GenerationJob
+from generator.predictor import prior_model
+from generator.services import outcome_rows
+from generator.tasks import predictor_refit_task
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+LAMBDAS = [0.3, 0.5, 0.7]
+CONTROL = "Wireless earbuds with a case."
+
+
+def _round(client, marketer, key: str, *, seed: int, candidates: int) -> list[dict]:
+    response = client.post(
+        "/api/v1/experiments",
+        {
+            "key": key,
+            "name": f"closed loop {key}",
+            "product": "ELEC-E2E",
+            "primary_metric": "cvr",
+            "variants": [{"key": "control", "is_control": True, "copy": CONTROL, "weight": 1, "approved": True}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    response = client.post(
+        f"/api/v1/experiments/{key}/generate",
+        {"lambdas": LAMBDAS, "candidates": candidates, "top_k": 1, "seed": seed},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    job = client.get(f"/api/v1/generation-jobs/{response.json()['job']}").json()
+    assert job["status"] == "succeeded", job
+    picked = []
+    for result in job["results"]:
+        assert result["variant"] is not None, result
+        best = next(c for c in result["candidates"] if c["variant"] == result["variant"]["key"])
+        picked.append({"key": result["variant"]["key"], "copy": result["variant"]["copy"], "p_conv": best["p_conv"]})
+    for variant in Variant.objects.filter(experiment__key=key, is_control=False):
+        variant_approve(variant=variant, user=marketer)
+    return picked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
+    marketer_client, marketer, write_key, live_server, settings
+):
+    from experiments.models import BrandGuideline, Category, Product
+
+    settings.GENERATOR_DEVICE = "cpu"
+    settings.GENERATOR_MAX_NEW_TOKENS = 32
+    BrandGuideline.objects.create(brand="Sonaro", tone="clear", forbidden_words=[], max_length=400)
+    Product.objects.create(
+        sku="ELEC-E2E",
+        title="Sonaro Drift wireless earbuds",
+        brand="Sonaro",
+        category=Category.objects.get(name="Electronics"),
+        price="59.00",
+        description="Wireless earbuds with 30 hours of battery life, fast charging and a pocket-sized case.",
+        attributes={"battery_life_h": 30},
+    )
+    world = TextModel(seed=5)
+
+    first = _round(marketer_client, marketer, "loop-r1", seed=1, candidates=2)
+    assert len({p["copy"] for p in first}) == 3
+    response = marketer_client.post("/api/v1/experiments/loop-r1/start")
+    assert response.status_code == 200, response.content
+    # The test began two weeks ago: traffic spans every weekday (the text model has weekday effects).
+    Experiment.objects.filter(key="loop-r1").update(started_at=timezone.now() - timedelta(days=14, hours=1))
+    snapshot_cache_clear()
+    out = StringIO()
+    call_command(
+        "simulate_traffic",
+        *("--experiment", "loop-r1", "--units", "8000", "--days", "14", "--seed", "2"),
+        *("--model", "text", "--text-seed", "5", "--url", live_server.url, "--write-key", write_key[1]),
+        stdout=out,
+    )
+    assert " 0 rejected" in out.getvalue(), out.getvalue()
+
+    report = marketer_client.get("/api/v1/experiments/loop-r1/report").json()
+    assert report["primary_metric"] == "cvr" and report["units"] > 7000
+    observed = {v["key"]: v["orders"] / max(v["impressions"], 1) for v in report["variants"]}
+    assert all(0.005 < rate < 0.2 for rate in observed.values()), observed
+    marketer_client.post("/api/v1/experiments/loop-r1/stop")
+
+    labels = predictor_refit_task.apply(kwargs={"min_impressions": 1000}).get()
+    assert labels, "the refit found no outcomes"
+    refit = ConversionPredictor.objects.get(target="cvr", version=1)
+    holdout = refit.metrics["holdout"]
+    assert holdout["holdout_rows"] > 0 and holdout["current_version"] == "prior-v1"
+    assert refit.active == holdout["passed"]
+
+    # What the loop learned: on the logged copy, the refit predicts the observed CVR better than the
+    # prior did (the prior's intercept assumes ~4 % CVR; this world converts differently).
+    rows = outcome_rows()
+    observed = [r.orders / r.impressions for r in rows]
+    weights = [r.impressions for r in rows]
+    errors = {
+        name: sum(
+            w * abs(p - o)
+            for w, p, o in zip(weights, model.predict_many([r.features for r in rows]), observed, strict=True)
+        )
+        / sum(weights)
+        for name, model in (("prior", prior_model("cvr")), ("refit", refit.as_model()))
+    }
+    assert errors["refit"] < errors["prior"], errors
+
+    second = _round(marketer_client, marketer, "loop-r2", seed=1, candidates=3)
+    job = GenerationJob.objects.filter(experiment__key="loop-r2").get()
+    assert job.predictor_version == (refit.label if refit.active else "prior-v1")
+    predicted = [sum(p["p_conv"] for p in r) / len(r) for r in (first, second)]
+    simulated = [sum(world.mean_cvr(p["copy"], "Electronics") for p in r) / len(r) for r in (first, second)]
+    # Not asserted: whether round 2 converts better. With four logged pieces of copy and two or
+    # three candidates per λ, the LLM's sampling noise dominates (bench/closed_loop.py measures the
+    # loop over rounds with more copy). Round 2's p_conv is on the refit's calibrated scale.
+    print(f"\npredicted CVR round 1 → 2 {predicted}; simulated {simulated}; calibration error {errors}; {holdout}")
