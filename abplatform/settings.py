@@ -80,7 +80,7 @@ def _database_config(url: str) -> dict:
     if not url.startswith(("sqlite:", "postgres:", "postgresql:", "pgsql:")):
         raise ConfigurationError(f"DATABASE_URL={url!r}: only sqlite:// and postgres:// URLs are supported")
     try:
-        config = dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60))
+        config = dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True)
     except ValueError as exc:
         raise ConfigurationError(f"DATABASE_URL={url!r} cannot be parsed: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -96,6 +96,10 @@ def _database_config(url: str) -> dict:
 
 DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'copylift.sqlite3'}")
 DATABASES = {"default": _database_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # IngestStats' NULLS NOT DISTINCT constraint exists on PostgreSQL only; on the embedded SQLite
+    # the ingest path upserts through its own lookup, so the warning on every command is noise.
+    SILENCED_SYSTEM_CHECKS = ["models.W047"]
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -142,6 +146,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Experiments, assignment, events, generation and lift reports for LLM-written copy.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Anonymous visitors see only the storefront endpoints (README, Roles): the schema and the
+    # docs page are for the roles, by token or by the admin's session.
+    "SERVE_PERMISSIONS": ["abplatform.roles.AnyRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -155,6 +162,8 @@ CORS_URLS_REGEX = r"^/(api/v1/(assign|events|experiments/[^/]+/config)|tracker\.
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 86400
+# tracker.js reads Retry-After on 429/503 to back off; cross-origin it must be exposed.
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 # --- Celery: the queues themselves are declared in abplatform/celery.py ---
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
@@ -166,7 +175,9 @@ elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqp
 # Redis re-delivers an unacknowledged (acks_late) message only after this many seconds; a
 # worker killed mid-task therefore delays its batch by at most this long. RabbitMQ re-queues
 # as soon as the dead worker's connection drops and ignores this setting.
-CELERY_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 300)
+# The default sits above the generation task's hard limit (1,260 s), so a slow CPU generation job
+# is never delivered to a second worker while the first still runs.
+CELERY_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 1500)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 1800)
 
@@ -181,6 +192,8 @@ GENERATOR_MODEL = envstr("GENERATOR_MODEL", "smollm2")  # "smollm2" = the GGUF s
 GENERATOR_DEVICE = envchoice("GENERATOR_DEVICE", "auto", {"auto", "cpu", "cuda"})
 GENERATOR_MAX_NEW_TOKENS = envint("GENERATOR_MAX_NEW_TOKENS", 48)
 GENERATOR_MODEL_CACHE = Path(envstr("GENERATOR_MODEL_CACHE", str(VAR_DIR / "models")))
+# Fine-tuned LoRA adapters: <dir>/<category>/v<version>/ (generator.adapters).
+GENERATOR_ADAPTER_DIR = Path(envstr("GENERATOR_ADAPTER_DIR", str(VAR_DIR / "adapters")))
 GENERATOR_DEDUPE_THRESHOLD = envfloat("GENERATOR_DEDUPE_THRESHOLD", 0.92)
 GENERATOR_RELEVANCE_THRESHOLD = envfloat("GENERATOR_RELEVANCE_THRESHOLD", 0.15)
 

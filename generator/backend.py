@@ -197,7 +197,9 @@ def _load_uncached(
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
-        version = f"{version}+adapter:{Path(adapter).name}"
+        # "<category>/v<N>" for adapters under var/adapters/, so a job records which one it used.
+        folder = Path(adapter)
+        version = f"{version}+adapter:{folder.parent.name}/{folder.name}"
     model.to(device)
     model.eval()
     # Decoder-only batches must be padded on the left so every row's last token is its prompt's.

@@ -205,9 +205,14 @@ def evaluate(
     predictors: Callable[[str, str], LogisticModel] | None = None,
     examples: Callable[[str, str], Sequence[FewShotExample]] | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    adapter: str | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline for every product and λ and aggregate the paper's table."""
+    """Run the pipeline for every product and λ and aggregate the paper's table.
+
+    `adapter`: a LoRA adapter folder to generate with instead of the base model.
+    """
     from generator.embeddings import embed
+    from generator.reward import pool_rewards
     from generator.scorers import set_diversity
 
     predictors = predictors or (lambda _category, target: prior_model(target))
@@ -230,6 +235,7 @@ def evaluate(
                 examples=examples(category, item.context.title),
                 predictor=cvr,
                 click_predictor=ctr,
+                adapter=adapter,
             )
             model_version = result.model_version
             for outcome in result.outcomes:
@@ -238,6 +244,9 @@ def evaluate(
                 generated = [c for c in outcome.result.candidates if c.text.strip()]
                 compliant = [c for c in generated if check_copy(c.text, item.guideline).ok]
                 values = {
+                    # R_abs over every sample (generator.reward): what the pool is worth, comparable
+                    # across models, unlike the pool-relative R the reranker ranks by.
+                    "mean_reward": _mean(pool_rewards(outcome.result, lam=outcome.lam, predictor=cvr)),
                     "diversity": outcome.result.top_diversity if len(top) >= 2 else None,
                     "pool_diversity": outcome.result.pool_diversity,
                     "novelty": _mean([c.novelty for c in top]),
@@ -280,6 +289,7 @@ def evaluate(
 
 TABLE_COLUMNS = (
     ("λ", "lambda", "{:.2f}"),
+    ("R", "mean_reward", "{:.3f}"),
     ("D", "diversity", "{:.3f}"),
     ("D×prod", "diversity_across_products", "{:.3f}"),
     ("sent", "sentiment", "{:+.2f}"),
@@ -433,3 +443,102 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     html = html.replace("</body>", f"<pre style='font-size:13px'>{table}</pre></body>")
     html_path.write_text(html, encoding="utf-8")
     return json_path, html_path
+
+
+# --- base vs a fine-tuned adapter -----------------------------------------------------------------
+
+COMPARE_METRICS = (
+    ("mean reward R_abs", "mean_reward", "{:.4f}"),
+    ("D (top-K)", "diversity", "{:.3f}"),
+    ("D across products", "diversity_across_products", "{:.3f}"),
+    ("sentiment", "sentiment", "{:+.3f}"),
+    ("CTA rate", "cta_rate", "{:.0%}"),
+    ("CTA appended", "cta_appended_rate", "{:.0%}"),
+    ("readability", "readability", "{:.1f}"),
+    ("compliance", "compliance_rate", "{:.0%}"),
+    ("predicted CTR", "predicted_ctr", "{:.2%}"),
+    ("predicted CVR", "predicted_cvr", "{:.2%}"),
+)
+
+
+def _rows_mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
+    return _mean([r[key] for r in rows if r.get(key) is not None])
+
+
+def compare(
+    products: dict[str, list[EvalProduct]],
+    *,
+    adapter: str,
+    lambdas: Sequence[float],
+    params: GenerationParams,
+    predictors: Callable[[str, str], LogisticModel] | None = None,
+    examples: Callable[[str, str], Sequence[FewShotExample]] | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, Any]:
+    """Base model and adapter on the same held-out products, λ values, prompts and sampling seeds.
+
+    Each metric is the mean over the λ rows; `beats_base` is what the activation gate reads:
+    the adapter's mean reward R_abs is higher than the base's.
+    """
+    log("base model")
+    base = evaluate(products, lambdas=lambdas, params=params, predictors=predictors, examples=examples, log=log)
+    log(f"adapter {adapter}")
+    tuned = evaluate(
+        products, lambdas=lambdas, params=params, predictors=predictors, examples=examples, log=log, adapter=adapter
+    )
+    categories: dict[str, Any] = {}
+    for category in base["categories"]:
+        base_rows = base["categories"][category]["rows"]
+        tuned_rows = tuned["categories"][category]["rows"]
+        metrics = {}
+        for _title, key, _fmt in COMPARE_METRICS:
+            b, t = _rows_mean(base_rows, key), _rows_mean(tuned_rows, key)
+            metrics[key] = {
+                "base": b,
+                "tuned": t,
+                "delta": round(t - b, 4) if b is not None and t is not None else None,
+            }
+        categories[category] = {
+            "products": base["categories"][category]["products"],
+            "metrics": metrics,
+            "base_rows": base_rows,
+            "tuned_rows": tuned_rows,
+        }
+    base_reward = _mean([c["metrics"]["mean_reward"]["base"] for c in categories.values()])
+    tuned_reward = _mean([c["metrics"]["mean_reward"]["tuned"] for c in categories.values()])
+    return {
+        "lambdas": list(lambdas),
+        "params": params.as_dict(),
+        "base_model": base.get("model", ""),
+        "tuned_model": tuned.get("model", ""),
+        "mean_reward": {"base": base_reward, "tuned": tuned_reward},
+        "beats_base": base_reward is not None and tuned_reward is not None and tuned_reward > base_reward,
+        "categories": categories,
+        "seconds": round(base["seconds"] + tuned["seconds"], 1),
+    }
+
+
+def format_comparison(comparison: dict[str, Any]) -> str:
+    """Base vs tuned as a markdown table, one block per category."""
+    lines: list[str] = []
+    for category, data in comparison["categories"].items():
+        lines.append(
+            f"{category}: {len(data['products'])} held-out products, λ = "
+            + ", ".join(f"{v:.2f}" for v in comparison["lambdas"])
+        )
+        lines.append("")
+        lines.append("| metric | base | tuned | Δ |")
+        lines.append("|---|---:|---:|---:|")
+        for title, key, fmt in COMPARE_METRICS:
+            m = data["metrics"][key]
+            delta = m["delta"]
+            delta_text = "—" if delta is None else ("+" if delta >= 0 else "−") + _cell(abs(delta), fmt).lstrip("+")
+            lines.append(f"| {title} | {_cell(m['base'], fmt)} | {_cell(m['tuned'], fmt)} | {delta_text} |")
+        lines.append("")
+    verdict = "beats" if comparison["beats_base"] else "does NOT beat"
+    reward = comparison["mean_reward"]
+    lines.append(
+        f"the adapter {verdict} the base on mean reward ({_cell(reward['tuned'], '{:.4f}')} vs "
+        f"{_cell(reward['base'], '{:.4f}')}); base {comparison['base_model']}, tuned {comparison['tuned_model']}"
+    )
+    return "\n".join(lines)

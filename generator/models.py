@@ -137,3 +137,60 @@ class ConversionPredictor(models.Model):
         return LogisticModel(
             target=self.target, coefficients=dict(self.coefficients), version=self.label, feature_names=names
         )
+
+
+class Adapter(models.Model):
+    """A versioned LoRA adapter of the copy model for one category (fine-tuned by SFT or RL).
+
+    The category's active adapter is what its generation jobs use. `metrics["evaluation"]` holds
+    the base-vs-tuned comparison that the activation gate reads.
+    """
+
+    class Mode(models.TextChoices):
+        SFT = "sft", "Supervised (multi-objective loss)"
+        RL = "rl", "Reinforcement (reranker reward)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    category = models.ForeignKey("experiments.Category", on_delete=models.CASCADE, related_name="adapters")
+    version = models.PositiveIntegerField()
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.SFT)
+    path = models.CharField(max_length=500, help_text="Folder of the adapter (adapter_config.json, weights).")
+    base_model = models.CharField(max_length=255, help_text="The base model the adapter was trained on.")
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Training settings (steps, rate, LoRA, loss weights)."
+    )
+    metrics = models.JSONField(default=dict, blank=True, help_text="Training summary and the evaluation comparison.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    steps_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    active = models.BooleanField(default=False, help_text="Generation jobs of the category use this adapter.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="adapters"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["category", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "version"], name="adapter_version_unique_per_category"),
+            models.UniqueConstraint(
+                fields=["category"], condition=models.Q(active=True), name="adapter_one_active_per_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.label} ({self.mode}, {self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}"
+
+    @property
+    def evaluation(self) -> dict:
+        return dict((self.metrics or {}).get("evaluation") or {})

@@ -6,16 +6,21 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.apps import apps
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Max, Min, Prefetch, QuerySet, Sum
 
-from experiments.brand import Guideline
+from experiments.brand import Guideline, has_call_to_action
 from experiments.models import Category, Experiment, Product, Variant
-from generator.models import Candidate, ConversionPredictor, GenerationJob
+from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples
+
+if TYPE_CHECKING:
+    from generator.finetune import RLPrompt, TrainingExample
 
 logger = logging.getLogger(__name__)
 
@@ -152,17 +157,44 @@ def _unit_totals_model():
         return None
 
 
-def variant_outcomes(*, category: Category | None = None) -> list[VariantOutcome]:
-    """Per-variant totals of impressions, clicks and orders from ingestion's per-unit totals.
-
-    Returns [] while the ingestion tables do not exist (the predictor then keeps its prior).
-    """
+def _outcome_units(category: Category | None):
     totals_model = _unit_totals_model()
     if totals_model is None:
-        return []
+        return None
     rows = totals_model.objects.all()
     if category is not None:
         rows = rows.filter(variant__experiment__product__category=category)
+    return rows
+
+
+def outcome_exposure_span(*, category: Category | None = None) -> tuple[datetime | None, datetime | None]:
+    """First and last first-exposure time of the units with logged outcomes (for a time split)."""
+    rows = _outcome_units(category)
+    if rows is None:
+        return None, None
+    span = rows.filter(first_exposure__isnull=False).aggregate(first=Min("first_exposure"), last=Max("first_exposure"))
+    return span["first"], span["last"]
+
+
+def variant_outcomes(
+    *,
+    category: Category | None = None,
+    exposed_before: datetime | None = None,
+    exposed_since: datetime | None = None,
+) -> list[VariantOutcome]:
+    """Per-variant totals of impressions, clicks and orders from ingestion's per-unit totals.
+
+    `exposed_before` / `exposed_since` keep the units first exposed before / at or after a time:
+    the predictor's refit trains on the older units and checks itself on the recent ones.
+    Returns [] while the ingestion tables do not exist (the predictor then keeps its prior).
+    """
+    rows = _outcome_units(category)
+    if rows is None:
+        return []
+    if exposed_before is not None:
+        rows = rows.filter(first_exposure__lt=exposed_before)
+    if exposed_since is not None:
+        rows = rows.filter(first_exposure__gte=exposed_since)
     sums = (
         rows.values("variant_id")
         .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), orders=Sum("orders"))
@@ -200,3 +232,112 @@ def generation_job_detail(*, job_id: int) -> GenerationJob:
     """The job with its candidates (and the variants they became) in one round of queries."""
     candidates = Candidate.objects.select_related("variant").order_by("lambda_value", "rank", "position")
     return generation_jobs().prefetch_related(Prefetch("candidates", queryset=candidates)).get(pk=job_id)
+
+
+# --- fine-tuning --------------------------------------------------------------------------------
+
+
+def active_adapter(*, category: Category | None) -> Adapter | None:
+    """The category's active, trained adapter (None: the base model)."""
+    if category is None:
+        return None
+    return Adapter.objects.filter(category=category, active=True, status=Adapter.Status.READY).first()
+
+
+def adapter_path_for(*, category: Category | None, base_model: str | None = None) -> str | None:
+    """The folder of the category's active adapter, if it was trained on `base_model` (when given)."""
+    adapter = active_adapter(category=category)
+    if adapter is None:
+        return None
+    if base_model and adapter.base_model and adapter.base_model != base_model:
+        logger.warning(
+            "active adapter %s was trained on %s, not %s; using the base model", adapter, adapter.base_model, base_model
+        )
+        return None
+    if not Path(adapter.path, "adapter_config.json").exists():
+        # A missing folder must not break generation for the whole category: fall back to the base.
+        logger.warning("active adapter %s has no files at %s; using the base model", adapter, adapter.path)
+        return None
+    return adapter.path
+
+
+def adapter_lookup(*, reference: str) -> Adapter:
+    """An adapter by id, or "CATEGORY:vN" / "CATEGORY:N" (Adapter.DoesNotExist when none matches)."""
+    reference = reference.strip()
+    if reference.isdigit():
+        return Adapter.objects.select_related("category").get(pk=int(reference))
+    name, _, version = reference.rpartition(":")
+    version = version.lower().removeprefix("v")
+    if not name or not version.isdigit():
+        raise Adapter.DoesNotExist(f"{reference!r}: give an adapter id or CATEGORY:vN")
+    return Adapter.objects.select_related("category").get(category__name__iexact=name, version=int(version))
+
+
+def next_adapter_version(*, category: Category) -> int:
+    latest = Adapter.objects.filter(category=category).order_by("-version").values_list("version", flat=True)
+    return (latest.first() or 0) + 1
+
+
+def finetune_examples(*, category: Category) -> list[TrainingExample]:
+    """SFT data: the category's approved non-control copy (weighted by logged CTR/CVR) + the seed corpus."""
+    from generator.finetune import corpus_examples, outcome_weight, sentiment_tag_for, training_example
+    from generator.scorers import sentiment_polarity
+
+    lam = float(category.recommended_lambda)
+    keywords = tuple(category.keywords or ())
+    outcomes = {o.variant_id: o for o in variant_outcomes(category=category)}
+    impressions = sum(o.impressions for o in outcomes.values())
+    mean_ctr = sum(o.clicks for o in outcomes.values()) / impressions if impressions else 0.0
+    mean_cvr = sum(o.orders for o in outcomes.values()) / impressions if impressions else 0.0
+    approved = (
+        Variant.objects.filter(approved=True, experiment__product__category=category)
+        .exclude(is_control=True)
+        .exclude(copy="")
+        .select_related("experiment__product__category")
+        .order_by("id")
+    )
+    examples: list[TrainingExample] = []
+    for index, variant in enumerate(approved):
+        outcome = outcomes.get(variant.pk)
+        weight = (
+            outcome_weight(
+                impressions=outcome.impressions,
+                clicks=outcome.clicks,
+                orders=outcome.orders,
+                mean_ctr=mean_ctr,
+                mean_cvr=mean_cvr,
+            )
+            if outcome
+            else 1.0
+        )
+        examples.append(
+            training_example(
+                product=product_context(product=variant.experiment.product),
+                text=variant.copy,
+                lam=lam,
+                sentiment=sentiment_tag_for(sentiment_polarity(variant.copy)),
+                cta=has_call_to_action(variant.copy),
+                weight=weight,
+                source=f"variant:{variant.pk}",
+                index=index,
+            )
+        )
+    examples.extend(corpus_examples(SEED_CORPUS, category=category.name, lam=lam, keywords=keywords))
+    return examples
+
+
+def rl_prompt_set(*, category: Category, limit: int = 24) -> list[RLPrompt]:
+    """RL prompts: the seed corpus's products of the category (never the held-out catalog products),
+    prompted as the generator prompts them at the category's recommended λ."""
+    from generator.finetune import RLPrompt
+    from generator.prompts import build_prompts, category_keywords
+
+    lam = float(category.recommended_lambda)
+    keywords = category_keywords(category.name, tuple(category.keywords or ()))
+    examples = seed_corpus_examples(category=category.name)
+    prompts: list[RLPrompt] = []
+    for index, example in enumerate(examples[:limit]):
+        product = ProductContext(title=example.title, category=category.name, keywords=keywords)
+        spec = build_prompts(product=product, lam=lam, count=2)[index % 2]
+        prompts.append(RLPrompt(messages=spec.messages, product=product, keywords=keywords))
+    return prompts

@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -24,7 +25,7 @@ from experiments.models import Category, Experiment, Variant
 from generator import selectors
 from generator.models import Candidate, ConversionPredictor, GenerationJob
 from generator.pipeline import GenerationParams, PipelineResult, generate_for_product
-from generator.predictor import TARGETS, InsufficientData, OutcomeRow, fit_logistic, prior_model
+from generator.predictor import TARGETS, InsufficientData, OutcomeRow, evaluate, fit_logistic, prior_model
 from generator.rerank import ScoredCandidate
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ MAX_CANDIDATES = 32
 # Worth a retry: the database was briefly unreachable or locked. Everything else (a bad model
 # path, a CUDA error, a bug) fails the job with its message; retrying would fail the same way.
 RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+# A job still "running" when its message comes back lost its worker mid-run (acks_late
+# redelivery). One that has already been started this many times is given up instead: a job
+# that kills its worker every time (out of memory, a CUDA crash) would otherwise come back forever.
+MAX_JOB_ATTEMPTS = 3
 
 
 def variant_key_for(lam: float) -> str:
@@ -143,6 +148,14 @@ def generation_job_run(*, job_id: int, adapter: str | None = None) -> Generation
     job = GenerationJob.objects.select_related("experiment__product__category").get(pk=job_id)
     if job.finished:
         return job
+    if job.status == GenerationJob.Status.RUNNING and job.attempts >= MAX_JOB_ATTEMPTS:
+        generation_job_fail(
+            job_id=job.pk,
+            error=f"given up after {job.attempts} attempts: the worker running it died each time (out of "
+            "memory? see the generation worker's log), or CELERY_VISIBILITY_TIMEOUT is shorter than the job",
+        )
+        job.refresh_from_db()
+        return job
     started = time.perf_counter()
     GenerationJob.objects.filter(pk=job.pk).update(
         status=GenerationJob.Status.RUNNING,
@@ -158,6 +171,11 @@ def generation_job_run(*, job_id: int, adapter: str | None = None) -> Generation
         params = _job_params(job)
         predictor = selectors.predictor_for(category=category, target="cvr")
         click_predictor = selectors.predictor_for(category=category, target="ctr")
+        if adapter is None:
+            # The category's active fine-tuned adapter, if one was trained on this job's model.
+            adapter = selectors.adapter_path_for(
+                category=category, base_model=job.model_name or settings.GENERATOR_MODEL
+            )
         result = generate_for_product(
             product=selectors.product_context(product=product),
             lambdas=[float(v) for v in job.lambdas],
@@ -202,6 +220,9 @@ def generation_job_fail(*, job_id: int, error: BaseException | str) -> None:
     )
 
 
+FINISHED = (GenerationJob.Status.SUCCEEDED, GenerationJob.Status.FAILED)
+
+
 def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate) -> Candidate:
     return Candidate(
         job=job,
@@ -233,6 +254,12 @@ def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate) -> Candid
 def _job_results_save(
     *, job: GenerationJob, result: PipelineResult, params: GenerationParams, predictor_version: str, seconds: float
 ) -> None:
+    # Another delivery of the same message may have finished the job meanwhile (Redis hands a job
+    # that outlives the visibility timeout to a second worker): its copy stands, and may already
+    # be approved. Locked, so two deliveries finishing at once write one result.
+    if GenerationJob.objects.select_for_update().filter(pk=job.pk, status__in=FINISHED).exists():
+        logger.warning("generation job %s was finished by another delivery; this run's results are dropped", job.pk)
+        return
     # Lock the experiment: its status decides whether variants may change, and a concurrent job
     # for the same experiment must not pick the same positions.
     experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
@@ -329,14 +356,19 @@ def generation_run_sync(
     return generation_job_run(job_id=job.pk)
 
 
-def outcome_rows(*, category: Category | None = None) -> list[OutcomeRow]:
-    """Logged outcomes as predictor rows: features are recomputed from each variant's copy."""
+def outcome_rows(
+    *, category: Category | None = None, exposed_before: datetime | None = None, exposed_since: datetime | None = None
+) -> list[OutcomeRow]:
+    """Logged outcomes as predictor rows: features are recomputed from each variant's copy.
+
+    `exposed_before` / `exposed_since` restrict to units first exposed before / since a time.
+    """
     from generator.embeddings import embed
     from generator.prompts import category_keywords
     from generator.rerank import features_from
     from generator.scorers import relevance, text_scores
 
-    outcomes = selectors.variant_outcomes(category=category)
+    outcomes = selectors.variant_outcomes(category=category, exposed_before=exposed_before, exposed_since=exposed_since)
     if not outcomes:
         return []
     copies = embed([o.copy for o in outcomes])
@@ -359,6 +391,27 @@ def outcome_rows(*, category: Category | None = None) -> list[OutcomeRow]:
     return rows
 
 
+# A refit must not predict the recent holdout worse than the model in use: log-loss (a proper
+# score, sensitive to calibration) may not rise, and AUC (ranking, what the reranker uses) may
+# not drop by more than this; AUC over a handful of pieces of copy is coarse, hence the slack.
+REFIT_AUC_SLACK = 0.01
+REFIT_HOLDOUT_FRACTION = 0.25
+
+
+def _holdout_check(candidate: dict[str, float | None], current: dict[str, float | None]) -> tuple[bool, str]:
+    if candidate["log_loss"] is None or current["log_loss"] is None:
+        return True, "no recent holdout data: activated on the training fit alone"
+    if candidate["log_loss"] > current["log_loss"] + 1e-9:
+        return False, f"holdout log-loss {candidate['log_loss']:.5f} > current {current['log_loss']:.5f}"
+    if (
+        candidate["auc"] is not None
+        and current["auc"] is not None
+        and candidate["auc"] < current["auc"] - REFIT_AUC_SLACK
+    ):
+        return False, f"holdout AUC {candidate['auc']:.3f} < current {current['auc']:.3f} − {REFIT_AUC_SLACK}"
+    return True, "not worse than the current model on the recent holdout"
+
+
 def predictor_refit(
     *,
     category: Category | None = None,
@@ -366,28 +419,68 @@ def predictor_refit(
     min_impressions: int = 1000,
     prior_strength: float = 1.0,
     activate: bool = True,
+    holdout_fraction: float = REFIT_HOLDOUT_FRACTION,
 ) -> list[ConversionPredictor]:
-    """Fit new predictor versions on logged outcomes; the new ones become active for their scope.
+    """Fit new predictor versions on logged outcomes, checked on recent data before activation.
+
+    Units are split by first exposure: those in the last `holdout_fraction` of the time span are
+    the holdout. A candidate fitted on the older units is scored on the holdout next to the model
+    in use (the active version, else the prior), by AUC and log-loss; when it is not worse, the
+    model fitted on all data becomes active. Either way the new version is stored with its
+    `metrics["holdout"]`, so the admin shows refits that were held back and why.
 
     Raises InsufficientData (nothing is written) when the logs are too thin to learn from.
     """
     rows = outcome_rows(category=category)
-    fits = []
+    train, holdout = rows, []
+    first, last = selectors.outcome_exposure_span(category=category)
+    cutoff = None
+    if first is not None and last is not None and last > first and holdout_fraction > 0:
+        cutoff = last - (last - first) * holdout_fraction
+        train = outcome_rows(category=category, exposed_before=cutoff)
+        holdout = outcome_rows(category=category, exposed_since=cutoff)
+    plans = []
     for target in targets:
-        fits.append(
-            fit_logistic(
-                rows,
-                target=target,
-                prior=prior_model(target),
-                prior_strength=prior_strength,
-                min_impressions=min_impressions,
-            )
+        final = fit_logistic(
+            rows,
+            target=target,
+            prior=prior_model(target),
+            prior_strength=prior_strength,
+            min_impressions=min_impressions,
         )
+        try:
+            candidate = fit_logistic(
+                train, target=target, prior=prior_model(target), prior_strength=prior_strength, min_impressions=1
+            ).model
+        except InsufficientData:
+            candidate = final.model  # everything is recent: the check then compares the full fit
+        current = selectors.predictor_for(category=category, target=target)
+        candidate_scores = evaluate(candidate, holdout)
+        current_scores = evaluate(current, holdout)
+        passed, reason = _holdout_check(candidate_scores, current_scores)
+        metrics = dict(final.metrics) | {
+            "holdout": {
+                "cutoff": cutoff.isoformat() if cutoff else None,
+                "fraction": holdout_fraction,
+                "train_rows": len(train),
+                "holdout_rows": candidate_scores["rows"],
+                "holdout_impressions": candidate_scores["impressions"],
+                "auc": candidate_scores["auc"],
+                "log_loss": candidate_scores["log_loss"],
+                "current_version": current.version,
+                "current_auc": current_scores["auc"],
+                "current_log_loss": current_scores["log_loss"],
+                "passed": passed,
+                "reason": reason,
+            },
+            "activated": bool(activate and passed),
+        }
+        plans.append((final, metrics, bool(activate and passed)))
     created: list[ConversionPredictor] = []
     with transaction.atomic():
-        for fit in fits:
+        for fit, metrics, make_active in plans:
             target = fit.model.target
-            if activate:
+            if make_active:
                 ConversionPredictor.objects.filter(target=target, category=category, active=True).update(active=False)
             created.append(
                 ConversionPredictor.objects.create(
@@ -397,8 +490,8 @@ def predictor_refit(
                     coefficients=dict(fit.model.coefficients),
                     feature_names=list(fit.model.feature_names),
                     n_samples=fit.n_samples,
-                    metrics=fit.metrics,
-                    active=activate,
+                    metrics=metrics,
+                    active=make_active,
                 )
             )
     return created

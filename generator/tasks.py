@@ -6,6 +6,8 @@ Both run on the `generation` queue (GPU hosts): the refit recomputes embedding f
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure
 from celery.utils.log import get_task_logger
 
 from abplatform.celery import QUEUE_GENERATION
@@ -43,6 +45,32 @@ def generation_job_execute(self, job_id: int) -> str:
     return job.status
 
 
+@task_failure.connect
+def _generation_job_failed(sender=None, exception=None, args=None, kwargs=None, **_: object) -> None:
+    """A generation task that ended in failure must not leave its job "running" forever.
+
+    The hard time limit kills the pool child (a job hung where the soft limit's exception cannot
+    reach it, e.g. inside a CUDA call): Celery then acknowledges the message and reports the
+    failure from the worker's main process, and nothing in generation_job_run got to record it.
+    Requeued deliveries (reject_on_worker_lost) send no failure, so they are not touched here.
+    """
+    if getattr(sender, "name", None) != generation_job_execute.name:
+        return
+    job_id = args[0] if args else (kwargs or {}).get("job_id")
+    if not isinstance(job_id, int):
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        limit = exception.args[0] if exception.args else "?"
+        error = f"stopped by the hard time limit ({limit} s): the worker was killed mid-job"
+    else:
+        error = f"{type(exception).__name__}: {exception}"
+    from generator.models import GenerationJob
+
+    if GenerationJob.objects.filter(pk=job_id).exclude(status__in=services.FINISHED).exists():
+        logger.error("generation job %s: %s", job_id, error)
+        services.generation_job_fail(job_id=job_id, error=error)
+
+
 @shared_task(
     bind=True,
     name="generator.tasks.predictor_refit_task",
@@ -66,3 +94,62 @@ def predictor_refit_task(self, category_id: int | None = None, min_impressions: 
         logger.info("predictor refit skipped: %s", exc)
         return []
     return [p.label for p in created]
+
+
+# CPU fine-tuning runs for minutes to hours; a GPU worker does the same run in minutes.
+ADAPTER_SOFT_LIMIT_S = 4 * 60 * 60
+ADAPTER_HARD_LIMIT_S = ADAPTER_SOFT_LIMIT_S + 120
+
+
+@shared_task(
+    bind=True,
+    name="generator.tasks.adapter_train_task",
+    queue=QUEUE_GENERATION,
+    # Acknowledged on receipt, unlike the other tasks: a run of hours outlives any sane Redis
+    # visibility timeout, and an unacknowledged message would be handed to a second worker that
+    # trains the same adapter at the same time. A run whose worker died stays resumable from its
+    # last checkpoint (`finetune_generator --resume`).
+    acks_late=False,
+    soft_time_limit=ADAPTER_SOFT_LIMIT_S,
+    time_limit=ADAPTER_HARD_LIMIT_S,
+    autoretry_for=services.RETRYABLE_ERRORS,
+    retry_backoff=30,
+    max_retries=3,
+    ignore_result=True,
+)
+def adapter_train_task(self, adapter_id: int, evaluate: bool = True) -> str:
+    """Train adapter `adapter_id`, then evaluate it against the base model.
+
+    Always resumes from the run's checkpoint when there is one, so sending the task again for a
+    run whose worker died continues it instead of starting over (a fresh run has no checkpoint).
+    """
+    from generator import adapters
+
+    adapter = adapters.adapter_train(adapter_id=adapter_id, resume=True)
+    if evaluate and adapter.status == adapter.Status.READY:
+        try:
+            adapters.adapter_evaluate(adapter=adapter)
+        except adapters.LifecycleError as exc:
+            logger.info("adapter %s not evaluated: %s", adapter_id, exc)
+    return adapter.status
+
+
+@shared_task(
+    bind=True,
+    name="generator.tasks.adapter_evaluate_task",
+    queue=QUEUE_GENERATION,
+    acks_late=False,  # up to an hour, longer than the visibility timeout: see adapter_train_task
+    soft_time_limit=60 * 60,
+    time_limit=61 * 60,
+    autoretry_for=services.RETRYABLE_ERRORS,
+    retry_backoff=30,
+    max_retries=3,
+    ignore_result=True,
+)
+def adapter_evaluate_task(self, adapter_id: int) -> bool:
+    """Compare adapter `adapter_id` with the base model and store the comparison on it."""
+    from generator import adapters
+    from generator.models import Adapter
+
+    comparison = adapters.adapter_evaluate(adapter=Adapter.objects.select_related("category").get(pk=adapter_id))
+    return bool(comparison["beats_base"])

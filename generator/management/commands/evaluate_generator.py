@@ -1,4 +1,8 @@
-"""manage.py evaluate_generator --categories FMCG,Apparel --lambdas 0.2,0.4,0.6,0.8 --products 3 --out DIR"""
+"""manage.py evaluate_generator --categories FMCG,Apparel --lambdas 0.2,0.4,0.6,0.8 --products 3 --out DIR
+
+With --adapter ID|CATEGORY:vN: base model vs that fine-tuned adapter on the category's held-out
+products (same prompts and seeds), stored on the adapter for the activation gate.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--categories", default="", help="Comma-separated category names (default: all).")
-        parser.add_argument("--lambdas", default="0.2,0.4,0.6,0.8")
+        parser.add_argument(
+            "--lambdas", default="", help="Default 0.2,0.4,0.6,0.8; with --adapter, the category's recommended λ."
+        )
+        parser.add_argument(
+            "--adapter",
+            default="",
+            help="Compare the base model with this adapter (an id or CATEGORY:vN, e.g. FMCG:v2) and store the result.",
+        )
         parser.add_argument("--products", type=int, default=3, help="Held-out products per category.")
         parser.add_argument("--candidates", type=int, default=6, help="Candidates per product and λ.")
         parser.add_argument("--top-k", type=int, default=3)
@@ -41,15 +52,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES
 
+        raw_lambdas = options["lambdas"].strip() or ("" if options["adapter"] else "0.2,0.4,0.6,0.8")
         try:
-            lambdas = _floats(options["lambdas"])
+            lambdas = _floats(raw_lambdas)
         except ValueError as exc:
             raise CommandError(f"--lambdas: {exc}") from exc
-        if not lambdas or any(not 0 <= v <= 1 for v in lambdas):
+        if (raw_lambdas and not lambdas) or any(not 0 <= v <= 1 for v in lambdas):
             raise CommandError("--lambdas: give numbers in [0, 1], e.g. 0.2,0.4,0.6,0.8")
         categories = [c.strip() for c in options["categories"].split(",") if c.strip()] or None
         if options["top_k"] > options["candidates"]:
             raise CommandError("--top-k cannot exceed --candidates")
+        if options["adapter"]:
+            self._compare(options, lambdas)
+            return
         params = GenerationParams(
             candidates=options["candidates"],
             top_k=options["top_k"],
@@ -130,3 +145,38 @@ class Command(BaseCommand):
             return random.Random(title).sample(corpus, k=2) if len(corpus) >= 2 else builtin_examples(category)
 
         return lookup
+
+    def _compare(self, options: dict, lambdas: list[float]) -> None:
+        import json
+
+        from generator import adapters
+        from generator.models import Adapter
+        from generator.selectors import adapter_lookup
+
+        try:
+            adapter = adapter_lookup(reference=options["adapter"])
+        except (Adapter.DoesNotExist, DatabaseError) as exc:
+            raise CommandError(f"--adapter {options['adapter']!r}: no such adapter ({exc})") from exc
+        try:
+            comparison = adapters.adapter_evaluate(
+                adapter=adapter,
+                products=options["products"],
+                candidates=options["candidates"],
+                top_k=options["top_k"],
+                lambdas=lambdas or None,
+                seed=options["seed"],
+                max_new_tokens=options["max_new_tokens"],
+                log=lambda msg: self.stderr.write(msg),
+            )
+        except adapters.LifecycleError as exc:
+            raise CommandError(str(exc)) from exc
+        out = Path(options["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"adapter-{adapter.category.name.lower()}-{adapter.label}.json"
+        path.write_text(json.dumps(comparison, indent=2, default=str), encoding="utf-8")
+        self.stdout.write(evaluation.format_comparison(comparison))
+        passes, why = adapters.adapter_gate(adapter=adapter)
+        self.stdout.write(
+            f"\ngate: {'passes' if passes else 'refuses'} ({why}); stored on {adapter}; wrote {path} "
+            f"in {comparison['seconds']:.0f} s"
+        )
