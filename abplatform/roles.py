@@ -56,6 +56,16 @@ class MarketerWritesAnalystReads(BasePermission):
         return can_edit(request.user)
 
 
+class AnyRole(BasePermission):
+    """Analysts, Marketers and admins: the API schema and its docs describe the management API,
+    which anonymous visitors and users without a role may not call."""
+
+    message = "Analyst, Marketer or admin role required."
+
+    def has_permission(self, request, view) -> bool:
+        return can_read(request.user)
+
+
 def role_permissions_sync(**_signal_kwargs: Any) -> None:
     """Give the role groups their permissions (idempotent). Connected to post_migrate so that
     models added by later migrations join the roles without a data migration of their own."""

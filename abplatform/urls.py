@@ -1,7 +1,31 @@
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI schema, for the roles (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]). A refusal is
+    JSON in the API's error shape, not a YAML document that happens to hold an error."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """Swagger UI, for the roles like the schema (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); an
+    anonymous browser is sent to the admin login instead of a bare 401 page."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotAuthenticated):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
+
 
 api_v1 = [
     path("", include("experiments.urls")),
@@ -19,8 +43,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *site_pages,
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", ApiSchemaView.as_view(), name="schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 # Unrouted URLs under /api/ answer JSON like the rest of the API (Django's HTML page elsewhere).

@@ -9,9 +9,10 @@ every other role, with no side effect. Roles:
     marketer   group Marketer: edits catalog, experiments, copy, write keys; starts/stops
     admin      superuser: everything, including users
 
-API rows authenticate with a DRF token (`Authorization: Token …`), admin rows with a session.
-To extend the matrix (reports pages, generation endpoints, …), add rows to ACTIONS: a URL,
-the roles allowed, and an `effect` that tells whether the action really happened.
+API rows authenticate with a DRF token (`Authorization: Token …`); admin and web rows (the
+report pages, the API docs page) with a session; page rows (storefront) send no credentials.
+To extend the matrix, add rows to ACTIONS: a URL, the roles allowed, and an `effect` that tells
+whether the action really happened.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from experiments.models import Category, Event, Experiment, Product, Variant, WriteKey
+from generator.models import ConversionPredictor, GenerationJob
 from tests.conftest import _user, variant_rows
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +49,9 @@ class World:
     write_key: WriteKey
     clear_key: str
     users: dict[str, User | None]
+    job: GenerationJob
+    predictor: ConversionPredictor
+    category: Category
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Action:
     method: str
     url: str  # formatted with World attributes: {draft.key}, {running.pk}, {write_key.pk}, …
     allowed: frozenset[str]
-    surface: str = "api"  # api: token auth; admin/page: session (Django's test client)
+    surface: str = "api"  # api: token auth; admin/web: session; page: no credentials (storefront)
     body: Callable[[World], dict] | dict | None = None
     json_body: bool = True
     headers: Callable[[World], dict] | None = None
@@ -111,7 +116,6 @@ ACTIONS: list[Action] = [
     Action("assign", "GET", "/api/v1/assign?experiment={running.key}&unit=u1", EVERYONE, surface="page"),
     Action("experiment config", "GET", "/api/v1/experiments/{running.key}/config", EVERYONE, surface="page"),
     Action("tracker.js", "GET", "/tracker.js", EVERYONE, surface="page"),
-    Action("API schema", "GET", "/api/schema/", EVERYONE, surface="page"),
     Action(
         "post events with a write key",
         "POST",
@@ -132,6 +136,9 @@ ACTIONS: list[Action] = [
         effect=lambda w, r: Event.objects.filter(event_id="matrix-1").exists(),
         ok=(202,),
     ),
+    # --- API schema and docs: they describe the management API, so for the roles only ---
+    Action("API schema", "GET", "/api/schema/", READERS),
+    Action("API docs page", "GET", "/api/docs/", READERS, surface="web"),
     # --- experiments API ---
     Action("list experiments", "GET", "/api/v1/experiments", READERS),
     Action("read an experiment", "GET", "/api/v1/experiments/{draft.key}", READERS),
@@ -182,6 +189,89 @@ ACTIONS: list[Action] = [
         EDITORS,
         effect=lambda w, r: _status(w, w.running) == "stopped",
     ),
+    # --- reports: pages and API; Analysts read, only Marketers and admins change a default λ ---
+    Action("reports: experiment list", "GET", "/reports/", READERS, surface="web"),
+    Action("reports: running experiment's report", "GET", "/reports/{running.key}/", READERS, surface="web"),
+    Action("reports: draft experiment's report", "GET", "/reports/{draft.key}/", READERS, surface="web"),
+    Action("reports: λ per category", "GET", "/reports/lambda/", READERS, surface="web"),
+    Action(
+        "reports: adopt a category's λ",
+        "POST",
+        "/reports/lambda/adopt",
+        EDITORS,
+        surface="web",
+        json_body=False,
+        body=lambda w: {"category": w.category.pk, "lambda": "0.45"},
+        effect=lambda w, r: Category.objects.get(pk=w.category.pk).recommended_lambda == 0.45,
+        ok=(302,),
+    ),
+    # Library code and the pages' stylesheet, no data: public so that they cache like static files.
+    Action("reports: plotly.js", "GET", "/reports/plotly.js", EVERYONE, surface="page"),
+    Action("reports: stylesheet", "GET", "/reports/assets/reports.css", EVERYONE, surface="page"),
+    Action("API: experiment report", "GET", "/api/v1/experiments/{running.key}/report", READERS),
+    Action("API: experiment report as CSV", "GET", "/api/v1/experiments/{running.key}/report.csv", READERS),
+    # --- generator: Marketers generate copy; Analysts read jobs and their scored candidates ---
+    Action(
+        "API: generate LLM copy",
+        "POST",
+        "/api/v1/experiments/{draft.key}/generate",
+        EDITORS,
+        body={"lambdas": [0.5], "candidates": 2, "top_k": 1, "seed": 7},
+        effect=lambda w, r: GenerationJob.objects.filter(experiment=w.draft, seed=7).exists(),
+        ok=(202,),
+    ),
+    Action("API: generation job with its candidates", "GET", "/api/v1/generation-jobs/{job.pk}", READERS),
+    Action(
+        "admin: Generate LLM variants action",
+        "POST",
+        "/admin/experiments/experiment/",
+        EDITORS,
+        surface="admin",
+        json_body=False,
+        body=lambda w: {
+            "action": "generate_llm_variants",
+            "_selected_action": [w.draft.pk],
+            "apply": "1",
+            "lambdas": "0.5",
+            "candidates": "2",
+            "top_k": "1",
+        },
+        effect=lambda w, r: GenerationJob.objects.filter(experiment=w.draft).exclude(pk=w.job.pk).exists(),
+        ok=(302,),
+    ),
+    Action(
+        "admin: Generate LLM variants form",
+        "POST",
+        "/admin/experiments/experiment/",
+        EDITORS,
+        surface="admin",
+        json_body=False,
+        body=lambda w: {"action": "generate_llm_variants", "_selected_action": [w.draft.pk]},
+        effect=lambda w, r: b'name="apply"' in r.content,
+    ),
+    Action("admin: generation jobs", "GET", "/admin/generator/generationjob/", READERS, surface="admin"),
+    Action(
+        "admin: generation job with its candidates",
+        "GET",
+        "/admin/generator/generationjob/{job.pk}/change/",
+        READERS,
+        surface="admin",
+    ),
+    Action("admin: predictor versions", "GET", "/admin/generator/conversionpredictor/", READERS, surface="admin"),
+    Action(
+        "admin: activate a predictor version",
+        "POST",
+        "/admin/generator/conversionpredictor/",
+        EDITORS,
+        surface="admin",
+        json_body=False,
+        body=lambda w: {"action": "activate", "_selected_action": [w.predictor.pk]},
+        effect=lambda w, r: ConversionPredictor.objects.get(pk=w.predictor.pk).active,
+        ok=(200, 302),
+    ),
+    # Fine-tuned adapters: rows for their actions belong with the fine-tuning work, as it settles.
+    Action("admin: adapters", "GET", "/admin/generator/adapter/", READERS, surface="admin"),
+    Action("admin: add adapter page", "GET", "/admin/generator/adapter/add/", EDITORS, surface="admin"),
     # --- admin pages ---
     Action("admin index", "GET", "/admin/", READERS, surface="admin"),
     Action("admin: experiment list", "GET", "/admin/experiments/experiment/", READERS, surface="admin"),
@@ -285,14 +375,27 @@ def world(make_experiment, product) -> World:
         "marketer": User.objects.get(username="mia"),  # the owner make_experiment created
         "admin": _user("root", superuser=True),
     }
-    return World(running=running, draft=draft, write_key=write_key, clear_key=clear, users=users)
+    job = GenerationJob.objects.create(experiment=draft, lambdas=[0.2, 0.4], seed=3, status="succeeded", progress=1)
+    predictor = ConversionPredictor.objects.create(
+        version=900, target="cvr", coefficients={"intercept": -3.0}, active=False
+    )
+    return World(
+        running=running,
+        draft=draft,
+        write_key=write_key,
+        clear_key=clear,
+        users=users,
+        job=job,
+        predictor=predictor,
+        category=draft.product.category,
+    )
 
 
 def _request(action: Action, world: World, role: str):
     user = world.users[role]
     client = Client()
     extra: dict = {}
-    if action.surface == "admin" and user is not None:
+    if action.surface in ("admin", "web") and user is not None:
         client.force_login(user)
     elif action.surface == "api" and user is not None:
         extra["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
@@ -323,6 +426,11 @@ def _denied(action: Action, role: str, response) -> bool:
         if role in ("anonymous", "outsider"):
             return response.status_code == 302 and "/admin/login/" in response["Location"]
         return response.status_code in (200, 302, 403)
+    if action.surface == "web":
+        # Pages for the roles: the anonymous go to the login page, users without a role get 403.
+        if role == "anonymous":
+            return response.status_code == 302 and "/admin/login/" in response["Location"]
+        return response.status_code == 403
     return response.status_code in (401, 403)
 
 
@@ -339,7 +447,7 @@ def test_permission_matrix(action: Action, role: str, world: World):
         assert happened is not False, f"{action.name}: answered {response.status_code} but did not happen"
     else:
         assert _denied(action, role, response), (response.status_code, response.content[:300])
-        if action.surface != "admin":
+        if action.surface not in ("admin", "web"):  # those deny with a redirect to the login page
             assert response.status_code not in action.ok
         assert not happened, f"{action.name}: happened for {role}"
         if action.surface == "api" and response.status_code in (401, 403):
@@ -369,3 +477,39 @@ def test_matrix_covers_every_route_that_exists():
     covered = {a.url.split("/")[3] for a in ACTIONS if a.url.startswith("/admin/experiments/")}
     # Category has no role-specific behaviour beyond the model permissions exercised above.
     assert experiments_models - covered <= {"category"}, experiments_models - covered
+
+
+def test_matrix_covers_every_generator_and_report_route():
+    """The generator's and the reports' routes and admin models: each has a row too."""
+    from django.contrib import admin
+    from django.urls import get_resolver
+
+    urls = {action.url.split("?")[0] for action in ACTIONS}
+    expected = {
+        "generator.urls": {
+            "experiments/<slug:key>/generate": "/api/v1/experiments/{draft.key}/generate",
+            "generation-jobs/<int:job_id>": "/api/v1/generation-jobs/{job.pk}",
+        },
+        "analytics.urls": {
+            "experiments/<slug:key>/report": "/api/v1/experiments/{running.key}/report",
+            "experiments/<slug:key>/report.csv": "/api/v1/experiments/{running.key}/report.csv",
+        },
+        "analytics.web_urls": {
+            "": "/reports/",
+            "plotly.js": "/reports/plotly.js",
+            "assets/<str:name>": "/reports/assets/reports.css",
+            "lambda/": "/reports/lambda/",
+            "lambda/adopt": "/reports/lambda/adopt",
+            "<slug:key>/": "/reports/{running.key}/",
+        },
+        "abplatform.urls": {"api/schema/": "/api/schema/", "api/docs/": "/api/docs/"},
+    }
+    for module, routes in expected.items():
+        patterns = {str(p.pattern) for p in get_resolver(module).url_patterns}
+        if module == "abplatform.urls":
+            patterns = {p for p in patterns if p.startswith("api/") and p != "api/v1/"}
+        assert patterns <= set(routes), f"{module}: routes without a matrix row: {patterns - set(routes)}"
+        assert set(routes.values()) <= urls, set(routes.values()) - urls
+    generator_models = {m._meta.model_name for m in admin.site._registry if m._meta.app_label == "generator"}
+    covered = {a.url.split("/")[3] for a in ACTIONS if a.url.startswith("/admin/generator/")}
+    assert generator_models <= covered, f"generator admin models without a matrix row: {generator_models - covered}"
