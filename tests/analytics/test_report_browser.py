@@ -4,30 +4,17 @@ with its traces, and one screenshot per page under docs/ for the README."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 
 from analytics import services
 from experiments.models import Category
 from tests.analytics.factories import Truth, candidates_for, sweep_experiment, traffic
-from tests.conftest import require
+from tests.browser import chromium_launched
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The README's screenshots are refreshed only on request (COPYLIFT_SCREENSHOTS=1), so a test run
 # never edits tracked files; otherwise they go to a temporary folder and are still checked.
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -35,21 +22,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 @pytest.fixture(scope="module")
 def chromium(django_db_setup, live_server):
-    require(shutil.which("chromium") is not None, "Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs our code in a new context, where Django would open new database
-    # connections (losing the live server's shared in-memory SQLite one) and, seeing Playwright's
-    # event loop on this thread, refuse synchronous ORM calls. Keep this context's connection
-    # objects, and allow the (really synchronous) ORM calls while the loop exists.
-    outer = {alias: connections[alias] for alias in connections}
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        for alias, connection in outer.items():
-            connections[alias] = connection
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium_launched() as launched:
+        yield launched
 
 
 class PageErrors:

@@ -6,32 +6,19 @@ stored before the API answers: the tests read `Event` rows directly.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from datetime import timedelta
 from urllib.parse import quote, unquote, urlencode
 
 import pytest
-from django.db import connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from experiments.assignment import snapshot_cache_clear
 from experiments.models import Category, Event, EventType, Experiment, Product
-from tests.conftest import require
+from tests.browser import chromium_launched
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS_COPY = 'Great sound <img src=x onerror="window.__pwned=1"> <script>window.__pwned=1</script> all day.'
 EVENT_TIMEOUT_S = 8.0
 
@@ -40,24 +27,8 @@ EVENT_TIMEOUT_S = 8.0
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup, live_server):
-    require(shutil.which("chromium") is not None, "Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Django's connections are context-local, and Playwright's sync API runs what follows in a
-    # fresh context, which would get fresh connection objects: with in-memory SQLite, a second
-    # connection beside the live server's shared one fails with "database table is locked".
-    # Keep using the connection objects of the live server's context.
-    outer = {alias: connections[alias] for alias in connections}
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        for alias, connection in outer.items():
-            connections[alias] = connection
-        # Playwright also keeps an asyncio loop on this thread, and Django refuses ORM calls while
-        # one exists (fixtures and database flushes included). The calls really are synchronous;
-        # the variable lives exactly as long as the loop.
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium_launched() as launched:
+        yield launched
 
 
 class JsErrors:
