@@ -528,13 +528,32 @@ def _prepare(
     return model, optimizer, start, history
 
 
-def _finish(model: Any, out_dir: Path, config: TrainConfig, history: list[dict], extra: dict[str, Any]) -> None:
+def _finish(
+    model: Any,
+    out_dir: Path,
+    config: TrainConfig,
+    history: list[dict],
+    extra: dict[str, Any],
+    *,
+    started: float,
+    resumed_from: int,
+) -> TrainResult:
+    """Save the adapter and its history, drop the checkpoint, and describe the run (SFT and RL)."""
+    model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     (out_dir / HISTORY_FILE).write_text(
         json.dumps({"config": config.as_dict(), "history": history, **extra}, indent=1), encoding="utf-8"
     )
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
+    return TrainResult(
+        path=out_dir,
+        steps_done=config.steps,
+        history=history,
+        seconds=time.perf_counter() - started,
+        resumed_from=resumed_from,
+        model=model,
+    )
 
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -580,16 +599,7 @@ def train_sft(
                 progress(step + 1, config.steps, row)
             if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
                 _checkpoint_save(model, optimizer, out_dir, step + 1, history)
-    model.eval()
-    _finish(model, out_dir, config, history, {"examples": len(examples)})
-    return TrainResult(
-        path=out_dir,
-        steps_done=config.steps,
-        history=history,
-        seconds=time.perf_counter() - started,
-        resumed_from=start,
-        model=model,
-    )
+    return _finish(model, out_dir, config, history, {"examples": len(examples)}, started=started, resumed_from=start)
 
 
 def _to_device(batch: SFTBatch, device: str) -> SFTBatch:
@@ -754,16 +764,7 @@ def train_rl(
             progress(step + 1, config.steps, row)
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
             _checkpoint_save(model, optimizer, out_dir, step + 1, history)
-    model.eval()
-    _finish(model, out_dir, config, history, {"prompts": len(prompts)})
-    return TrainResult(
-        path=out_dir,
-        steps_done=config.steps,
-        history=history,
-        seconds=time.perf_counter() - started,
-        resumed_from=start,
-        model=model,
-    )
+    return _finish(model, out_dir, config, history, {"prompts": len(prompts)}, started=started, resumed_from=start)
 
 
 def mean_policy_reward(
