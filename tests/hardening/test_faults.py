@@ -25,10 +25,9 @@ from importlib.util import find_spec
 
 import pytest
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 
-from experiments.models import Event, IngestStats, UnitTotals
+from experiments.models import Event, IngestStats
 from experiments.storefront import StorefrontClient
 from tests.conftest import require
 from tests.hardening.faults import (
@@ -41,7 +40,7 @@ from tests.hardening.faults import (
     stop_group,
 )
 from tests.integration import conftest as integration
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import assert_stored_exactly_once, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -137,7 +136,7 @@ def test_broker_killed_while_storefronts_post(make_experiment, write_key, privat
         assert retries > 0, "storefronts saw 503s during the outage and retried"
         wait_for(lambda: Event.objects.count() >= total, timeout=120, interval=1, message=f"{total} events stored")
         time.sleep(6)  # past the visibility timeout: a late re-delivery would show up as a double now
-        _assert_exact(experiment, total)
+        assert_stored_exactly_once(experiment, total, revenue_per_order=5.0)
         stats = IngestStats.objects.get(write_key=write_key_obj, experiment=experiment)
         assert stats.stored == total
         assert not Event.objects.filter(event_id__startswith="probe").exists(), "a refused (503) event was stored"
@@ -149,20 +148,6 @@ def test_broker_killed_while_storefronts_post(make_experiment, write_key, privat
         stop_group(worker)
         if web:
             web.stop()
-
-
-def _assert_exact(experiment, total: int) -> None:
-    assert Event.objects.filter(experiment=experiment).count() == total
-    assert Event.objects.values("event_id").distinct().count() == total
-    by_type = {name: Event.objects.filter(type=i).count() for i, name in enumerate(("imp", "click", "atc", "order"))}
-    totals = UnitTotals.objects.aggregate(
-        imp=Sum("impressions"),
-        click=Sum("clicks"),
-        atc=Sum("add_to_carts"),
-        order=Sum("orders"),
-        revenue=Sum("revenue"),
-    )
-    assert totals == {**by_type, "revenue": by_type["order"] * 5.0}
 
 
 _SETUP = """

@@ -125,3 +125,24 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, message: str = "c
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+
+
+def assert_stored_exactly_once(experiment, total: int, revenue_per_order: float) -> None:
+    """Every event of `experiment` stored once, and the per-unit totals equal to the stored events
+    (a batch applied twice, or half of one, would make them disagree)."""
+    from django.db.models import Sum
+
+    from experiments.models import Event, UnitTotals
+
+    events = Event.objects.filter(experiment=experiment)
+    assert events.count() == total
+    assert events.values("event_id").distinct().count() == total
+    by_type = {name: events.filter(type=i).count() for i, name in enumerate(("imp", "click", "atc", "order"))}
+    totals = UnitTotals.objects.filter(experiment=experiment).aggregate(
+        imp=Sum("impressions"),
+        click=Sum("clicks"),
+        atc=Sum("add_to_carts"),
+        order=Sum("orders"),
+        revenue=Sum("revenue"),
+    )
+    assert totals == {**by_type, "revenue": by_type["order"] * revenue_per_order}

@@ -8,12 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db.models import Sum
 from django.utils import timezone
 
-from experiments.models import Event, IngestBatch, IngestStats, UnitTotals
+from experiments.models import Event, IngestBatch, IngestStats
 from experiments.storefront import StorefrontClient
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import assert_stored_exactly_once, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -78,16 +77,7 @@ def test_kill_dash_nine_mid_stream_loses_and_doubles_nothing(make_experiment, wr
     )
     assert killed_at < TOTAL
     assert Event.objects.count() == TOTAL
-    assert Event.objects.values("event_id").distinct().count() == TOTAL
-    by_type = {t: Event.objects.filter(type=i).count() for i, t in enumerate(("imp", "click", "atc", "order"))}
-    totals = UnitTotals.objects.aggregate(
-        imp=Sum("impressions"),
-        click=Sum("clicks"),
-        atc=Sum("add_to_carts"),
-        order=Sum("orders"),
-        revenue=Sum("revenue"),
-    )
-    assert totals == {**by_type, "revenue": by_type["order"] * 10.0}
+    assert_stored_exactly_once(experiment, TOTAL, revenue_per_order=10.0)
     stats = IngestStats.objects.get(write_key=write_key_obj, experiment=experiment)
     assert (stats.queued, stats.stored, stats.duplicates, stats.rejected) == (
         len(plan) * BATCH,
