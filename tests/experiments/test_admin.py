@@ -130,3 +130,20 @@ def test_demo_traffic_seed_starts_two_weeks_back_and_is_idempotent(settings, tmp
     assert demo_traffic_seed(experiment=experiment, write_key=demo_write_key()) == 0  # a rerun adds nothing
     assert Event.objects.filter(experiment=experiment).count() == stored
     assert demo_arm_truth(0.2).ctr > demo_arm_truth(0.8).ctr  # the paper's sweep: CTR falls with λ
+
+
+def test_seed_demo_llm_reports_a_failed_generation_and_exits_non_zero(settings, tmp_path, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from generator import services as generator_services
+    from generator.models import GenerationJob
+
+    settings.VAR_DIR = tmp_path
+
+    def failed_job(*, experiment, **kwargs):
+        return GenerationJob(experiment=experiment, lambdas=[0.5], status=GenerationJob.Status.FAILED, error="boom")
+
+    monkeypatch.setattr(generator_services, "generation_run_sync", failed_job)
+    with pytest.raises(CommandError, match="demo generation for demo-headphones failed: boom"):
+        call_command("seed_demo", "--llm")
+    assert Experiment.objects.get(key="demo-headphones").status == Experiment.Status.DRAFT  # nothing started
