@@ -64,3 +64,28 @@ def test_production_deploy_check_is_clean():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("visibility_timeout", "sweep_at_most"),
+    [(5, 1), (60, 12), (1500, 100), (3600, 100)],
+)
+def test_a_dead_workers_messages_are_swept_within_a_fifth_of_the_visibility_timeout(visibility_timeout, sweep_at_most):
+    from abplatform.celery import unacked_restore_options
+
+    options = unacked_restore_options(visibility_timeout)
+    sweep = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    assert 1 <= sweep <= sweep_at_most
+    assert options["unacked_restore_interval"] <= 10  # kombu's timer still ticks at least every 10 s
+
+
+def test_the_broker_gets_the_sweep_options():
+    from django.conf import settings
+
+    from abplatform.celery import app
+
+    options = app.conf.broker_transport_options
+    assert options["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= max(
+        1, settings.CELERY_VISIBILITY_TIMEOUT // 5
+    )
