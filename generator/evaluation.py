@@ -24,7 +24,7 @@ from experiments.brand import Guideline, check_copy
 from generator.pipeline import GenerationParams, generate_for_product
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples, category_keywords
-from generator.rerank import features_from
+from generator.rerank import copy_features
 
 # What arXiv 2505.23809 reports, shown beside our numbers (a sanity check, not a target).
 PAPER = {
@@ -154,15 +154,7 @@ def control_scores(
     rows = []
     for product, vector, reference in zip(usable, vectors, references, strict=True):
         scores = text_scores(product.control, category_keywords(product.context.category, product.context.keywords))
-        features = features_from(
-            keyword_strength=scores.keyword_strength,
-            cta_present=scores.cta_present,
-            cta_density=scores.cta_density,
-            sentiment=scores.sentiment,
-            readability=scores.readability,
-            relevance=relevance(vector, reference),
-            length_fit=scores.length_fit,
-        )
+        features = copy_features(scores, relevance(vector, reference))
         rows.append((scores, features, check_copy(product.control, product.guideline).ok))
     return {
         "diversity_across_products": round(set_diversity(vectors), 4) if len(texts) >= 2 else None,

@@ -42,6 +42,7 @@ class GenerationParams:
     reward_scale: str = "minmax"
     persona: str = ""
     append_cta: bool = True  # add a stock CTA when a prompt asked for one and the model wrote none
+    directives: tuple[str, ...] = ()  # learned from outcomes: prompts.learned_directives
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +57,7 @@ class GenerationParams:
             "reward_scale": self.reward_scale,
             "persona": self.persona,
             "append_cta": self.append_cta,
+            "directives": list(self.directives),
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 
@@ -129,6 +131,7 @@ def generate_for_product(
             cta_required=cta_required,
             examples=examples,
             max_words=max_words,
+            directives=params.directives,
         )
         temperature = temperature_for(lam)
         started = time.perf_counter()

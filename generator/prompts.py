@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-PROMPT_VERSION = "copy-v1"
+PROMPT_VERSION = "copy-v2"  # v2: directives learned from outcomes (LEARNED_DIRECTIVES)
 
 PROMPT_TYPE_CTA = "cta"
 PROMPT_TYPE_SENTIMENT = "sentiment"
@@ -71,13 +71,33 @@ USER_TEMPLATE = (
     + """Audience: {persona}
 Tone: {tone}
 Keywords: {keywords}
-{style} {type_instruction} {length_instruction}"""
+{style} {type_instruction}{directives} {length_instruction}"""
 )
 
 CTA_INSTRUCTION = 'End with a call to action such as "Shop now" or "Order yours today".'
 SENTIMENT_INSTRUCTION = "Make the mood {sentiment}."
 SENTIMENT_WITH_CTA_INSTRUCTION = SENTIMENT_INSTRUCTION + " End with a call to action."
 LENGTH_INSTRUCTION = "At most {max_words} words."
+
+# The closed loop's say in the prompt: when the category's refit conversion predictor has learned
+# that a feature matters (|θ| at least LEARNED_DIRECTIVE_MIN on the logit scale), the request asks
+# for it. Only features a writer can act on have a directive; the prior's θ of 0 asks for nothing.
+LEARNED_DIRECTIVES: dict[str, tuple[int, str]] = {
+    # feature: (the sign of θ that triggers it, the instruction)
+    "specificity": (1, "Quote a concrete figure from the product details, with its unit."),
+    "hype": (-1, "No exclamation marks and no words in capitals."),
+}
+LEARNED_DIRECTIVE_MIN = 0.15
+
+
+def learned_directives(coefficients: Mapping[str, float], *, minimum: float = LEARNED_DIRECTIVE_MIN) -> tuple[str, ...]:
+    """The instructions a fitted predictor's coefficients call for, in LEARNED_DIRECTIVES order."""
+    return tuple(
+        text
+        for name, (sign, text) in LEARNED_DIRECTIVES.items()
+        if sign * float(coefficients.get(name, 0.0)) >= minimum
+    )
+
 
 # Appended when a prompt asked for a call to action and the model wrote none (the paper's
 # "CTA embedding", done in post-processing for models too small to follow the instruction
@@ -232,6 +252,7 @@ def build_messages(
     examples: Sequence[FewShotExample] = (),
     max_words: int = 40,
     keyword_offset: int = 0,
+    directives: Sequence[str] = (),
 ) -> tuple[dict[str, str], ...]:
     """Chat messages for one candidate: system, few-shot turns, then the composite request.
 
@@ -262,6 +283,7 @@ def build_messages(
         keywords=", ".join(f'"{k}"' for k in keywords[:3]) if keywords else "none in particular",
         style=style_for_lambda(lam),
         type_instruction=type_instruction,
+        directives="".join(f" {d}" for d in directives),
         length_instruction=LENGTH_INSTRUCTION.format(max_words=max_words),
     )
     messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM_TEMPLATE}]
@@ -305,6 +327,7 @@ def build_prompts(
     cta_required: bool = False,
     examples: Sequence[FewShotExample] = (),
     max_words: int = 40,
+    directives: Sequence[str] = (),
 ) -> list[PromptSpec]:
     return [
         PromptSpec(
@@ -318,6 +341,7 @@ def build_prompts(
                 examples=examples,
                 max_words=max_words,
                 keyword_offset=index,
+                directives=directives,
             ),
             prompt_type=prompt_type,
             sentiment_target=target,

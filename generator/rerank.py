@@ -64,6 +64,8 @@ class ScoredCandidate:
     reward: float | None = None
     rank: int | None = None  # 1 = best; None when dropped before ranking
     dropped_reason: str = ""
+    specificity: float = 0.0
+    hype: float = 0.0
 
     @property
     def kept(self) -> bool:
@@ -79,6 +81,8 @@ class ScoredCandidate:
             readability=self.readability,
             relevance=self.relevance,
             length_fit=self.length_fit,
+            specificity=self.specificity,
+            hype=self.hype,
         )
 
 
@@ -91,6 +95,8 @@ def features_from(
     readability: float,
     relevance: float,
     length_fit: float,
+    specificity: float = 0.0,
+    hype: float = 0.0,
 ) -> dict[str, float]:
     return {
         "keyword_strength": float(keyword_strength),
@@ -100,7 +106,24 @@ def features_from(
         "readability": float(readability) / 100.0,
         "relevance": float(relevance),
         "length_fit": float(length_fit),
+        "specificity": float(specificity),
+        "hype": float(hype),
     }
+
+
+def copy_features(scores: scorers.TextScores, relevance: float) -> dict[str, float]:
+    """The predictor's inputs for one piece of copy: its text scores plus its relevance."""
+    return features_from(
+        keyword_strength=scores.keyword_strength,
+        cta_present=scores.cta_present,
+        cta_density=scores.cta_density,
+        sentiment=scores.sentiment,
+        readability=scores.readability,
+        relevance=relevance,
+        length_fit=scores.length_fit,
+        specificity=scores.specificity,
+        hype=scores.hype,
+    )
 
 
 @dataclass(frozen=True)
@@ -211,15 +234,7 @@ def rerank_candidates(
                 reasons[i] = "brand: " + "; ".join(compliance.violations)
             elif rel < config.relevance_threshold:
                 reasons[i] = f"relevance {rel:.2f} below the threshold {config.relevance_threshold:.2f}"
-        features = features_from(
-            keyword_strength=text_scores.keyword_strength,
-            cta_present=text_scores.cta_present,
-            cta_density=text_scores.cta_density,
-            sentiment=text_scores.sentiment,
-            readability=text_scores.readability,
-            relevance=rel,
-            length_fit=text_scores.length_fit,
-        )
+        features = copy_features(text_scores, rel)
         scored.append(
             ScoredCandidate(
                 position=i,
@@ -242,6 +257,8 @@ def rerank_candidates(
                 p_click=click_predictor.predict(features) if click_predictor else None,
                 cta_appended=candidate.cta_appended,
                 dropped_reason=reasons[i],
+                specificity=text_scores.specificity,
+                hype=text_scores.hype,
             )
         )
 

@@ -38,6 +38,8 @@ FEATURE_RANGES: dict[str, tuple[float, float]] = {
     "readability": (0.0, 1.0),
     "relevance": (0.0, 1.0),
     "length_fit": (0.0, 1.0),
+    "specificity": (0.0, 1.0),
+    "hype": (0.0, 1.0),
 }
 
 

@@ -84,12 +84,15 @@ def _generation_job_failed(sender=None, exception=None, args=None, kwargs=None, 
     ignore_result=True,
 )
 def predictor_refit_task(self, category_id: int | None = None, min_impressions: int = 1000) -> list[str]:
-    """Refit the conversion predictor (all categories, or one) on logged outcomes."""
+    """Refit the conversion predictor on logged outcomes: all categories together and each one, or one."""
     from experiments.models import Category
 
-    category = Category.objects.get(pk=category_id) if category_id is not None else None
     try:
-        created = services.predictor_refit(category=category, min_impressions=min_impressions)
+        if category_id is None:
+            created = services.predictor_refit_all(min_impressions=min_impressions)
+        else:
+            category = Category.objects.get(pk=category_id)
+            created = services.predictor_refit(category=category, min_impressions=min_impressions)
     except services.InsufficientData as exc:
         logger.info("predictor refit skipped: %s", exc)
         return []

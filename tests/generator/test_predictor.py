@@ -12,6 +12,8 @@ TYPICAL = {
     "readability": 0.6,
     "relevance": 0.5,
     "length_fit": 1.0,
+    "specificity": 0.33,
+    "hype": 0.0,
 }
 BARE = TYPICAL | {"keyword_strength": 0.0, "cta_present": 0, "cta_density": 0.0, "sentiment": 0.0}
 
@@ -57,6 +59,8 @@ def _simulated_rows(theta: dict[str, float], n_rows: int = 300, impressions: int
             "readability": rng.uniform(0, 1),
             "relevance": rng.uniform(0, 1),
             "length_fit": rng.uniform(0, 1),
+            "specificity": rng.uniform(0, 1),
+            "hype": rng.uniform(0, 1),
         }
         orders = int(rng.binomial(impressions, truth.predict(features)))
         clicks = int(rng.binomial(impressions, min(0.9, 2.5 * truth.predict(features))))
@@ -75,7 +79,8 @@ def test_fit_recovers_known_coefficients_from_plain_rows():
         "relevance": 0.3,
         "length_fit": 0.0,
     }
-    result = fit_logistic(_simulated_rows(theta), target="cvr", prior_strength=0.01)
+    # No copy effects in these rows: the plain binomial likelihood is the right one.
+    result = fit_logistic(_simulated_rows(theta), target="cvr", prior_strength=0.01, copy_sd=0.0)
     fitted = result.model.coefficients
     for name in ("intercept", "keyword_strength", "cta_present", "sentiment", "readability"):
         assert fitted[name] == pytest.approx(theta[name], abs=0.25), name
@@ -100,7 +105,7 @@ def test_strong_prior_keeps_the_fit_near_the_prior_on_little_data():
     loose = fit_logistic(rows, prior_strength=0.01).model.coefficients
     tight = fit_logistic(rows, prior_strength=1000.0).model.coefficients
     prior = predictor.PRIOR_COEFFICIENTS["cvr"]
-    assert abs(tight["intercept"] - prior["intercept"]) < abs(loose["intercept"] - prior["intercept"])
+    assert abs(tight["cta_present"] - prior["cta_present"]) < abs(loose["cta_present"] - prior["cta_present"])
     assert tight["cta_present"] == pytest.approx(prior["cta_present"], abs=0.05)
 
 
@@ -111,3 +116,26 @@ def test_too_little_data_is_refused():
         fit_logistic([OutcomeRow(features=TYPICAL, impressions=10, orders=1)] * 3, min_impressions=100)
     with pytest.raises(ValueError, match="unknown target"):
         fit_logistic([], target="revenue")
+
+
+def test_a_strong_prior_holds_the_slopes_but_not_the_base_rate():
+    # Two pieces of copy converting at ~1 %, a quarter of the prior's rate, with the same features.
+    rows = [OutcomeRow(features=TYPICAL, impressions=50_000, orders=500) for _ in range(2)]
+    fit = fit_logistic(rows, prior_strength=1000).model
+    assert fit.predict(TYPICAL) == pytest.approx(0.01, rel=0.05)  # the intercept learned the rate
+    prior = prior_model().coefficients
+    assert all(abs(fit.coefficients[n] - prior[n]) < 0.05 for n in FEATURE_NAMES)
+
+
+def test_copy_effects_cap_what_one_piece_of_copy_teaches():
+    # One piece of copy with figures converts 30 % better than one without: is it the figures?
+    plain = TYPICAL | {"specificity": 0.0}
+    rows = [
+        OutcomeRow(features=plain, impressions=200_000, orders=8_000),
+        OutcomeRow(features=TYPICAL | {"specificity": 1.0}, impressions=200_000, orders=10_400),
+    ]
+    binomial = fit_logistic(rows, prior_strength=30, copy_sd=0.0).model.coefficients["specificity"]
+    quasi = fit_logistic(rows, prior_strength=30, copy_sd=0.2).model.coefficients["specificity"]
+    # Under a binomial likelihood 400,000 impressions are 400,000 witnesses; with copy effects,
+    # two pieces of copy are two, and the slope moves far less.
+    assert binomial > 0.2 and 0 < quasi < binomial / 3

@@ -136,3 +136,28 @@ def test_ensure_cta_appends_only_when_missing():
     assert appended and text == "Warm socks. " + prompts.CTA_SUFFIXES[1]
     assert all(has_call_to_action(s) for s in prompts.CTA_SUFFIXES)
     assert ensure_cta("") == ("", False)
+
+
+def test_learned_directives_follow_the_sign_and_size_of_theta():
+    assert prompts.learned_directives(prompts_prior()) == ()
+    figures, calm = (text for _, text in prompts.LEARNED_DIRECTIVES.values())
+    assert prompts.learned_directives({"specificity": 0.4}) == (figures,)
+    assert prompts.learned_directives({"specificity": -0.4}) == ()  # figures hurt: nothing to ask for
+    assert prompts.learned_directives({"specificity": 0.1, "hype": -0.5}) == (calm,)
+    assert prompts.learned_directives({"specificity": 0.2, "hype": -0.2}) == (figures, calm)
+
+
+def prompts_prior() -> dict[str, float]:
+    from generator.predictor import prior_model
+
+    return dict(prior_model("cvr").coefficients)
+
+
+def test_directives_reach_every_request_but_not_the_few_shot_turns():
+    product = prompts.ProductContext(title="Sonaro Drift earbuds", category="Electronics")
+    directive = prompts.LEARNED_DIRECTIVES["specificity"][1]
+    specs = prompts.build_prompts(product=product, lam=0.5, count=3, directives=(directive,))
+    assert all(directive in spec.messages[-1]["content"] for spec in specs)
+    assert all(directive not in m["content"] for spec in specs for m in spec.messages[:-1])
+    plain = prompts.build_prompts(product=product, lam=0.5, count=1)
+    assert directive not in plain[0].messages[-1]["content"]

@@ -29,7 +29,8 @@ def _row(cta: float, impressions: int, orders: int) -> OutcomeRow:
 def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatch):
     # The old data says a CTA hurts; recent data says it helps (as the prior believes): a fit on
     # the old data ranks the holdout backwards and is stored inactive, with the reason.
-    old = [_row(1.0, 20000, 400), _row(0.0, 20000, 1200)]
+    # Ten pieces of copy each way: with copy effects in the likelihood, two would teach little.
+    old = [_row(1.0, 20000, 400), _row(0.0, 20000, 1200)] * 10
     recent = [_row(1.0, 5000, 300), _row(0.0, 5000, 100)]
 
     def rows(*, category=None, exposed_before=None, exposed_since=None):
@@ -50,7 +51,7 @@ def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatc
     assert selectors.predictor_for(target="cvr").version == "prior-v1"
 
     # Consistent data: the refit is at least as good on the holdout and becomes active.
-    old[:] = [_row(1.0, 20000, 1200), _row(0.0, 20000, 400)]
+    old[:] = [_row(1.0, 20000, 1200), _row(0.0, 20000, 400)] * 10
     (second,) = services.predictor_refit(targets=["cvr"], min_impressions=100)
     assert second.metrics["holdout"]["passed"] and second.active
     assert ConversionPredictor.objects.filter(active=True).get() == second

@@ -101,3 +101,15 @@ def test_text_scores_bundle():
     assert scores.cta_present and scores.words == 9 and scores.length_chars == 56
     assert scores.keyword_strength == 1.0 and scores.sentiment > 0
     assert set(scores.as_dict()) >= {"sentiment", "cta_density", "readability", "length_fit"}
+
+
+def test_specificity_counts_figures_and_saturates():
+    assert scorers.specificity("Soft cotton in a relaxed fit.") == 0.0
+    assert scorers.specificity("30 hours of battery and a 65W charger.") == pytest.approx(2 / 3)
+    assert scorers.specificity("1.5 l, 2 pack, 20% off, 3 colours, 4 sizes") == 1.0
+
+
+def test_hype_counts_exclamations_and_shouted_words_but_not_acronyms():
+    assert scorers.hype("USB-C charging with an LED display.") == 0.0
+    assert scorers.hype("Great sound!") == pytest.approx(1 / 3)
+    assert scorers.hype("THE BEST EARBUDS EVER!!!") == 1.0

@@ -221,6 +221,8 @@ def test_predictor_refit_versions_and_activation(db, monkeypatch):
                 "readability": 0.6,
                 "relevance": 0.5,
                 "length_fit": 1.0,
+                "specificity": 0.0,
+                "hype": 0.0,
             },
             impressions=5000,
             orders=int(5000 * (0.02 + 0.03 * k + 0.01 * c)),
@@ -237,6 +239,66 @@ def test_predictor_refit_versions_and_activation(db, monkeypatch):
     assert ConversionPredictor.objects.filter(active=True).count() == 2
     model = selectors.predictor_for(category=None, target="cvr")
     assert model.version == "cvr-v2" and model.coefficients["keyword_strength"] > 0
+
+
+def test_a_fitted_predictor_puts_its_directives_in_the_jobs_prompts(draft_experiment, monkeypatch):
+    from generator import prompts
+    from generator.pipeline import PipelineResult
+
+    seen = []
+
+    def capture(**kwargs):
+        seen.append(kwargs["params"].directives)
+        return PipelineResult(model_version="stub-model", prompt_version="copy-test")
+
+    monkeypatch.setattr(services, "generate_for_product", capture)
+    create = dict(experiment=draft_experiment, lambdas=[0.5], candidates=2, top_k=1, seed=1, enqueue=False)
+    prior_job = services.generation_job_run(job_id=services.generation_job_create(**create).pk)
+    ConversionPredictor.objects.create(
+        version=1,
+        target="cvr",
+        category=draft_experiment.product.category,
+        coefficients={"intercept": -3.5, "specificity": 0.4, "hype": -0.05},
+        feature_names=["specificity", "hype"],
+        active=True,
+    )
+    fitted_job = services.generation_job_run(job_id=services.generation_job_create(**create).pk)
+    figures = prompts.LEARNED_DIRECTIVES["specificity"][1]
+    assert seen == [(), (figures,)]
+    assert prior_job.params["directives"] == [] and fitted_job.params["directives"] == [figures]
+    assert fitted_job.predictor_version == "cvr-v1"
+
+
+def test_refit_all_fits_each_category_with_data_then_all_categories(db, monkeypatch):
+    from experiments.models import Category
+    from generator.predictor import OutcomeRow, prior_model
+
+    electronics = Category.objects.get(name="Electronics")
+
+    def rows(category=None, **_):
+        if category is not None and category != electronics:
+            return []  # only Electronics has logged copy
+        return [
+            OutcomeRow(
+                features={name: 0.5 for name in prior_model().feature_names} | {"specificity": spec},
+                impressions=20000,
+                orders=int(20000 * (0.02 + 0.03 * spec)),
+                clicks=2000,
+            )
+            for spec in (0.0, 0.33, 0.67, 1.0)
+        ]
+
+    monkeypatch.setattr(services, "outcome_rows", rows)
+    monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
+    created = services.predictor_refit_all(min_impressions=1000)
+    scopes = sorted((p.target, p.category.name if p.category else "all") for p in created)
+    assert scopes == [("ctr", "Electronics"), ("ctr", "all"), ("cvr", "Electronics"), ("cvr", "all")]
+    assert all(p.active for p in created)
+    assert selectors.predictor_for(category=electronics).version == "cvr-v1"  # the category's own
+    assert selectors.predictor_for(category=Category.objects.get(name="FMCG")).version == "cvr-v2"
+    own = next(p for p in created if p.target == "cvr" and p.category == electronics)
+    assert own.coefficients["specificity"] > 0.1  # figures convert here; the prior knew nothing of it
+    assert tasks.predictor_refit_task.apply().get() == ["cvr-v3", "ctr-v3", "cvr-v4", "ctr-v4"]
 
 
 def test_predictor_refit_refuses_without_data(db):

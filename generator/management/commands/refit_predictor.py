@@ -14,7 +14,10 @@ class Command(BaseCommand):
     help = "Fit new conversion-predictor versions (CVR and CTR) on the platform's logged outcomes."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--category", help="Fit on one category only (default: all categories together).")
+        parser.add_argument(
+            "--category",
+            help="Fit on one category only (default: all categories together, then each category with enough data).",
+        )
         parser.add_argument(
             "--min-impressions",
             type=int,
@@ -24,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prior-strength",
             type=float,
-            default=1.0,
-            help="Weight of the prior θ in the fit (ridge towards it; default 1).",
+            default=services.REFIT_PRIOR_STRENGTH,
+            help=f"Weight of the prior θ in the fit (ridge towards it; default {services.REFIT_PRIOR_STRENGTH:g}).",
         )
         parser.add_argument(
             "--async",
@@ -49,11 +52,11 @@ class Command(BaseCommand):
             self.stdout.write("refit queued on the generation queue")
             return
         try:
-            created = services.predictor_refit(
-                category=category,
-                min_impressions=options["min_impressions"],
-                prior_strength=options["prior_strength"],
-            )
+            settings = {"min_impressions": options["min_impressions"], "prior_strength": options["prior_strength"]}
+            if category:
+                created = services.predictor_refit(category=category, **settings)
+            else:
+                created = services.predictor_refit_all(**settings)
         except InsufficientData as exc:
             raise CommandError(f"not enough logged outcomes: {exc}; the reranker keeps its current predictor") from exc
         for predictor in created:
