@@ -32,7 +32,26 @@ CTA_PHRASES = (
     r"pick (?:up )?(?:yours|one)",
     r"see (?:the|more|why)",
 )
-CTA_PATTERN = re.compile(r"\b(?:" + "|".join(CTA_PHRASES) + r")\b", re.IGNORECASE)
+# Copy often closes with an imperative the stock phrases cannot list ("Reserve your six-pack
+# before it sells out.", "Browse the new arrivals.", "…, so act fast."): a last sentence (or its
+# clause after ", so") that opens with one of these verbs counts as a call to action too. Verbs that
+# merely describe a benefit ("Enjoy…", "Feel…") are left out on purpose.
+CTA_VERBS = (
+    "order", "pre-order", "buy", "add", "get", "grab", "snag", "snap up", "pick up", "pick", "try", "test",
+    "sample", "taste", "request", "start", "discover", "explore", "browse", "shop", "see", "check", "meet",
+    "compare", "learn", "find", "peek", "reserve", "secure", "claim", "lock in", "stock", "restock", "fill",
+    "pop", "treat", "upgrade", "catch", "lace up", "dive in", "act", "hurry", "don'?t wait", "don'?t delay",
+    "join", "book", "subscribe", "sign up", "save", "choose", "swap", "switch", "gift", "visit", "unlock",
+    "give it a", "wear it",
+)  # fmt: skip
+_CLOSING_IMPERATIVE = (
+    # after a sentence (a closer, never the copy's only sentence) or ", so"; the verb whole, not
+    # "Try-hard" or "Order's"; then nothing but the rest of the last sentence
+    r"(?:(?<=[.!?]\s)|(?<=,\sso\s))(?:"
+    + "|".join(verb.replace(" ", r"\s+") for verb in CTA_VERBS)
+    + r")\b(?![-'’])(?=[^.!?]*[.!?]?\s*$)"
+)
+CTA_PATTERN = re.compile(r"\b(?:" + "|".join(CTA_PHRASES) + r")\b|" + _CLOSING_IMPERATIVE, re.IGNORECASE)
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
 
 
