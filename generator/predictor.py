@@ -67,9 +67,10 @@ PRIOR_COEFFICIENTS: dict[str, dict[str, float]] = {
 PRIOR_VERSION = "prior-v1"
 # Ridge weight on the slopes towards the prior θ, worth about 30 pieces of copy. Measured by the
 # loop-gain figure of bench/closed_loop.py (40 seeded replicates; the next round's picks reranked
-# by a category's refit vs by the prior, true CVR of the hidden text model): at strength 1 the
-# refit costs FMCG −0.09 and Apparel −0.16 points and gains Electronics +0.08; at 30, −0.02,
-# −0.07 and +0.08; at 100, −0.00, −0.03 and +0.05. 30 keeps most of what can be learned.
+# by a category's refit vs by the prior, true CVR of the hidden text model), in points, FMCG /
+# Apparel / Electronics: strength 1 −0.022 / −0.027 / +0.073; 30 +0.007 / −0.032 / +0.108;
+# 100 +0.005 / −0.021 / +0.073. Choosing it per fit by Laplace evidence was tried: +0.013 /
+# −0.033 / +0.084, no better than 30, so not kept.
 REFIT_PRIOR_STRENGTH = 30.0
 # What no feature explains: each piece of copy's own effect on the logit scale. Copy-level lifts
 # of ±20 % are common in copy tests; treating every impression as independent evidence about the

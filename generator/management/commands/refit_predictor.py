@@ -38,6 +38,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not options["prior_strength"] > 0:
+            raise CommandError(f"--prior-strength must be a positive number, not {options['prior_strength']:g}")
         category = None
         if options["category"]:
             category = Category.objects.filter(name__iexact=options["category"]).first()
