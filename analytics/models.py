@@ -23,6 +23,9 @@ class ReportSnapshot(models.Model):
     # {variant id (str): {field of analytics.selectors.VariantAggregates: number}}. JSON rather than a
     # row per variant: it is only ever read whole, together with the experiment's other variants.
     variants = models.JSONField(default=dict)
+    # Bandit-mode experiments only: the same statistics over the fixed holdout slice, the part of
+    # the traffic their report analyses. None for fixed-allocation experiments and backfilled days.
+    holdout_variants = models.JSONField(null=True, blank=True)
     units_in_several_variants = models.PositiveIntegerField(
         null=True, blank=True, help_text="Units with totals in more than one variant at that moment."
     )

@@ -40,12 +40,14 @@ BACKFILL_LOCK_SECONDS = 15 * 60
 REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
 
 
-def look_from_snapshot(snapshot: ReportSnapshot) -> Look:
+def look_from_snapshot(snapshot: ReportSnapshot, *, holdout: bool = False) -> Look:
+    """The snapshot as a look: all traffic, or (`holdout`) a bandit experiment's holdout slice."""
+    stored = snapshot.holdout_variants if holdout else snapshot.variants
     return Look(
         day=snapshot.day,
         taken_at=snapshot.taken_at,
         source=snapshot.source,
-        aggregates={int(k): VariantAggregates.from_dict(v) for k, v in snapshot.variants.items()},
+        aggregates={int(k): VariantAggregates.from_dict(v) for k, v in (stored or {}).items()},
     )
 
 
@@ -144,8 +146,9 @@ def _bandit_report_build(
     there are biased (an arm that looked bad early got less traffic and had less chance to
     recover) and day-of-week effects confound arms whose share changed over time. The holdout
     slice is an ordinary randomized test with equal, constant shares: the usual fixed-horizon
-    and sequential analyses are valid on it. Daily looks of the slice are not stored, so the
-    sequential interval is computed at the current look only (still always-valid).
+    and sequential analyses are valid on it. Its daily looks come from the snapshots that stored
+    the slice (`holdout_variants`, taken by the periodic task since the experiment started in
+    bandit mode); days before the first such snapshot have no look of the slice.
     """
     import copy
 
@@ -162,10 +165,12 @@ def _bandit_report_build(
     holdout = variant_aggregates_holdout(experiment=experiment, in_holdout=allocation.in_holdout)
     everything = variant_aggregates(experiment=experiment)
     live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=holdout)
+    snapshots = [s for s in snapshots_for(experiment=experiment) if s.holdout_variants is not None]
+    looks = looks_with_live([look_from_snapshot(s, holdout=True) for s in snapshots], live)
     report = report_assemble(
         experiment=experiment,
         variants=variants,
-        looks=[live],
+        looks=looks,
         options=options,
         now=now,
         metrics=metrics,
@@ -174,7 +179,12 @@ def _bandit_report_build(
         # Units outside the holdout may change variant at a re-weighting (by design); inside it they
         # never do, and only they are analysed, so the "several variants" warning does not apply.
         units_in_several_variants=None,
-        snapshot_info={"count": 0, "first_day": None, "last_day": None, "backfill": None},
+        snapshot_info={
+            "count": len(snapshots),
+            "first_day": snapshots[0].day.isoformat() if snapshots else None,
+            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
+            "backfill": None,  # the slice's past days cannot be rebuilt from totals taken later
+        },
     )
     history = allocation_history(experiment=experiment)
     report["allocation"] = {
@@ -208,6 +218,13 @@ def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> Rep
     """Store today's look: the experiment's current sufficient statistics (replaces today's earlier one)."""
     now = now or timezone.now()
     aggregates = variant_aggregates(experiment=experiment)
+    holdout = None
+    if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
+        from experiments.assignment import snapshot_build
+
+        in_holdout = snapshot_build(experiment).allocation.in_holdout
+        slice_ = variant_aggregates_holdout(experiment=experiment, in_holdout=in_holdout)
+        holdout = {str(k): v.as_dict() for k, v in slice_.items()}
     snapshot, _ = ReportSnapshot.objects.update_or_create(
         experiment=experiment,
         day=now.astimezone(UTC).date(),
@@ -215,6 +232,7 @@ def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> Rep
             "taken_at": now,
             "source": ReportSnapshot.Source.TOTALS,
             "variants": {str(k): v.as_dict() for k, v in aggregates.items()},
+            "holdout_variants": holdout,
             "units_in_several_variants": units_in_several_variants(experiment=experiment),
         },
     )

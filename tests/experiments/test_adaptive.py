@@ -101,3 +101,38 @@ def test_bandit_report_analyses_the_holdout_slice_and_states_the_history(bandit,
     client.force_login(analyst)
     page = client.get(f"/reports/{bandit.key}/").content.decode()
     assert "Adaptive λ allocation" in page and "fixed slice split evenly" in page
+
+
+@pytest.mark.django_db
+def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
+    from analytics.services import snapshot_take
+
+    start = bandit.started_at
+    traffic(bandit, units=900, days=1, start=start, seed=1)
+    first = snapshot_take(experiment=bandit, now=start + timedelta(days=1, minutes=-5))
+    traffic(bandit, units=900, days=1, start=start + timedelta(days=1), seed=2)
+    type(bandit).objects.filter(pk=bandit.pk).update(started_at=start)  # traffic() moved it to day 2
+    second = snapshot_take(experiment=bandit, now=start + timedelta(days=2, minutes=-5))
+    assert first.holdout_variants is not None and second.holdout_variants is not None
+    held = sum(v["units"] for v in first.holdout_variants.values())
+    everyone = sum(v["units"] for v in first.variants.values())
+    assert 0.1 * everyone < held < 0.3 * everyone  # the slice, not all traffic
+
+    report = report_build(experiment=bandit, backfill="never")
+    looks = report["timeseries"]
+    assert [look["source"] for look in looks][:2] == ["totals", "totals"] and len(looks) >= 2
+    slice_units = [sum(look["units"].values()) for look in looks]
+    assert slice_units[0] == held and slice_units[0] < slice_units[1] == sum(
+        v["units"] for v in second.holdout_variants.values()
+    )
+    assert report["units"] == slice_units[-1]  # the live look is the slice today
+    assert report["snapshots"]["count"] == 2
+
+
+@pytest.mark.django_db
+def test_fixed_allocation_snapshots_store_no_slice(make_experiment):
+    from analytics.services import snapshot_take
+
+    experiment = make_experiment("fixed-copy", start=True)
+    traffic(experiment, units=300, days=1)
+    assert snapshot_take(experiment=experiment).holdout_variants is None
