@@ -281,7 +281,12 @@ def snapshot_backfill(*, experiment: Experiment, replace: bool = False, now: dat
         rows[-1].units_in_several_variants = units_in_several_variants(experiment=experiment)
     with transaction.atomic():
         if replace:
-            ReportSnapshot.objects.filter(experiment=experiment, day__in=[r.day for r in rows]).delete()
+            replaced = ReportSnapshot.objects.filter(experiment=experiment, day__in=[r.day for r in rows])
+            # A bandit experiment's slice statistics cannot be rebuilt from the events: keep them.
+            kept = dict(replaced.exclude(holdout_variants=None).values_list("day", "holdout_variants"))
+            for row in rows:
+                row.holdout_variants = kept.get(row.day)
+            replaced.delete()
         # A concurrent backfill or snapshot may have written a day meanwhile: theirs stands.
         ReportSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
     logger.info("backfilled %d daily snapshots of %s from raw events", len(rows), experiment.key)

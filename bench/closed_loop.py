@@ -178,8 +178,9 @@ def loop_gain_figure(
     `pool_size` candidates per λ (seed-corpus copy stands in for the LLM's samples), reranked by
     the real `rerank_candidates` under the prior; the picks are shown and their outcomes drawn
     from the hidden text model (its seed changes per replicate, so do the copy effects). Then the
-    category's refit as `predictor_refit_all` makes it, and round 2 for new products, from copy
-    that round 1 did not show. Round 2's pools are
+    category's fit as `predictor_refit_all` makes it (fit_logistic at the default strength and
+    copy-effect weights; the holdout activation check is left out, so every refit counts), and
+    round 2 for new products, from copy that round 1 did not show. Round 2's pools are
     reranked twice, by the refit (the loop) and by the prior (no loop): the paired difference of
     the picks' true CVR is the loop's effect, free of the luck of the pools.
     """

@@ -36,20 +36,42 @@ CTA_PHRASES = (
 # before it sells out.", "Browse the new arrivals.", "…, so act fast."): a last sentence (or its
 # clause after ", so") that opens with one of these verbs counts as a call to action too. Verbs that
 # merely describe a benefit ("Enjoy…", "Feel…") are left out on purpose.
+#
+# Many of these verbs are also nouns ("Order history…", "Stock is limited.", "Gift box
+# included."), so they count only when an object or a particle follows, as in an imperative:
 CTA_VERBS = (
-    "order", "pre-order", "buy", "add", "get", "grab", "snag", "snap up", "pick up", "pick", "try", "test",
-    "sample", "taste", "request", "start", "discover", "explore", "browse", "shop", "see", "check", "meet",
-    "compare", "learn", "find", "peek", "reserve", "secure", "claim", "lock in", "stock", "restock", "fill",
-    "pop", "treat", "upgrade", "catch", "lace up", "dive in", "act", "hurry", "don'?t wait", "don'?t delay",
-    "join", "book", "subscribe", "sign up", "save", "choose", "swap", "switch", "gift", "visit", "unlock",
-    "give it a", "wear it",
+    "order", "pre-order", "buy", "add", "get", "grab", "snag", "pick", "try", "test", "sample", "taste",
+    "request", "start", "discover", "explore", "browse", "shop", "see", "check", "meet", "compare", "learn",
+    "find", "peek", "reserve", "secure", "claim", "stock", "restock", "fill", "pop", "treat", "upgrade",
+    "catch", "join", "book", "subscribe", "save", "choose", "swap", "switch", "gift", "visit", "unlock",
+    "wear", "lace", "snap", "lock",
 )  # fmt: skip
+CTA_OBJECTS = (
+    "your", "yours", "yourself", "the", "a", "an", "one", "two", "it", "them", "this", "these", "that", "those",
+    "some", "our", "more", "all", "every", "each", "now", "today", "up", "in", "out", "on", "at", "before",
+    "while", "with", "which", "what", "how", "why", "where", r"\d",
+)  # fmt: skip
+# ...while these phrases are imperatives whole.
+CTA_CLOSERS = (
+    "act fast", "act now", "hurry", "dive in", "don['’]?t wait", "don['’]?t delay", "sign up",
+    "give (?:it|them|us) (?:a|an|another)",
+)  # fmt: skip
+_SENTENCE_START = (
+    # after the end of a sentence (one to three spaces or line breaks: look-behinds have a fixed
+    # width) or after ", so"; a closer, so never the copy's only sentence
+    r"(?:(?<=[.!?]\s)|(?<=[.!?]\s\s)|(?<=[.!?]\s\s\s)|(?<=,\sso\s))"
+)
+_LAST_SENTENCE = r"(?![\s\S]*[.!?]+[\"'”’)]*\s+[A-Z])"  # no sentence starts after it (decimals, "!!", quotes are fine)
 _CLOSING_IMPERATIVE = (
-    # after a sentence (a closer, never the copy's only sentence) or ", so"; the verb whole, not
-    # "Try-hard" or "Order's"; then nothing but the rest of the last sentence
-    r"(?:(?<=[.!?]\s)|(?<=,\sso\s))(?:"
-    + "|".join(verb.replace(" ", r"\s+") for verb in CTA_VERBS)
-    + r")\b(?![-'’])(?=[^.!?]*[.!?]?\s*$)"
+    _SENTENCE_START
+    + r"(?:(?:"
+    + "|".join(CTA_VERBS)
+    + r")\s+(?:"
+    + "|".join(CTA_OBJECTS)
+    + r")|(?:"
+    + "|".join(c.replace(" ", r"\s+") for c in CTA_CLOSERS)
+    + r"))\b(?![-'’])"
+    + _LAST_SENTENCE
 )
 CTA_PATTERN = re.compile(r"\b(?:" + "|".join(CTA_PHRASES) + r")\b|" + _CLOSING_IMPERATIVE, re.IGNORECASE)
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)

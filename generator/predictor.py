@@ -68,9 +68,9 @@ PRIOR_VERSION = "prior-v1"
 # Ridge weight on the slopes towards the prior θ, worth about 30 pieces of copy. Measured by the
 # loop-gain figure of bench/closed_loop.py (40 seeded replicates; the next round's picks reranked
 # by a category's refit vs by the prior, true CVR of the hidden text model), in points, FMCG /
-# Apparel / Electronics: strength 1 −0.022 / −0.027 / +0.073; 30 +0.007 / −0.032 / +0.108;
-# 100 +0.005 / −0.021 / +0.073. Choosing it per fit by Laplace evidence was tried: +0.013 /
-# −0.033 / +0.084, no better than 30, so not kept.
+# Apparel / Electronics: strength 1 −0.012 / −0.033 / +0.091; 30 +0.004 / −0.028 / +0.114;
+# 100 +0.003 / −0.016 / +0.079. Choosing it per fit by Laplace evidence was tried and was no
+# better than 30, so it was not kept.
 REFIT_PRIOR_STRENGTH = 30.0
 # What no feature explains: each piece of copy's own effect on the logit scale. Copy-level lifts
 # of ±20 % are common in copy tests; treating every impression as independent evidence about the
@@ -155,9 +155,11 @@ def fit_logistic(
     version: str = "fit",
     copy_sd: float = COPY_EFFECT_SD,
 ) -> FitResult:
-    """MAP logistic regression on aggregated binomial rows, by Newton's method (IRLS).
+    """Penalized quasi-likelihood logistic regression on aggregated binomial rows, by IRLS.
 
-    Maximises Σᵢ wᵢ [kᵢ log pᵢ + (nᵢ − kᵢ) log(1 − pᵢ)] − ½ Σⱼ sⱼ (θⱼ − θ₀ⱼ)² where nᵢ are
+    Solves Σᵢ wᵢ (kᵢ − nᵢpᵢ) xᵢ = S (θ − θ₀), the score equations of
+    Σᵢ wᵢ [kᵢ log pᵢ + (nᵢ − kᵢ) log(1 − pᵢ)] − ½ Σⱼ sⱼ (θⱼ − θ₀ⱼ)² with the weights wᵢ held fixed
+    at each step (S = diag(sⱼ); with `copy_sd` = 0 it is the plain binomial MAP), where nᵢ are
     impressions, kᵢ orders (or clicks), θ₀ the prior's coefficients, sⱼ = `prior_strength` for the
     slopes and at most INTERCEPT_PRIOR_STRENGTH for the intercept, and wᵢ = 1 / (1 + nᵢpᵢ(1 − pᵢ)·
     copy_sd²) the quasi-likelihood weight of a row whose copy has its own unexplained effect

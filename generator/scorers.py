@@ -19,8 +19,10 @@ from experiments.brand import cta_matches, word_count
 _SENTENCES = re.compile(r"[.!?]+(?:\s|$)")
 # A figure such as the 30 of "30 hours", the 65 of "65W", the 1.5 of "1.5 l".
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
-# An all-caps word of four letters or more ("BEST", "HUGE"); three-letter acronyms (USB, LED) are not shouting.
+# An all-caps word of four letters or more ("BEST", "HUGE"); three-letter acronyms (USB, LED) and
+# the longer spec terms below are not shouting.
 _SHOUTED = re.compile(r"\b[A-Z]{4,}\b")
+_SPEC_ACRONYMS = frozenset({"HDMI", "OLED", "QLED", "AMOLED", "WIFI", "NVME", "GDDR", "LPDDR", "SDXC", "HEPA", "UVB"})
 _WORDS = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
@@ -111,13 +113,15 @@ def specificity(text: str, *, saturation: int = 3) -> float:
 
     Copywriting lore says facts ("30 hours of battery") sell better than adjectives; whether they
     do in a category is for the predictor to learn from outcomes, so its prior weight is zero.
+    (The simulator's hidden model has a near-identical feature of its own; README, closed loop.)
     """
     return min(len(_FIGURE.findall(text)), saturation) / saturation
 
 
 def hype(text: str) -> float:
     """Shouting in [0, 1]: exclamation marks and all-caps words (three of them saturate)."""
-    return min(1.0, (text.count("!") + len(_SHOUTED.findall(text))) / 3.0)
+    shouted = [w for w in _SHOUTED.findall(text) if w not in _SPEC_ACRONYMS]
+    return min(1.0, (text.count("!") + len(shouted)) / 3.0)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -519,16 +520,20 @@ def predictor_refit_all(
     """
     options = {"min_impressions": min_impressions, "prior_strength": prior_strength, "activate": activate}
     created: list[ConversionPredictor] = []
-    for category in Category.objects.order_by("name"):
+    # One transaction: a run that fails halfway (the task retries database errors) leaves no
+    # versions behind, so its retry does not check categories against versions it made itself.
+    with transaction.atomic():
+        for category in Category.objects.order_by("name"):
+            try:
+                created += predictor_refit(category=category, **options)
+            except (InsufficientData, np.linalg.LinAlgError) as exc:
+                # A thin or numerically degenerate category must not block the others.
+                logger.info("predictor refit for %s skipped: %s", category.name, exc)
         try:
-            created += predictor_refit(category=category, **options)
-        except InsufficientData as exc:
-            logger.info("predictor refit for %s skipped: %s", category.name, exc)
-    try:
-        created += predictor_refit(**options)
-    except InsufficientData:
-        if not created:
-            raise
+            created += predictor_refit(**options)
+        except InsufficientData:
+            if not created:
+                raise
     return created
 
 

@@ -3,7 +3,7 @@
 create product + experiment (API) → generate 3 LLM variants at 3 λ (API, Celery task) → approve
 (the admin's approval service: there is no approval endpoint) → start (API) → two weeks of
 traffic from the hidden text model (simulate_traffic over HTTP) → report (API) → refit the
-predictor (the beat task: all categories, then Electronics) → the refit predicts the logged outcomes
+predictor (the beat task: Electronics, then all categories) → the refit predicts the logged outcomes
 better than the prior → generate a second round for the same product, which uses the category's
 refit predictor (and the prompt directives it calls for) when it passed its holdout check.
 

@@ -128,6 +128,14 @@ def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
     assert report["units"] == slice_units[-1]  # the live look is the slice today
     assert report["snapshots"]["count"] == 2
 
+    # Rebuilding the daily looks from the raw events keeps the slice statistics of those days.
+    from analytics.models import ReportSnapshot
+    from analytics.services import snapshot_backfill
+
+    snapshot_backfill(experiment=bandit, replace=True)
+    rebuilt = ReportSnapshot.objects.get(experiment=bandit, day=first.day)
+    assert rebuilt.source == "events" and rebuilt.holdout_variants == first.holdout_variants
+
 
 @pytest.mark.django_db
 def test_fixed_allocation_snapshots_store_no_slice(make_experiment):

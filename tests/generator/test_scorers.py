@@ -111,5 +111,6 @@ def test_specificity_counts_figures_and_saturates():
 
 def test_hype_counts_exclamations_and_shouted_words_but_not_acronyms():
     assert scorers.hype("USB-C charging with an LED display.") == 0.0
+    assert scorers.hype("A 4K OLED panel with two HDMI ports.") == 0.0
     assert scorers.hype("Great sound!") == pytest.approx(1 / 3)
     assert scorers.hype("THE BEST EARBUDS EVER!!!") == 1.0

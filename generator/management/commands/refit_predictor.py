@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--category",
-            help="Fit on one category only (default: all categories together, then each category with enough data).",
+            help="Fit on one category only (default: each category with enough data, then all categories together).",
         )
         parser.add_argument(
             "--min-impressions",
