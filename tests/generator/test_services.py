@@ -301,6 +301,41 @@ def test_refit_all_fits_each_category_with_data_then_all_categories(db, monkeypa
     assert tasks.predictor_refit_task.apply().get() == ["cvr-v3", "ctr-v3", "cvr-v4", "ctr-v4"]
 
 
+def test_refit_all_skips_a_degenerate_category_and_rolls_back_on_a_database_error(db, monkeypatch):
+    import numpy as np
+    from django.db import OperationalError
+
+    from generator.predictor import OutcomeRow, prior_model
+
+    real = services.predictor_refit
+
+    def flaky(*, category=None, fail=False, **options):
+        if category is not None and category.name == "Apparel":
+            raise np.linalg.LinAlgError("singular matrix")
+        if category is not None and category.name == "FMCG" and fail:
+            raise OperationalError("connection lost")
+        return real(category=category, **options)
+
+    features = {name: 0.5 for name in prior_model().feature_names}
+    rows = [
+        OutcomeRow(features=features | {"cta_present": c}, impressions=5000, orders=100 + 50 * c, clicks=500)
+        for c in (0, 1)
+    ]
+    monkeypatch.setattr(services, "outcome_rows", lambda category=None, **_: rows)
+    monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
+    monkeypatch.setattr(services, "predictor_refit", flaky)
+    created = services.predictor_refit_all(min_impressions=100)
+    scopes = {p.category.name if p.category else "all" for p in created}
+    assert "Apparel" not in scopes and {"Electronics", "FMCG", "all"} <= scopes  # the others went on
+
+    # A database error mid-run (the task retries it) leaves nothing of that run behind.
+    before = ConversionPredictor.objects.count()
+    monkeypatch.setattr(services, "predictor_refit", lambda **kw: flaky(**kw, fail=True))
+    with pytest.raises(OperationalError):
+        services.predictor_refit_all(min_impressions=100)
+    assert ConversionPredictor.objects.count() == before
+
+
 def test_predictor_refit_refuses_without_data(db):
     with pytest.raises(services.InsufficientData):
         services.predictor_refit()

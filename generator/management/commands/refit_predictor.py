@@ -54,11 +54,11 @@ class Command(BaseCommand):
             self.stdout.write("refit queued on the generation queue")
             return
         try:
-            settings = {"min_impressions": options["min_impressions"], "prior_strength": options["prior_strength"]}
+            fit_options = {"min_impressions": options["min_impressions"], "prior_strength": options["prior_strength"]}
             if category:
-                created = services.predictor_refit(category=category, **settings)
+                created = services.predictor_refit(category=category, **fit_options)
             else:
-                created = services.predictor_refit_all(**settings)
+                created = services.predictor_refit_all(**fit_options)
         except InsufficientData as exc:
             raise CommandError(f"not enough logged outcomes: {exc}; the reranker keeps its current predictor") from exc
         for predictor in created:
