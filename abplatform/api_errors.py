@@ -15,6 +15,15 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from abplatform.errors import FieldErrors, LifecycleError
+
+# The OpenAPI shape of every error body, referenced by the views' schemas.
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
+    "required": ["error"],
+}
+
 
 class Conflict(APIException):
     """A lifecycle rule forbids the request (e.g. changing weights of a running experiment)."""
@@ -36,8 +45,6 @@ def _flatten(detail: Any) -> Any:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     # Domain errors raised by services become their HTTP equivalents here, once, so views
     # stay free of try/except boilerplate.
-    from experiments.errors import FieldErrors, LifecycleError
-
     if isinstance(exc, OperationalError | InterfaceError):
         # The database is unreachable (restart, failover): nothing was done, so tell the client
         # to come back instead of a bare 500. Storefront clients and tracker.js honour Retry-After.

@@ -61,7 +61,7 @@ def _configure() -> None:
         task_routes={
             # Exact names are matched before the globs below.
             "experiments.tasks.allocations_reweight": {"queue": QUEUE_DEFAULT},
-            "experiments.tasks.*": {"queue": QUEUE_INGEST},
+            "ingest.tasks.*": {"queue": QUEUE_INGEST},
             "generator.tasks.*": {"queue": QUEUE_GENERATION},
             "analytics.tasks.*": {"queue": QUEUE_DEFAULT},
         },

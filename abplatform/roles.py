@@ -17,7 +17,9 @@ ANALYST = "Analyst"
 # app label -> models whose permissions the roles get; kept here so new models join the roles
 # by adding one line instead of a new data migration.
 ROLE_MODELS: dict[str, tuple[str, ...]] = {
-    "experiments": ("category", "product", "brandguideline", "experiment", "variant", "writekey", "ingeststats"),
+    "catalog": ("category", "product", "brandguideline"),
+    "experiments": ("experiment", "variant"),
+    "ingest": ("writekey", "ingeststats"),
     "generator": ("generationjob", "candidate", "conversionpredictor", "adapter"),
     "analytics": ("reportsnapshot",),
 }

@@ -41,9 +41,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "catalog",
     "experiments",
+    "ingest",
     "generator",
     "analytics",
+    "simulator",
+    "demo",
 ]
 
 MIDDLEWARE = [

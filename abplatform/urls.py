@@ -29,12 +29,14 @@ class ApiDocsView(SpectacularSwaggerView):
 
 api_v1 = [
     path("", include("experiments.urls")),
+    path("", include("ingest.urls")),
     path("", include("generator.urls")),
     path("", include("analytics.urls")),
 ]
 
 site_pages = [
-    path("", include("experiments.web_urls")),  # the tracker script and the demo store
+    path("", include("experiments.web_urls")),  # the tracker script
+    path("", include("demo.web_urls")),  # the demo store
     path("reports/", include("analytics.web_urls")),
 ]
 

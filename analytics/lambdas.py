@@ -23,10 +23,10 @@ import numpy as np
 from analytics.selectors import VariantAggregates
 from analytics.stats import StatsConfig, fixed_horizon_test
 from analytics.stats.results import finite_or_none
-from experiments.models import Category, Experiment, Variant
+from catalog.models import Category
+from catalog.paper import PAPER_LAMBDA_RANGES
+from experiments.models import Experiment, Variant
 
-# The paper's recommended ranges (arXiv 2505.23809), shown next to ours as a sanity check.
-PAPER_RANGES: dict[str, tuple[float, float]] = {"FMCG": (0.7, 0.8), "Apparel": (0.5, 0.6), "Electronics": (0.3, 0.5)}
 MIN_LAMBDAS_FOR_ELBOW = 3
 _Z95 = 1.959963984540054
 
@@ -202,7 +202,7 @@ def lambda_tradeoff(*, categories: Sequence[Category], points: Mapping[int, Sequ
         recommendation = elbow(curve)
         for entry in curve:
             entry.pop("_cvr_se", None)
-        paper = PAPER_RANGES.get(category.name)
+        paper = PAPER_LAMBDA_RANGES.get(category.name)
         recommended = recommendation["lambda"]
         result.append(
             {

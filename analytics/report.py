@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
+from abplatform.errors import FieldErrors
 from analytics.selectors import METRICS, VariantAggregates
 from analytics.stats import (
     SequentialResult,
@@ -39,7 +40,6 @@ from analytics.stats import (
     srm_test,
 )
 from analytics.stats.results import finite_or_none
-from experiments.errors import FieldErrors
 from experiments.models import Experiment, Variant
 
 METRIC_LABELS = {

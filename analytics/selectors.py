@@ -17,7 +17,8 @@ from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Coalesce
 
 from analytics.stats import RatioStatistic, SampleMeanStatistic
-from experiments.models import Experiment, UnitTotals, Variant
+from experiments.models import Experiment, Variant
+from ingest.models import UnitTotals
 
 # metric -> (numerator, denominator) per unit; None denominator = a mean per unit.
 METRICS: dict[str, tuple[str, str | None]] = {

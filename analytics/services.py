@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from abplatform.errors import FieldErrors
 from analytics.lambdas import arm_points, elbow, lambda_curve, lambda_tradeoff
 from analytics.models import ReportSnapshot
 from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
@@ -29,8 +30,8 @@ from analytics.selectors import (
     variant_aggregates_holdout,
     variant_aggregates_many,
 )
-from experiments.errors import FieldErrors
-from experiments.models import Category, Experiment, Variant
+from catalog.models import Category
+from experiments.models import Experiment, Variant
 
 logger = logging.getLogger(__name__)
 

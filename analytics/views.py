@@ -21,11 +21,12 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_POST, require_safe
 
+from abplatform.errors import FieldErrors
 from abplatform.roles import can_edit, can_read
 from analytics import charts, services
 from analytics.report import ALL_METRICS, METRIC_LABELS, report_options
-from experiments.errors import FieldErrors
-from experiments.models import Category, Experiment
+from catalog.models import Category
+from experiments.models import Experiment
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "analytics"
 ASSETS = {"reports.css": "text/css; charset=utf-8", "reports.js": "application/javascript; charset=utf-8"}

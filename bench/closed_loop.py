@@ -2,7 +2,7 @@
 
 1. regret (conversions lost vs always showing the best arm) of a fixed 1:1:1:1 split vs adaptive λ
    (Thompson sampling with a 20 % holdout slice) over the same two simulated weeks, with arm rates
-   from the hidden text model (experiments/textmodel.py) on four pieces of copy;
+   from the hidden text model (simulator/textmodel.py) on four pieces of copy;
 2. the A/A false-positive rate of the adaptive analysis (holdout slice) vs an all-traffic analysis;
 3. the conversion predictor's holdout AUC after rounds 1, 2 and 3 of "generate → show → refit",
    with the seed corpus (generator/data/seed_corpus.jsonl) as the candidate pool, the generator's own
@@ -37,7 +37,7 @@ REGRET_COPIES = (
 
 def regret_figure(runs: int) -> dict:
     from analytics.stats.adaptive import regret
-    from experiments.textmodel import TextModel
+    from simulator.textmodel import TextModel
 
     world = TextModel(seed=0)
     rates = tuple(world.mean_cvr(text, "Electronics") for text in REGRET_COPIES)
@@ -63,12 +63,12 @@ def auc_rounds_figure(
     """Holdout AUC of the refit predictor after each round of the loop (and of the prior)."""
     import numpy as np
 
-    from experiments.textmodel import TextModel
     from generator.embeddings import embed
     from generator.predictor import OutcomeRow, evaluate, fit_logistic, prior_model
     from generator.prompts import category_keywords
     from generator.rerank import copy_features
     from generator.scorers import relevance, text_scores
+    from simulator.textmodel import TextModel
 
     world = TextModel(seed=seed)
     rng = random.Random(seed)
@@ -186,10 +186,10 @@ def loop_gain_figure(
     """
     import numpy as np
 
-    from experiments.textmodel import TextModel
     from generator.predictor import REFIT_PRIOR_STRENGTH, OutcomeRow, fit_logistic, prior_model
     from generator.prompts import category_keywords
     from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
+    from simulator.textmodel import TextModel
 
     strength = REFIT_PRIOR_STRENGTH if prior_strength is None else prior_strength
     items = items if items is not None else _loop_items(_corpus())

@@ -37,8 +37,9 @@ def bench_experiment(key: str = "bench-assign", weights=(1, 1, 2), coverage: flo
     """A running three-arm experiment on a fixture product (created once, reused)."""
     from django.utils import timezone
 
+    from catalog.models import Category, Product
     from experiments import services
-    from experiments.models import Category, Experiment, Product
+    from experiments.models import Experiment
 
     existing = Experiment.objects.filter(key=key).first()
     if existing is not None:

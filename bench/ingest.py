@@ -57,13 +57,13 @@ def main() -> None:
 
     from abplatform.celery import app
     from experiments.assignment import experiment_snapshot
-    from experiments.ingest import EVENT_TYPES
-    from experiments.models import Event
-    from experiments.writekeys import write_key_create
+    from ingest.accept import EVENT_TYPES
+    from ingest.models import Event
+    from ingest.writekeys import write_key_create
 
     experiment = bench_experiment("bench-ingest")
     Event.objects.filter(experiment=experiment).delete()
-    from experiments.models import IngestBatch, UnitTotals
+    from ingest.models import IngestBatch, UnitTotals
 
     UnitTotals.objects.filter(experiment=experiment).delete()
     IngestBatch.objects.all().delete()

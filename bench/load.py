@@ -256,7 +256,7 @@ def main() -> None:
     from django.conf import settings
 
     from abplatform.celery import app
-    from experiments.writekeys import write_key_create
+    from ingest.writekeys import write_key_create
 
     experiment = bench_experiment("bench-load")
     _, key = write_key_create(name="bench load")

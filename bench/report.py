@@ -107,7 +107,8 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
 
     from analytics import services
     from analytics.models import ReportSnapshot
-    from experiments.models import Experiment, UnitTotals
+    from experiments.models import Experiment
+    from ingest.models import UnitTotals
 
     timings: dict[str, float] = {}
     variants = list(experiment.variants.order_by("position", "id"))
@@ -231,7 +232,7 @@ def main() -> None:
         variant_aggregates_from_events,
     )
     from analytics.services import look_from_snapshot, looks_with_live
-    from experiments.models import Event, UnitTotals
+    from ingest.models import Event, UnitTotals
 
     experiment = bench_experiment(KEY)
     have_units = UnitTotals.objects.filter(experiment=experiment).count()

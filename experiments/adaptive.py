@@ -1,6 +1,6 @@
 """Adaptive λ (bandit mode): the allocation history of an experiment and its daily re-weighting.
 
-The pure parts (Thompson sampling, the floor) live in `experiments.bandit`; the hash-space split
+The pure parts (Thompson sampling, the floor) live in `analytics.stats.bandit`; the hash-space split
 into a fixed holdout slice and an adaptive slice in `experiments.hashing.Allocation`. Here are
 the reads and writes: `allocation_initialize` (at start), `allocation_reweight` (one
 experiment, at most once per `REWEIGHT_MIN_INTERVAL`), `allocations_reweight_running` (the beat
@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from analytics.stats.bandit import ArmCounts, thompson_weights
 from experiments.assignment import snapshot_cache_clear
-from experiments.bandit import ArmCounts, thompson_weights
 from experiments.hashing import normalize_weights
-from experiments.models import AllocationVersion, Experiment, UnitTotals
+from experiments.models import AllocationVersion, Experiment
+from ingest.models import UnitTotals
 
 # "At most daily", with an hour of slack so a daily beat entry never skips a day by a few seconds.
 REWEIGHT_MIN_INTERVAL = timedelta(hours=23)

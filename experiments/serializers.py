@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from experiments.models import UNIT_MAX_LENGTH, Experiment, Product, Variant
+from catalog.models import Product
+from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
 
 
 class VariantSerializer(serializers.ModelSerializer):

@@ -20,11 +20,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Product
+from catalog.rules import check_copy
 from experiments.adaptive import allocation_initialize
 from experiments.assignment import snapshot_cache_clear
-from experiments.brand import check_copy
-from experiments.errors import FieldErrors, LifecycleError
-from experiments.models import Experiment, Product, Variant
+from experiments.models import Experiment, Variant
 
 FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
 EDITABLE_WHEN_LIVE = ("name", "hypothesis", "primary_metric", "alpha")

@@ -1,43 +1,11 @@
-"""Celery tasks of the experiments app (queue `ingest`, except the daily bandit re-weighting on `default`)."""
+"""Celery tasks of the experiments app: the daily bandit re-weighting (queue `default`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import InterfaceError, OperationalError
 
-from abplatform.celery import QUEUE_DEFAULT, QUEUE_INGEST
-from experiments.events_store import events_store
-
-
-@shared_task(
-    bind=True,
-    queue=QUEUE_INGEST,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=20,
-    time_limit=120,
-    soft_time_limit=90,
-)
-def events_ingest(
-    self, *, batch_id: str, rows: list[list], write_key_id: int | None, rejected: dict[str, int], received_at: str
-) -> dict:
-    """Store a batch; retried only on transient database errors (lost connection, deadlock)."""
-    try:
-        result = events_store(
-            batch_id=batch_id,
-            rows=rows,
-            write_key_id=write_key_id,
-            rejected=rejected,
-            received_at=datetime.fromisoformat(received_at),
-        )
-    except (OperationalError, InterfaceError) as exc:
-        # The connection may be broken (e.g. PostgreSQL restarted): drop it so the retry reconnects.
-        connection.close()
-        close_old_connections()
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
-    return {"stored": result.stored, "duplicates": result.duplicates, "replay": result.already_processed}
+from abplatform.celery import QUEUE_DEFAULT
 
 
 @shared_task(

@@ -4,7 +4,6 @@ from experiments import api
 
 urlpatterns = [
     path("assign", api.AssignView.as_view(), name="assign"),
-    path("events", api.EventsView.as_view(), name="events"),
     path("experiments", api.ExperimentListView.as_view(), name="experiment-list"),
     path("experiments/<slug:key>", api.ExperimentDetailView.as_view(), name="experiment-detail"),
     path("experiments/<slug:key>/config", api.ExperimentConfigView.as_view(), name="experiment-config"),

@@ -6,5 +6,4 @@ from experiments import views
 
 urlpatterns = [
     path("tracker.js", views.tracker_js, name="tracker-js"),
-    path("demo/store/", views.demo_store, name="demo-store"),
 ]

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from experiments.errors import FieldErrors, LifecycleError
-from experiments.models import Category, Product
+from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Category, Product
 from generator import selectors
 from generator.models import Adapter
 

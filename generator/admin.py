@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from experiments.errors import LifecycleError
+from abplatform.errors import LifecycleError
+from experiments.admin import experiment_admin_action_register
 from generator import adapters
+from generator.admin_actions import generate_llm_variants
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 
 
@@ -364,3 +366,7 @@ class AdapterAdmin(admin.ModelAdmin):
             f"{len(ready)} evaluation(s) queued" + (f"; {skipped} not trained yet, skipped" if skipped else "") + ".",
             level=messages.SUCCESS if ready else messages.WARNING,
         )
+
+
+# The experiments app does not know the generator; the generator adds its action to that admin.
+experiment_admin_action_register(generate_llm_variants)

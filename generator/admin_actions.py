@@ -1,4 +1,4 @@
-"""The "Generate LLM variants" action for the Experiment admin (registered there by experiments.admin).
+"""The "Generate LLM variants" action for the Experiment admin (generator.admin registers it there).
 
 The intermediate page asks for λ values (default: the category's recommended λ and ±0.2),
 candidates per λ and top-K, then queues one generation job per selected draft experiment.
@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from experiments.errors import FieldErrors, LifecycleError
+from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment
 from generator import selectors, services
 

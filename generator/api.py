@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from abplatform.api_errors import Conflict
+from abplatform.errors import FieldErrors
 from abplatform.roles import MarketerWritesAnalystReads
-from experiments.errors import FieldErrors
 from experiments.models import Experiment
 from generator import selectors, services
 from generator.models import Candidate, GenerationJob

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.brand import Guideline, check_copy
+from catalog.rules import Guideline, check_copy
 from generator.pipeline import GenerationParams, generate_for_product
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples, category_keywords
@@ -53,7 +53,7 @@ def _held_out_order(sku: str) -> str:
 
 def products_from_db(*, categories: Sequence[str] | None, per_category: int) -> dict[str, list[EvalProduct]]:
     """Catalog products that no experiment uses (held out), N per category."""
-    from experiments.models import Product
+    from catalog.models import Product
     from generator.selectors import product_context, product_guideline
 
     products = Product.objects.select_related("category").filter(experiments__isnull=True)

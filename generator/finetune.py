@@ -66,7 +66,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from experiments.brand import Guideline, cta_matches
+from catalog.rules import Guideline, cta_matches
 from generator.prompts import SENTIMENT_TARGETS, ProductContext
 
 logger = logging.getLogger(__name__)

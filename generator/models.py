@@ -103,7 +103,7 @@ class ConversionPredictor(models.Model):
 
     version = models.PositiveIntegerField()
     category = models.ForeignKey(
-        "experiments.Category",
+        "catalog.Category",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -156,7 +156,7 @@ class Adapter(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
-    category = models.ForeignKey("experiments.Category", on_delete=models.CASCADE, related_name="adapters")
+    category = models.ForeignKey("catalog.Category", on_delete=models.CASCADE, related_name="adapters")
     version = models.PositiveIntegerField()
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.SFT)
     path = models.CharField(max_length=500, help_text="Folder of the adapter (adapter_config.json, weights).")

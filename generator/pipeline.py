@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from experiments.brand import Guideline
+from catalog.rules import Guideline
 from generator import prompts as prompt_lib
 from generator.postprocess import clean_generation, ensure_cta
 from generator.predictor import LogisticModel, prior_model

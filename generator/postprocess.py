@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from experiments.brand import has_call_to_action
+from catalog.rules import has_call_to_action
 from generator.prompts import CTA_SUFFIXES
 
 _PREAMBLE = re.compile(

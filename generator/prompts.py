@@ -101,7 +101,7 @@ def learned_directives(coefficients: Mapping[str, float], *, minimum: float = LE
 
 # Appended when a prompt asked for a call to action and the model wrote none (the paper's
 # "CTA embedding", done in post-processing for models too small to follow the instruction
-# reliably). Each phrase matches experiments.brand.CTA_PATTERN; candidates record when it happened.
+# reliably). Each phrase matches catalog.rules.CTA_PATTERN; candidates record when it happened.
 CTA_SUFFIXES = ("Shop now.", "Order yours today.", "Add it to your cart.", "Grab yours today.", "Discover more today.")
 
 # Built-in few-shot examples, used only when neither approved copy of the category nor the

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from experiments.brand import Guideline, check_copy
+from catalog.rules import Guideline, check_copy
 from generator import scorers
 from generator.postprocess import prompt_echo
 from generator.predictor import LogisticModel

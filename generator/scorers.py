@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from experiments.brand import cta_matches, word_count
+from catalog.rules import cta_matches, word_count
 
 _SENTENCES = re.compile(r"[.!?]+(?:\s|$)")
 # A figure such as the 30 of "30 hours", the 65 of "65W", the 1.5 of "1.5 l".

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db.models import Max, Min, Prefetch, QuerySet, Sum
 
-from experiments.brand import Guideline, has_call_to_action
-from experiments.models import Category, Experiment, Product, Variant
+from catalog.models import Category, Product
+from catalog.rules import Guideline, has_call_to_action
+from experiments.models import Experiment, Variant
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples
@@ -152,7 +153,7 @@ class VariantOutcome:
 
 def _unit_totals_model():
     try:
-        return apps.get_model("experiments", "UnitTotals")
+        return apps.get_model("ingest", "UnitTotals")
     except LookupError:
         return None
 

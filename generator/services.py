@@ -21,8 +21,9 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from experiments.errors import FieldErrors, LifecycleError
-from experiments.models import Category, Experiment, Variant
+from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Category
+from experiments.models import Experiment, Variant
 from generator import selectors
 from generator.models import Candidate, ConversionPredictor, GenerationJob
 from generator.pipeline import GenerationParams, PipelineResult, generate_for_product

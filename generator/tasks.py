@@ -85,7 +85,7 @@ def _generation_job_failed(sender=None, exception=None, args=None, kwargs=None, 
 )
 def predictor_refit_task(self, category_id: int | None = None, min_impressions: int = 1000) -> list[str]:
     """Refit the conversion predictor on logged outcomes: all categories together and each one, or one."""
-    from experiments.models import Category
+    from catalog.models import Category
 
     try:
         if category_id is None:

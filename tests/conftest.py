@@ -11,8 +11,10 @@ from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from abplatform.roles import ANALYST, MARKETER, role_permissions_sync
+from catalog.models import BrandGuideline, Category, Product
+from catalog.paper import paper_categories_seed
 from experiments import services
-from experiments.models import BrandGuideline, Category, Experiment, Product
+from experiments.models import Experiment
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -149,7 +151,7 @@ def _celery_eager(request):
 
 @pytest.fixture
 def write_key(db):
-    from experiments.writekeys import write_key_create
+    from ingest.writekeys import write_key_create
 
     return write_key_create(name="test storefront")
 
@@ -177,7 +179,6 @@ def _migration_rows(request):
     if not _is_transactional(request):
         return
     request.getfixturevalue("transactional_db")
-    seed = importlib.import_module("experiments.migrations.0002_roles")
-    seed.create_categories(django_apps, None)
-    seed.create_groups(django_apps, None)
+    paper_categories_seed(Category)
+    importlib.import_module("experiments.migrations.0002_roles").create_groups(django_apps, None)
     role_permissions_sync()

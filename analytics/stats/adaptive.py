@@ -2,7 +2,7 @@
 
 A bandit-mode experiment splits its hash space into a fixed **holdout slice**, always split
 evenly between all arms, and an **adaptive slice** re-weighted daily by Thompson sampling
-(`experiments.bandit`, the same code the platform runs). The report analyses the holdout slice
+(`analytics.stats.bandit`, the same code the platform runs). The report analyses the holdout slice
 alone. Why not all traffic? Under adaptive allocation an arm's share depends on its own past
 results (arms that look bad early are starved before they can recover: their means are biased
 down) and on the day (an arm whose share grew on weekends inherits the weekend's higher rates).
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.stats.bandit import ArmCounts, thompson_weights
 from analytics.stats.config import StatsConfig
 from analytics.stats.frequentist import fixed_horizon_test
 from analytics.stats.statistics import ProportionStatistic
-from experiments.bandit import ArmCounts, thompson_weights
 
 # Logit-scale weekday effects (Monday … Sunday): strong enough that an allocation that drifts
 # across the week confounds arms in an all-traffic analysis.

@@ -5,26 +5,14 @@ so models added later join the roles too."""
 
 from django.db import migrations
 
-ROLES = ("Marketer", "Analyst")
+from catalog.paper import paper_categories_seed
 
-# Recommended λ: the middle of the paper's ranges (FMCG 0.7–0.8, apparel 0.5–0.6,
-# electronics 0.3–0.5); keyword libraries follow its examples.
-CATEGORIES = {
-    "FMCG": (0.75, ["limited edition", "fresh", "value pack", "today only", "new", "family size", "stock up",
-                    "while stocks last", "natural", "bestseller"]),
-    "Apparel": (0.55, ["sustainably sourced", "style", "fit", "comfort", "timeless", "breathable", "organic cotton",
-                       "versatile", "tailored", "everyday"]),
-    "Electronics": (0.40, ["battery life", "fast charging", "bluetooth", "lightweight", "specs", "noise cancelling",
-                           "warranty", "high resolution", "long-lasting", "wireless"]),
-}
+ROLES = ("Marketer", "Analyst")
 
 
 def create_categories(apps, schema_editor):
-    category_model = apps.get_model("experiments", "Category")
-    for name, (recommended_lambda, keywords) in CATEGORIES.items():
-        category_model.objects.get_or_create(
-            name=name, defaults={"recommended_lambda": recommended_lambda, "keywords": keywords}
-        )
+    # Recommended λ: the middle of the paper's ranges; keyword libraries follow its examples.
+    paper_categories_seed(apps.get_model("experiments", "Category"))
 
 
 def create_groups(apps, schema_editor):

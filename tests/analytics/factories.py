@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from experiments.models import Event, EventType, Experiment, UnitTotals
+from experiments.models import Experiment
+from ingest.models import Event, EventType, UnitTotals
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def totals_from_events(experiment: Experiment, events: list[Event]) -> list[Unit
 
 def category_product(category: str, sku: str, brand: str = "Voltora"):
     """A product of the named demo category (the catalog migration creates the categories)."""
-    from experiments.models import Category, Product
+    from catalog.models import Category, Product
 
     product, _ = Product.objects.get_or_create(
         sku=sku,

@@ -23,7 +23,8 @@ from analytics.stats import (
     sequential_test,
     srm_test,
 )
-from experiments.models import Experiment, UnitTotals
+from experiments.models import Experiment
+from ingest.models import UnitTotals
 from tests.analytics.factories import Truth, traffic
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from analytics import services
-from experiments.models import Category
+from catalog.models import Category
 from tests.analytics.factories import Truth, candidates_for, sweep_experiment, traffic
 from tests.browser import chromium_launched
 

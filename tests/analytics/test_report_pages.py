@@ -10,7 +10,8 @@ from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from experiments.models import Category, Experiment
+from catalog.models import Category
+from experiments.models import Experiment
 from tests.analytics.factories import Truth, sweep_experiment, traffic
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.selectors import METRICS, units_in_several_variants, variant_aggregates
-from experiments.models import UnitTotals
+from ingest.models import UnitTotals
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from analytics.selectors import (
     variant_aggregates,
     variant_aggregates_from_events,
 )
-from experiments.models import Experiment, UnitTotals
+from experiments.models import Experiment
+from ingest.models import UnitTotals
 from tests.analytics.factories import Truth, totals_from_events, traffic
 
 pytestmark = pytest.mark.django_db

@@ -21,15 +21,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from catalog.models import Product
 from experiments.assignment import snapshot_cache_clear
-from experiments.models import Experiment, Product, Variant
+from experiments.models import Experiment, Variant
 from experiments.services import variant_approve
-from experiments.textmodel import TextModel
 from generator.models import ConversionPredictor, GenerationJob
 from generator.predictor import prior_model
 from generator.prompts import learned_directives
 from generator.services import outcome_rows
 from generator.tasks import predictor_refit_task
+from simulator.textmodel import TextModel
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
@@ -87,7 +88,7 @@ def _features(copies: list[str]) -> list[dict[str, float]]:
 def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
     marketer_client, marketer, write_key, live_server, settings
 ):
-    from experiments.models import BrandGuideline, Category
+    from catalog.models import BrandGuideline, Category
 
     settings.GENERATOR_DEVICE = "cpu"
     settings.GENERATOR_MAX_NEW_TOKENS = 32

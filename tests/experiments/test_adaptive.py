@@ -8,12 +8,12 @@ import pytest
 from django.utils import timezone
 
 from analytics.services import report_build
+from analytics.stats.bandit import ArmCounts, apply_floor, thompson_weights
 from experiments.adaptive import allocation_reweight, allocations_reweight_running
 from experiments.assignment import experiment_snapshot, snapshot_cache_clear
-from experiments.bandit import ArmCounts, apply_floor, thompson_weights
 from experiments.hashing import Allocation
-from experiments.ingest import event_validate
-from experiments.models import UnitTotals
+from ingest.accept import event_validate
+from ingest.models import UnitTotals
 from tests.analytics.factories import Truth, traffic
 
 

@@ -55,7 +55,7 @@ def test_analyst_reads_but_cannot_change(make_experiment, analyst):
     experiment = make_experiment()
     client = _client(analyst)
     assert client.get("/admin/experiments/experiment/").status_code == 200
-    assert client.get("/admin/experiments/product/").status_code == 200
+    assert client.get("/admin/catalog/product/").status_code == 200
     assert client.get("/admin/experiments/experiment/add/").status_code == 403
     client.post("/admin/experiments/experiment/", {"action": "experiment_start", "_selected_action": [experiment.pk]})
     experiment.refresh_from_db()
@@ -69,7 +69,7 @@ def test_anonymous_sees_nothing(make_experiment):
 
 
 def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
-    from experiments.writekeys import write_key_authenticate
+    from ingest.writekeys import write_key_authenticate
 
     settings.VAR_DIR = tmp_path
     call_command("seed_demo")
@@ -80,7 +80,7 @@ def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
     out = capsys.readouterr().out
     assert "Demo experiments already present" in out
     assert Experiment.objects.filter(key__startswith="demo-").count() == 3
-    from experiments.models import Product
+    from catalog.models import Product
 
     assert Product.objects.count() == 60
 
@@ -103,8 +103,9 @@ def test_demo_traffic_seed_starts_two_weeks_back_and_is_idempotent(settings, tmp
     from django.utils import timezone
 
     from analytics.models import ReportSnapshot
-    from experiments.demo import DEMO_DAYS, demo_arm_truth, demo_seed, demo_traffic_seed, demo_write_key
-    from experiments.models import Event, UnitTotals, Variant
+    from demo.seed import DEMO_DAYS, demo_arm_truth, demo_seed, demo_traffic_seed, demo_write_key
+    from experiments.models import Variant
+    from ingest.models import Event, UnitTotals
 
     settings.VAR_DIR = tmp_path
     demo_seed()

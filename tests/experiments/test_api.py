@@ -71,7 +71,7 @@ def test_assign_draft_or_outside_coverage_gets_control(make_experiment, anon_cli
 
 
 def _second_product():
-    from experiments.models import Product
+    from catalog.models import Product
 
     base = Product.objects.get(sku="ELEC-T01")
     return Product.objects.create(sku="ELEC-T03", title="Second", brand=base.brand, category=base.category, price=1)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Product
 from experiments import services
-from experiments.errors import FieldErrors, LifecycleError
-from experiments.models import Experiment, Product
+from experiments.models import Experiment
 from tests.conftest import variant_rows
 
 pytestmark = pytest.mark.django_db

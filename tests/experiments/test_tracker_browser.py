@@ -15,8 +15,10 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from catalog.models import Category, Product
 from experiments.assignment import snapshot_cache_clear
-from experiments.models import Category, Event, EventType, Experiment, Product
+from experiments.models import Experiment
+from ingest.models import Event, EventType
 from tests.browser import chromium_launched
 
 XSS_COPY = 'Great sound <img src=x onerror="window.__pwned=1"> <script>window.__pwned=1</script> all day.'

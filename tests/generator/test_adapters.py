@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from experiments.errors import FieldErrors
-from experiments.models import Category
+from abplatform.errors import FieldErrors
+from catalog.models import Category
 from generator import adapters, finetune, selectors, services
 from generator.models import Adapter, GenerationJob
 from generator.predictor import prior_model

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES
+from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES
 from generator import evaluation
 from generator.evaluation import PAPER, elbow, format_table, products_from_csv, write_report
 

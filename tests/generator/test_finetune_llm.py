@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.brand import Guideline
+from catalog.rules import Guideline
 from generator import backend, finetune
 from generator.finetune import RLPrompt, TrainConfig, TrainingExample
 from generator.predictor import prior_model

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from experiments.brand import has_call_to_action
+from catalog.rules import has_call_to_action
 from generator import prompts
 from generator.postprocess import clean_generation, ensure_cta
 from generator.prompts import FewShotExample, ProductContext

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from experiments.brand import Guideline
+from catalog.rules import Guideline
 from generator.predictor import LogisticModel, prior_model
 from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
 

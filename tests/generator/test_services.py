@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError
 
-from experiments.errors import FieldErrors, LifecycleError
+from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment, Variant
 from generator import selectors, services, tasks
 from generator.models import Candidate, ConversionPredictor, GenerationJob
@@ -35,7 +35,7 @@ def test_input_validation_accepts_and_rounds():
 
 
 def test_default_lambdas_are_recommended_and_plus_minus_two_tenths_clipped(db):
-    from experiments.models import Category
+    from catalog.models import Category
 
     assert selectors.default_lambdas(category=Category.objects.get(name="Electronics")) == [0.2, 0.4, 0.6]
     fmcg = Category(name="x", recommended_lambda=0.85)
@@ -179,7 +179,7 @@ def test_sync_run_for_set_up_commands(draft_experiment, stub_pipeline):
 def test_variant_outcomes_read_unit_totals(draft_experiment):
     from django.utils import timezone
 
-    from experiments.models import UnitTotals
+    from ingest.models import UnitTotals
 
     now = timezone.now()
     control = draft_experiment.variants.get(key="control")
@@ -198,7 +198,7 @@ def test_variant_outcomes_read_unit_totals(draft_experiment):
     assert [(o.variant_id, o.impressions, o.clicks, o.orders) for o in outcomes] == [(control.pk, 15, 3, 1)]
     assert outcomes[0].category == "Electronics" and outcomes[0].copy == control.copy
     assert selectors.variant_outcomes(category=draft_experiment.product.category)
-    from experiments.models import Category
+    from catalog.models import Category
 
     assert selectors.variant_outcomes(category=Category.objects.get(name="FMCG")) == []
 
@@ -270,7 +270,7 @@ def test_a_fitted_predictor_puts_its_directives_in_the_jobs_prompts(draft_experi
 
 
 def test_refit_all_fits_each_category_with_data_then_all_categories(db, monkeypatch):
-    from experiments.models import Category
+    from catalog.models import Category
     from generator.predictor import OutcomeRow, prior_model
 
     electronics = Category.objects.get(name="Electronics")
@@ -343,7 +343,7 @@ def test_predictor_refit_refuses_without_data(db):
 
 
 def test_predictor_for_prefers_category_then_global_then_prior(db):
-    from experiments.models import Category
+    from catalog.models import Category
 
     electronics = Category.objects.get(name="Electronics")
     assert selectors.predictor_for(category=electronics).version == "prior-v1"
@@ -354,7 +354,7 @@ def test_predictor_for_prefers_category_then_global_then_prior(db):
 
 
 def test_few_shot_examples_prefer_approved_copy_of_the_category(draft_experiment, product):
-    from experiments.models import Category, Product
+    from catalog.models import Category, Product
 
     other = Product.objects.create(
         sku="ELEC-T02", title="Other earbuds", brand="Voltora", category=product.category, price="10.00"

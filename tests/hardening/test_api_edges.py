@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from experiments.models import Event
+from ingest.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from catalog.models import Product
 from experiments import services
-from experiments.models import Event, Product, UnitTotals, Variant, WriteKey
+from experiments.models import Variant
+from ingest.models import Event, UnitTotals, WriteKey
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +91,8 @@ def test_admin_pages_render_copy_and_names_escaped(hostile, marketer, analyst):
             "/admin/experiments/experiment/",
             f"/admin/experiments/experiment/{hostile.pk}/change/",
             f"/admin/experiments/experiment/{hostile.pk}/history/",
-            "/admin/experiments/product/",
-            f"/admin/experiments/product/{hostile.product.pk}/change/",
+            "/admin/catalog/product/",
+            f"/admin/catalog/product/{hostile.product.pk}/change/",
         ]
         for url in pages:
             response = client.get(url)
@@ -105,7 +107,7 @@ def test_admin_write_key_name_is_escaped_in_the_once_shown_message(marketer):
     client = Client()
     client.force_login(marketer)
     page = client.post(
-        "/admin/experiments/writekey/add/",
+        "/admin/ingest/writekey/add/",
         {"name": IMG, "stats-TOTAL_FORMS": "0", "stats-INITIAL_FORMS": "0"},
         follow=True,
     )

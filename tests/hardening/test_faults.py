@@ -27,8 +27,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from experiments.models import Event, IngestStats
-from experiments.storefront import StorefrontClient
+from ingest.models import Event, IngestStats
+from simulator.storefront import StorefrontClient
 from tests.conftest import require
 from tests.hardening.faults import (
     ROOT,
@@ -154,7 +154,7 @@ _SETUP = """
 import json, django
 django.setup()
 from bench.common import bench_experiment
-from experiments.writekeys import write_key_create
+from ingest.writekeys import write_key_create
 experiment = bench_experiment("fault-pg")
 _, key = write_key_create(name="fault")
 print(json.dumps({"experiment": experiment.key, "key": key}))

@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from experiments.models import Event
+from ingest.models import Event
 from tests.hardening.conftest import DRAFT_KEY, RUNNING_KEY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

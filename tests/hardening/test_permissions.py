@@ -28,8 +28,10 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from experiments.models import Category, Event, Experiment, Product, Variant, WriteKey
+from catalog.models import Category, Product
+from experiments.models import Experiment, Variant
 from generator.models import ConversionPredictor, GenerationJob
+from ingest.models import Event, WriteKey
 from tests.conftest import _user, variant_rows
 
 pytestmark = pytest.mark.django_db
@@ -275,9 +277,9 @@ ACTIONS: list[Action] = [
     # --- admin pages ---
     Action("admin index", "GET", "/admin/", READERS, surface="admin"),
     Action("admin: experiment list", "GET", "/admin/experiments/experiment/", READERS, surface="admin"),
-    Action("admin: product list", "GET", "/admin/experiments/product/", READERS, surface="admin"),
-    Action("admin: brand guidelines", "GET", "/admin/experiments/brandguideline/", READERS, surface="admin"),
-    Action("admin: ingest stats", "GET", "/admin/experiments/ingeststats/", READERS, surface="admin"),
+    Action("admin: product list", "GET", "/admin/catalog/product/", READERS, surface="admin"),
+    Action("admin: brand guidelines", "GET", "/admin/catalog/brandguideline/", READERS, surface="admin"),
+    Action("admin: ingest stats", "GET", "/admin/ingest/ingeststats/", READERS, surface="admin"),
     Action(
         "admin: experiment change form is editable",
         "GET",
@@ -287,7 +289,7 @@ ACTIONS: list[Action] = [
         effect=_has_save_button,
     ),
     Action("admin: add experiment page", "GET", "/admin/experiments/experiment/add/", EDITORS, surface="admin"),
-    Action("admin: add product page", "GET", "/admin/experiments/product/add/", EDITORS, surface="admin"),
+    Action("admin: add product page", "GET", "/admin/catalog/product/add/", EDITORS, surface="admin"),
     Action(
         "admin: start action",
         "POST",
@@ -315,11 +317,11 @@ ACTIONS: list[Action] = [
     Action("admin: groups", "GET", "/admin/auth/group/", ADMIN_ONLY, surface="admin"),
     Action("admin: API tokens", "GET", "/admin/authtoken/tokenproxy/", ADMIN_ONLY, surface="admin"),
     # --- write keys (admin) ---
-    Action("admin: write key list", "GET", "/admin/experiments/writekey/", READERS, surface="admin"),
+    Action("admin: write key list", "GET", "/admin/ingest/writekey/", READERS, surface="admin"),
     Action(
         "admin: create a write key",
         "POST",
-        "/admin/experiments/writekey/add/",
+        "/admin/ingest/writekey/add/",
         EDITORS,
         surface="admin",
         json_body=False,
@@ -330,7 +332,7 @@ ACTIONS: list[Action] = [
     Action(
         "admin: revoke a write key",
         "POST",
-        "/admin/experiments/writekey/",
+        "/admin/ingest/writekey/",
         EDITORS,
         surface="admin",
         json_body=False,
@@ -341,7 +343,7 @@ ACTIONS: list[Action] = [
     Action(
         "admin: rename a write key",
         "POST",
-        "/admin/experiments/writekey/{write_key.pk}/change/",
+        "/admin/ingest/writekey/{write_key.pk}/change/",
         EDITORS,
         surface="admin",
         json_body=False,
@@ -354,7 +356,7 @@ ACTIONS: list[Action] = [
 
 @pytest.fixture
 def world(make_experiment, product) -> World:
-    from experiments.writekeys import write_key_create
+    from ingest.writekeys import write_key_create
 
     other = Product.objects.create(
         sku="ELEC-T02",
@@ -460,7 +462,9 @@ def test_matrix_covers_every_route_that_exists():
     from django.urls import get_resolver
 
     urls = {action.url.split("?")[0] for action in ACTIONS}
-    patterns = {str(p.pattern) for p in get_resolver("experiments.urls").url_patterns}
+    patterns = {
+        str(p.pattern) for module in ("experiments.urls", "ingest.urls") for p in get_resolver(module).url_patterns
+    }
     expected_api = {
         "assign": "/api/v1/assign",
         "events": "/api/v1/events",
@@ -473,10 +477,11 @@ def test_matrix_covers_every_route_that_exists():
     }
     assert patterns <= set(expected_api), f"experiments API routes without a matrix row: {patterns - set(expected_api)}"
     assert set(expected_api.values()) <= urls
-    experiments_models = {m._meta.model_name for m in admin.site._registry if m._meta.app_label == "experiments"}
-    covered = {a.url.split("/")[3] for a in ACTIONS if a.url.startswith("/admin/experiments/")}
+    apps = ("catalog", "experiments", "ingest")
+    registered = {f"{m._meta.app_label}/{m._meta.model_name}" for m in admin.site._registry if m._meta.app_label in apps}
+    covered = {"/".join(a.url.split("/")[2:4]) for a in ACTIONS if a.url.split("/")[2:3] in ([app] for app in apps)}
     # Category has no role-specific behaviour beyond the model permissions exercised above.
-    assert experiments_models - covered <= {"category"}, experiments_models - covered
+    assert registered - covered <= {"catalog/category"}, registered - covered
 
 
 def test_matrix_covers_every_generator_and_report_route():

@@ -26,8 +26,8 @@ from analytics.stats import (
 from analytics.stats.statistics import statistic_problem
 from experiments.assignment import ExperimentSnapshot
 from experiments.hashing import Allocation
-from experiments.ingest import EVENT_ID_MAX_LENGTH, EVENT_TYPES, event_validate
 from experiments.models import UNIT_MAX_LENGTH, Experiment
+from ingest.accept import EVENT_ID_MAX_LENGTH, EVENT_TYPES, event_validate
 
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from experiments.ingest import MAX_REVENUE
-from experiments.models import Event
+from ingest.accept import MAX_REVENUE
+from ingest.models import Event
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from experiments.models import WriteKey
-from experiments.tasks import events_ingest
-from experiments.writekeys import write_key_revoke
+from ingest.models import WriteKey
+from ingest.tasks import events_ingest
+from ingest.writekeys import write_key_revoke
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_write_key_never_in_logs_tasks_or_database(running_experiment, marketer,
     admin = Client()
     admin.force_login(marketer)
     page = admin.post(
-        "/admin/experiments/writekey/add/",
+        "/admin/ingest/writekey/add/",
         {"name": "shop", "stats-TOTAL_FORMS": "0", "stats-INITIAL_FORMS": "0"},
         follow=True,
     )
@@ -104,7 +104,7 @@ def test_write_key_never_in_logs_tasks_or_database(running_experiment, marketer,
     assert _post(storefront, {**body, "write_key": key[:-1]}).status_code == 401
 
     settings.INGEST_RATE_LIMIT_PER_MINUTE = 1
-    from experiments import ratelimit
+    from ingest import ratelimit
 
     ratelimit._windows.clear()
     _post(storefront, body, key)

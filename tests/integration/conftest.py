@@ -132,7 +132,7 @@ def assert_stored_exactly_once(experiment, total: int, revenue_per_order: float)
     (a batch applied twice, or half of one, would make them disagree)."""
     from django.db.models import Sum
 
-    from experiments.models import Event, UnitTotals
+    from ingest.models import Event, UnitTotals
 
     events = Event.objects.filter(experiment=experiment)
     assert events.count() == total

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from experiments.models import Event, IngestBatch, IngestStats
-from experiments.storefront import StorefrontClient
+from ingest.models import Event, IngestBatch, IngestStats
+from simulator.storefront import StorefrontClient
 from tests.integration.conftest import assert_stored_exactly_once, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -44,13 +44,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--csv",
             default="",
-            help="Catalog CSV to read when the database has no products "
-            "(default: experiments/fixtures/demo_catalog.csv).",
+            help="Catalog CSV to read when the database has no products (default: catalog/fixtures/demo_catalog.csv).",
         )
         parser.add_argument("--out", default="var/evaluation", help="Output folder.")
 
     def handle(self, *args, **options) -> None:
-        from experiments.catalog import DEMO_CATALOG, DEMO_GUIDELINES
+        from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES
 
         raw_lambdas = options["lambdas"].strip() or ("" if options["adapter"] else "0.2,0.4,0.6,0.8")
         try:
@@ -107,7 +106,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _category_keywords() -> dict[str, list[str]]:
-        from experiments.models import Category
+        from catalog.models import Category
 
         try:
             return {c.name: list(c.keywords or []) for c in Category.objects.all()}
@@ -116,7 +115,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _predictors():
-        from experiments.models import Category
+        from catalog.models import Category
         from generator.selectors import predictor_for
 
         def lookup(category: str, target: str) -> LogisticModel:
@@ -129,7 +128,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _examples():
-        from experiments.models import Category, Product
+        from catalog.models import Category, Product
         from generator.prompts import builtin_examples
         from generator.selectors import few_shot_examples, seed_corpus_examples
 

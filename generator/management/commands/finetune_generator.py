@@ -7,8 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from experiments.errors import FieldErrors, LifecycleError
-from experiments.models import Category
+from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Category
 from generator import adapters
 from generator.models import Adapter
 

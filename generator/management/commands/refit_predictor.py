@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from experiments.models import Category
+from catalog.models import Category
 from generator import services
 from generator.predictor import InsufficientData
 

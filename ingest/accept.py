@@ -1,0 +1,195 @@
+"""Storefront events: validation against the assignment, and hand-off to the `ingest` queue.
+
+The API answers 202 only once a batch is safely on the broker; the worker (experiments.tasks)
+stores it idempotently. Validation reads cached experiment snapshots, so it costs no database
+query per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from experiments.assignment import ExperimentSnapshot, experiment_snapshot
+from experiments.models import UNIT_MAX_LENGTH, Experiment
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = {"impression": 0, "click": 1, "add_to_cart": 2, "order": 3}
+ORDER = EVENT_TYPES["order"]
+EVENT_ID_MAX_LENGTH = 64
+# Valid JSON, but not storable: PostgreSQL text cannot hold NUL, and a lone surrogate has no
+# UTF-8 encoding. Accepted, either would fail the whole batch in the worker.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not take the batch: nothing was accepted, the client should retry."""
+
+
+@dataclass
+class AcceptResult:
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    batch_id: str | None = None
+
+
+# One order's revenue. Finite is not enough: the report sums squares of unit revenue in
+# PostgreSQL float8, and a storefront posting 1e200 made every later report a 500.
+MAX_REVENUE = 1e9
+
+
+def _parse_ts(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 string with a time zone")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not ISO-8601") from None
+    if parsed.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2026-11-25T10:00:00Z)")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{value[:40]!r} is out of range") from None
+
+
+def _string(event: dict, name: str, max_length: int, errors: dict[str, str]) -> str:
+    value = event.get(name)
+    if value is None:
+        errors[name] = "required"
+    elif not isinstance(value, str) or not value:
+        errors[name] = "must be a non-empty string"
+    elif len(value) > max_length:
+        errors[name] = f"at most {max_length} characters"
+    elif _UNSTORABLE.search(value):
+        errors[name] = "must not contain NUL or unpaired surrogate characters"
+    else:
+        return value
+    return ""
+
+
+def event_validate(
+    event: Any, *, now: datetime, snapshot_for=experiment_snapshot
+) -> tuple[list | None, int | None, dict[str, str]]:
+    """(row for the worker, experiment id, errors). A valid event has a row and no errors.
+
+    The row is `[experiment_id, variant_id, event_id, type, unit, ts_iso, revenue]`.
+    """
+    if not isinstance(event, dict):
+        return None, None, {"event": "must be a JSON object"}
+    errors: dict[str, str] = {}
+    event_id = _string(event, "event_id", EVENT_ID_MAX_LENGTH, errors)
+    unit = _string(event, "unit", UNIT_MAX_LENGTH, errors)
+    key = _string(event, "experiment", 64, errors)
+    type_name = event.get("type")
+    event_type = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if event_type is None:
+        errors["type"] = f"must be one of {', '.join(EVENT_TYPES)}"
+
+    ts = None
+    try:
+        ts = _parse_ts(event.get("ts"))
+    except ValueError as exc:
+        errors["ts"] = "required" if event.get("ts") is None else str(exc)
+
+    revenue = event.get("revenue")
+    if revenue is not None:
+        if event_type is not None and event_type != ORDER:
+            errors["revenue"] = "only orders carry revenue"
+        elif isinstance(revenue, bool) or not isinstance(revenue, (int, float)) or not math.isfinite(revenue):
+            errors["revenue"] = "must be a number"
+        elif revenue < 0:
+            errors["revenue"] = "must be ≥ 0"
+        elif revenue > MAX_REVENUE:
+            errors["revenue"] = f"must be at most {MAX_REVENUE:,.0f}"
+        else:
+            revenue = float(revenue)
+
+    claimed_variant = event.get("variant")
+    if claimed_variant is not None and not isinstance(claimed_variant, str):
+        errors["variant"] = "must be a string"
+
+    snapshot: ExperimentSnapshot | None = None
+    if key:
+        snapshot = snapshot_for(key)
+        if snapshot is None:
+            errors["experiment"] = f"unknown experiment {key!r}"
+        elif snapshot.status != Experiment.Status.RUNNING:
+            errors["experiment"] = f"experiment {key!r} is {snapshot.status}; only running experiments take events"
+            snapshot = None
+    if ts is not None:
+        if ts > now + timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS):
+            errors["ts"] = f"more than {settings.INGEST_MAX_FUTURE_SECONDS} s in the future"
+        elif snapshot is not None and snapshot.started_at_ts is not None and ts.timestamp() < snapshot.started_at_ts:
+            errors["ts"] = "before the experiment started"
+
+    variant_id = None
+    if snapshot is not None and unit:
+        allocation = snapshot.allocation_at(ts.timestamp() if ts is not None else None)
+        index = allocation.variation_index(unit)
+        if index < 0:
+            errors["unit"] = "not in the experiment (outside its coverage or namespace)"
+        else:
+            derived = allocation.variant_keys[index]
+            if isinstance(claimed_variant, str) and claimed_variant != derived:
+                errors["variant"] = f"{claimed_variant!r} disagrees with the assignment ({derived!r})"
+            variant_id = snapshot.variant_ids[index]
+    if errors:
+        return None, snapshot.experiment_id if snapshot else None, errors
+    assert snapshot is not None and ts is not None and event_type is not None
+    row = [
+        snapshot.experiment_id,
+        variant_id,
+        event_id,
+        event_type,
+        unit,
+        ts.isoformat(),
+        revenue if event_type == ORDER else None,
+    ]
+    return row, snapshot.experiment_id, {}
+
+
+def events_accept(*, events: list[Any], write_key_id: int, now: datetime | None = None) -> AcceptResult:
+    """Validate a batch and queue its valid events; raises BrokerUnavailable when not queued."""
+    from ingest.tasks import events_ingest
+
+    now = now or datetime.now(UTC)
+    rows: list[list] = []
+    result = AcceptResult()
+    rejected_by_experiment: dict[str, int] = {}
+    for index, event in enumerate(events):
+        row, experiment_id, errors = event_validate(event, now=now)
+        if errors:
+            result.rejected.append({"index": index, "errors": errors})
+            key = str(experiment_id or "")
+            rejected_by_experiment[key] = rejected_by_experiment.get(key, 0) + 1
+        else:
+            rows.append(row)
+    batch_id = str(uuid.uuid4())
+    try:
+        events_ingest.apply_async(
+            kwargs={
+                "batch_id": batch_id,
+                "rows": rows,
+                "write_key_id": write_key_id,
+                "rejected": rejected_by_experiment,
+                "received_at": now.isoformat(),
+            },
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
+        )
+    except (KombuOperationalError, OSError) as exc:  # connection refused/reset/timed out: not queued
+        logger.warning("broker refused an event batch of %d: %s", len(rows), exc)
+        raise BrokerUnavailable(str(exc)) from exc
+    result.accepted = len(rows)
+    result.batch_id = batch_id
+    return result

@@ -1,0 +1,143 @@
+"""Ingestion: write keys, raw events, per-unit totals, and what each key sent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
+
+# The tables keep the names they had when these models lived in the experiments app.
+
+
+class WriteKey(models.Model):
+    """A storefront's credential for posting events. Only a hash of the key is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Public part of the key, for lookup and display.")
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 of the full key.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "experiments_writekey"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class EventType(models.IntegerChoices):
+    IMPRESSION = 0, "impression"
+    CLICK = 1, "click"
+    ADD_TO_CART = 2, "add_to_cart"
+    ORDER = 3, "order"
+
+
+class Event(models.Model):
+    """A raw storefront event: the record of truth. (experiment, event_id) is the idempotency key."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.CharField(max_length=64)
+    type = models.PositiveSmallIntegerField(choices=EventType.choices)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    ts = models.DateTimeField()
+    revenue = models.FloatField(null=True, blank=True)
+    write_key = models.ForeignKey(WriteKey, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "experiments_event"
+        constraints = [models.UniqueConstraint(fields=["experiment", "event_id"], name="event_idempotency_key")]
+        # Per-experiment scans in time order (reports, backfills); the unique index above also
+        # starts with experiment, but is ordered by event_id.
+        indexes = [models.Index(fields=["experiment", "ts"], name="event_experiment_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.event_id}"
+
+
+class UnitTotals(models.Model):
+    """Running totals per (experiment, unit, variant): what the statistics need, kept as events arrive.
+
+    Per-variant sufficient statistics (n, sums, sums of squares, cross sums) are one aggregate
+    query over this table. A unit with rows in two variants is flagged by the report.
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    add_to_carts = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.FloatField(default=0.0)
+    first_exposure = models.DateTimeField(null=True, blank=True, help_text="Time of the first impression.")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        db_table = "experiments_unittotals"
+        verbose_name_plural = "unit totals"
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "unit", "variant"], name="unittotals_experiment_unit_variant")
+        ]
+        indexes = [models.Index(fields=["experiment", "variant"], name="unittotals_experiment_variant")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} in variant {self.variant_id}"
+
+
+class IngestStats(models.Model):
+    """Per write key and experiment: what ingestion accepted, dropped as duplicate, or refused."""
+
+    write_key = models.ForeignKey(WriteKey, on_delete=models.CASCADE, related_name="stats")
+    experiment = models.ForeignKey(Experiment, null=True, on_delete=models.CASCADE, related_name="+")
+    queued = models.PositiveBigIntegerField(default=0, help_text="Valid events accepted by the API and queued.")
+    stored = models.PositiveBigIntegerField(default=0, help_text="Events written by the workers.")
+    duplicates = models.PositiveBigIntegerField(default=0, help_text="Events dropped as already stored.")
+    rejected = models.PositiveBigIntegerField(default=0, help_text="Events refused by validation.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "experiments_ingeststats"
+        verbose_name_plural = "ingest stats"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["write_key", "experiment"], name="ingeststats_key_experiment", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ingestion via key {self.write_key_id} for experiment {self.experiment_id}"
+
+
+class IngestBatch(models.Model):
+    """One accepted request's batch, recorded by the worker that stored it.
+
+    The batch id makes a re-delivered task a no-op (exact statistics, not only exact events);
+    the row doubles as an audit log of what each write key sent.
+    """
+
+    batch_id = models.UUIDField(unique=True)
+    write_key = models.ForeignKey(WriteKey, null=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField()
+    events = models.PositiveIntegerField()
+    stored = models.PositiveIntegerField()
+    duplicates = models.PositiveIntegerField()
+    rejected = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "experiments_ingestbatch"
+
+    def __str__(self) -> str:
+        return str(self.batch_id)

@@ -1,0 +1,104 @@
+"""Synthetic storefront traffic with known true rates per variant (seeded, reproducible).
+
+Each visitor makes 1 + Poisson(0.4) visits spread over the window; each visit is an
+impression; a visit converts along the funnel impression → click → add-to-cart → order with
+probabilities chosen so that, per impression, P(click) = CTR and P(order) = CVR (the paper's
+definitions). A visitor who orders spends the product price times 1–3 items.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from experiments.hashing import Allocation
+
+DEFAULT_CTR = 0.09
+DEFAULT_CVR = 0.04
+EXTRA_VISITS_MEAN = 0.4
+
+
+@dataclass(frozen=True)
+class ArmTruth:
+    ctr: float = DEFAULT_CTR
+    cvr: float = DEFAULT_CVR
+
+    def __post_init__(self) -> None:
+        if not 0 < self.ctr <= 1 or not 0 <= self.cvr <= self.ctr:
+            raise ValueError(f"need 0 < ctr ≤ 1 and 0 ≤ cvr ≤ ctr (got ctr={self.ctr}, cvr={self.cvr})")
+
+    @property
+    def p_order_given_click(self) -> float:
+        return self.cvr / self.ctr
+
+    @property
+    def p_cart_given_click(self) -> float:
+        # Every order passes through the cart; some carts are abandoned.
+        return min(1.0, self.p_order_given_click + 0.25)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    # Knuth's method: fine for the small means used here.
+    limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def traffic_events(
+    *,
+    allocation: Allocation,
+    units: int,
+    start: datetime,
+    end: datetime,
+    truths: dict[str, ArmTruth] | Callable[[str, datetime], ArmTruth],
+    price: float,
+    seed: int = 0,
+) -> Iterator[dict]:
+    """Events in API shape for `units` visitors of the experiment, in no particular order.
+
+    `truths` maps variant keys to fixed rates, or is a function (variant key, visit time) →
+    rates, e.g. the text-aware model of `simulator.textmodel` with its weekday effects.
+    """
+    truth_at = truths if callable(truths) else (lambda variant, at: truths.get(variant, ArmTruth()))
+    rng = random.Random(seed)
+    span = max((end - start).total_seconds(), 1.0)
+    run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    for i in range(units):
+        unit = f"sim-{seed}-{i}"
+        index = allocation.variation_index(unit)
+        if index < 0:
+            continue  # outside coverage or namespace: the storefront shows control, untracked
+        variant = allocation.variant_keys[index]
+        first = rng.random() * span
+        for visit in range(1 + _poisson(rng, EXTRA_VISITS_MEAN)):
+            at = start + timedelta(seconds=min(span, first + visit * rng.random() * 86_400))
+            base = f"{run}-{i}-{visit}"
+            truth = truth_at(variant, at)
+
+            def event(kind: str, offset: float, base=base, at=at, variant=variant, unit=unit, **extra) -> dict:
+                ts = min(at + timedelta(seconds=offset), end)
+                return {
+                    "event_id": f"{base}-{kind}",
+                    "type": kind,
+                    "experiment": allocation.key,
+                    "unit": unit,
+                    "variant": variant,
+                    "ts": ts.isoformat(),
+                    **extra,
+                }
+
+            yield event("impression", 0)
+            if rng.random() >= truth.ctr:
+                continue
+            yield event("click", 5)
+            if rng.random() >= truth.p_cart_given_click:
+                continue
+            yield event("add_to_cart", 30)
+            if rng.random() < truth.p_order_given_click / truth.p_cart_given_click:
+                yield event("order", 90, revenue=round(price * rng.randint(1, 3), 2))
