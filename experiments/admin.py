@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from abplatform.errors import LifecycleError
+from abplatform.errors import FieldErrors, LifecycleError
 from experiments import services
 from experiments.models import AllocationVersion, Experiment, Variant
 
@@ -69,8 +70,48 @@ class AllocationVersionInline(admin.TabularInline):
         return False
 
 
+ADMIN_EDITABLE = (
+    "name",
+    "hypothesis",
+    "primary_metric",
+    "alpha",
+    "seed",
+    "coverage",
+    "namespace_id",
+    "namespace_start",
+    "namespace_end",
+    "allocation_mode",
+    "bandit_holdout",
+    "bandit_floor",
+)
+
+
+def _namespace_value(cleaned: dict) -> list | None:
+    if not cleaned.get("namespace_id"):
+        return None
+    start, end = cleaned.get("namespace_start"), cleaned.get("namespace_end")
+    return [cleaned["namespace_id"], 0.0 if start is None else start, 1.0 if end is None else end]
+
+
+class ExperimentAdminForm(forms.ModelForm):
+    """Checks in the form what the services would refuse, so the admin shows the reason on the page."""
+
+    class Meta:
+        model = Experiment
+        fields = ("key", "product", *ADMIN_EDITABLE)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.experiment_namespace_parse(_namespace_value(cleaned))
+        except FieldErrors as exc:
+            self.add_error("namespace_id", "; ".join(exc.errors.values()))
+        return cleaned
+
+
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentAdminForm
     list_display = ("key", "name", "product", "category", "status", "primary_metric", "started_at", "stopped_at")
     list_filter = ("status", "product__category", "primary_metric")
     search_fields = ("key", "name", "product__sku", "product__title", "product__brand")
@@ -115,21 +156,30 @@ class ExperimentAdmin(admin.ModelAdmin):
         return fields
 
     def save_model(self, request, obj, form, change):
-        if not change and obj.owner_id is None:
-            obj.owner = request.user
-        super().save_model(request, obj, form, change)
+        # Through the services, like the API: the namespace is validated and the assignment
+        # cache is cleared for admin edits too.
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in ADMIN_EDITABLE}
+        namespace_fields = ("namespace_id", "namespace_start", "namespace_end")
+        if any(name in data for name in namespace_fields):
+            for name in namespace_fields:
+                data.pop(name, None)
+            data["namespace"] = _namespace_value(form.cleaned_data)
+        if change:
+            services.experiment_update(experiment=obj, data=data, user=request.user)
+        else:
+            data["name"] = form.cleaned_data["name"]
+            created = services.experiment_create(
+                key=form.cleaned_data["key"], product=form.cleaned_data["product"], owner=request.user, **data
+            )
+            obj.pk = created.pk
+        obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
-        # Ticking "approved" in the inline goes through the service so that who approved and
-        # when are recorded in the variant and the admin history.
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
+        for variant in formset.deleted_objects:
+            services.variant_delete(variant=variant)
         for variant in instances:
-            was_approved = variant.pk is not None and Variant.objects.filter(pk=variant.pk, approved=True).exists()
-            variant.save()
-            if variant.approved and not was_approved:
-                services.variant_approve(variant=variant, user=request.user)
+            services.variant_save(variant=variant, user=request.user)
         formset.save_m2m()
 
 

@@ -46,7 +46,8 @@ def _log_history(experiment: Experiment, user: AbstractBaseUser | None, message:
     )
 
 
-def _namespace_from(value: Any) -> tuple[str, float | None, float | None]:
+def experiment_namespace_parse(value: Any) -> tuple[str, float | None, float | None]:
+    """`[id, start, end]` (or null) → the three namespace fields; FieldErrors names what is wrong."""
     if value in (None, "", []):
         return ("", None, None)
     if not isinstance(value, (list, tuple)) or len(value) != 3:
@@ -123,7 +124,7 @@ def experiment_create(
         raise FieldErrors({"key": f"an experiment with key {key!r} already exists"})
     if not 0.0 < coverage <= 1.0:
         raise FieldErrors({"coverage": "must be in (0, 1]"})
-    ns_id, ns_start, ns_end = _namespace_from(namespace)
+    ns_id, ns_start, ns_end = experiment_namespace_parse(namespace)
     rows = _variant_rows(variants)
     experiment = Experiment.objects.create(
         key=key,
@@ -155,7 +156,9 @@ def experiment_update(
     live = experiment.status != Experiment.Status.DRAFT
     data = dict(data)
     if "namespace" in data:
-        data["namespace_id"], data["namespace_start"], data["namespace_end"] = _namespace_from(data.pop("namespace"))
+        data["namespace_id"], data["namespace_start"], data["namespace_end"] = experiment_namespace_parse(
+            data.pop("namespace")
+        )
     if live:
         frozen = [f for f in data if f not in EDITABLE_WHEN_LIVE]
         changed = [f for f in frozen if f == "variants" or getattr(experiment, f, None) != data[f]]
@@ -276,3 +279,38 @@ def variant_approve(*, variant: Variant, user: AbstractBaseUser | None, approved
     variant.save(update_fields=["approved", "approved_by", "approved_at"])
     _log_history(variant.experiment, user, f"{'Approved' if approved else 'Unapproved'} variant {variant.key}")
     return variant
+
+
+def _draft_or_refuse(experiment: Experiment, what: str) -> None:
+    if experiment.status != Experiment.Status.DRAFT:
+        raise LifecycleError(
+            f"experiment {experiment.key!r} is {experiment.status}: {what} cannot change after start "
+            "(it would re-shuffle visitors between variants)"
+        )
+
+
+@transaction.atomic
+def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> Variant:
+    """Save one variant edited in place (the admin's inline rows); only while the experiment is a draft.
+
+    Approval is not granted here: a newly ticked "approved" goes through `variant_approve`, so who
+    approved and when are recorded."""
+    experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
+    _draft_or_refuse(experiment, "variants")
+    was_approved = variant.pk is not None and Variant.objects.filter(pk=variant.pk, approved=True).exists()
+    wants_approval = variant.approved
+    if not was_approved:
+        variant.approved = False
+    variant.save()
+    if wants_approval and not was_approved:
+        variant = variant_approve(variant=variant, user=user)
+    snapshot_cache_clear(experiment.key)
+    return variant
+
+
+@transaction.atomic
+def variant_delete(*, variant: Variant) -> None:
+    experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
+    _draft_or_refuse(experiment, "variants")
+    variant.delete()
+    snapshot_cache_clear(experiment.key)
