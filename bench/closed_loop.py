@@ -67,8 +67,7 @@ def auc_rounds_figure(
     from generator.embeddings import embed
     from generator.predictor import OutcomeRow, evaluate, fit_logistic, prior_model
     from generator.prompts import category_keywords
-    from generator.rerank import copy_features
-    from generator.scorers import relevance, text_scores
+    from generator.scorers import copy_features, relevance, text_scores
 
     world = TextModel(seed=seed)
     rng = random.Random(seed)
@@ -97,7 +96,7 @@ def auc_rounds_figure(
         [i["cvr"] for i in holdout_items], [r.impressions for r in holdout], [r.orders for r in holdout]
     )
     figure = {"prior_auc": evaluate(model, holdout)["auc"], "oracle_auc": oracle, "rounds": []}
-    # Mirrors generator.services.predictor_refit: each shown copy's traffic is split in time (the
+    # Mirrors generator.predictor_versions.predictor_refit: each shown copy's traffic is split in time (the
     # first 75 % of its impressions, then the last 25 %); a candidate fitted on everything but the
     # latest round's recent part must not score that recent part worse than the active model.
     history: list[OutcomeRow] = []

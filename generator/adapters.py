@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from experiments.errors import FieldErrors, LifecycleError
 from experiments.models import Category, Product
-from generator import selectors
+from generator import dispatch, selectors
 from generator.models import Adapter
 
 logger = logging.getLogger(__name__)
@@ -96,9 +96,7 @@ def adapter_training_create(
             created_by=user if user is not None and user.is_authenticated else None,
         )
     if enqueue:
-        from generator.tasks import adapter_train_task
-
-        transaction.on_commit(lambda: adapter_train_task.delay(adapter.pk, evaluate))
+        dispatch.adapter_train_enqueue(adapter_id=adapter.pk, evaluate=evaluate)
     return adapter
 
 

@@ -24,7 +24,7 @@ from experiments.brand import Guideline, check_copy
 from generator.pipeline import GenerationParams, generate_for_product
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples, category_keywords
-from generator.rerank import copy_features
+from generator.scorers import copy_features
 
 # What arXiv 2505.23809 reports, shown beside our numbers (a sanity check, not a target).
 PAPER = {

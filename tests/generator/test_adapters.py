@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from experiments.errors import FieldErrors
 from experiments.models import Category
-from generator import adapters, finetune, selectors, services
+from generator import adapters, finetune, jobs, selectors
 from generator.models import Adapter, GenerationJob
 from generator.predictor import prior_model
 from generator.rerank import ScoredCandidate
@@ -160,27 +160,22 @@ def test_training_adapter_cannot_be_activated_even_with_override(fmcg, tmp_path)
         adapters.adapter_activate(adapter=adapter, override=True)
 
 
-def test_generation_job_uses_the_categorys_active_adapter(draft_experiment, stub_pipeline, monkeypatch, tmp_path):
+def test_generation_job_uses_the_categorys_active_adapter(draft_experiment, stub_pipeline, tmp_path):
     seen = []
 
     def recording(**kwargs):
         seen.append(kwargs.get("adapter"))
         return stub_pipeline(**kwargs)
 
-    monkeypatch.setattr(services, "generate_for_product", recording)
     category = draft_experiment.product.category
     adapter = _ready_adapter(category, tmp_path, base=0.3, tuned=0.4)
     adapters.adapter_activate(adapter=adapter)
-    job = services.generation_job_create(
-        experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False
-    )
-    job = services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False)
+    job = jobs.generation_job_run(job_id=job.pk, generate=recording)
     assert job.status == GenerationJob.Status.SUCCEEDED and seen == [adapter.path]
     adapters.adapter_deactivate(adapter=adapter)
-    job = services.generation_job_create(
-        experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False
-    )
-    services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False)
+    jobs.generation_job_run(job_id=job.pk, generate=recording)
     assert seen[-1] is None
 
 
