@@ -1,6 +1,6 @@
 """Services for fine-tuned adapters: create a training run, train (SFT or RL), evaluate, activate.
 
-The training engine is `generator.finetune` (no ORM); these functions gather its data from the
+The training engine is the `generator.finetune` package; these functions gather its data from the
 database, record each run as an `Adapter` row and enforce the evaluation gate. The command,
 the Celery task and the admin call them and nothing else.
 """
@@ -111,7 +111,7 @@ def adapter_resumable(*, category: Category, mode: str) -> Adapter | None:
 
 
 def _config_for(adapter: Adapter) -> Any:
-    from generator.finetune import TrainConfig
+    from generator.finetune.config import TrainConfig
 
     params = dict(adapter.params or {})
     tunable = {k: params[k] for k in TUNABLE if params.get(k) is not None}
@@ -134,7 +134,8 @@ def adapter_train(
     A failure is recorded on the row (status failed, the error) and the row is returned; the
     checkpoint stays, so the run can be resumed.
     """
-    from generator import backend, finetune
+    from generator import backend
+    from generator.finetune import dataset, rl, sft
 
     adapter = Adapter.objects.select_related("category").get(pk=adapter_id)
     if adapter.status == Adapter.Status.READY:
@@ -153,22 +154,20 @@ def adapter_train(
         loaded = backend.load_model(adapter.base_model or None, reuse=False)
         out_dir = Path(adapter.path)
         if adapter.mode == Adapter.Mode.SFT:
-            examples = selectors.finetune_examples(category=adapter.category)
-            result = finetune.train_sft(
-                loaded, examples, config=config, out_dir=out_dir, resume=resume, progress=on_step
-            )
+            examples = dataset.finetune_examples(category=adapter.category)
+            result = sft.train_sft(loaded, examples, config=config, out_dir=out_dir, resume=resume, progress=on_step)
             data = {"examples": len(examples), "from_platform": sum(e.source != "seed" for e in examples)}
         else:
-            prompts = selectors.rl_prompt_set(category=adapter.category)
+            prompts = dataset.rl_prompt_set(category=adapter.category)
             reward_fn = partial(
-                finetune.group_rewards,
+                rl.group_rewards,
                 lam=config.lam,
                 predictor=selectors.predictor_for(category=adapter.category, target="cvr"),
                 compliance_weight=config.compliance_weight,
                 dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
                 relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
             )
-            result = finetune.train_rl(
+            result = rl.train_rl(
                 loaded, prompts, config=config, reward_fn=reward_fn, out_dir=out_dir, resume=resume, progress=on_step
             )
             data = {"prompts": len(prompts)}

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from experiments.errors import FieldErrors
 from experiments.models import Category
-from generator import adapters, finetune, jobs, selectors
+from generator import adapters, jobs, selectors
+from generator.finetune import data
 from generator.models import Adapter, GenerationJob
 from generator.predictor import prior_model
 from generator.rerank import ScoredCandidate
@@ -21,35 +22,35 @@ from generator.reward import candidate_reward, conversion_bounds
 
 def test_cta_span_is_the_sentence_with_the_call_to_action():
     text = "Crisp sound for every commute. Shop now and save. Ships free."
-    start, end = finetune.cta_char_span(text, cta_tagged=False)
+    start, end = data.cta_char_span(text, cta_tagged=False)
     assert text[start:end].strip() == "Shop now and save."
-    assert finetune.cta_char_span("No call here. Just facts.", cta_tagged=False) is None
-    start, end = finetune.cta_char_span("No call here. Grab a bag before it is gone.", cta_tagged=True)
+    assert data.cta_char_span("No call here. Just facts.", cta_tagged=False) is None
+    start, end = data.cta_char_span("No call here. Grab a bag before it is gone.", cta_tagged=True)
     assert "Grab a bag" in "No call here. Grab a bag before it is gone."[start:end]
 
 
 def test_outcome_weight_rewards_copy_that_converted_and_is_bounded():
-    even = finetune.outcome_weight(impressions=10_000, clicks=1000, orders=400, mean_ctr=0.1, mean_cvr=0.04)
-    better = finetune.outcome_weight(impressions=10_000, clicks=1500, orders=600, mean_ctr=0.1, mean_cvr=0.04)
-    worse = finetune.outcome_weight(impressions=10_000, clicks=500, orders=200, mean_ctr=0.1, mean_cvr=0.04)
+    even = data.outcome_weight(impressions=10_000, clicks=1000, orders=400, mean_ctr=0.1, mean_cvr=0.04)
+    better = data.outcome_weight(impressions=10_000, clicks=1500, orders=600, mean_ctr=0.1, mean_cvr=0.04)
+    worse = data.outcome_weight(impressions=10_000, clicks=500, orders=200, mean_ctr=0.1, mean_cvr=0.04)
     assert worse < even < better and even == pytest.approx(1.0)
-    assert finetune.outcome_weight(impressions=10**7, clicks=10**7, orders=10**7, mean_ctr=0.1, mean_cvr=0.04) == 4.0
+    assert data.outcome_weight(impressions=10**7, clicks=10**7, orders=10**7, mean_ctr=0.1, mean_cvr=0.04) == 4.0
     # Few impressions: shrunk towards the mean, so one lucky order does not dominate the data.
-    assert finetune.outcome_weight(impressions=10, clicks=5, orders=3, mean_ctr=0.1, mean_cvr=0.04) < 1.2
-    assert finetune.outcome_weight(impressions=0, clicks=0, orders=0, mean_ctr=0.1, mean_cvr=0.04) == 1.0
+    assert data.outcome_weight(impressions=10, clicks=5, orders=3, mean_ctr=0.1, mean_cvr=0.04) < 1.2
+    assert data.outcome_weight(impressions=0, clicks=0, orders=0, mean_ctr=0.1, mean_cvr=0.04) == 1.0
 
 
 def test_sentiment_tags_map_to_the_generators_sentiment_prompts():
-    assert finetune.sentiment_phrase("enthusiastic") == ("enthusiastic", 1.0)
-    assert finetune.sentiment_phrase("neutral")[1] == 0.0
-    assert finetune.sentiment_tag_for(0.8) == "enthusiastic" and finetune.sentiment_tag_for(0.0) == "neutral"
+    assert data.sentiment_phrase("enthusiastic") == ("enthusiastic", 1.0)
+    assert data.sentiment_phrase("neutral")[1] == 0.0
+    assert data.sentiment_tag_for(0.8) == "enthusiastic" and data.sentiment_tag_for(0.0) == "neutral"
 
 
 def test_batches_depend_only_on_seed_and_step():
     items = list(range(50))
-    first = finetune.batch_for_step(items, size=4, seed=3, step=7)
-    assert first == finetune.batch_for_step(items, size=4, seed=3, step=7)
-    assert first != finetune.batch_for_step(items, size=4, seed=3, step=8)
+    first = data.batch_for_step(items, size=4, seed=3, step=7)
+    assert first == data.batch_for_step(items, size=4, seed=3, step=7)
+    assert first != data.batch_for_step(items, size=4, seed=3, step=8)
 
 
 def _scored(*, novelty: float, p_conv: float, rank: int | None) -> ScoredCandidate:

@@ -130,8 +130,9 @@ class Command(BaseCommand):
     @staticmethod
     def _examples():
         from experiments.models import Category, Product
+        from generator.corpus import seed_corpus_examples
         from generator.prompts import builtin_examples
-        from generator.selectors import few_shot_examples, seed_corpus_examples
+        from generator.selectors import few_shot_examples
 
         def lookup(category: str, title: str) -> list[FewShotExample]:
             try:
