@@ -204,13 +204,14 @@ def adapter_evaluate(
 ) -> dict[str, Any]:
     """Base vs adapter on the category's held-out products (same prompts and seeds); the
     comparison is stored on the row as metrics["evaluation"] and returned."""
-    from generator import evaluation
+    from generator.evaluation.compare import compare
+    from generator.evaluation.products import products_from_db
     from generator.pipeline import GenerationParams
 
     if adapter.status != Adapter.Status.READY:
         raise LifecycleError(f"adapter {adapter} is {adapter.status}: only a trained adapter can be evaluated")
     category = adapter.category
-    held_out = evaluation.products_from_db(categories=[category.name], per_category=products)
+    held_out = products_from_db(categories=[category.name], per_category=products)
     if not held_out.get(category.name):
         raise LifecycleError(f"no held-out products in {category.name} (every product is in an experiment)")
     params = GenerationParams(
@@ -229,7 +230,7 @@ def adapter_evaluate(
         product = Product.objects.filter(category=category, title=title).first()
         return selectors.few_shot_examples(category=category, exclude_product=product, seed=seed)
 
-    comparison = evaluation.compare(
+    comparison = compare(
         held_out,
         adapter=adapter.path,
         lambdas=lambdas or [float(category.recommended_lambda)],

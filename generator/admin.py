@@ -270,7 +270,8 @@ class AdapterAdmin(admin.ModelAdmin):
 
     @admin.display(description="evaluation (base vs tuned)")
     def evaluation_table(self, obj: Adapter) -> str:
-        from generator.evaluation import COMPARE_METRICS, _cell
+        from generator.evaluation.compare import COMPARE_METRICS
+        from generator.evaluation.report import cell
 
         evaluation = obj.evaluation
         if not evaluation.get("categories"):
@@ -284,9 +285,9 @@ class AdapterAdmin(admin.ModelAdmin):
                         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                         category,
                         title,
-                        _cell(m.get("base"), fmt),
-                        _cell(m.get("tuned"), fmt),
-                        _cell(m.get("delta"), "{:+.4f}"),
+                        cell(m.get("base"), fmt),
+                        cell(m.get("tuned"), fmt),
+                        cell(m.get("delta"), "{:+.4f}"),
                     )
                 )
         header = format_html(

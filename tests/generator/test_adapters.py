@@ -274,8 +274,9 @@ def test_admin_add_queues_a_training_run(
     assert json.dumps(adapter.params)
 
 
-def test_compare_reports_base_tuned_and_delta_per_metric(monkeypatch):
-    from generator import evaluation
+def test_compare_reports_base_tuned_and_delta_per_metric():
+    from generator.evaluation.compare import compare, format_comparison
+    from generator.pipeline import GenerationParams
 
     def fake_evaluate(products, *, adapter=None, **_kwargs):
         reward = 0.5 if adapter else 0.4
@@ -286,14 +287,13 @@ def test_compare_reports_base_tuned_and_delta_per_metric(monkeypatch):
             "seconds": 1,
         }
 
-    monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
-    comparison = evaluation.compare(
-        {"FMCG": []}, adapter="/x/fmcg/v1", lambdas=[0.75], params=evaluation.GenerationParams()
+    comparison = compare(
+        {"FMCG": []}, adapter="/x/fmcg/v1", lambdas=[0.75], params=GenerationParams(), sweep=fake_evaluate
     )
     metrics = comparison["categories"]["FMCG"]["metrics"]
     assert metrics["mean_reward"] == {"base": 0.4, "tuned": 0.5, "delta": 0.1}
     assert metrics["diversity"]["delta"] is None and comparison["beats_base"] is True
-    table = evaluation.format_comparison(comparison)
+    table = format_comparison(comparison)
     assert "| mean reward R_abs | 0.4000 | 0.5000 | +0.1000 |" in table and "| CTA rate | 50% | 100% | +50% |" in table
     assert "beats the base" in table
 

@@ -133,7 +133,7 @@ class Command(BaseCommand):
             )
 
     def _evaluate(self, adapter: Adapter, *, products: int, candidates: int) -> None:
-        from generator import evaluation
+        from generator.evaluation.compare import format_comparison
 
         try:
             comparison = adapters.adapter_evaluate(
@@ -145,4 +145,4 @@ class Command(BaseCommand):
             )
         except LifecycleError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(evaluation.format_comparison(comparison))
+        self.stdout.write(format_comparison(comparison))
