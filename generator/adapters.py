@@ -214,13 +214,8 @@ def adapter_evaluate(
     held_out = products_from_db(categories=[category.name], per_category=products)
     if not held_out.get(category.name):
         raise LifecycleError(f"no held-out products in {category.name} (every product is in an experiment)")
-    params = GenerationParams(
-        candidates=candidates,
-        top_k=top_k,
-        max_new_tokens=max_new_tokens or settings.GENERATOR_MAX_NEW_TOKENS,
-        seed=seed,
-        dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-        relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+    params = GenerationParams.from_settings(
+        candidates=candidates, top_k=top_k, seed=seed, max_new_tokens=max_new_tokens
     )
 
     def predictors(name: str, target: str) -> Any:

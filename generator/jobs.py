@@ -128,14 +128,11 @@ def generation_job_create(
 def _job_params(job: GenerationJob, predictor: LogisticModel | None = None) -> GenerationParams:
     """The job's settings; a predictor fitted on outcomes adds the prompt directives it calls for."""
     fitted = predictor is not None and predictor.version != PRIOR_VERSION
-    return GenerationParams(
+    return GenerationParams.from_settings(
         directives=learned_directives(predictor.coefficients) if fitted else (),
         candidates=job.candidates_per_lambda,
         top_k=job.top_k,
-        max_new_tokens=settings.GENERATOR_MAX_NEW_TOKENS,
         seed=job.seed,
-        dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-        relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
     )
 
 

@@ -61,6 +61,30 @@ class GenerationParams:
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        candidates: int,
+        top_k: int,
+        seed: int,
+        max_new_tokens: int | None = None,
+        directives: tuple[str, ...] = (),
+    ) -> GenerationParams:
+        """A run's settings with the deployment's thresholds and, unless given, token budget
+        (GENERATOR_* settings): what jobs, evaluations and the evaluation gate generate with."""
+        from django.conf import settings
+
+        return cls(
+            directives=directives,
+            candidates=candidates,
+            top_k=top_k,
+            max_new_tokens=max_new_tokens or settings.GENERATOR_MAX_NEW_TOKENS,
+            seed=seed,
+            dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
+            relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+        )
+
 
 @dataclass
 class LambdaOutcome:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -68,13 +67,11 @@ class Command(BaseCommand):
         if options["adapter"]:
             self._compare(options, lambdas)
             return
-        params = GenerationParams(
+        params = GenerationParams.from_settings(
             candidates=options["candidates"],
             top_k=options["top_k"],
-            max_new_tokens=options["max_new_tokens"] or settings.GENERATOR_MAX_NEW_TOKENS,
             seed=options["seed"],
-            dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-            relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+            max_new_tokens=options["max_new_tokens"],
         )
         products, source, db_ok = {}, "database", True
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from experiments.models import Category
 from generator import dispatch, predictor_versions
+from generator.management.options import add_async_argument, category_named
 from generator.predictor import REFIT_PRIOR_STRENGTH, InsufficientData
 
 
@@ -29,21 +29,14 @@ class Command(BaseCommand):
             default=REFIT_PRIOR_STRENGTH,
             help=f"Weight of the prior θ in the fit (ridge towards it; default {REFIT_PRIOR_STRENGTH:g}).",
         )
-        parser.add_argument(
-            "--async",
-            dest="run_async",
-            action="store_true",
-            help="Queue the refit on the generation queue instead of running it here.",
-        )
+        add_async_argument(parser, what="refit")
 
     def handle(self, *args, **options) -> None:
         if not options["prior_strength"] > 0:
             raise CommandError(f"--prior-strength must be a positive number, not {options['prior_strength']:g}")
         category = None
         if options["category"]:
-            category = Category.objects.filter(name__iexact=options["category"]).first()
-            if category is None:
-                raise CommandError(f"unknown category {options['category']!r}")
+            category = category_named(options["category"])
         if options["run_async"]:
             dispatch.predictor_refit_enqueue(
                 category_id=category.pk if category else None, min_impressions=options["min_impressions"]
