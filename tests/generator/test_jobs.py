@@ -188,3 +188,17 @@ def test_a_fitted_predictor_puts_its_directives_in_the_jobs_prompts(draft_experi
     assert seen == [(), (figures,)]
     assert prior_job.params["directives"] == [] and fitted_job.params["directives"] == [figures]
     assert fitted_job.predictor_version == "cvr-v1"
+
+
+def test_a_control_named_like_an_llm_arm_is_never_overwritten(draft_experiment, stub_pipeline):
+    control = draft_experiment.variants.get(is_control=True)
+    original = control.copy
+    Variant.objects.filter(pk=control.pk).update(key="llm-l050")
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.5], candidates=2, top_k=1, enqueue=False)
+    job = jobs.generation_job_run(job_id=job.pk, generate=stub_pipeline)
+    control.refresh_from_db()
+    assert control.is_control and control.copy == original and control.key == "llm-l050"
+    made = draft_experiment.variants.get(key="llm-l050-llm")
+    assert made.source == Variant.Source.LLM and not made.approved and made.copy != control.copy
+    assert job.summary["lambdas"][0]["variant"] == "llm-l050-llm"
+    assert made.position > max(v.position for v in draft_experiment.variants.exclude(pk=made.pk))
