@@ -1,7 +1,7 @@
 """The generation pipeline for one product, without the database.
 
 prompts → LLM samples (one batch per λ) → cleaning → embeddings → rerank (dedupe, filters,
-P_conv, R = λ·D + (1 − λ)·P_conv, top-K). Used by the Celery job (through `services`), by the
+P_conv, R = λ·D + (1 − λ)·P_conv, top-K). Used by the Celery job (through `jobs`), by the
 offline evaluation (which may run from the demo CSV with no database) and by the bench.
 """
 
