@@ -2,7 +2,7 @@
 
 1. regret (conversions lost vs always showing the best arm) of a fixed 1:1:1:1 split vs adaptive λ
    (Thompson sampling with a 20 % holdout slice) over the same two simulated weeks, with arm rates
-   from the hidden text model (simulator/textmodel.py) on four pieces of copy;
+   from the hidden text model (experiments/textmodel.py) on four pieces of copy;
 2. the A/A false-positive rate of the adaptive analysis (holdout slice) vs an all-traffic analysis;
 3. the conversion predictor's holdout AUC after rounds 1, 2 and 3 of "generate → show → refit",
    with the seed corpus (generator/data/seed_corpus.jsonl) as the candidate pool, the generator's own
@@ -66,8 +66,7 @@ def auc_rounds_figure(
     from generator.embeddings import embed
     from generator.predictor import OutcomeRow, evaluate, fit_logistic, prior_model
     from generator.prompts import category_keywords
-    from generator.rerank import copy_features
-    from generator.scorers import relevance, text_scores
+    from generator.scorers import copy_features, relevance, text_scores
     from simulator.textmodel import TextModel
 
     world = TextModel(seed=seed)
@@ -97,7 +96,7 @@ def auc_rounds_figure(
         [i["cvr"] for i in holdout_items], [r.impressions for r in holdout], [r.orders for r in holdout]
     )
     figure = {"prior_auc": evaluate(model, holdout)["auc"], "oracle_auc": oracle, "rounds": []}
-    # Mirrors generator.services.predictor_refit: each shown copy's traffic is split in time (the
+    # Mirrors generator.predictor_versions.predictor_refit: each shown copy's traffic is split in time (the
     # first 75 % of its impressions, then the last 25 %); a candidate fitted on everything but the
     # latest round's recent part must not score that recent part worse than the active model.
     history: list[OutcomeRow] = []

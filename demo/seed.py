@@ -106,7 +106,7 @@ def demo_write_key() -> str:
 def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
     """LLM variants at the category's three default λ from the real generator, approved, with
     equal weights (the generator leaves them as unapproved drafts for a marketer to review)."""
-    from generator.services import generation_run_sync
+    from generator.jobs import generation_run_sync
 
     job = generation_run_sync(experiment=experiment, candidates=4, top_k=1)
     if job.status != job.Status.SUCCEEDED:

@@ -314,3 +314,37 @@ def variant_delete(*, variant: Variant) -> None:
     _draft_or_refuse(experiment, "variants")
     variant.delete()
     snapshot_cache_clear(experiment.key)
+
+
+def variant_save_generated(
+    *, experiment: Experiment, key: str, copy: str, lambda_value: float, position: int
+) -> tuple[Variant, bool]:
+    """Store copy an LLM wrote at λ = `lambda_value` as the experiment's variant `key`.
+
+    An existing non-control variant of that key gets the new copy and loses its approval (fresh
+    copy needs fresh review: the old approval was for other words). Otherwise a new, unapproved
+    variant is made at `position`, under `key-llm` when the control holds `key` (the control is
+    never overwritten, even if someone named it like an LLM arm). Returns (variant, created).
+    The caller holds the experiment's row lock and has checked that it is a draft.
+    """
+    variant = experiment.variants.filter(key=key).first()
+    if variant is not None and not variant.is_control:
+        variant.copy = copy
+        variant.lambda_value = lambda_value
+        variant.source = Variant.Source.LLM
+        variant.approved = False
+        variant.approved_by = None
+        variant.approved_at = None
+        variant.save(update_fields=["copy", "lambda_value", "source", "approved", "approved_by", "approved_at"])
+        return variant, False
+    variant = Variant.objects.create(
+        experiment=experiment,
+        key=key if variant is None else f"{key}-llm",
+        name=f"LLM λ={lambda_value:.2f}",
+        position=position,
+        lambda_value=lambda_value,
+        copy=copy,
+        source=Variant.Source.LLM,
+        approved=False,
+    )
+    return variant, True

@@ -1,6 +1,6 @@
 """Services for fine-tuned adapters: create a training run, train (SFT or RL), evaluate, activate.
 
-The training engine is `generator.finetune` (no ORM); these functions gather its data from the
+The training engine is the `generator.finetune` package; these functions gather its data from the
 database, record each run as an `Adapter` row and enforce the evaluation gate. The command,
 the Celery task and the admin call them and nothing else.
 """
@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Category, Product
-from generator import selectors
+from generator import dispatch, selectors
 from generator.models import Adapter
 
 logger = logging.getLogger(__name__)
@@ -96,9 +96,7 @@ def adapter_training_create(
             created_by=user if user is not None and user.is_authenticated else None,
         )
     if enqueue:
-        from generator.tasks import adapter_train_task
-
-        transaction.on_commit(lambda: adapter_train_task.delay(adapter.pk, evaluate))
+        dispatch.adapter_train_enqueue(adapter_id=adapter.pk, evaluate=evaluate)
     return adapter
 
 
@@ -113,7 +111,7 @@ def adapter_resumable(*, category: Category, mode: str) -> Adapter | None:
 
 
 def _config_for(adapter: Adapter) -> Any:
-    from generator.finetune import TrainConfig
+    from generator.finetune.config import TrainConfig
 
     params = dict(adapter.params or {})
     tunable = {k: params[k] for k in TUNABLE if params.get(k) is not None}
@@ -136,7 +134,8 @@ def adapter_train(
     A failure is recorded on the row (status failed, the error) and the row is returned; the
     checkpoint stays, so the run can be resumed.
     """
-    from generator import backend, finetune
+    from generator import backend
+    from generator.finetune import dataset, rl, sft
 
     adapter = Adapter.objects.select_related("category").get(pk=adapter_id)
     if adapter.status == Adapter.Status.READY:
@@ -155,22 +154,20 @@ def adapter_train(
         loaded = backend.load_model(adapter.base_model or None, reuse=False)
         out_dir = Path(adapter.path)
         if adapter.mode == Adapter.Mode.SFT:
-            examples = selectors.finetune_examples(category=adapter.category)
-            result = finetune.train_sft(
-                loaded, examples, config=config, out_dir=out_dir, resume=resume, progress=on_step
-            )
+            examples = dataset.finetune_examples(category=adapter.category)
+            result = sft.train_sft(loaded, examples, config=config, out_dir=out_dir, resume=resume, progress=on_step)
             data = {"examples": len(examples), "from_platform": sum(e.source != "seed" for e in examples)}
         else:
-            prompts = selectors.rl_prompt_set(category=adapter.category)
+            prompts = dataset.rl_prompt_set(category=adapter.category)
             reward_fn = partial(
-                finetune.group_rewards,
+                rl.group_rewards,
                 lam=config.lam,
                 predictor=selectors.predictor_for(category=adapter.category, target="cvr"),
                 compliance_weight=config.compliance_weight,
                 dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
                 relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
             )
-            result = finetune.train_rl(
+            result = rl.train_rl(
                 loaded, prompts, config=config, reward_fn=reward_fn, out_dir=out_dir, resume=resume, progress=on_step
             )
             data = {"prompts": len(prompts)}
@@ -207,22 +204,18 @@ def adapter_evaluate(
 ) -> dict[str, Any]:
     """Base vs adapter on the category's held-out products (same prompts and seeds); the
     comparison is stored on the row as metrics["evaluation"] and returned."""
-    from generator import evaluation
+    from generator.evaluation.compare import compare
+    from generator.evaluation.products import products_from_db
     from generator.pipeline import GenerationParams
 
     if adapter.status != Adapter.Status.READY:
         raise LifecycleError(f"adapter {adapter} is {adapter.status}: only a trained adapter can be evaluated")
     category = adapter.category
-    held_out = evaluation.products_from_db(categories=[category.name], per_category=products)
+    held_out = products_from_db(categories=[category.name], per_category=products)
     if not held_out.get(category.name):
         raise LifecycleError(f"no held-out products in {category.name} (every product is in an experiment)")
-    params = GenerationParams(
-        candidates=candidates,
-        top_k=top_k,
-        max_new_tokens=max_new_tokens or settings.GENERATOR_MAX_NEW_TOKENS,
-        seed=seed,
-        dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-        relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+    params = GenerationParams.from_settings(
+        candidates=candidates, top_k=top_k, seed=seed, max_new_tokens=max_new_tokens
     )
 
     def predictors(name: str, target: str) -> Any:
@@ -232,7 +225,7 @@ def adapter_evaluate(
         product = Product.objects.filter(category=category, title=title).first()
         return selectors.few_shot_examples(category=category, exclude_product=product, seed=seed)
 
-    comparison = evaluation.compare(
+    comparison = compare(
         held_out,
         adapter=adapter.path,
         lambdas=lambdas or [float(category.recommended_lambda)],

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import LifecycleError
 from experiments.admin import experiment_admin_action_register
-from generator import adapters
+from generator import adapters, dispatch, predictor_versions
 from generator.admin_actions import generate_llm_variants
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
+from generator.scorers import STORED_SCORES
 
 
 class CandidateInline(admin.TabularInline):
@@ -22,26 +22,7 @@ class CandidateInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
     ordering = ("lambda_value", "rank", "position")
-    fields = (
-        "lambda_value",
-        "rank",
-        "text",
-        "dropped_reason",
-        "novelty",
-        "diversity",
-        "p_conv",
-        "p_click",
-        "reward",
-        "sentiment",
-        "cta_present",
-        "cta_appended",
-        "readability",
-        "keyword_strength",
-        "relevance",
-        "length_chars",
-        "prompt_type",
-        "variant",
-    )
+    fields = ("lambda_value", "rank", "text", "dropped_reason", *STORED_SCORES, "prompt_type", "variant")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
@@ -177,10 +158,7 @@ class ConversionPredictorAdmin(admin.ModelAdmin):
     @admin.action(description="Make the selected versions the active ones", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ConversionPredictor]) -> None:
         for predictor in queryset:
-            ConversionPredictor.objects.filter(target=predictor.target, category=predictor.category).exclude(
-                pk=predictor.pk
-            ).update(active=False)
-            ConversionPredictor.objects.filter(pk=predictor.pk).update(active=True)
+            predictor_versions.predictor_activate(predictor=predictor)
         self.message_user(request, f"{queryset.count()} predictor version(s) activated.", level=messages.SUCCESS)
 
 
@@ -294,7 +272,8 @@ class AdapterAdmin(admin.ModelAdmin):
 
     @admin.display(description="evaluation (base vs tuned)")
     def evaluation_table(self, obj: Adapter) -> str:
-        from generator.evaluation import COMPARE_METRICS, _cell
+        from generator.evaluation.compare import COMPARE_METRICS
+        from generator.evaluation.report import cell
 
         evaluation = obj.evaluation
         if not evaluation.get("categories"):
@@ -308,9 +287,9 @@ class AdapterAdmin(admin.ModelAdmin):
                         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                         category,
                         title,
-                        _cell(m.get("base"), fmt),
-                        _cell(m.get("tuned"), fmt),
-                        _cell(m.get("delta"), "{:+.4f}"),
+                        cell(m.get("base"), fmt),
+                        cell(m.get("tuned"), fmt),
+                        cell(m.get("delta"), "{:+.4f}"),
                     )
                 )
         header = format_html(
@@ -355,11 +334,9 @@ class AdapterAdmin(admin.ModelAdmin):
 
     @admin.action(description="Evaluate against the base model (queued)", permissions=["change"])
     def evaluate(self, request: HttpRequest, queryset: QuerySet[Adapter]) -> None:
-        from generator.tasks import adapter_evaluate_task
-
         ready = [a.pk for a in queryset if a.status == Adapter.Status.READY]
         for pk in ready:
-            transaction.on_commit(lambda pk=pk: adapter_evaluate_task.delay(pk))
+            dispatch.adapter_evaluate_enqueue(adapter_id=pk)
         skipped = queryset.count() - len(ready)
         self.message_user(
             request,

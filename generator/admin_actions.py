@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment
-from generator import selectors, services
+from generator import jobs, selectors
 
 
 class GenerateForm(forms.Form):
@@ -63,7 +63,7 @@ def generate_llm_variants(
         if form.is_valid():
             for experiment in queryset:
                 try:
-                    job = services.generation_job_create(
+                    job = jobs.generation_job_create(
                         experiment=experiment,
                         lambdas=form.cleaned_data["lambdas"],
                         candidates=form.cleaned_data["candidates"],

@@ -1,4 +1,4 @@
-"""Generation API for scripts (thin views over generator.services / generator.selectors).
+"""Generation API for scripts (thin views over generator.jobs / generator.selectors).
 
 POST /api/v1/experiments/KEY/generate   {"lambdas": [...], "candidates": N, "top_k": K} → 202 {"job": ID}
 GET  /api/v1/generation-jobs/ID          status, progress, error, and per λ its variant and scored candidates
@@ -15,18 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from abplatform.api_errors import Conflict
+from abplatform.api_errors import ERROR_SCHEMA, Conflict
 from abplatform.errors import FieldErrors
 from abplatform.roles import MarketerWritesAnalystReads
 from experiments.models import Experiment
-from generator import selectors, services
+from generator import jobs, selectors
 from generator.models import Candidate, GenerationJob
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
-    "required": ["error"],
-}
+from generator.scorers import SHOWN_SCORES
 
 
 class GenerateRequestSerializer(serializers.Serializer):
@@ -47,8 +42,8 @@ class GenerateRequestSerializer(serializers.Serializer):
 
 
 class CandidateSerializer(serializers.ModelSerializer):
-    cta = serializers.BooleanField(source="cta_present")
-    length = serializers.IntegerField(source="length_chars")
+    """A candidate with its scores, named and ordered as `scorers.SHOWN_SCORES` says."""
+
     kept = serializers.BooleanField()
     variant = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
@@ -63,22 +58,11 @@ class CandidateSerializer(serializers.ModelSerializer):
             "text",
             "prompt_type",
             "sentiment_target",
-            "novelty",
-            "diversity",
-            "sentiment",
-            "cta",
-            "cta_density",
-            "cta_appended",
-            "readability",
-            "keyword_strength",
-            "relevance",
-            "length",
-            "words",
-            "p_conv",
-            "p_click",
-            "reward",
+            *(shown for shown, _column in SHOWN_SCORES),
             "variant",
         )
+        # A score shown under another name than its column (cta, length) reads that column.
+        extra_kwargs = {shown: {"source": column} for shown, column in SHOWN_SCORES if shown != column}
 
 
 def _lambda_results(job: GenerationJob) -> list[dict[str, Any]]:
@@ -154,7 +138,7 @@ class GenerateView(APIView):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
             # GenerationJob.seed is a 32-bit column: a larger value would be a database error (500).
             raise FieldErrors({"seed": "must be an integer from 0 to 2147483647"})
-        job = services.generation_job_create(
+        job = jobs.generation_job_create(
             experiment=experiment,
             lambdas=data.get("lambdas"),
             candidates=data.get("candidates", 8),

@@ -1,7 +1,7 @@
 """The generation pipeline for one product, without the database.
 
 prompts → LLM samples (one batch per λ) → cleaning → embeddings → rerank (dedupe, filters,
-P_conv, R = λ·D + (1 − λ)·P_conv, top-K). Used by the Celery job (through `services`), by the
+P_conv, R = λ·D + (1 − λ)·P_conv, top-K). Used by the Celery job (through `jobs`), by the
 offline evaluation (which may run from the demo CSV with no database) and by the bench.
 """
 
@@ -60,6 +60,30 @@ class GenerationParams:
             "directives": list(self.directives),
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
+
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        candidates: int,
+        top_k: int,
+        seed: int,
+        max_new_tokens: int | None = None,
+        directives: tuple[str, ...] = (),
+    ) -> GenerationParams:
+        """A run's settings with the deployment's thresholds and, unless given, token budget
+        (GENERATOR_* settings): what jobs, evaluations and the evaluation gate generate with."""
+        from django.conf import settings
+
+        return cls(
+            directives=directives,
+            candidates=candidates,
+            top_k=top_k,
+            max_new_tokens=max_new_tokens or settings.GENERATOR_MAX_NEW_TOKENS,
+            seed=seed,
+            dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
+            relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+        )
 
 
 @dataclass

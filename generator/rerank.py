@@ -40,32 +40,17 @@ class RawCandidate:
     cta_appended: bool = False
 
 
-@dataclass(frozen=True)
-class ScoredCandidate:
+@dataclass(frozen=True, kw_only=True)
+class ScoredCandidate(scorers.CandidateScores):
+    """One candidate of a λ pool: what was generated, all its scores, and where it ranked."""
+
     position: int  # order of generation within the λ pool
     text: str
     prompt_type: str
     sentiment_target: str
     n_tokens: int
-    novelty: float
-    diversity: float
-    sentiment: float
-    cta_present: bool
-    cta_density: float
-    readability: float
-    keyword_strength: float
-    relevance: float
-    length_chars: int
-    words: int
-    length_fit: float
-    p_conv: float
-    p_click: float | None = None
-    cta_appended: bool = False
-    reward: float | None = None
     rank: int | None = None  # 1 = best; None when dropped before ranking
     dropped_reason: str = ""
-    specificity: float = 0.0
-    hype: float = 0.0
 
     @property
     def kept(self) -> bool:
@@ -73,57 +58,7 @@ class ScoredCandidate:
 
     def features(self) -> dict[str, float]:
         """The predictor's inputs (readability rescaled to [0, 1])."""
-        return features_from(
-            keyword_strength=self.keyword_strength,
-            cta_present=self.cta_present,
-            cta_density=self.cta_density,
-            sentiment=self.sentiment,
-            readability=self.readability,
-            relevance=self.relevance,
-            length_fit=self.length_fit,
-            specificity=self.specificity,
-            hype=self.hype,
-        )
-
-
-def features_from(
-    *,
-    keyword_strength: float,
-    cta_present: bool,
-    cta_density: float,
-    sentiment: float,
-    readability: float,
-    relevance: float,
-    length_fit: float,
-    specificity: float = 0.0,
-    hype: float = 0.0,
-) -> dict[str, float]:
-    return {
-        "keyword_strength": float(keyword_strength),
-        "cta_present": 1.0 if cta_present else 0.0,
-        "cta_density": float(cta_density),
-        "sentiment": float(sentiment),
-        "readability": float(readability) / 100.0,
-        "relevance": float(relevance),
-        "length_fit": float(length_fit),
-        "specificity": float(specificity),
-        "hype": float(hype),
-    }
-
-
-def copy_features(scores: scorers.TextScores, relevance: float) -> dict[str, float]:
-    """The predictor's inputs for one piece of copy: its text scores plus its relevance."""
-    return features_from(
-        keyword_strength=scores.keyword_strength,
-        cta_present=scores.cta_present,
-        cta_density=scores.cta_density,
-        sentiment=scores.sentiment,
-        readability=scores.readability,
-        relevance=relevance,
-        length_fit=scores.length_fit,
-        specificity=scores.specificity,
-        hype=scores.hype,
-    )
+        return scorers.predictor_features(self)
 
 
 @dataclass(frozen=True)
@@ -234,9 +169,10 @@ def rerank_candidates(
                 reasons[i] = "brand: " + "; ".join(compliance.violations)
             elif rel < config.relevance_threshold:
                 reasons[i] = f"relevance {rel:.2f} below the threshold {config.relevance_threshold:.2f}"
-        features = copy_features(text_scores, rel)
+        features = scorers.copy_features(text_scores, rel)
         scored.append(
             ScoredCandidate(
+                **text_scores.as_dict(),
                 position=i,
                 text=candidate.text,
                 prompt_type=candidate.prompt_type,
@@ -244,21 +180,11 @@ def rerank_candidates(
                 n_tokens=candidate.n_tokens,
                 novelty=novelty[i],
                 diversity=diversity[i],
-                sentiment=text_scores.sentiment,
-                cta_present=text_scores.cta_present,
-                cta_density=text_scores.cta_density,
-                readability=text_scores.readability,
-                keyword_strength=text_scores.keyword_strength,
                 relevance=rel,
-                length_chars=text_scores.length_chars,
-                words=text_scores.words,
-                length_fit=text_scores.length_fit,
                 p_conv=predictor.predict(features),
                 p_click=click_predictor.predict(features) if click_predictor else None,
                 cta_appended=candidate.cta_appended,
                 dropped_reason=reasons[i],
-                specificity=text_scores.specificity,
-                hype=text_scores.hype,
             )
         )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 
 import numpy as np
 
 from catalog.rules import cta_matches, word_count
+from generator.predictor import FEATURE_NAMES
 
 _SENTENCES = re.compile(r"[.!?]+(?:\s|$)")
 # A figure such as the 30 of "30 hours", the 65 of "65W", the 1.5 of "1.5 l".
@@ -207,6 +208,66 @@ class TextScores:
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateScores(TextScores):
+    """Every score of one candidate: its text scores plus those that need the pool, the product,
+    the predictors and the reranker. The reranker fills it, a generation job stores it on its
+    Candidate rows (`stored`), the API and the admin show it (`SHOWN_SCORES`)."""
+
+    novelty: float
+    diversity: float
+    relevance: float
+    p_conv: float
+    p_click: float | None = None
+    cta_appended: bool = False  # a stock call to action was appended (what the CTA scores saw)
+    reward: float | None = None
+
+    def stored(self) -> dict[str, float | int | bool | None]:
+        """The scores the Candidate model has a column for, by column name."""
+        return {column: getattr(self, column) for _shown, column in SHOWN_SCORES}
+
+
+# The scores a generation job stores on its Candidate rows and its API shows, in the API's
+# order: (name in the API's JSON, attribute of CandidateScores = column of the Candidate model).
+# length_fit, specificity and hype are predictor inputs only: recomputed from the text, never stored.
+SHOWN_SCORES: tuple[tuple[str, str], ...] = (
+    ("novelty", "novelty"),
+    ("diversity", "diversity"),
+    ("sentiment", "sentiment"),
+    ("cta", "cta_present"),
+    ("cta_density", "cta_density"),
+    ("cta_appended", "cta_appended"),
+    ("readability", "readability"),
+    ("keyword_strength", "keyword_strength"),
+    ("relevance", "relevance"),
+    ("length", "length_chars"),
+    ("words", "words"),
+    ("p_conv", "p_conv"),
+    ("p_click", "p_click"),
+    ("reward", "reward"),
+)
+STORED_SCORES: tuple[str, ...] = tuple(column for _shown, column in SHOWN_SCORES)
+assert set(STORED_SCORES) <= {f.name for f in fields(CandidateScores)}
+
+
+def predictor_features(scores: TextScores, *, relevance: float | None = None) -> dict[str, float]:
+    """The predictor's inputs (`predictor.FEATURE_NAMES`) read off a candidate's scores.
+
+    Readability is rescaled to [0, 1] and booleans become 0/1. `relevance` is for text scores,
+    which have none of their own (it needs the product's embedding).
+    """
+    values: dict[str, float] = {}
+    for name in FEATURE_NAMES:
+        value = relevance if name == "relevance" and relevance is not None else getattr(scores, name)
+        values[name] = float(value) / 100.0 if name == "readability" else float(value)
+    return values
+
+
+def copy_features(scores: TextScores, relevance: float) -> dict[str, float]:
+    """The predictor's inputs for one piece of copy: its text scores plus its relevance."""
+    return predictor_features(scores, relevance=relevance)
 
 
 def text_scores(text: str, keywords: Sequence[str]) -> TextScores:

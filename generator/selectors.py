@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db.models import Max, Min, Prefetch, QuerySet, Sum
 
 from catalog.models import Category, Product
-from catalog.rules import Guideline, has_call_to_action
+from catalog.rules import Guideline
 from experiments.models import Experiment, Variant
+from generator.corpus import seed_corpus_examples
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext, builtin_examples
 
-if TYPE_CHECKING:
-    from generator.finetune import RLPrompt, TrainingExample
-
 logger = logging.getLogger(__name__)
 
-SEED_CORPUS = Path(__file__).resolve().parent / "data" / "seed_corpus.jsonl"
 LAMBDA_SPREAD = 0.2
 LAMBDA_MIN, LAMBDA_MAX = 0.05, 0.95
 
@@ -60,33 +55,6 @@ def product_guideline(*, product: Product) -> Guideline | None:
 def control_copy(*, experiment: Experiment) -> str:
     control = experiment.variants.filter(is_control=True).order_by("position", "id").first()
     return control.copy if control else experiment.product.description
-
-
-def seed_corpus_examples(*, category: str, path: Path = SEED_CORPUS) -> list[FewShotExample]:
-    """Business-tagged copy of the category from generator/data/seed_corpus.jsonl (if present)."""
-    if not path.exists():
-        return []
-    wanted = category.strip().lower()
-    examples: list[FewShotExample] = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if str(row.get("category", "")).strip().lower() != wanted or not row.get("text"):
-                continue
-            examples.append(
-                FewShotExample(
-                    title=str(row.get("product") or "a product"),
-                    text=str(row["text"]),
-                    category=str(row.get("category", "")),
-                )
-            )
-    return examples
 
 
 def few_shot_examples(
@@ -277,68 +245,3 @@ def adapter_lookup(*, reference: str) -> Adapter:
 def next_adapter_version(*, category: Category) -> int:
     latest = Adapter.objects.filter(category=category).order_by("-version").values_list("version", flat=True)
     return (latest.first() or 0) + 1
-
-
-def finetune_examples(*, category: Category) -> list[TrainingExample]:
-    """SFT data: the category's approved non-control copy (weighted by logged CTR/CVR) + the seed corpus."""
-    from generator.finetune import corpus_examples, outcome_weight, sentiment_tag_for, training_example
-    from generator.scorers import sentiment_polarity
-
-    lam = float(category.recommended_lambda)
-    keywords = tuple(category.keywords or ())
-    outcomes = {o.variant_id: o for o in variant_outcomes(category=category)}
-    impressions = sum(o.impressions for o in outcomes.values())
-    mean_ctr = sum(o.clicks for o in outcomes.values()) / impressions if impressions else 0.0
-    mean_cvr = sum(o.orders for o in outcomes.values()) / impressions if impressions else 0.0
-    approved = (
-        Variant.objects.filter(approved=True, experiment__product__category=category)
-        .exclude(is_control=True)
-        .exclude(copy="")
-        .select_related("experiment__product__category")
-        .order_by("id")
-    )
-    examples: list[TrainingExample] = []
-    for index, variant in enumerate(approved):
-        outcome = outcomes.get(variant.pk)
-        weight = (
-            outcome_weight(
-                impressions=outcome.impressions,
-                clicks=outcome.clicks,
-                orders=outcome.orders,
-                mean_ctr=mean_ctr,
-                mean_cvr=mean_cvr,
-            )
-            if outcome
-            else 1.0
-        )
-        examples.append(
-            training_example(
-                product=product_context(product=variant.experiment.product),
-                text=variant.copy,
-                lam=lam,
-                sentiment=sentiment_tag_for(sentiment_polarity(variant.copy)),
-                cta=has_call_to_action(variant.copy),
-                weight=weight,
-                source=f"variant:{variant.pk}",
-                index=index,
-            )
-        )
-    examples.extend(corpus_examples(SEED_CORPUS, category=category.name, lam=lam, keywords=keywords))
-    return examples
-
-
-def rl_prompt_set(*, category: Category, limit: int = 24) -> list[RLPrompt]:
-    """RL prompts: the seed corpus's products of the category (never the held-out catalog products),
-    prompted as the generator prompts them at the category's recommended λ."""
-    from generator.finetune import RLPrompt
-    from generator.prompts import build_prompts, category_keywords
-
-    lam = float(category.recommended_lambda)
-    keywords = category_keywords(category.name, tuple(category.keywords or ()))
-    examples = seed_corpus_examples(category=category.name)
-    prompts: list[RLPrompt] = []
-    for index, example in enumerate(examples[:limit]):
-        product = ProductContext(title=example.title, category=category.name, keywords=keywords)
-        spec = build_prompts(product=product, lam=lam, count=2)[index % 2]
-        prompts.append(RLPrompt(messages=spec.messages, product=product, keywords=keywords))
-    return prompts

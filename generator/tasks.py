@@ -1,9 +1,14 @@
 """Celery tasks of the generator: thin wrappers that take ids and call one service each.
 
-Both run on the `generation` queue (GPU hosts): the refit recomputes embedding features too.
+All run on the `generation` queue (GPU hosts): the refit recomputes embedding features too.
+Services send them through `generator.dispatch`; this module imports the services, never the
+other way round.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from celery import shared_task
 from celery.exceptions import TimeLimitExceeded
@@ -11,7 +16,8 @@ from celery.signals import task_failure
 from celery.utils.log import get_task_logger
 
 from abplatform.celery import QUEUE_GENERATION
-from generator import services
+from generator import jobs, predictor_versions
+from generator.predictor import InsufficientData
 
 logger = get_task_logger(__name__)
 
@@ -19,26 +25,46 @@ logger = get_task_logger(__name__)
 # one-time GGUF conversion and a slow, shared machine. The hard limit kills a stuck worker.
 GENERATION_SOFT_LIMIT_S = 20 * 60
 GENERATION_HARD_LIMIT_S = GENERATION_SOFT_LIMIT_S + 60
+# CPU fine-tuning runs for minutes to hours; a GPU worker does the same run in minutes.
+ADAPTER_SOFT_LIMIT_S = 4 * 60 * 60
+ADAPTER_HARD_LIMIT_S = ADAPTER_SOFT_LIMIT_S + 120
+# Retried with backoff when the database was briefly unavailable (jobs.RETRYABLE_ERRORS).
+DATABASE_RETRY: dict[str, Any] = {"autoretry_for": jobs.RETRYABLE_ERRORS, "retry_backoff": 30}
 
 
-@shared_task(
-    bind=True,
-    name="generator.tasks.generation_job_execute",
-    queue=QUEUE_GENERATION,
+def generation_task(*, soft_time_limit: int, time_limit: int, acks_late: bool, **options: Any) -> Callable:
+    """`shared_task` with what every task here shares: its name under generator.tasks, the
+    `generation` queue, a bound task, three retries at most and no stored result."""
+
+    def decorate(function: Callable) -> Any:
+        return shared_task(
+            bind=True,
+            name=f"generator.tasks.{function.__name__}",
+            queue=QUEUE_GENERATION,
+            acks_late=acks_late,
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+            max_retries=3,
+            ignore_result=True,
+            **options,
+        )(function)
+
+    return decorate
+
+
+@generation_task(
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=GENERATION_SOFT_LIMIT_S,
     time_limit=GENERATION_HARD_LIMIT_S,
-    max_retries=3,
-    ignore_result=True,
 )
 def generation_job_execute(self, job_id: int) -> str:
     """Run generation job `job_id`; retried only when the database was briefly unavailable."""
     try:
-        job = services.generation_job_run(job_id=job_id)
-    except services.RETRYABLE_ERRORS as exc:
+        job = jobs.generation_job_run(job_id=job_id)
+    except jobs.RETRYABLE_ERRORS as exc:
         if self.request.retries >= self.max_retries:
-            services.generation_job_fail(job_id=job_id, error=exc)
+            jobs.generation_job_fail(job_id=job_id, error=exc)
             raise
         logger.warning("generation job %s: %s; retrying", job_id, exc)
         raise self.retry(exc=exc, countdown=min(300, 15 * 2**self.request.retries)) from exc
@@ -66,48 +92,29 @@ def _generation_job_failed(sender=None, exception=None, args=None, kwargs=None, 
         error = f"{type(exception).__name__}: {exception}"
     from generator.models import GenerationJob
 
-    if GenerationJob.objects.filter(pk=job_id).exclude(status__in=services.FINISHED).exists():
+    if GenerationJob.objects.filter(pk=job_id).exclude(status__in=jobs.FINISHED).exists():
         logger.error("generation job %s: %s", job_id, error)
-        services.generation_job_fail(job_id=job_id, error=error)
+        jobs.generation_job_fail(job_id=job_id, error=error)
 
 
-@shared_task(
-    bind=True,
-    name="generator.tasks.predictor_refit_task",
-    queue=QUEUE_GENERATION,
-    acks_late=True,
-    soft_time_limit=15 * 60,
-    time_limit=16 * 60,
-    autoretry_for=services.RETRYABLE_ERRORS,
-    retry_backoff=30,
-    max_retries=3,
-    ignore_result=True,
-)
+@generation_task(acks_late=True, soft_time_limit=15 * 60, time_limit=16 * 60, **DATABASE_RETRY)
 def predictor_refit_task(self, category_id: int | None = None, min_impressions: int = 1000) -> list[str]:
     """Refit the conversion predictor on logged outcomes: all categories together and each one, or one."""
     from catalog.models import Category
 
     try:
         if category_id is None:
-            created = services.predictor_refit_all(min_impressions=min_impressions)
+            created = predictor_versions.predictor_refit_all(min_impressions=min_impressions)
         else:
             category = Category.objects.get(pk=category_id)
-            created = services.predictor_refit(category=category, min_impressions=min_impressions)
-    except services.InsufficientData as exc:
+            created = predictor_versions.predictor_refit(category=category, min_impressions=min_impressions)
+    except InsufficientData as exc:
         logger.info("predictor refit skipped: %s", exc)
         return []
     return [p.label for p in created]
 
 
-# CPU fine-tuning runs for minutes to hours; a GPU worker does the same run in minutes.
-ADAPTER_SOFT_LIMIT_S = 4 * 60 * 60
-ADAPTER_HARD_LIMIT_S = ADAPTER_SOFT_LIMIT_S + 120
-
-
-@shared_task(
-    bind=True,
-    name="generator.tasks.adapter_train_task",
-    queue=QUEUE_GENERATION,
+@generation_task(
     # Acknowledged on receipt, unlike the other tasks: a run of hours outlives any sane Redis
     # visibility timeout, and an unacknowledged message would be handed to a second worker that
     # trains the same adapter at the same time. A run whose worker died stays resumable from its
@@ -115,10 +122,7 @@ ADAPTER_HARD_LIMIT_S = ADAPTER_SOFT_LIMIT_S + 120
     acks_late=False,
     soft_time_limit=ADAPTER_SOFT_LIMIT_S,
     time_limit=ADAPTER_HARD_LIMIT_S,
-    autoretry_for=services.RETRYABLE_ERRORS,
-    retry_backoff=30,
-    max_retries=3,
-    ignore_result=True,
+    **DATABASE_RETRY,
 )
 def adapter_train_task(self, adapter_id: int, evaluate: bool = True) -> str:
     """Train adapter `adapter_id`, then evaluate it against the base model.
@@ -137,18 +141,8 @@ def adapter_train_task(self, adapter_id: int, evaluate: bool = True) -> str:
     return adapter.status
 
 
-@shared_task(
-    bind=True,
-    name="generator.tasks.adapter_evaluate_task",
-    queue=QUEUE_GENERATION,
-    acks_late=False,  # up to an hour, longer than the visibility timeout: see adapter_train_task
-    soft_time_limit=60 * 60,
-    time_limit=61 * 60,
-    autoretry_for=services.RETRYABLE_ERRORS,
-    retry_backoff=30,
-    max_retries=3,
-    ignore_result=True,
-)
+# Up to an hour, longer than the visibility timeout: acknowledged on receipt, see adapter_train_task.
+@generation_task(acks_late=False, soft_time_limit=60 * 60, time_limit=61 * 60, **DATABASE_RETRY)
 def adapter_evaluate_task(self, adapter_id: int) -> bool:
     """Compare adapter `adapter_id` with the base model and store the comparison on it."""
     from generator import adapters

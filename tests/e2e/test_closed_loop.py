@@ -27,8 +27,8 @@ from experiments.models import Experiment, Variant
 from experiments.services import variant_approve
 from generator.models import ConversionPredictor, GenerationJob
 from generator.predictor import prior_model
+from generator.predictor_versions import outcome_rows
 from generator.prompts import learned_directives
-from generator.services import outcome_rows
 from generator.tasks import predictor_refit_task
 from simulator.textmodel import TextModel
 
@@ -73,8 +73,7 @@ def _features(copies: list[str]) -> list[dict[str, float]]:
     """The predictor's inputs for copy of the test's product, as the reranker computes them."""
     from generator.embeddings import embed
     from generator.prompts import category_keywords
-    from generator.rerank import copy_features
-    from generator.scorers import relevance, text_scores
+    from generator.scorers import copy_features, relevance, text_scores
     from generator.selectors import product_context
 
     product = product_context(product=Product.objects.get(sku="ELEC-E2E"))

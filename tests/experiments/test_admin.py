@@ -136,7 +136,7 @@ def test_demo_traffic_seed_starts_two_weeks_back_and_is_idempotent(settings, tmp
 def test_seed_demo_llm_reports_a_failed_generation_and_exits_non_zero(settings, tmp_path, monkeypatch):
     from django.core.management.base import CommandError
 
-    from generator import services as generator_services
+    from generator import jobs as generator_jobs
     from generator.models import GenerationJob
 
     settings.VAR_DIR = tmp_path
@@ -144,7 +144,7 @@ def test_seed_demo_llm_reports_a_failed_generation_and_exits_non_zero(settings, 
     def failed_job(*, experiment, **kwargs):
         return GenerationJob(experiment=experiment, lambdas=[0.5], status=GenerationJob.Status.FAILED, error="boom")
 
-    monkeypatch.setattr(generator_services, "generation_run_sync", failed_job)
+    monkeypatch.setattr(generator_jobs, "generation_run_sync", failed_job)
     with pytest.raises(CommandError, match="demo generation for demo-headphones failed: boom"):
         call_command("seed_demo", "--llm")
     assert Experiment.objects.get(key="demo-headphones").status == Experiment.Status.DRAFT  # nothing started

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator import services
 from generator.pipeline import LambdaOutcome, PipelineResult
 from generator.predictor import prior_model
 from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
@@ -67,8 +66,8 @@ def stub_generate_for_product(
 
 
 @pytest.fixture
-def stub_pipeline(monkeypatch):
-    monkeypatch.setattr(services, "generate_for_product", stub_generate_for_product)
+def stub_pipeline():
+    """The stub to pass as `generate=` to generation_job_run / generation_run_sync."""
     return stub_generate_for_product
 
 

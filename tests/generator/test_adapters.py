@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from abplatform.errors import FieldErrors
 from catalog.models import Category
-from generator import adapters, finetune, selectors, services
+from generator import adapters, jobs, selectors
+from generator.finetune import data
 from generator.models import Adapter, GenerationJob
 from generator.predictor import prior_model
 from generator.rerank import ScoredCandidate
@@ -21,35 +22,35 @@ from generator.reward import candidate_reward, conversion_bounds
 
 def test_cta_span_is_the_sentence_with_the_call_to_action():
     text = "Crisp sound for every commute. Shop now and save. Ships free."
-    start, end = finetune.cta_char_span(text, cta_tagged=False)
+    start, end = data.cta_char_span(text, cta_tagged=False)
     assert text[start:end].strip() == "Shop now and save."
-    assert finetune.cta_char_span("No call here. Just facts.", cta_tagged=False) is None
-    start, end = finetune.cta_char_span("No call here. Grab a bag before it is gone.", cta_tagged=True)
+    assert data.cta_char_span("No call here. Just facts.", cta_tagged=False) is None
+    start, end = data.cta_char_span("No call here. Grab a bag before it is gone.", cta_tagged=True)
     assert "Grab a bag" in "No call here. Grab a bag before it is gone."[start:end]
 
 
 def test_outcome_weight_rewards_copy_that_converted_and_is_bounded():
-    even = finetune.outcome_weight(impressions=10_000, clicks=1000, orders=400, mean_ctr=0.1, mean_cvr=0.04)
-    better = finetune.outcome_weight(impressions=10_000, clicks=1500, orders=600, mean_ctr=0.1, mean_cvr=0.04)
-    worse = finetune.outcome_weight(impressions=10_000, clicks=500, orders=200, mean_ctr=0.1, mean_cvr=0.04)
+    even = data.outcome_weight(impressions=10_000, clicks=1000, orders=400, mean_ctr=0.1, mean_cvr=0.04)
+    better = data.outcome_weight(impressions=10_000, clicks=1500, orders=600, mean_ctr=0.1, mean_cvr=0.04)
+    worse = data.outcome_weight(impressions=10_000, clicks=500, orders=200, mean_ctr=0.1, mean_cvr=0.04)
     assert worse < even < better and even == pytest.approx(1.0)
-    assert finetune.outcome_weight(impressions=10**7, clicks=10**7, orders=10**7, mean_ctr=0.1, mean_cvr=0.04) == 4.0
+    assert data.outcome_weight(impressions=10**7, clicks=10**7, orders=10**7, mean_ctr=0.1, mean_cvr=0.04) == 4.0
     # Few impressions: shrunk towards the mean, so one lucky order does not dominate the data.
-    assert finetune.outcome_weight(impressions=10, clicks=5, orders=3, mean_ctr=0.1, mean_cvr=0.04) < 1.2
-    assert finetune.outcome_weight(impressions=0, clicks=0, orders=0, mean_ctr=0.1, mean_cvr=0.04) == 1.0
+    assert data.outcome_weight(impressions=10, clicks=5, orders=3, mean_ctr=0.1, mean_cvr=0.04) < 1.2
+    assert data.outcome_weight(impressions=0, clicks=0, orders=0, mean_ctr=0.1, mean_cvr=0.04) == 1.0
 
 
 def test_sentiment_tags_map_to_the_generators_sentiment_prompts():
-    assert finetune.sentiment_phrase("enthusiastic") == ("enthusiastic", 1.0)
-    assert finetune.sentiment_phrase("neutral")[1] == 0.0
-    assert finetune.sentiment_tag_for(0.8) == "enthusiastic" and finetune.sentiment_tag_for(0.0) == "neutral"
+    assert data.sentiment_phrase("enthusiastic") == ("enthusiastic", 1.0)
+    assert data.sentiment_phrase("neutral")[1] == 0.0
+    assert data.sentiment_tag_for(0.8) == "enthusiastic" and data.sentiment_tag_for(0.0) == "neutral"
 
 
 def test_batches_depend_only_on_seed_and_step():
     items = list(range(50))
-    first = finetune.batch_for_step(items, size=4, seed=3, step=7)
-    assert first == finetune.batch_for_step(items, size=4, seed=3, step=7)
-    assert first != finetune.batch_for_step(items, size=4, seed=3, step=8)
+    first = data.batch_for_step(items, size=4, seed=3, step=7)
+    assert first == data.batch_for_step(items, size=4, seed=3, step=7)
+    assert first != data.batch_for_step(items, size=4, seed=3, step=8)
 
 
 def _scored(*, novelty: float, p_conv: float, rank: int | None) -> ScoredCandidate:
@@ -160,27 +161,22 @@ def test_training_adapter_cannot_be_activated_even_with_override(fmcg, tmp_path)
         adapters.adapter_activate(adapter=adapter, override=True)
 
 
-def test_generation_job_uses_the_categorys_active_adapter(draft_experiment, stub_pipeline, monkeypatch, tmp_path):
+def test_generation_job_uses_the_categorys_active_adapter(draft_experiment, stub_pipeline, tmp_path):
     seen = []
 
     def recording(**kwargs):
         seen.append(kwargs.get("adapter"))
         return stub_pipeline(**kwargs)
 
-    monkeypatch.setattr(services, "generate_for_product", recording)
     category = draft_experiment.product.category
     adapter = _ready_adapter(category, tmp_path, base=0.3, tuned=0.4)
     adapters.adapter_activate(adapter=adapter)
-    job = services.generation_job_create(
-        experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False
-    )
-    job = services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False)
+    job = jobs.generation_job_run(job_id=job.pk, generate=recording)
     assert job.status == GenerationJob.Status.SUCCEEDED and seen == [adapter.path]
     adapters.adapter_deactivate(adapter=adapter)
-    job = services.generation_job_create(
-        experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False
-    )
-    services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.4], candidates=2, top_k=1, enqueue=False)
+    jobs.generation_job_run(job_id=job.pk, generate=recording)
     assert seen[-1] is None
 
 
@@ -278,8 +274,9 @@ def test_admin_add_queues_a_training_run(
     assert json.dumps(adapter.params)
 
 
-def test_compare_reports_base_tuned_and_delta_per_metric(monkeypatch):
-    from generator import evaluation
+def test_compare_reports_base_tuned_and_delta_per_metric():
+    from generator.evaluation.compare import compare, format_comparison
+    from generator.pipeline import GenerationParams
 
     def fake_evaluate(products, *, adapter=None, **_kwargs):
         reward = 0.5 if adapter else 0.4
@@ -290,14 +287,13 @@ def test_compare_reports_base_tuned_and_delta_per_metric(monkeypatch):
             "seconds": 1,
         }
 
-    monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
-    comparison = evaluation.compare(
-        {"FMCG": []}, adapter="/x/fmcg/v1", lambdas=[0.75], params=evaluation.GenerationParams()
+    comparison = compare(
+        {"FMCG": []}, adapter="/x/fmcg/v1", lambdas=[0.75], params=GenerationParams(), sweep=fake_evaluate
     )
     metrics = comparison["categories"]["FMCG"]["metrics"]
     assert metrics["mean_reward"] == {"base": 0.4, "tuned": 0.5, "delta": 0.1}
     assert metrics["diversity"]["delta"] is None and comparison["beats_base"] is True
-    table = evaluation.format_comparison(comparison)
+    table = format_comparison(comparison)
     assert "| mean reward R_abs | 0.4000 | 0.5000 | +0.1000 |" in table and "| CTA rate | 50% | 100% | +50% |" in table
     assert "beats the base" in table
 

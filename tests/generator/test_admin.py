@@ -4,7 +4,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 
 from experiments.models import Experiment
-from generator import services, tasks
+from generator import jobs, tasks
 from generator.admin_actions import GenerateForm, generate_llm_variants
 from generator.models import GenerationJob
 
@@ -72,10 +72,8 @@ def test_action_form_validation():
 
 
 def test_job_and_predictor_admin_pages_render(admin_client, draft_experiment, stub_pipeline):
-    job = services.generation_job_create(
-        experiment=draft_experiment, lambdas=[0.5], candidates=3, top_k=2, enqueue=False
-    )
-    services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.5], candidates=3, top_k=2, enqueue=False)
+    jobs.generation_job_run(job_id=job.pk, generate=stub_pipeline)
     listing = admin_client.get("/admin/generator/generationjob/")
     assert listing.status_code == 200 and b"<progress" in listing.content
     page = admin_client.get(f"/admin/generator/generationjob/{job.pk}/change/")

@@ -1,6 +1,6 @@
 import pytest
 
-from generator import services, tasks
+from generator import jobs, tasks
 from generator.models import GenerationJob
 from tests.conftest import client_for
 
@@ -70,10 +70,10 @@ def test_permissions(analyst_client, anon_client, admin_user, outsider, draft_ex
 
 
 def test_job_detail_lists_variants_and_scored_candidates(analyst_client, anon_client, draft_experiment, stub_pipeline):
-    job = services.generation_job_create(
+    job = jobs.generation_job_create(
         experiment=draft_experiment, lambdas=[0.4, 0.8], candidates=4, top_k=2, enqueue=False
     )
-    services.generation_job_run(job_id=job.pk)
+    jobs.generation_job_run(job_id=job.pk, generate=stub_pipeline)
     response = analyst_client.get(f"/api/v1/generation-jobs/{job.pk}")
     assert response.status_code == 200
     body = response.json()
@@ -83,20 +83,12 @@ def test_job_detail_lists_variants_and_scored_candidates(analyst_client, anon_cl
     assert first["variant"]["key"] == "llm-l040" and first["variant"]["approved"] is False
     candidates = first["candidates"]
     assert len(candidates) == 4
-    for field in (
-        "novelty",
-        "diversity",
-        "sentiment",
-        "cta",
-        "readability",
-        "relevance",
-        "p_conv",
-        "reward",
-        "dropped_reason",
-        "rank",
-        "text",
-    ):
-        assert field in candidates[0]
+    # The candidate's keys, in order, are part of the API: the score fields come from one list.
+    assert ",".join(candidates[0]) == (
+        "id,position,rank,kept,dropped_reason,text,prompt_type,sentiment_target,novelty,diversity,sentiment,cta,"
+        "cta_density,cta_appended,readability,keyword_strength,relevance,length,words,p_conv,p_click,reward,variant"
+    )
+    assert isinstance(candidates[0]["cta"], bool) and isinstance(candidates[0]["length"], int)
     assert candidates[0]["rank"] == 1 and candidates[0]["variant"] == "llm-l040"
     dropped = [c for c in candidates if c["rank"] is None]
     assert dropped and all("forbidden word" in c["dropped_reason"] for c in dropped)

@@ -4,8 +4,11 @@ import sys
 from pathlib import Path
 
 from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES
-from generator import evaluation
-from generator.evaluation import PAPER, elbow, format_table, products_from_csv, write_report
+from generator.evaluation import sweep
+from generator.evaluation.products import products_from_csv
+from generator.evaluation.report import format_table, write_report
+from generator.evaluation.sweep import PAPER, elbow
+from generator.predictor import prior_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,17 +88,14 @@ def test_table_and_report_files(tmp_path):
     assert 'src="https://cdn.plot.ly' not in html  # plotly.js is inlined: viewable offline
 
 
-def test_control_scores_use_the_same_scorers(monkeypatch):
+def test_control_scores_use_the_same_scorers():
     import numpy as np
 
-    from generator import embeddings
-
-    monkeypatch.setattr(embeddings, "embed", lambda texts, **_: np.eye(len(texts), 4))
     products = products_from_csv(
         path=DEMO_CATALOG, guidelines_path=DEMO_GUIDELINES, categories=["Electronics"], per_category=3
     )["Electronics"]
-    cvr, ctr = evaluation.prior_model("cvr"), evaluation.prior_model("ctr")
-    scores = evaluation.control_scores(products, cvr=cvr, ctr=ctr)
+    cvr, ctr = prior_model("cvr"), prior_model("ctr")
+    scores = sweep.control_scores(products, cvr=cvr, ctr=ctr, embed=lambda texts: np.eye(len(texts), 4))
     assert scores["diversity_across_products"] == 1.0
     assert 0 < scores["predicted_cvr"] < scores["predicted_ctr"] < 1 and 0 <= scores["compliance_rate"] <= 1
 
@@ -104,7 +104,7 @@ def test_web_and_ingest_imports_do_not_load_torch():
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'abplatform.settings'); "
         "django.setup(); import generator.api, generator.tasks, generator.admin, generator.admin_actions, "
-        "generator.services, generator.urls; "
+        "generator.jobs, generator.predictor_versions, generator.urls; "
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

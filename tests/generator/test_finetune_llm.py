@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 
 from catalog.rules import Guideline
-from generator import backend, finetune
-from generator.finetune import RLPrompt, TrainConfig, TrainingExample
+from generator import backend
+from generator.finetune import loss, rl, run, sft
+from generator.finetune.config import TrainConfig
+from generator.finetune.data import RLPrompt, TrainingExample
 from generator.predictor import prior_model
 from generator.prompts import ProductContext
 
@@ -48,7 +50,7 @@ def test_multiobjective_batch_marks_target_cta_and_repeats():
         target="Warm socks, warm feet, warm heart. Shop now.",
         cta=True,
     )
-    batch = finetune.build_sft_batch(tokenizer, [example], max_length=128)
+    batch = loss.build_sft_batch(tokenizer, [example], max_length=128)
     n_target = int(batch.target_mask.sum())
     assert n_target == len(tokenizer(example.target, add_special_tokens=False)["input_ids"]) + 1  # + end of turn
     assert 0 < int(batch.cta_mask.sum()) < n_target  # "Shop now." and the end-of-turn token
@@ -59,11 +61,11 @@ def test_sft_loss_falls_adapter_saves_loads_and_generation_uses_it(tmp_path):
     loaded = _private_model()
     out = tmp_path / "fmcg" / "v1"
     config = TrainConfig(mode="sft", steps=4, lr=3e-3, batch_size=2, checkpoint_every=0, seed=0)
-    result = finetune.train_sft(loaded, EXAMPLES, config=config, out_dir=out)
+    result = sft.train_sft(loaded, EXAMPLES, config=config, out_dir=out)
     losses = [row["loss"] for row in result.history]
     assert len(losses) == 4 and losses[-1] < losses[0] * 0.9, losses
     assert (out / "adapter_config.json").exists() and (out / "adapter_model.safetensors").exists()
-    assert not (out / finetune.CHECKPOINT_DIR).exists()
+    assert not (out / run.CHECKPOINT_DIR).exists()
 
     tuned = backend.load_model("smollm2", device="cpu", adapter=str(out))
     assert tuned.version.endswith("+adapter:fmcg/v1")
@@ -84,11 +86,11 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
             raise KeyboardInterrupt  # the worker died after step 2, before its checkpoint
 
     with pytest.raises(KeyboardInterrupt):
-        finetune.train_sft(_private_model(), EXAMPLES, config=config, out_dir=out, progress=crash)
-    assert finetune.checkpoint_step(out) == 1
-    result = finetune.train_sft(_private_model(), EXAMPLES, config=config, out_dir=out, resume=True)
+        sft.train_sft(_private_model(), EXAMPLES, config=config, out_dir=out, progress=crash)
+    assert run.checkpoint_step(out) == 1
+    result = sft.train_sft(_private_model(), EXAMPLES, config=config, out_dir=out, resume=True)
     assert result.resumed_from == 1 and [row["step"] for row in result.history] == [1, 2, 3]
-    assert (out / "adapter_model.safetensors").exists() and finetune.checkpoint_step(out) == 0
+    assert (out / "adapter_model.safetensors").exists() and run.checkpoint_step(out) == 0
 
 
 def test_rl_steps_raise_the_mean_reward_on_a_fixed_prompt_set(tmp_path):
@@ -113,14 +115,10 @@ def test_rl_steps_raise_the_mean_reward_on_a_fixed_prompt_set(tmp_path):
     )
 
     def reward(prompt: RLPrompt, texts) -> list[float]:
-        return finetune.group_rewards(prompt, texts, lam=config.lam, predictor=prior_model("cvr"))
+        return rl.group_rewards(prompt, texts, lam=config.lam, predictor=prior_model("cvr"))
 
     loaded = _private_model()
-    before = finetune.mean_policy_reward(
-        loaded.model, loaded.tokenizer, prompts, reward_fn=reward, config=config, seed=11
-    )
-    result = finetune.train_rl(loaded, prompts, config=config, reward_fn=reward, out_dir=tmp_path / "rl")
-    after = finetune.mean_policy_reward(
-        result.model, loaded.tokenizer, prompts, reward_fn=reward, config=config, seed=11
-    )
+    before = rl.mean_policy_reward(loaded.model, loaded.tokenizer, prompts, reward_fn=reward, config=config, seed=11)
+    result = rl.train_rl(loaded, prompts, config=config, reward_fn=reward, out_dir=tmp_path / "rl")
+    after = rl.mean_policy_reward(result.model, loaded.tokenizer, prompts, reward_fn=reward, config=config, seed=11)
     assert after > before, (before, after, result.history)

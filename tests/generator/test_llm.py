@@ -9,8 +9,8 @@ import itertools
 import pytest
 
 from generator import backend, tasks
+from generator.jobs import generation_job_create
 from generator.models import Candidate, GenerationJob
-from generator.services import generation_job_create
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 

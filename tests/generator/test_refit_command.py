@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from generator import selectors, services
+from generator import predictor_versions, selectors
 from generator.predictor import OutcomeRow, prior_model
 
 
@@ -35,7 +35,7 @@ def test_fits_each_category_with_data_then_all_and_prints_them(db, monkeypatch):
             for spec in (0.0, 0.5, 1.0)
         ]
 
-    monkeypatch.setattr(services, "outcome_rows", rows)
+    monkeypatch.setattr(predictor_versions, "outcome_rows", rows)
     monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
     out = StringIO()
     call_command("refit_predictor", "--prior-strength", "10", stdout=out)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from generator import selectors, services
+from generator import predictor_versions, selectors
 from generator.models import ConversionPredictor
 from generator.predictor import OutcomeRow, binomial_auc, evaluate, prior_model
 
@@ -36,13 +36,13 @@ def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatc
     def rows(*, category=None, exposed_before=None, exposed_since=None):
         return old if exposed_before else recent if exposed_since else old + recent
 
-    monkeypatch.setattr(services, "outcome_rows", rows)
+    monkeypatch.setattr(predictor_versions, "outcome_rows", rows)
     monkeypatch.setattr(
         selectors,
         "outcome_exposure_span",
         lambda category=None: (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)),
     )
-    created = services.predictor_refit(targets=["cvr"], min_impressions=100)
+    created = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100)
     (predictor,) = created
     holdout = predictor.metrics["holdout"]
     assert holdout["current_version"] == "prior-v1" and holdout["holdout_rows"] == 2
@@ -52,7 +52,7 @@ def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatc
 
     # Consistent data: the refit is at least as good on the holdout and becomes active.
     old[:] = [_row(1.0, 20000, 1200), _row(0.0, 20000, 400)] * 10
-    (second,) = services.predictor_refit(targets=["cvr"], min_impressions=100)
+    (second,) = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100)
     assert second.metrics["holdout"]["passed"] and second.active
     assert ConversionPredictor.objects.filter(active=True).get() == second
     scores = evaluate(second.as_model(), recent)

@@ -160,3 +160,12 @@ def test_config_validation():
     with pytest.raises(ValueError):
         RerankConfig(lam=0.5, reward_scale="log")
     assert run([]).candidates == []
+
+
+def test_the_shown_scores_are_the_candidate_models_columns():
+    from generator.models import Candidate
+    from generator.scorers import SHOWN_SCORES, STORED_SCORES
+
+    columns = {f.name for f in Candidate._meta.get_fields()}
+    assert set(STORED_SCORES) <= columns
+    assert len({shown for shown, _column in SHOWN_SCORES}) == len(SHOWN_SCORES)

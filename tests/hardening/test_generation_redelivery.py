@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from experiments.models import Variant
-from generator import services
+from generator import jobs
 from generator.models import Candidate, GenerationJob
 from tests.generator.conftest import stub_generate_for_product
 
@@ -17,25 +17,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job(make_experiment):
     experiment = make_experiment("redelivered")
-    return services.generation_job_create(
+    return jobs.generation_job_create(
         experiment=experiment, lambdas=[0.3, 0.7], candidates=3, top_k=2, seed=3, enqueue=False
     )
 
 
-def test_a_delivery_that_loses_the_race_writes_nothing(job, monkeypatch):
-    first = services.generation_job_run  # the delivery that wins, run to the end below
+def test_a_delivery_that_loses_the_race_writes_nothing(job):
+    first = jobs.generation_job_run  # the delivery that wins, run to the end below
     winner_rows: list[set[int]] = []
 
     def racing_pipeline(**kwargs):
         result = stub_generate_for_product(**kwargs)
         if not winner_rows:  # while this (slow) delivery computes, a duplicate one finishes the job
             winner_rows.append(set())
-            first(job_id=job.pk)
+            first(job_id=job.pk, generate=racing_pipeline)
             winner_rows[0] = set(Candidate.objects.filter(job=job).values_list("pk", flat=True))
         return result
 
-    monkeypatch.setattr(services, "generate_for_product", racing_pipeline)
-    services.generation_job_run(job_id=job.pk)
+    jobs.generation_job_run(job_id=job.pk, generate=racing_pipeline)
     job.refresh_from_db()
     assert job.status == GenerationJob.Status.SUCCEEDED and job.attempts == 2
     # One result, the winner's: 2 λ × 3 candidates, one LLM variant per λ, no duplicates.
@@ -45,41 +44,35 @@ def test_a_delivery_that_loses_the_race_writes_nothing(job, monkeypatch):
     assert len(keys) == 2
 
 
-def test_winner_copy_and_its_approval_survive_a_late_duplicate(job, monkeypatch, marketer):
+def test_winner_copy_and_its_approval_survive_a_late_duplicate(job, marketer):
     from experiments.services import variant_approve
 
-    monkeypatch.setattr(services, "generate_for_product", stub_generate_for_product)
     late = []
 
     def late_pipeline(**kwargs):
         result = stub_generate_for_product(**kwargs)
         if not late:
             late.append(1)
-            services.generation_job_run(job_id=job.pk)
+            jobs.generation_job_run(job_id=job.pk, generate=stub_generate_for_product)
             variant_approve(variant=Variant.objects.get(experiment=job.experiment, key="llm-l030"), user=marketer)
         return result
 
-    monkeypatch.setattr(services, "generate_for_product", late_pipeline)
-    services.generation_job_run(job_id=job.pk)
+    jobs.generation_job_run(job_id=job.pk, generate=late_pipeline)
     variant = Variant.objects.get(experiment=job.experiment, key="llm-l030")
     assert variant.approved and variant.approved_by == marketer  # not reset by the duplicate's upsert
 
 
-def test_job_found_running_after_max_attempts_is_failed_without_running(job, monkeypatch):
-    GenerationJob.objects.filter(pk=job.pk).update(
-        status=GenerationJob.Status.RUNNING, attempts=services.MAX_JOB_ATTEMPTS
-    )
-    monkeypatch.setattr(services, "generate_for_product", lambda **kw: pytest.fail("must not run again"))
-    job = services.generation_job_run(job_id=job.pk)
+def test_job_found_running_after_max_attempts_is_failed_without_running(job):
+    GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.RUNNING, attempts=jobs.MAX_JOB_ATTEMPTS)
+    job = jobs.generation_job_run(job_id=job.pk, generate=lambda **kw: pytest.fail("must not run again"))
     assert job.status == GenerationJob.Status.FAILED and job.finished_at is not None
-    assert f"{services.MAX_JOB_ATTEMPTS} attempts" in job.error
+    assert f"{jobs.MAX_JOB_ATTEMPTS} attempts" in job.error
     assert not Candidate.objects.filter(job=job).exists()
 
 
-def test_job_found_running_below_max_attempts_runs_again_from_scratch(job, monkeypatch):
+def test_job_found_running_below_max_attempts_runs_again_from_scratch(job):
     GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.RUNNING, attempts=1, progress=0.4)
-    monkeypatch.setattr(services, "generate_for_product", stub_generate_for_product)
-    job = services.generation_job_run(job_id=job.pk)
+    job = jobs.generation_job_run(job_id=job.pk, generate=stub_generate_for_product)
     assert job.status == GenerationJob.Status.SUCCEEDED and job.attempts == 2
     assert Candidate.objects.filter(job=job).count() == 6
 

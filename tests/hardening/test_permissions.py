@@ -478,7 +478,9 @@ def test_matrix_covers_every_route_that_exists():
     assert patterns <= set(expected_api), f"experiments API routes without a matrix row: {patterns - set(expected_api)}"
     assert set(expected_api.values()) <= urls
     apps = ("catalog", "experiments", "ingest")
-    registered = {f"{m._meta.app_label}/{m._meta.model_name}" for m in admin.site._registry if m._meta.app_label in apps}
+    registered = {
+        f"{m._meta.app_label}/{m._meta.model_name}" for m in admin.site._registry if m._meta.app_label in apps
+    }
     covered = {"/".join(a.url.split("/")[2:4]) for a in ACTIONS if a.url.split("/")[2:3] in ([app] for app in apps)}
     # Category has no role-specific behaviour beyond the model permissions exercised above.
     assert registered - covered <= {"catalog/category"}, registered - covered

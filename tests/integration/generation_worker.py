@@ -24,7 +24,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
 django.setup()
 
-from generator import services  # noqa: E402
+from generator import jobs  # noqa: E402
 from tests.generator.conftest import stub_generate_for_product  # noqa: E402
 
 SECONDS_PER_POOL = float(os.environ.get("STUB_SECONDS_PER_POOL", "1.5"))
@@ -51,7 +51,7 @@ def paced_generate_for_product(*, progress=None, **kwargs):
     return stub_generate_for_product(progress=report, **kwargs)
 
 
-services.generate_for_product = paced_generate_for_product
+jobs.generate_for_product = paced_generate_for_product
 
 if __name__ == "__main__":
     from celery.__main__ import main

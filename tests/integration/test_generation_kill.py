@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from experiments.models import Variant
-from generator import services, tasks
+from generator import jobs, tasks
 from generator.models import Candidate, GenerationJob
 from tests.integration import conftest as integration
 from tests.integration.conftest import ROOT, Worker, wait_for
@@ -114,7 +114,7 @@ def _job(make_experiment, key: str) -> tuple[GenerationJob, set[str]]:
     experiment = make_experiment(key)
     before = set(experiment.variants.values_list("key", flat=True))
     # enqueue=True: under autocommit on_commit fires at once, so the message is on Redis now.
-    job = services.generation_job_create(
+    job = jobs.generation_job_create(
         experiment=experiment, lambdas=LAMBDAS, candidates=CANDIDATES, top_k=TOP_K, seed=41
     )
     return job, before
@@ -154,7 +154,7 @@ def _assert_complete(job: GenerationJob, variants_before: set[str], attempts: in
     for lam in LAMBDAS:
         positions = sorted(c.position for c in candidates if c.lambda_value == lam)
         assert positions == list(range(CANDIDATES)), (lam, positions)
-    llm_keys = {services.variant_key_for(lam) for lam in LAMBDAS}
+    llm_keys = {jobs.variant_key_for(lam) for lam in LAMBDAS}
     variants = Variant.objects.filter(experiment_id=job.experiment_id)
     assert set(variants.values_list("key", flat=True)) == variants_before | llm_keys
     for key in llm_keys:
@@ -193,23 +193,23 @@ def test_whole_worker_killed_mid_job_is_redelivered_to_another(make_experiment, 
 def test_job_whose_worker_dies_on_every_attempt_fails_instead_of_looping(make_experiment, generation_worker):
     job, before = _job(make_experiment, "gen-kill-always")
     worker = generation_worker()
-    for attempt in range(1, services.MAX_JOB_ATTEMPTS + 1):
+    for attempt in range(1, jobs.MAX_JOB_ATTEMPTS + 1):
         _wait_mid_job(job, attempts=attempt)
         worker.kill_pool_child()
         _assert_nothing_half_made(job, before)
     _wait_status(job, Status.FAILED, 30, "the job to be given up")
     _assert_nothing_half_made(job, before, status=Status.FAILED)
-    assert job.attempts == services.MAX_JOB_ATTEMPTS and job.finished_at is not None
-    assert f"{services.MAX_JOB_ATTEMPTS} attempts" in job.error, job.error
+    assert job.attempts == jobs.MAX_JOB_ATTEMPTS and job.finished_at is not None
+    assert f"{jobs.MAX_JOB_ATTEMPTS} attempts" in job.error, job.error
     time.sleep(2 * SECONDS_PER_POOL)
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == services.MAX_JOB_ATTEMPTS  # not run again
+    assert job.status == Status.FAILED and job.attempts == jobs.MAX_JOB_ATTEMPTS  # not run again
 
 
 def test_hard_time_limit_fails_the_job_instead_of_leaving_it_running(make_experiment, generation_worker):
     experiment = make_experiment("gen-hard-limit")
     before = set(experiment.variants.values_list("key", flat=True))
-    job = services.generation_job_create(
+    job = jobs.generation_job_create(
         experiment=experiment, lambdas=LAMBDAS, candidates=CANDIDATES, top_k=TOP_K, seed=41, enqueue=False
     )
     # Limits that end the job mid-run; the stand-in ignores the soft one, as a job hung inside a

@@ -9,11 +9,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from generator import evaluation
+from generator.evaluation.compare import format_comparison
+from generator.evaluation.products import products_from_csv, products_from_db
+from generator.evaluation.report import format_table, write_report
+from generator.evaluation.sweep import evaluate
 from generator.pipeline import GenerationParams
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample
@@ -44,7 +46,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--csv",
             default="",
-            help="Catalog CSV to read when the database has no products (default: catalog/fixtures/demo_catalog.csv).",
+            help="Catalog CSV to read when the database has no products "
+            "(default: experiments/fixtures/demo_catalog.csv).",
         )
         parser.add_argument("--out", default="var/evaluation", help="Output folder.")
 
@@ -64,24 +67,22 @@ class Command(BaseCommand):
         if options["adapter"]:
             self._compare(options, lambdas)
             return
-        params = GenerationParams(
+        params = GenerationParams.from_settings(
             candidates=options["candidates"],
             top_k=options["top_k"],
-            max_new_tokens=options["max_new_tokens"] or settings.GENERATOR_MAX_NEW_TOKENS,
             seed=options["seed"],
-            dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-            relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+            max_new_tokens=options["max_new_tokens"],
         )
         products, source, db_ok = {}, "database", True
         try:
-            products = evaluation.products_from_db(categories=categories, per_category=options["products"])
+            products = products_from_db(categories=categories, per_category=options["products"])
         except DatabaseError:
             db_ok = False  # no migrated database at all: the CSV path below still works
         if not any(products.values()):
             source = Path(options["csv"]) if options["csv"] else DEMO_CATALOG
             if not source.exists():
                 raise CommandError(f"no products in the database and no catalog CSV at {source}")
-            products = evaluation.products_from_csv(
+            products = products_from_csv(
                 path=source,
                 guidelines_path=DEMO_GUIDELINES,
                 categories=categories,
@@ -91,7 +92,7 @@ class Command(BaseCommand):
         if not any(products.values()):
             raise CommandError(f"no products found for categories {categories or 'any'}")
         self.stdout.write(f"products from {source}: " + ", ".join(f"{c} {len(p)}" for c, p in products.items()))
-        report = evaluation.evaluate(
+        report = evaluate(
             products,
             lambdas=lambdas,
             params=params,
@@ -100,8 +101,8 @@ class Command(BaseCommand):
             log=lambda msg: self.stderr.write(msg),
         )
         report["source"] = str(source)
-        json_path, html_path = evaluation.write_report(report, Path(options["out"]))
-        self.stdout.write(evaluation.format_table(report))
+        json_path, html_path = write_report(report, Path(options["out"]))
+        self.stdout.write(format_table(report))
         self.stdout.write(f"\nwrote {json_path} and {html_path} in {report['seconds']:.0f} s")
 
     @staticmethod
@@ -129,8 +130,9 @@ class Command(BaseCommand):
     @staticmethod
     def _examples():
         from catalog.models import Category, Product
+        from generator.corpus import seed_corpus_examples
         from generator.prompts import builtin_examples
-        from generator.selectors import few_shot_examples, seed_corpus_examples
+        from generator.selectors import few_shot_examples
 
         def lookup(category: str, title: str) -> list[FewShotExample]:
             try:
@@ -173,7 +175,7 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"adapter-{adapter.category.name.lower()}-{adapter.label}.json"
         path.write_text(json.dumps(comparison, indent=2, default=str), encoding="utf-8")
-        self.stdout.write(evaluation.format_comparison(comparison))
+        self.stdout.write(format_comparison(comparison))
         passes, why = adapters.adapter_gate(adapter=adapter)
         self.stdout.write(
             f"\ngate: {'passes' if passes else 'refuses'} ({why}); stored on {adapter}; wrote {path} "

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from abplatform.errors import FieldErrors, LifecycleError
-from catalog.models import Category
 from generator import adapters
+from generator.management.options import add_async_argument, category_named
 from generator.models import Adapter
 
 
@@ -45,18 +45,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--activate", action="store_true", help="Activate the adapter if its evaluation beats the base model."
         )
-        parser.add_argument(
-            "--async",
-            dest="run_async",
-            action="store_true",
-            help="Queue the run on the generation queue instead of running it here.",
-        )
+        add_async_argument(parser, what="run")
 
     def handle(self, *args, **options) -> None:
-        category = Category.objects.filter(name__iexact=options["category"].strip()).first()
-        if category is None:
-            known = ", ".join(Category.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"unknown category {options['category']!r} (known: {known})")
+        category = category_named(options["category"], list_known=True)
         if options["steps"] < 1:
             raise CommandError("--steps must be at least 1")
         if options["activate"] and not options["evaluate"]:
@@ -133,7 +125,7 @@ class Command(BaseCommand):
             )
 
     def _evaluate(self, adapter: Adapter, *, products: int, candidates: int) -> None:
-        from generator import evaluation
+        from generator.evaluation.compare import format_comparison
 
         try:
             comparison = adapters.adapter_evaluate(
@@ -145,4 +137,4 @@ class Command(BaseCommand):
             )
         except LifecycleError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(evaluation.format_comparison(comparison))
+        self.stdout.write(format_comparison(comparison))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from catalog.models import Category
-from generator import services
-from generator.predictor import InsufficientData
+from generator import dispatch, predictor_versions
+from generator.management.options import add_async_argument, category_named
+from generator.predictor import REFIT_PRIOR_STRENGTH, InsufficientData
 
 
 class Command(BaseCommand):
@@ -27,38 +26,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prior-strength",
             type=float,
-            default=services.REFIT_PRIOR_STRENGTH,
-            help=f"Weight of the prior θ in the fit (ridge towards it; default {services.REFIT_PRIOR_STRENGTH:g}).",
+            default=REFIT_PRIOR_STRENGTH,
+            help=f"Weight of the prior θ in the fit (ridge towards it; default {REFIT_PRIOR_STRENGTH:g}).",
         )
-        parser.add_argument(
-            "--async",
-            dest="run_async",
-            action="store_true",
-            help="Queue the refit on the generation queue instead of running it here.",
-        )
+        add_async_argument(parser, what="refit")
 
     def handle(self, *args, **options) -> None:
         if not options["prior_strength"] > 0:
             raise CommandError(f"--prior-strength must be a positive number, not {options['prior_strength']:g}")
         category = None
         if options["category"]:
-            category = Category.objects.filter(name__iexact=options["category"]).first()
-            if category is None:
-                raise CommandError(f"unknown category {options['category']!r}")
+            category = category_named(options["category"])
         if options["run_async"]:
-            from generator.tasks import predictor_refit_task
-
-            transaction.on_commit(
-                lambda: predictor_refit_task.delay(category.pk if category else None, options["min_impressions"])
+            dispatch.predictor_refit_enqueue(
+                category_id=category.pk if category else None, min_impressions=options["min_impressions"]
             )
             self.stdout.write("refit queued on the generation queue")
             return
         try:
             fit_options = {"min_impressions": options["min_impressions"], "prior_strength": options["prior_strength"]}
             if category:
-                created = services.predictor_refit(category=category, **fit_options)
+                created = predictor_versions.predictor_refit(category=category, **fit_options)
             else:
-                created = services.predictor_refit_all(**fit_options)
+                created = predictor_versions.predictor_refit_all(**fit_options)
         except InsufficientData as exc:
             raise CommandError(f"not enough logged outcomes: {exc}; the reranker keeps its current predictor") from exc
         for predictor in created:

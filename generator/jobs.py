@@ -1,7 +1,8 @@
-"""Writes for the generator: creating and running generation jobs, refitting the predictor.
+"""Generation jobs: validating a request, queueing it, running it, storing its candidates and variants.
 
 The model and the embedder are loaded inside `generation_job_run` (through the pipeline), so
-importing this module stays cheap for the web process.
+importing this module stays cheap for the web process. Jobs are sent to the `generation` queue
+through `generator.dispatch`; the variants they make are written by `experiments.services`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,26 +21,19 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from abplatform.errors import FieldErrors, LifecycleError
-from catalog.models import Category
-from experiments.models import Experiment, Variant
-from generator import selectors
-from generator.models import Candidate, ConversionPredictor, GenerationJob
+from experiments.models import Experiment
+from experiments.services import variant_save_generated
+from generator import dispatch, selectors
+from generator.models import Candidate, GenerationJob
 from generator.pipeline import GenerationParams, PipelineResult, generate_for_product
-from generator.predictor import (
-    PRIOR_VERSION,
-    REFIT_PRIOR_STRENGTH,
-    TARGETS,
-    InsufficientData,
-    LogisticModel,
-    OutcomeRow,
-    evaluate,
-    fit_logistic,
-    prior_model,
-)
+from generator.predictor import PRIOR_VERSION, LogisticModel
 from generator.prompts import learned_directives
 from generator.rerank import ScoredCandidate
 
 logger = logging.getLogger(__name__)
+
+# The pipeline's signature (`generator.pipeline.generate_for_product`): tests pass a stub.
+Generate = Callable[..., PipelineResult]
 
 MAX_LAMBDAS = 5
 MAX_CANDIDATES = 32
@@ -129,23 +121,18 @@ def generation_job_create(
         model_name=settings.GENERATOR_MODEL,
     )
     if enqueue:
-        from generator.tasks import generation_job_execute
-
-        transaction.on_commit(lambda: generation_job_execute.delay(job.pk))
+        dispatch.generation_job_enqueue(job_id=job.pk)
     return job
 
 
 def _job_params(job: GenerationJob, predictor: LogisticModel | None = None) -> GenerationParams:
     """The job's settings; a predictor fitted on outcomes adds the prompt directives it calls for."""
     fitted = predictor is not None and predictor.version != PRIOR_VERSION
-    return GenerationParams(
+    return GenerationParams.from_settings(
         directives=learned_directives(predictor.coefficients) if fitted else (),
         candidates=job.candidates_per_lambda,
         top_k=job.top_k,
-        max_new_tokens=settings.GENERATOR_MAX_NEW_TOKENS,
         seed=job.seed,
-        dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-        relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
     )
 
 
@@ -154,9 +141,10 @@ def _progress_set(job_id: int, value: float) -> None:
     GenerationJob.objects.filter(pk=job_id).update(progress=round(min(1.0, max(0.0, value)), 3))
 
 
-def generation_job_run(*, job_id: int, adapter: str | None = None) -> GenerationJob:
+def generation_job_run(*, job_id: int, adapter: str | None = None, generate: Generate | None = None) -> GenerationJob:
     """Run a job end to end. Idempotent: a finished job is left as it is; a job whose worker died
-    mid-run (acks_late redelivery) starts again from scratch.
+    mid-run (acks_late redelivery) starts again from scratch. `generate` replaces the pipeline
+    (default: `generate_for_product`, looked up when the job runs).
 
     Nothing becomes visible until the end: candidates and variants are written in one
     transaction, so a failure leaves the job's error and no half-made variants.
@@ -192,7 +180,7 @@ def generation_job_run(*, job_id: int, adapter: str | None = None) -> Generation
             adapter = selectors.adapter_path_for(
                 category=category, base_model=job.model_name or settings.GENERATOR_MODEL
             )
-        result = generate_for_product(
+        result = (generate or generate_for_product)(
             product=selectors.product_context(product=product),
             lambdas=[float(v) for v in job.lambdas],
             params=params,
@@ -248,22 +236,9 @@ def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate) -> Candid
         sentiment_target=c.sentiment_target,
         text=c.text,
         n_tokens=c.n_tokens,
-        cta_appended=c.cta_appended,
-        novelty=c.novelty,
-        diversity=c.diversity,
-        sentiment=c.sentiment,
-        cta_present=c.cta_present,
-        cta_density=c.cta_density,
-        readability=c.readability,
-        keyword_strength=c.keyword_strength,
-        relevance=c.relevance,
-        length_chars=c.length_chars,
-        words=c.words,
-        p_conv=c.p_conv,
-        p_click=c.p_click,
-        reward=c.reward,
         rank=c.rank,
         dropped_reason=c.dropped_reason[:500],
+        **c.stored(),
     )
 
 
@@ -300,9 +275,14 @@ def _job_results_save(
         elif not is_draft:
             entry["note"] = f"the experiment is {experiment.status} now: no variant was created"
         else:
-            variant, next_position = _variant_upsert(
-                experiment=experiment, lam=outcome.lam, copy=best.text, next_position=next_position
+            variant, created = variant_save_generated(
+                experiment=experiment,
+                key=variant_key_for(outcome.lam),
+                copy=best.text,
+                lambda_value=outcome.lam,
+                position=next_position,
             )
+            next_position += int(created)
             rows[best.position].variant = variant
             entry["variant"] = variant.key
         Candidate.objects.bulk_create(rows.values())
@@ -322,34 +302,6 @@ def _job_results_save(
     )
 
 
-def _variant_upsert(*, experiment: Experiment, lam: float, copy: str, next_position: int) -> tuple[Variant, int]:
-    key = variant_key_for(lam)
-    variant = experiment.variants.filter(key=key).first()
-    if variant is not None and not variant.is_control:
-        # Fresh copy needs fresh review: the old approval was for other words.
-        variant.copy = copy
-        variant.lambda_value = lam
-        variant.source = Variant.Source.LLM
-        variant.approved = False
-        variant.approved_by = None
-        variant.approved_at = None
-        variant.save(update_fields=["copy", "lambda_value", "source", "approved", "approved_by", "approved_at"])
-        return variant, next_position
-    if variant is not None:
-        key = f"{key}-llm"  # never overwrite the control, even if someone named it like an LLM arm
-    variant = Variant.objects.create(
-        experiment=experiment,
-        key=key,
-        name=f"LLM λ={lam:.2f}",
-        position=next_position,
-        lambda_value=lam,
-        copy=copy,
-        source=Variant.Source.LLM,
-        approved=False,
-    )
-    return variant, next_position + 1
-
-
 def generation_run_sync(
     *,
     experiment: Experiment,
@@ -358,6 +310,7 @@ def generation_run_sync(
     top_k: int = 2,
     seed: int = 0,
     user: AbstractBaseUser | None = None,
+    generate: Generate | None = None,
 ) -> GenerationJob:
     """Create and run a job in this process (no broker): for set-up commands such as seed_demo."""
     job = generation_job_create(
@@ -369,184 +322,4 @@ def generation_run_sync(
         user=user,
         enqueue=False,
     )
-    return generation_job_run(job_id=job.pk)
-
-
-def outcome_rows(
-    *, category: Category | None = None, exposed_before: datetime | None = None, exposed_since: datetime | None = None
-) -> list[OutcomeRow]:
-    """Logged outcomes as predictor rows: features are recomputed from each variant's copy.
-
-    `exposed_before` / `exposed_since` restrict to units first exposed before / since a time.
-    """
-    from generator.embeddings import embed
-    from generator.prompts import category_keywords
-    from generator.rerank import copy_features
-    from generator.scorers import relevance, text_scores
-
-    outcomes = selectors.variant_outcomes(category=category, exposed_before=exposed_before, exposed_since=exposed_since)
-    if not outcomes:
-        return []
-    copies = embed([o.copy for o in outcomes])
-    references = embed([o.product.reference_text for o in outcomes])
-    rows: list[OutcomeRow] = []
-    for outcome, copy_vec, product_vec in zip(outcomes, copies, references, strict=True):
-        scores = text_scores(outcome.copy, category_keywords(outcome.category, outcome.product.keywords))
-        features = copy_features(scores, relevance(copy_vec, product_vec))
-        rows.append(
-            OutcomeRow(features=features, impressions=outcome.impressions, orders=outcome.orders, clicks=outcome.clicks)
-        )
-    return rows
-
-
-# A refit must not predict the recent holdout worse than the model in use: log-loss (a proper
-# score, sensitive to calibration) may not rise, and AUC (ranking, what the reranker uses) may
-# not drop by more than this; AUC over a handful of pieces of copy is coarse, hence the slack.
-REFIT_AUC_SLACK = 0.01
-REFIT_HOLDOUT_FRACTION = 0.25
-
-
-def _holdout_check(candidate: dict[str, float | None], current: dict[str, float | None]) -> tuple[bool, str]:
-    if candidate["log_loss"] is None or current["log_loss"] is None:
-        return True, "no recent holdout data: activated on the training fit alone"
-    if candidate["log_loss"] > current["log_loss"] + 1e-9:
-        return False, f"holdout log-loss {candidate['log_loss']:.5f} > current {current['log_loss']:.5f}"
-    if (
-        candidate["auc"] is not None
-        and current["auc"] is not None
-        and candidate["auc"] < current["auc"] - REFIT_AUC_SLACK
-    ):
-        return False, f"holdout AUC {candidate['auc']:.3f} < current {current['auc']:.3f} − {REFIT_AUC_SLACK}"
-    return True, "not worse than the current model on the recent holdout"
-
-
-def predictor_refit(
-    *,
-    category: Category | None = None,
-    targets: Sequence[str] = TARGETS,
-    min_impressions: int = 1000,
-    prior_strength: float = REFIT_PRIOR_STRENGTH,
-    activate: bool = True,
-    holdout_fraction: float = REFIT_HOLDOUT_FRACTION,
-) -> list[ConversionPredictor]:
-    """Fit new predictor versions on logged outcomes, checked on recent data before activation.
-
-    Units are split by first exposure: those in the last `holdout_fraction` of the time span are
-    the holdout. A candidate fitted on the older units is scored on the holdout next to the model
-    in use (the active version, else the prior), by AUC and log-loss; when it is not worse, the
-    model fitted on all data becomes active. Either way the new version is stored with its
-    `metrics["holdout"]`, so the admin shows refits that were held back and why.
-
-    Raises InsufficientData (nothing is written) when the logs are too thin to learn from.
-    """
-    rows = outcome_rows(category=category)
-    train, holdout = rows, []
-    first, last = selectors.outcome_exposure_span(category=category)
-    cutoff = None
-    if first is not None and last is not None and last > first and holdout_fraction > 0:
-        cutoff = last - (last - first) * holdout_fraction
-        train = outcome_rows(category=category, exposed_before=cutoff)
-        holdout = outcome_rows(category=category, exposed_since=cutoff)
-    plans = []
-    for target in targets:
-        prior = prior_model(target)
-        final = fit_logistic(
-            rows,
-            target=target,
-            prior=prior,
-            prior_strength=prior_strength,
-            min_impressions=min_impressions,
-        )
-        try:
-            candidate = fit_logistic(
-                train, target=target, prior=prior, prior_strength=prior_strength, min_impressions=1
-            ).model
-        except InsufficientData:
-            candidate = final.model  # everything is recent: the check then compares the full fit
-        current = selectors.predictor_for(category=category, target=target)
-        candidate_scores = evaluate(candidate, holdout)
-        current_scores = evaluate(current, holdout)
-        passed, reason = _holdout_check(candidate_scores, current_scores)
-        metrics = dict(final.metrics) | {
-            "holdout": {
-                "cutoff": cutoff.isoformat() if cutoff else None,
-                "fraction": holdout_fraction,
-                "train_rows": len(train),
-                "holdout_rows": candidate_scores["rows"],
-                "holdout_impressions": candidate_scores["impressions"],
-                "auc": candidate_scores["auc"],
-                "log_loss": candidate_scores["log_loss"],
-                "current_version": current.version,
-                "current_auc": current_scores["auc"],
-                "current_log_loss": current_scores["log_loss"],
-                "passed": passed,
-                "reason": reason,
-            },
-            "activated": bool(activate and passed),
-        }
-        plans.append((final, metrics, bool(activate and passed)))
-    created: list[ConversionPredictor] = []
-    with transaction.atomic():
-        for fit, metrics, make_active in plans:
-            target = fit.model.target
-            if make_active:
-                ConversionPredictor.objects.filter(target=target, category=category, active=True).update(active=False)
-            created.append(
-                ConversionPredictor.objects.create(
-                    version=selectors.next_predictor_version(target=target),
-                    category=category,
-                    target=target,
-                    coefficients=dict(fit.model.coefficients),
-                    feature_names=list(fit.model.feature_names),
-                    n_samples=fit.n_samples,
-                    metrics=metrics,
-                    active=make_active,
-                )
-            )
-    return created
-
-
-def predictor_refit_all(
-    *, min_impressions: int = 1000, prior_strength: float = REFIT_PRIOR_STRENGTH, activate: bool = True
-) -> list[ConversionPredictor]:
-    """The nightly refit: one fit per category with enough outcomes, then one for all categories.
-
-    Shoppers of each category respond differently (figures sell electronics, not snacks), and
-    `predictor_for` prefers the category's own active version. Each fit is centred on the paper's
-    prior, not on the all-category fit: in the closed-loop simulation (README) centring a
-    category on the others pulled it towards what sells elsewhere and cost conversions. The
-    categories go first so that each is checked against the model in use before this run (an
-    all-category fit made a moment earlier has seen their holdout). Categories too thin to fit
-    are skipped; raises InsufficientData only when nothing at all could be fitted.
-    """
-    options = {"min_impressions": min_impressions, "prior_strength": prior_strength, "activate": activate}
-    created: list[ConversionPredictor] = []
-    # One transaction: a run that fails halfway (the task retries database errors) leaves no
-    # versions behind, so its retry does not check categories against versions it made itself.
-    with transaction.atomic():
-        for category in Category.objects.order_by("name"):
-            try:
-                created += predictor_refit(category=category, **options)
-            except (InsufficientData, np.linalg.LinAlgError) as exc:
-                # A thin or numerically degenerate category must not block the others.
-                logger.info("predictor refit for %s skipped: %s", category.name, exc)
-        try:
-            created += predictor_refit(**options)
-        except InsufficientData:
-            if not created:
-                raise
-    return created
-
-
-__all__ = [
-    "InsufficientData",
-    "generation_input_validate",
-    "generation_job_create",
-    "generation_job_fail",
-    "generation_job_run",
-    "generation_run_sync",
-    "outcome_rows",
-    "predictor_refit",
-    "predictor_refit_all",
-    "variant_key_for",
-]
+    return generation_job_run(job_id=job.pk, generate=generate)

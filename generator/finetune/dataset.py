@@ -1,0 +1,78 @@
+"""The training data of a category's fine-tuning run, gathered from the database and the seed corpus."""
+
+from __future__ import annotations
+
+from catalog.models import Category
+from catalog.rules import has_call_to_action
+from experiments.models import Variant
+from generator import selectors
+from generator.corpus import seed_corpus_examples
+from generator.finetune.data import (
+    RLPrompt,
+    TrainingExample,
+    corpus_examples,
+    outcome_weight,
+    sentiment_tag_for,
+    training_example,
+)
+from generator.prompts import ProductContext, build_prompts, category_keywords
+from generator.scorers import sentiment_polarity
+
+
+def finetune_examples(*, category: Category) -> list[TrainingExample]:
+    """SFT data: the category's approved non-control copy (weighted by logged CTR/CVR) + the seed corpus."""
+    lam = float(category.recommended_lambda)
+    keywords = tuple(category.keywords or ())
+    outcomes = {o.variant_id: o for o in selectors.variant_outcomes(category=category)}
+    impressions = sum(o.impressions for o in outcomes.values())
+    mean_ctr = sum(o.clicks for o in outcomes.values()) / impressions if impressions else 0.0
+    mean_cvr = sum(o.orders for o in outcomes.values()) / impressions if impressions else 0.0
+    approved = (
+        Variant.objects.filter(approved=True, experiment__product__category=category)
+        .exclude(is_control=True)
+        .exclude(copy="")
+        .select_related("experiment__product__category")
+        .order_by("id")
+    )
+    examples: list[TrainingExample] = []
+    for index, variant in enumerate(approved):
+        outcome = outcomes.get(variant.pk)
+        weight = (
+            outcome_weight(
+                impressions=outcome.impressions,
+                clicks=outcome.clicks,
+                orders=outcome.orders,
+                mean_ctr=mean_ctr,
+                mean_cvr=mean_cvr,
+            )
+            if outcome
+            else 1.0
+        )
+        examples.append(
+            training_example(
+                product=selectors.product_context(product=variant.experiment.product),
+                text=variant.copy,
+                lam=lam,
+                sentiment=sentiment_tag_for(sentiment_polarity(variant.copy)),
+                cta=has_call_to_action(variant.copy),
+                weight=weight,
+                source=f"variant:{variant.pk}",
+                index=index,
+            )
+        )
+    examples.extend(corpus_examples(category=category.name, lam=lam, keywords=keywords))
+    return examples
+
+
+def rl_prompt_set(*, category: Category, limit: int = 24) -> list[RLPrompt]:
+    """RL prompts: the seed corpus's products of the category (never the held-out catalog products),
+    prompted as the generator prompts them at the category's recommended λ."""
+    lam = float(category.recommended_lambda)
+    keywords = category_keywords(category.name, tuple(category.keywords or ()))
+    examples = seed_corpus_examples(category=category.name)
+    prompts: list[RLPrompt] = []
+    for index, example in enumerate(examples[:limit]):
+        product = ProductContext(title=example.title, category=category.name, keywords=keywords)
+        spec = build_prompts(product=product, lam=lam, count=2)[index % 2]
+        prompts.append(RLPrompt(messages=spec.messages, product=product, keywords=keywords))
+    return prompts
