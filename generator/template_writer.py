@@ -70,10 +70,13 @@ def template_copy(facts: ProductFacts, *, cta: bool = True) -> str:
     title = facts.title.strip()
     opener = f"Meet the {title} from {facts.brand.strip()}." if facts.brand.strip() else f"Meet the {title}."
     sentences = [opener]
+    last = title.lower().split()[-1] if title else ""
+    plural = last.endswith("s") and not last.endswith("ss")
+    it, is_, offers = ("They", "are", "offer") if plural else ("It", "is", "offers")
     a = facts.attributes
     material = a.get("material")
     if facts.category.lower() == "apparel" and isinstance(material, str):
-        detail = f"It is made from {material}"
+        detail = f"{it} {is_} made from {material}"
         if isinstance(a.get("fit"), str):
             detail += f", with a {a['fit']} fit"
         colors = a.get("colors")
@@ -83,7 +86,7 @@ def template_copy(facts: ProductFacts, *, cta: bool = True) -> str:
     else:
         highlights = _highlights(facts)
         if len(highlights) >= 2:
-            sentences.append(f"It offers {_join(highlights)}.")
+            sentences.append(f"{it} {offers} {_join(highlights)}.")
         else:
             first = _first_sentence(facts.description)
             if first and not _repeats(title, first):

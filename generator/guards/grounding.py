@@ -164,6 +164,19 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
         taken[-1] = (m.start(), m.end(1) + 1)  # the material itself is checked below
         masked = masked[: m.start()] + " " * (m.end(1) + 1 - m.start()) + masked[m.end(1) + 1 :]
 
+    for m in LETTER_RANGE.finditer(text):
+        lo, hi = size_rank(m.group(1)), size_rank(m.group(2))
+        ok = any(a <= lo and hi <= b for a, b in index.letter_ranges)
+        add(Claim("size", m.group(0), m.start(), m.end(), ok))
+    for m in _SIZE_SINGLE.finditer(text):
+        if _overlaps(m.start(), m.end(), taken):
+            continue
+        rank = size_rank(m.group(1) or m.group(2))
+        ok = any(a <= rank <= b for a, b in index.letter_ranges)
+        add(Claim("size", m.group(0), m.start(), m.end(), ok))
+    for m in _ONE_SIZE.finditer(text):
+        add(Claim("size", m.group(0), m.start(), m.end(), index.mentions(r"one size")))
+
     for claim in _figure_claims(masked, index, taken):
         add(claim)
 
@@ -184,19 +197,6 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
             ):
                 continue
             add(Claim("colour", m.group(0), m.start(), m.end(), fold(m.group(0)) in lowered_data))
-
-    for m in LETTER_RANGE.finditer(text):
-        lo, hi = size_rank(m.group(1)), size_rank(m.group(2))
-        ok = any(a <= lo and hi <= b for a, b in index.letter_ranges)
-        add(Claim("size", m.group(0), m.start(), m.end(), ok))
-    for m in _SIZE_SINGLE.finditer(text):
-        if _overlaps(m.start(), m.end(), taken):
-            continue
-        rank = size_rank(m.group(1) or m.group(2))
-        ok = any(a <= rank <= b for a, b in index.letter_ranges)
-        add(Claim("size", m.group(0), m.start(), m.end(), ok))
-    for m in _ONE_SIZE.finditer(text):
-        add(Claim("size", m.group(0), m.start(), m.end(), index.mentions(r"one size")))
 
     claims.extend(_name_claims(text, index, taken))
     return sorted(claims, key=lambda c: c.start)

@@ -89,7 +89,7 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"fast charg|rapid charg|quick charg|power delivery",
     ),
     "solar": (r"solar[- ]powered|solar", r"solar"),
-    "waterproof": (r"waterproof|water-proof|submersible", r"waterproof|\bipx?[678]\b"),
+    "waterproof": (r"waterproof|water-proof|submersible", r"waterproof|\bip[0-6x][78]\b"),
     "water resistance": (
         r"water[- ]resist\w*|splash[- ]?(?:proof|resist\w*)|sweat[- ]?(?:proof|resist\w*)|showerproof",
         r"water resist|waterproof|splash|sweat|\bipx?\d\b|\d atm|water repellent",
@@ -185,7 +185,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "non-gmo": (r"non[- ]gmo|gmo[- ]free", r"non gmo"),
     "carbon neutral": (r"carbon[- ]neutral|climate[- ]neutral|net[- ]zero", r"carbon neutral|climate neutral"),
     "eco-friendly": (
-        r"eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|sustainably sourced|eco-conscious",  # noqa: E501
+        r"sustainably sourced|eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|eco-conscious",  # noqa: E501
         r"sustainab|recycled|organic|fair ?trade|gots|fsc|eco",
     ),
     "hypoallergenic": (r"hypo-?allergenic", r"hypoallergenic"),
