@@ -203,7 +203,8 @@ def ordinary_words() -> frozenset[str]:
             words.update(w for w in re.findall(r"(?<![.!?]\s)\b[a-z][a-z'-]+\b", text))
     except (OSError, ValueError):
         pass
-    return frozenset(w for w in words if w not in {k.lower() for k in lexicon.KNOWN_BRANDS})
+    brands = {k.lower() for k in lexicon.KNOWN_BRANDS}
+    return frozenset(w for w in words if w not in brands)
 
 
 def is_ordinary(word: str) -> bool:
@@ -216,6 +217,42 @@ def is_ordinary(word: str) -> bool:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and word[: -len(suffix)] + repl in vocab:
             return True
     return all(part in vocab for part in word.split("-")) if "-" in word else False
+
+
+# --- product types and content words, for the on-topic guard -------------------------------
+
+_CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
+
+
+@lru_cache(maxsize=1)
+def type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
+    form_group: dict[str, int] = {}
+    group_id = 0
+    for groups in lexicon.PRODUCT_TYPES.values():
+        for group in groups:
+            for form in group:
+                form_group.setdefault(form, group_id)
+            group_id += 1
+    forms = sorted(form_group, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])", re.IGNORECASE)
+    return pattern, form_group
+
+
+def own_type_groups(text: str) -> frozenset[int]:
+    pattern, form_group = type_pattern()
+    return frozenset(form_group[m.group(1).lower()] for m in pattern.finditer(text))
+
+
+def _stem(word: str) -> str:
+    word = word.strip("'-").removesuffix("'s")
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_stems(text: str) -> list[str]:
+    return [_stem(w) for w in _CONTENT.findall(fold(text)) if w not in lexicon.STOPWORDS]
 
 
 @dataclass(frozen=True)
@@ -231,6 +268,8 @@ class FactIndex:
     letter_ranges: tuple[tuple[int, int], ...]
     surfaces: Mapping[str, tuple[str, ...]]  # dimension -> figures as written, for messages
     other_brands: frozenset[str] = frozenset()
+    type_groups: frozenset[int] = frozenset()  # the kinds of product the data names
+    content_stems: frozenset[str] = frozenset()  # the data's content words, stemmed
 
     def mentions(self, evidence: str) -> bool:
         """Whether the folded product text matches an evidence pattern."""
@@ -311,4 +350,6 @@ def fact_index(facts: ProductFacts, *, other_brands: tuple[str, ...] = ()) -> Fa
         letter_ranges=letter_ranges,
         surfaces={k: tuple(dict.fromkeys(v)) for k, v in surfaces.items()},
         other_brands=frozenset(b for b in other_brands if b and b.lower() != facts.brand.lower()),
+        type_groups=own_type_groups(raw_text),
+        content_stems=frozenset(content_stems(raw_text + " " + facts.category)),
     )

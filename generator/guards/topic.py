@@ -15,54 +15,18 @@ Two checks, both pure:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from generator.guards import lexicon
-from generator.guards.facts import FactIndex, fold
+from generator.guards.facts import FactIndex, content_stems, type_pattern
 from generator.guards.types import TOPIC, Finding
-
-_CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
-
-
-@lru_cache(maxsize=1)
-def _type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
-    form_group: dict[str, int] = {}
-    group_id = 0
-    for groups in lexicon.PRODUCT_TYPES.values():
-        for group in groups:
-            for form in group:
-                form_group.setdefault(form, group_id)
-            group_id += 1
-    forms = sorted(form_group, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])", re.IGNORECASE)
-    return pattern, form_group
-
-
-def own_type_groups(index: FactIndex) -> frozenset[int]:
-    pattern, form_group = _type_pattern()
-    data = index.facts.text()
-    return frozenset(form_group[m.group(1).lower()] for m in pattern.finditer(data))
-
-
-def _stem(word: str) -> str:
-    word = word.strip("'-").removesuffix("'s")
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_stems(text: str) -> list[str]:
-    return [_stem(w) for w in _CONTENT.findall(fold(text)) if w not in lexicon.STOPWORDS]
 
 
 def lexical_relevance(text: str, index: FactIndex) -> float:
     """Share of the copy's content words (stemmed) that occur in the product's text, in [0, 1]."""
-    words = _content_stems(text)
+    words = content_stems(text)
     if not words:
         return 0.0
-    product = set(_content_stems(index.facts.text() + " " + index.facts.category))
-    return sum(w in product for w in words) / len(words)
+    return sum(w in index.content_stems for w in words) / len(words)
 
 
 def topic_check(
@@ -74,8 +38,8 @@ def topic_check(
     min_content_words: int = 4,
 ) -> tuple[Finding, ...]:
     findings: list[Finding] = []
-    pattern, form_group = _type_pattern()
-    own = own_type_groups(index)
+    pattern, form_group = type_pattern()
+    own = index.type_groups
     cues = lexicon.COMPANION_CUES.get(index.facts.category, ("your",))
     seen: set[int] = set()
     for m in pattern.finditer(text):
@@ -91,7 +55,7 @@ def topic_check(
                 TOPIC, "off_topic_product", f'off topic: mentions "{m.group(1)}", which this product is not', m.group(1)
             )
         )
-    words = _content_stems(text)
+    words = content_stems(text)
     if len(words) >= min_content_words and lexical_relevance(text, index) == 0.0:
         findings.append(Finding(TOPIC, "unrelated_text", "off topic: the copy shares no words with the product data"))
     if similarity is not None and similarity < min_similarity:
