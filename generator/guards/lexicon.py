@@ -1,0 +1,472 @@
+"""Word lists the guards share. Written by hand for English product copy; data, not logic.
+
+Each list says what it is for. Extend them here; the guards read nothing else.
+"""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+# unit (lower case) -> (dimension, factor to the dimension's base unit)
+UNITS: dict[str, tuple[str, float]] = {
+    # time, base: hours
+    "h": ("time", 1.0), "hr": ("time", 1.0), "hrs": ("time", 1.0), "hour": ("time", 1.0), "hours": ("time", 1.0),
+    "min": ("time", 1 / 60), "mins": ("time", 1 / 60), "minute": ("time", 1 / 60), "minutes": ("time", 1 / 60),
+    "sec": ("time", 1 / 3600), "secs": ("time", 1 / 3600), "second": ("time", 1 / 3600),
+    "seconds": ("time", 1 / 3600), "day": ("time", 24.0), "days": ("time", 24.0), "week": ("time", 168.0),
+    "weeks": ("time", 168.0), "month": ("time", 730.0), "months": ("time", 730.0), "year": ("time", 8760.0),
+    "years": ("time", 8760.0),
+    # mass, base: grams
+    "mg": ("mass", 0.001), "g": ("mass", 1.0), "gram": ("mass", 1.0), "grams": ("mass", 1.0),
+    "gramme": ("mass", 1.0), "grammes": ("mass", 1.0), "kg": ("mass", 1000.0), "kilo": ("mass", 1000.0),
+    "kilos": ("mass", 1000.0), "kilogram": ("mass", 1000.0), "kilograms": ("mass", 1000.0),
+    "oz": ("mass", 28.35), "lb": ("mass", 453.6), "lbs": ("mass", 453.6),
+    # volume, base: millilitres
+    "ml": ("volume", 1.0), "millilitre": ("volume", 1.0), "millilitres": ("volume", 1.0), "cl": ("volume", 10.0),
+    "l": ("volume", 1000.0), "litre": ("volume", 1000.0), "litres": ("volume", 1000.0),
+    "liter": ("volume", 1000.0), "liters": ("volume", 1000.0),
+    # length, base: millimetres
+    "mm": ("length", 1.0), "cm": ("length", 10.0), "m": ("length", 1000.0), "metre": ("length", 1000.0),
+    "metres": ("length", 1000.0), "meter": ("length", 1000.0), "meters": ("length", 1000.0),
+    "km": ("length", 1e6), "in": ("length", 25.4), "inch": ("length", 25.4), "inches": ("length", 25.4),
+    '"': ("length", 25.4), "″": ("length", 25.4), "ft": ("length", 304.8), "foot": ("length", 304.8),
+    "feet": ("length", 304.8),
+    # electrical and data
+    "w": ("power", 1.0), "watt": ("power", 1.0), "watts": ("power", 1.0), "kw": ("power", 1000.0),
+    "mah": ("charge", 1.0), "wh": ("energy", 1.0), "v": ("voltage", 1.0), "volt": ("voltage", 1.0),
+    "volts": ("voltage", 1.0),
+    "mb": ("data", 0.001), "gb": ("data", 1.0), "tb": ("data", 1000.0),
+    "mbps": ("bitrate", 1.0), "gbps": ("bitrate", 1000.0),
+    "hz": ("frequency", 1.0), "khz": ("frequency", 1000.0), "mhz": ("frequency", 1e6), "ghz": ("frequency", 1e9),
+    "bit": ("bits", 1.0), "ppi": ("ppi", 1.0), "dpi": ("dpi", 1.0), "fps": ("fps", 1.0), "db": ("db", 1.0),
+    "atm": ("atm", 1.0), "ppm": ("ppm", 1.0), "gsm": ("gsm", 1.0), "deg": ("angle", 1.0), "°": ("angle", 1.0),
+    "°c": ("celsius", 1.0), "°f": ("fahrenheit", 1.0), "c": ("celsius", 1.0),
+    "kcal": ("kcal", 1.0), "calorie": ("kcal", 1.0), "calories": ("kcal", 1.0), "cal": ("kcal", 1.0),
+    "%": ("percent", 1.0), "percent": ("percent", 1.0), "per cent": ("percent", 1.0),
+    "fill": ("fill", 1.0),
+}  # fmt: skip
+
+# Units that are only units when written right after the figure ("20C", "2m"), never a word apart
+# ("20 c" is not Celsius); and units that are also English words, accepted only when no lowercase
+# word follows ("1.4 in AMOLED" is inches, "2 in the box" is not).
+TIGHT_UNITS = frozenset({"c"})
+WORDLIKE_UNITS = frozenset({"in"})
+
+NUMBER_WORDS: dict[str, int] = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+}  # fmt: skip
+# "one" is left out on purpose: "one of", "in one", "one-way" are not counts worth checking.
+NUMBER_WORDS_DATA_ONLY = {"one": 1}
+
+# --- standards, features, materials, claims ---------------------------------------------------
+
+# Acronyms and spec words harmless enough to pass without support (sizes are checked elsewhere).
+HARMLESS_ACRONYMS = frozenset({"I", "A", "TV", "PC", "DIY", "OK", "AM", "PM", "ASAP", "FAQ", "XS", "XL", "XXL", "XXS",
+                               "XXXL", "S", "M", "L"})  # fmt: skip
+
+# Features a product only has when its data says so: canonical -> (copy pattern, evidence pattern).
+# Evidence is searched in the normalised product text (lower case, British spellings folded to
+# American ones, hyphens as spaces); implications live in the evidence ("per charge" implies a
+# rechargeable battery, an IP67 rating implies water resistance).
+FEATURES: dict[str, tuple[str, str]] = {
+    "bluetooth": (r"bluetooth", r"bluetooth"),
+    "wi-fi": (r"wi-?fi", r"wi ?fi"),
+    "wireless charging": (r"wireless(?:ly)? charg\w*|qi[- ]certified|magsafe", r"wireless(?:ly)? charg|\bqi\b|magsafe"),
+    "wireless": (r"wireless|cord-?free|cable-?free", r"wireless|bluetooth|wi ?fi|cordless"),
+    "cordless": (r"cordless", r"cordless|wireless|battery"),
+    "rechargeable": (r"rechargeable|recharges?", r"rechargeable|per charge|charging case|battery life|mah\b"),
+    "battery": (r"batter(?:y|ies)", r"batter(?:y|ies)|per charge|mah\b|coin cell"),
+    "fast charging": (
+        r"(?:fast|rapid|quick|turbo)[- ]?charg\w*|quick charge",
+        r"fast charg|rapid charg|quick charg|power delivery",
+    ),
+    "solar": (r"solar[- ]powered|solar", r"solar"),
+    "waterproof": (r"waterproof|water-proof|submersible", r"waterproof|\bip[0-6x][78]\b"),
+    "water resistance": (
+        r"water[- ]resist\w*|splash[- ]?(?:proof|resist\w*)|sweat[- ]?(?:proof|resist\w*)|showerproof",
+        r"water resist|waterproof|splash|sweat|\bipx?\d\b|\d atm|water repellent",
+    ),
+    "dustproof": (r"dust[- ]?(?:proof|resist\w*|tight)", r"dust|\bip[56]\d\b"),
+    "noise cancelling": (r"noise[- ]cancel\w*|\banc\b", r"noise cancel|\banc\b"),
+    "touchscreen": (r"touch[- ]?screens?|touch controls?|touch[- ]sensitive", r"touch"),
+    "display": (r"(?:built-in |lcd |led |oled |digital )?(?:display|screen)s?", r"display|screen|lcd|oled"),
+    "colour screen": (r"colou?r (?:display|screen|touchscreen)", r"colou?r (?:display|screen)|colors? display"),
+    "app": (r"\bapps?\b|smartphone app|companion app", r"\bapp\b"),
+    "voice control": (r"voice (?:control|assistant|command)s?|alexa|google assistant|siri", r"voice"),
+    "gps": (r"\bgps\b", r"\bgps\b"),
+    "heart rate": (r"heart[- ]rate", r"heart rate"),
+    "ecg": (r"\becg\b|\bekg\b", r"\becg\b"),
+    "blood oxygen": (r"blood oxygen|spo2", r"blood oxygen|spo2"),
+    "sleep tracking": (r"sleep tracking|tracks? (?:your )?sleep", r"sleep"),
+    "nfc": (r"\bnfc\b|contactless pay\w*", r"\bnfc\b"),
+    "microphone": (r"microphones?|\bmics?\b", r"microphone|\bmic\b"),
+    "camera": (r"cameras?", r"camera"),
+    "backlight": (r"backlit|backlight\w*", r"backlit|backlight"),
+    "rgb": (r"\brgb\b", r"\brgb\b"),
+    "stereo": (r"stereo", r"stereo|2\.1|channel"),
+    "power bank": (r"power ?bank", r"power ?bank"),
+    "foldable": (r"fold(?:able|s flat|ing)", r"fold|pack"),
+    "breathable": (r"breathab\w+", r"breathab"),
+    "windproof": (r"wind[- ]?proof", r"windproof"),
+    "quick-dry": (r"quick[- ]dry\w*|moisture[- ]wicking|wicks? (?:away )?(?:moisture|sweat)", r"quick dry|wicking"),
+    "stretch": (r"stretch\w*|four-way stretch", r"stretch|elastane|spandex|lycra"),
+    "machine washable": (r"machine[- ]wash\w*", r"machine wash"),
+    "dishwasher safe": (r"dishwasher[- ]safe", r"dishwasher safe"),
+    "memory foam": (r"memory foam", r"memory foam"),
+    "uv protection": (r"\bupf\s*\d*|uv protect\w*", r"upf|uv protect"),
+    "warranty": (r"warrant(?:y|ies)|guarantee[ds]?", r"warrant|guarantee"),
+    "hands-free": (r"hands[- ]free", r"hands free"),
+    "tri-band": (r"tri[- ]band", r"tri band"),
+}
+
+# Materials a product is made of. Support: the word is in the product data.
+MATERIALS = (
+    "cotton", "merino", "wool", "cashmere", "silk", "linen", "polyester", "nylon", "elastane", "spandex", "lycra",
+    "viscose", "rayon", "modal", "lyocell", "tencel", "bamboo", "hemp", "acrylic", "leather", "suede", "nubuck",
+    "denim", "fleece", "canvas", "rubber", "mesh", "jersey", "twill", "flannel", "crepe", "satin", "velvet",
+    "corduroy", "alpaca", "mohair", "angora", "gore-tex", "neoprene", "foam", "gel", "aluminium", "aluminum",
+    "stainless steel", "steel", "titanium", "carbon fibre", "carbon fiber", "carbon", "sapphire", "glass",
+    "ceramic", "plastic", "wood", "walnut", "oak", "cork", "kevlar", "graphene", "perovskite", "goose down",
+    "duck down", "feathers", "vegan leather", "faux fur", "fur", "porcelain", "marble", "copper", "brass",
+)  # fmt: skip
+# "down" is a common word; it is a material only in these phrases.
+DOWN_MATERIAL = r"(?:recycled |goose |duck |\d+-fill (?:recycled |goose |duck )?)down\b|\bdown (?:fill\w*|insulat\w*|feathers?|jacket|parka|vest|duvet)"  # noqa: E501
+
+# Certifications, dietary, health and environmental claims: canonical -> (copy, evidence).
+CERTIFICATIONS: dict[str, tuple[str, str]] = {
+    "organic": (r"organic(?:ally)?", r"organic"),
+    "vegan": (r"vegan|plant-based|plant based", r"vegan|plant based"),
+    "vegetarian": (r"vegetarian|veggie", r"vegetarian|vegan"),
+    "fair trade": (r"fair[- ]?trade", r"fair ?trade"),
+    "gots": (r"\bgots\b", r"\bgots\b"),
+    "oeko-tex": (r"oeko[- ]?tex", r"oeko ?tex"),
+    "bluesign": (r"bluesign", r"bluesign"),
+    "fsc": (r"\bfsc\b", r"\bfsc\b"),
+    "b corp": (r"\bb[- ]?corp\b", r"b ?corp"),
+    "rainforest alliance": (r"rainforest alliance", r"rainforest alliance"),
+    "cruelty-free": (r"cruelty[- ]free|leaping bunny|not tested on animals", r"cruelty free|leaping bunny"),
+    "phosphate-free": (r"phosphate[- ]free|no phosphates?", r"phosphate free"),
+    "sulfate-free": (r"sul(?:f|ph)ate[- ]free|no sul(?:f|ph)ates?", r"sulfate free"),
+    "paraben-free": (r"paraben[- ]free|no parabens?", r"paraben free"),
+    "fragrance-free": (
+        r"fragrance[- ]free|perfume[- ]free|unscented",
+        r"fragrance free|without added fragrance|unscented",
+    ),
+    "aluminium-free": (r"alumini?um[- ]free", r"aluminum free"),
+    "non-bio": (r"non[- ]bio(?:logical)?", r"non bio"),
+    "biodegradable": (r"biodegradable", r"biodegradable"),
+    "compostable": (r"compostable", r"compostable"),
+    "recyclable": (r"recyclable", r"recyclable"),
+    "recycled": (r"recycled", r"recycled"),
+    "plastic-free": (r"plastic[- ]free", r"plastic free"),
+    "palm-oil-free": (r"palm[- ]oil[- ]free", r"palm oil free"),
+    "gluten-free": (r"gluten[- ]free|no gluten", r"gluten free"),
+    "dairy-free": (r"dairy[- ]free|no dairy|non-dairy", r"dairy free|vegan|plant based"),
+    "lactose-free": (r"lactose[- ]free", r"lactose free|dairy free|vegan"),
+    "nut-free": (r"nut[- ]free", r"nut free"),
+    "sugar-free": (
+        r"sugar[- ]free|no (?:added )?sugars?|zero sugar|unsweetened|without (?:added )?sugar",
+        r"sugar free|no sugar|unsweetened|sugar g 0",
+    ),
+    "no added sugar": (r"no added sugars?", r"no added sugar|unsweetened|sugar free|no sugar|sugar g 0"),
+    "low calorie": (r"low[- ]cal(?:orie)?s?|low in calories", r"low cal"),
+    "protein": (r"protein", r"protein"),
+    "high fibre": (r"high[- ]fib(?:re|er)", r"high fiber"),
+    "kosher": (r"kosher", r"kosher"),
+    "halal": (r"halal", r"halal"),
+    "non-gmo": (r"non[- ]gmo|gmo[- ]free", r"non gmo"),
+    "carbon neutral": (r"carbon[- ]neutral|climate[- ]neutral|net[- ]zero", r"carbon neutral|climate neutral"),
+    "eco-friendly": (
+        r"sustainably sourced|eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|eco-conscious",  # noqa: E501
+        r"sustainab|recycled|organic|fair ?trade|gots|fsc|eco",
+    ),
+    "hypoallergenic": (r"hypo-?allergenic", r"hypoallergenic"),
+    "dermatologically tested": (r"dermatologi(?:st|cally)[- ](?:tested|approved|recommended)", r"dermatolog"),
+    "clinically proven": (r"clinically[- ](?:proven|tested)|scientifically[- ]proven|proven to", r"clinically|proven"),
+    "medical grade": (r"medical[- ]grade", r"medical grade"),
+    "military grade": (r"military[- ]grade", r"military grade"),
+    "biocompatible": (r"biocompatible", r"biocompatible"),
+    "antibacterial": (r"anti-?bacterial|anti-?microbial|kills \d+% of germs", r"antibacterial|antimicrobial"),
+    "bpa-free": (r"bpa[- ]free", r"bpa free"),
+    "handmade": (r"hand-?made|hand-?crafted|handcrafted", r"hand ?made|hand ?crafted"),
+    "energy star": (r"energy star", r"energy star"),
+    "whitening": (r"whiten\w*", r"whiten"),
+    "all-natural": (r"all[- ]natural|100% natural", r"all natural"),
+    "single-origin": (r"single[- ]origin", r"single origin"),
+}
+
+# Ranking and comparative claims (checked like facts); the superlative policy is in grounding.py.
+COMPARATIVES = (
+    r"#\s?1\b", r"\bnumber one\b", r"\bno\.? ?1\b", r"\bbest[- ]?sell(?:ing|er)s?\b", r"\btop[- ]rated\b",
+    r"\btop[- ]selling\b", r"\baward[- ]winning\b", r"\bmost popular\b", r"\b(?:market|industry)[- ]leading\b",
+    r"\bworld'?s (?:first|best|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
+    r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b",
+    r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
+    r"\btwice as\b", r"\b(?:double|triple) the\b",
+    r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
+    r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
+    r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\bon the market\b", r"\bunbeatable\b",
+)  # fmt: skip
+
+# Colour words, checked for apparel and electronics (in food and household copy they name flavours
+# and scents). Words that are mostly not colours ("sand", "rust", "mint") are left out.
+COLOURS = (
+    "black", "white", "grey", "gray", "navy", "blue", "red", "green", "yellow", "pink", "purple", "orange",
+    "brown", "beige", "ivory", "khaki", "olive", "camel", "charcoal", "teal", "turquoise", "burgundy", "maroon",
+    "sage", "emerald", "cognac", "tan", "silver", "gold", "rose gold", "oatmeal", "mustard", "lilac", "taupe",
+    "ecru", "off-white", "indigo", "mauve", "graphite", "cobalt", "crimson", "magenta", "aqua", "fuchsia",
+)  # fmt: skip
+COLOUR_IDIOMS = (
+    "black friday", "white noise", "blue light", "green energy", "red carpet", "silver lining", "grey area",
+    "gray area", "white light", "white tones", "white glove", "white goods", "blue sky", "golden hour",
+)  # fmt: skip
+
+LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "4XL", "5XL")
+LETTER_SIZE_ALIASES = {"2XL": "XXL", "3XL": "XXXL", "2XS": "XXS"}
+
+# Well-known brands that are also ordinary words or might pass as one (a hand-written list, not a
+# registry): a copy that names one is naming someone else's product unless the data does.
+KNOWN_BRANDS = (
+    "Apple", "Amazon", "Google", "Samsung", "Sony", "Bose", "Beats", "JBL", "Kindle", "Nike", "Adidas", "Puma",
+    "Vibram", "Gore-Tex", "Dyson", "Philips", "Nespresso", "Dolby", "Microsoft", "Xbox", "PlayStation",
+    "Nintendo", "iPhone", "iPad", "MacBook", "AirPods", "Alexa", "Siri", "Android", "Fitbit", "Garmin", "Anker",
+    "Logitech", "Lenovo", "Dell", "Canon", "Nikon", "GoPro", "Tesla", "Lego", "Ikea", "Starbucks", "Nutella",
+    "Coca-Cola", "Pepsi", "Heinz", "Nestle", "Nestlé", "Dove", "Colgate", "Oral-B", "Gillette", "Ariel", "Persil",
+    "Fairy", "Tide", "Zara", "Uniqlo", "Patagonia", "Lululemon", "Levi's", "Levi", "Huawei", "Xiaomi", "Oppo",
+    "Marshall", "Sennheiser", "Kellogg's", "Cadbury", "Lindt", "Oatly", "Alpro",
+)  # fmt: skip
+# A hyphenated suffix that turns the word before it into a reference ("Sony-engineered").
+NAME_SUFFIXES = ("style", "engineered", "inspired", "approved", "certified", "designed", "like", "grade", "quality")
+
+# --- product types, for the on-topic guard ----------------------------------------------------
+
+# Each group is one kind of product (synonyms together, longest forms first); a mention of a
+# group the product's own data does not name is off topic unless the copy treats it as the
+# shopper's own thing ("your phone", "with your morning coffee").
+PRODUCT_TYPES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "FMCG": (
+        ("burger", "burgers", "hamburger"),
+        ("pizza", "pizzas"),
+        ("sandwich", "sandwiches"),
+        ("cheese",),
+        ("granola", "muesli", "cereal"),
+        ("pasta sauce", "sauce"),
+        ("pasta",),
+        ("soup",),
+        ("noodles",),
+        ("rice",),
+        ("bread", "loaf"),
+        ("cookies", "cookie", "biscuits", "biscuit"),
+        ("cake", "cakes"),
+        ("candy", "sweets"),
+        ("ice cream",),
+        ("yogurt", "yoghurt"),
+        ("oat drink", "oat milk", "plant milk"),
+        ("milk",),
+        ("juice",),
+        ("soda", "cola", "soft drink"),
+        ("beer",),
+        ("wine",),
+        ("coffee", "espresso", "cold brew"),
+        ("tea",),
+        ("sparkling water", "mineral water", "bottled water"),
+        ("crisps", "chips", "puffs"),
+        ("popcorn",),
+        ("crackers",),
+        ("snack bar", "snack bars", "granola bar", "protein bar"),
+        ("ketchup",),
+        ("steak",),
+        ("chicken",),
+        ("pet food", "dog food", "cat food"),
+        ("nappies", "diapers"),
+        ("shampoo",),
+        ("conditioner",),
+        ("body wash", "shower gel"),
+        ("hand soap", "soap"),
+        ("toothpaste",),
+        ("toothbrush",),
+        ("mouthwash",),
+        ("deodorant",),
+        ("perfume", "cologne"),
+        ("moisturiser", "moisturizer"),
+        ("sunscreen",),
+        ("razor", "razors"),
+        ("laundry liquid", "detergent", "washing powder", "laundry pods"),
+        ("fabric softener", "fabric conditioner"),
+        ("dishwasher tablets",),
+        ("washing-up liquid", "dish soap"),
+        ("cleaning spray", "multi-surface spray"),
+        ("bleach",),
+        ("toilet paper", "toilet roll"),
+        ("tissues",),
+    ),
+    "Apparel": (
+        ("t-shirt", "t-shirts", "tee", "tees"),
+        ("overshirt",),
+        ("shirt", "shirts"),
+        ("blouse",),
+        ("sweater", "jumper", "pullover"),
+        ("cardigan",),
+        ("hoodie", "sweatshirt"),
+        ("tank top", "tank tops", "camisole"),
+        ("jeans",),
+        ("trousers", "pants", "chinos"),
+        ("joggers", "sweatpants"),
+        ("leggings",),
+        ("shorts",),
+        ("skirt",),
+        ("dress", "dresses"),
+        ("parka", "coat", "jacket", "jackets"),
+        ("blazer",),
+        ("suit",),
+        ("puffer vest", "gilet", "vest"),
+        ("sneakers", "trainers", "shoes", "shoe"),
+        ("boots", "boot"),
+        ("sandals",),
+        ("socks",),
+        ("underwear", "boxers", "briefs"),
+        ("bra",),
+        ("beanie", "hat", "cap"),
+        ("scarf",),
+        ("gloves",),
+        ("belt",),
+        ("bodysuit", "bodysuits", "onesie", "babygrow"),
+        ("pyjamas", "pajamas"),
+        ("swimsuit", "bikini", "swim shorts"),
+    ),
+    "Electronics": (
+        ("headphones", "headset"),
+        ("earbuds", "earphones"),
+        ("soundbar",),
+        ("smart speaker", "speaker", "speakers"),
+        ("charger", "chargers"),
+        ("power bank", "power banks", "battery pack"),
+        ("cable", "cables"),
+        ("hub", "dock"),
+        ("car mount",),
+        ("charging stand", "charging pad"),
+        ("smart plug", "smart plugs"),
+        ("smartwatch", "smart watch"),
+        ("fitness band", "fitness tracker"),
+        ("e-reader", "ereader"),
+        ("camera", "cameras", "webcam"),
+        ("photo frame",),
+        ("light strip", "lamp", "bulb", "bulbs"),
+        ("laptop", "laptops", "notebook"),
+        ("smartphone", "phone", "phones"),
+        ("tablet", "tablets"),
+        ("tv", "television"),
+        ("monitor",),
+        ("keyboard",),
+        ("mouse",),
+        ("router",),
+        ("console",),
+        ("printer",),
+        ("drone",),
+        ("projector",),
+        ("vacuum",),
+        ("kettle",),
+        ("toaster",),
+        ("blender",),
+        ("kitchen scale", "scale", "scales"),
+        ("hair dryer",),
+    ),
+}
+COMPANION_CUES = {
+    "FMCG": ("your", "any", "most"),
+    "Apparel": ("your", "any", "with", "under", "over", "beneath", "and"),
+    "Electronics": ("your", "any", "most", "compatible"),
+}
+
+# --- English, readability and publishability --------------------------------------------------
+
+STOPWORDS = frozenset(
+    _words(
+        """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each every few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so some
+    such than that the their theirs them themselves then there these they this those through to too under
+    until up very was we were what when where which while who whom why will with would you your yours yourself
+    yourselves per via yet get gets let lets it's you're they're we're don't can't won't"""
+    )
+)
+FOREIGN_STOPWORDS = frozenset(
+    _words(
+        """el la los las un una y o de del en con para por que es son al lo le les des et est du au avec pour sur
+    une dans qui der die das und ist mit für nicht ein eine auf zu den dem il di che per sono della delle"""
+    )
+)
+
+DISPARAGING = (
+    r"over-?priced", r"pricey", r"cheap-looking", r"cheaply made", r"looks? cheap", r"feels? cheap", r"flimsy",
+    r"unflattering", r"mediocre", r"disappointing", r"bland", r"tasteless", r"stale", r"soggy", r"itchy",
+    r"scratchy", r"ugly", r"awful", r"terrible", r"horrible", r"the worst", r"poor quality", r"low quality",
+    r"nothing special", r"not great", r"not the best", r"so-so", r"\bmeh\b", r"falls apart", r"smells? (?:bad|weird|odd)",  # noqa: E501
+    r"tastes? (?:bad|weird|odd|off)", r"overrated", r"gimmicky", r"clunky", r"uncomfortable", r"boring",
+    r"a bit (?:expensive|much)", r"not worth",
+)  # fmt: skip
+NEGATIONS = frozenset({"not", "never", "no", "without", "won't", "isn't", "aren't", "nothing", "zero", "less"})
+
+OFFERS = (
+    r"free (?:shipping|delivery|returns|postage|gift)", r"ships? free", r"\d+(?:\.\d+)?\s?% off", r"\bdiscount\w*",
+    r"\bcoupons?\b", r"promo(?:tional)? codes?", r"discount codes?", r"\bvouchers?\b", r"\bcode [A-Z0-9]{3,}",
+    r"\bon sale\b", r"\bsale price\b", r"\bhalf[- ]price\b", r"\bbogo\b", r"buy one,? get one", r"\b\d for \d\b",
+    r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
+    r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
+    r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+)  # fmt: skip
+OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
+
+CHAT_ARTEFACTS = (
+    r"\((?:laughs?|smiles?|sighs?|winks?|giggles?|chuckles?|grins?|pause)\)",
+    r"\*(?:laughs?|smiles?|sighs?|winks?|giggles?|chuckles?|grins?)\*", r"\blol\b", r"\bhaha\w*", r"\blmao\b",
+    r"\brofl\b", r"\bas an ai\b", r"\blanguage model\b", r"\bi (?:cannot|can't|can not)\b", r"\bi'?m sorry\b",
+    r"\bi apologi[sz]e\b", r"^\s*(?:sure|certainly|of course)[,!.]", r"\bhere(?:'s| is) (?:a|an|the|your|some)\b",
+    r"\bi hope this\b", r"\blet me know\b", r"\bfeel free to\b", r"\b(?:user|assistant|system)\s*:",
+    r"<\|", r"```", r"\bas requested\b", r"\bproduct description\s*:", r"\bcopy\s*:",
+)  # fmt: skip
+PLACEHOLDERS = (
+    r"\[[^\]]{1,60}\]", r"\{[^}]{0,60}\}", r"<[a-z_ ]{2,40}>", r"lorem ipsum", r"\bxxx+\b", r"\btbd\b",
+    r"\binsert (?:\w+ )?(?:here|name|link|product)", r"\byour (?:email|e-mail) (?:address|provider|service)",
+)  # fmt: skip
+FIELD_NAMES = (
+    "battery life", "battery", "weight", "material", "materials", "colour", "colours", "color", "colors", "size",
+    "sizes", "price", "features", "specs", "specifications", "dimensions", "connectivity", "output", "capacity",
+    "brand", "category", "product", "title", "description", "fit", "care", "ingredients", "flavour", "flavor",
+)  # fmt: skip
+
+# Ordinary English words beyond the lexicons above that product copy uses in title case or at the
+# start of a sentence; together with VADER's lexicon they tell an ordinary word from a name.
+COMMON_WORDS = frozenset(
+    _words(
+        """about add after again air all almost always amazing another anywhere arrive arrives around back bag
+    bags bake baked baking basket bath beach beauty bed bedroom before best better big bit blend block body
+    bold book bottle bowl box boxes breakfast bright bring brings build built busy buy cabin calm care carry
+    case catch caught change charge cheerful choose city classic clean clear clip close cloud coat cold colour
+    comes comfort comfortable commute compact cook cool cosy cozy crafted crisp crunchy cup cups daily day days
+    deep delicious designed desk detail dinner dive does done double dress drink drop dry early easy eat
+    elevate end enjoy enough errands every everyday everything evening extra family fast feel feet fill find
+    fine finish first fit fits flavour fold food forget free fresh friday friend friends from full fun game
+    garden gear gentle get gift give glow go goes going good grab great grip ground hand handy happy hard head
+    healthy heavy help here high hike hiking holiday home honest honestly hot house ideal indoors inside
+    instant joy just keep kids kind kitchen last late layer lazy learn less life light lightweight like little
+    live long look looking love low lunch made make makes meet mix modern monday more morning move much music
+    natural need new next night office one only open order outdoor outdoors pack packed pair part party
+    perfect pick picnic play plenty pocket pop pour power premium pure quiet quick rain read ready real relax
+    rest rich ride room rough run running salty save say season see set share shop simple sip sleek slim
+    small smart smooth snack so soft sound space spring start stay step stock store street strong style
+    summer sunday sunny super sweet switch take taste team tested thanks that the these this those time tiny
+    today together tonight top travel treat trip true try turn twice ultimate under up upgrade use warm wash
+    wear weekend weigh welcome well whole winter with work workout world year yes your yours
+    """
+    )
+)

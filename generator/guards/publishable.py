@@ -1,0 +1,126 @@
+"""Fit-to-publish guard: copy a shop could put on a product page as it is.
+
+Checks, each a finding of its own: whole sentences (ends with a full stop, question or
+exclamation mark; no trailing ellipsis; no run-on sentence over `MAX_SENTENCE_WORDS` words; no
+keyword strings of seven or more words without a single function word), no lists of field labels
+("Battery Life: … Weight: …") or bullets, no repeated phrases (a four-word sequence twice, a word
+three times in a row), no placeholders or chat artefacts ("[Your Email Address]", "(laughs)",
+"lol", "As an AI"), no URLs, e-mail addresses, handles or phone numbers, nothing disparaging
+the product ("overpriced", "unflattering", "cheap-looking"; a negated word such as "never
+itchy" is fine), no offers the shop did not make (free shipping, discounts, "% off", coupons,
+"for 3 months" next to an offer, a price other than the product's), and English, the
+catalog's language (few non-ASCII letters, enough English function words).
+"""
+
+from __future__ import annotations
+
+import re
+
+from generator.guards import lexicon
+from generator.guards.facts import FactIndex
+from generator.guards.types import PUBLISHABLE, Finding
+
+MAX_SENTENCE_WORDS = 50
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
+_WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
+_DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)
+_OFFERS = re.compile("|".join(lexicon.OFFERS), re.IGNORECASE)
+_OFFER_DURATION = re.compile(r"\bfor (?:\d+|a|one|two|three|six|twelve) (?:months?|years?)\b", re.IGNORECASE)
+_OFFER_CUE = re.compile(lexicon.OFFER_CUES, re.IGNORECASE)
+_CHAT = re.compile("|".join(lexicon.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
+_PLACEHOLDER = re.compile("|".join(lexicon.PLACEHOLDERS), re.IGNORECASE)
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:com|net|org|io|shop|store|co\.uk|example)\b", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z_]\w{2,}|(?<![\w&])#[A-Za-z]\w+")
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()-]{8,}\d\b")
+_LABEL = re.compile(r"(?:^|(?<=[.;!?\n•|]))\s*([A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,2})\s?:\s*\S")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
+_PRICE = re.compile(r"[$£€]\s?(\d+(?:[.,]\d{2})?)|\b(\d+(?:\.\d{2})?)\s?(?:dollars|pounds|euros|USD|GBP|EUR)\b")
+
+
+def _finding(code: str, message: str, claim: str = "") -> Finding:
+    return Finding(PUBLISHABLE, code, message, claim)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    stripped = text.strip()
+    if not stripped:
+        return (_finding("empty", "not publishable: the copy is empty"),)
+
+    for pattern, code, what in (
+        (_PLACEHOLDER, "placeholder", "a placeholder"),
+        (_CHAT, "chat_artefact", "a chat artefact"),
+        (_URL, "url", "a web address"),
+        (_EMAIL, "email", "an e-mail address"),
+        (_HANDLE, "handle", "a social handle or hashtag"),
+        (_PHONE, "phone_number", "a phone number"),
+    ):
+        for m in pattern.finditer(stripped):
+            findings.append(_finding(code, f'not publishable: {what} "{m.group(0).strip()}"', m.group(0).strip()))
+            break
+
+    words = _WORDS.findall(stripped)
+    lowered = [w.lower() for w in words]
+    for m in _DISPARAGING.finditer(stripped):
+        before = re.findall(r"[a-z']+", stripped[max(0, m.start() - 25) : m.start()].lower())[-2:]
+        if not any(w in lexicon.NEGATIONS for w in before) or m.group(0).lower().startswith(("not ", "nothing")):
+            findings.append(
+                _finding("disparaging", f'not publishable: disparages the product: "{m.group(0)}"', m.group(0))
+            )
+    for m in _OFFERS.finditer(stripped):
+        findings.append(
+            _finding("offer", f'not publishable: an offer the shop did not make: "{m.group(0)}"', m.group(0))
+        )
+    for sentence in _sentences(stripped):
+        if _OFFER_CUE.search(sentence):
+            for m in _OFFER_DURATION.finditer(sentence):
+                findings.append(_finding("offer", f'not publishable: an offer term: "{m.group(0)}"', m.group(0)))
+    price = index.facts.price if index is not None else None
+    for m in _PRICE.finditer(stripped):
+        value = float((m.group(1) or m.group(2)).replace(",", "."))
+        if price is None or abs(value - price) > 0.005:
+            findings.append(
+                _finding("price", f'not publishable: a price the shop did not set: "{m.group(0)}"', m.group(0))
+            )
+
+    labels = [m.group(1) for m in _LABEL.finditer(stripped)]
+    known = [lab for lab in labels if lab.lower() in lexicon.FIELD_NAMES]
+    if len(labels) >= 2 or known or len(_BULLET.findall(text)) >= 2 or stripped.count("|") >= 2:
+        shown = (known or labels or ["bullets"])[0]
+        findings.append(_finding("field_list", f'not publishable: reads as a list of fields ("{shown}: …")', shown))
+
+    for n in (4,):
+        grams = [" ".join(lowered[i : i + n]) for i in range(len(lowered) - n + 1)]
+        repeated = next((g for i, g in enumerate(grams) if g in grams[i + 1 :]), None)
+        if repeated:
+            findings.append(_finding("repetition", f'not publishable: repeats "{repeated}"', repeated))
+    for i in range(len(lowered) - 2):
+        if lowered[i] == lowered[i + 1] == lowered[i + 2]:
+            findings.append(_finding("repetition", f'not publishable: repeats "{words[i]}"', words[i]))
+            break
+
+    if stripped[-1] not in ".!?" and not re.search(r"[.!?][\"'”’)]+$", stripped):
+        findings.append(_finding("unfinished", "not publishable: the copy does not end with a full sentence"))
+    if "..." in stripped or "…" in stripped:
+        findings.append(_finding("unfinished", "not publishable: trailing or elided text (…)"))
+    for sentence in _sentences(stripped):
+        sentence_words = [w.lower() for w in _WORDS.findall(sentence)]
+        if len(sentence_words) > MAX_SENTENCE_WORDS:
+            findings.append(_finding("run_on", f"not publishable: a run-on sentence of {len(sentence_words)} words"))
+        alpha = [w for w in sentence_words if w.isalpha()]
+        if len(alpha) >= 7 and not any(w in lexicon.STOPWORDS for w in alpha):
+            findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
+
+    letters = [c for c in stripped if c.isalpha()]
+    non_ascii = sum(not c.isascii() for c in letters)
+    alpha_words = [w for w in lowered if w.isalpha()]
+    english = sum(w in lexicon.STOPWORDS for w in alpha_words)
+    foreign = sum(w in lexicon.FOREIGN_STOPWORDS and w not in lexicon.STOPWORDS for w in alpha_words)
+    if (letters and non_ascii / len(letters) > 0.15) or (len(alpha_words) >= 5 and foreign > english):
+        findings.append(_finding("not_english", "not publishable: not in English, the catalog's language"))
+    return tuple(findings)

@@ -1,0 +1,43 @@
+"""Result types shared by the guards: one `Finding` per problem, one `GuardReport` per candidate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUNDING = "grounding"
+TOPIC = "topic"
+PUBLISHABLE = "publishable"
+GUARDS = (GROUNDING, TOPIC, PUBLISHABLE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason the copy may not be published.
+
+    guard: which guard found it (`grounding`, `topic`, `publishable`); code: a stable machine name
+    (`unsupported_figure`, `off_topic_product`, `placeholder`, …); message: a sentence for the
+    reviewer that quotes the claim; claim: the offending text as it appears in the copy.
+    """
+
+    guard: str
+    code: str
+    message: str
+    claim: str = ""
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    passed: bool
+    findings: tuple[Finding, ...] = ()
+
+    @classmethod
+    def of(cls, findings: tuple[Finding, ...] | list[Finding]) -> GuardReport:
+        findings = tuple(findings)
+        return cls(passed=not findings, findings=findings)
+
+    def by_guard(self, guard: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.guard == guard)
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings)

@@ -1,0 +1,382 @@
+"""Unit tests of the copy guards: one or more per claim type and per guard, false positives included."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.guards import (
+    GROUNDING,
+    PUBLISHABLE,
+    TOPIC,
+    GuardReport,
+    ProductFacts,
+    extract_claims,
+    fact_index,
+    grounding_check,
+    guards_check,
+    lexical_relevance,
+    publishable_check,
+    topic_check,
+)
+from generator.guards.figures import find_figures
+from generator.template_writer import template_copy
+
+HEADPHONES = ProductFacts(
+    sku="ELEC-001",
+    title="ANC Over-Ear Headphones",
+    brand="Hushwave",
+    category="Electronics",
+    description="Wireless over-ear headphones with active noise cancellation and up to 30 hours of battery life. "
+    "Weighs 250 g and connects via Bluetooth 5.3.",
+    attributes={"battery_life_h": 30, "weight_g": 250, "connectivity": "Bluetooth 5.3", "noise_cancelling": True},
+    price=179.0,
+)
+CRISPS = ProductFacts(
+    sku="FMCG-001",
+    title="Sea Salt Lentil Crisps 6-Pack",
+    brand="Pantry Pilot",
+    category="FMCG",
+    description="Baked lentil crisps seasoned with sea salt. The multipack contains six 30 g bags. Add to cart.",
+    attributes={"size": "6 x 30 g", "flavor": "sea salt", "pack": 6, "vegan": True},
+    price=4.49,
+)
+TEE = ProductFacts(
+    sku="APP-001",
+    title="Organic Cotton Crew Tee",
+    brand="Northloom",
+    category="Apparel",
+    description="Crew neck T-shirt made from 180 gsm organic cotton jersey. Regular fit, available in white, black "
+    "and heather grey.",
+    attributes={
+        "material": "organic cotton",
+        "fit": "regular",
+        "colors": ["white", "black", "heather grey"],
+        "sizes": "XS-XXL",
+        "weight_gsm": 180,
+    },
+    price=24.0,
+)
+JEANS = ProductFacts(
+    sku="APP-006",
+    title="Straight-Leg Jeans",
+    brand="Stitchfolk",
+    category="Apparel",
+    description="Straight-leg jeans in mid blue denim with 2% elastane. Five-pocket styling and a zip fly.",
+    attributes={
+        "material": "98% cotton, 2% elastane",
+        "fit": "straight",
+        "sizes": "W26-W38",
+        "inseam_in": [30, 32, 34],
+    },
+    price=79.0,
+)
+SPEAKER = ProductFacts(
+    sku="ELEC-003",
+    title="Portable Bluetooth Speaker",
+    brand="Hushwave",
+    category="Electronics",
+    description="Portable speaker with 20 W output, IP67 dust and water resistance and up to 14 hours of playback "
+    "per charge.",
+    attributes={"battery_life_h": 14, "weight_g": 540, "output_w": 20, "water_resistance": "IP67"},
+    price=69.0,
+)
+SCALE = ProductFacts(
+    sku="HO-ELEC-101",
+    title="Digital Kitchen Scale",
+    brand="Ampliq",
+    category="Electronics",
+    description="Digital kitchen scale with a stainless steel platform, 5 kg capacity and 1 g precision.",
+    attributes={"capacity_kg": 5, "precision_g": 1, "platform": "stainless steel"},
+    price=19.99,
+)
+WATCH = ProductFacts(
+    sku="ELEC-015",
+    title="GPS Smartwatch",
+    brand="Pixelmere",
+    category="Electronics",
+    description="Smartwatch with a 1.4-inch AMOLED display and built-in GPS. Up to 7 days of battery life, water "
+    "resistant to 5 ATM.",
+    attributes={"battery_life_h": 168, "water_resistance": "5 ATM", "gps": True},
+)
+
+
+def unsupported(text: str, facts: ProductFacts) -> list[str]:
+    return [c.text for c in extract_claims(text, fact_index(facts)) if not c.supported]
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "dim", "value"),
+    [
+        ("30 hours", "time", 30.0),
+        ("a 30-hour battery", "time", 30.0),
+        ("thirty hours", "time", 30.0),
+        ("up to 7 days", "time", 168.0),
+        ("250 g", "mass", 250.0),
+        ("1 kg", "mass", 1000.0),
+        ("330 ml", "volume", 330.0),
+        ("1.5 L", "volume", 1500.0),
+        ("10,000 mm", "length", 10000.0),
+        ("5 cm", "length", 50.0),
+        ("a 10-inch screen", "length", 254.0),
+        ('a 10" screen', "length", 254.0),
+        ("65W", "power", 65.0),
+        ("20,000 mAh", "charge", 20000.0),
+        ("50%", "percent", 50.0),
+        ("a six-pack", "count", 6.0),
+        ("Thirty-six pods", "count", 36.0),
+        ("a dozen bars", "count", 12.0),
+        ("$24.00", "price", 24.0),
+    ],
+)
+def test_figures_are_normalised(text: str, dim: str, value: float) -> None:
+    figures = find_figures(text)
+    assert figures, text
+    assert figures[0].dim == dim
+    assert figures[0].value == pytest.approx(value, rel=1e-3)
+
+
+def test_multipack_figures_give_count_and_size() -> None:
+    assert [(f.dim, f.value) for f in find_figures("6 x 30 g")] == [("count", 6.0), ("mass", 30.0)]
+    eu = find_figures("sizes EU 36 to 46")[0]
+    assert (eu.dim, eu.low, eu.value) == ("eu_size", 36.0, 46.0)
+    assert find_figures("24/7 support") == []
+    assert find_figures("the 7-in-1 hub") == []
+
+
+def test_contradicting_figure_is_named_with_the_data_value() -> None:
+    findings = grounding_check("Battery life of 17 hours of charge.", fact_index(HEADPHONES))
+    assert findings[0].message == 'unsupported claim: "17 hours" (product data: 30 hours, 30 h)'
+    assert findings[0].code == "contradicted_figure"
+    assert findings[0].claim == "17 hours"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Up to thirty hours of battery life.",
+        "A 30-hour battery and a 250 g frame.",
+        "Keeps playing for up to 30 hours.",
+    ],
+)
+def test_paraphrased_figures_are_supported(text: str) -> None:
+    assert unsupported(text, HEADPHONES) == []
+
+
+def test_counts_and_pack_sizes() -> None:
+    assert unsupported("Six 30 g bags in a six-pack.", CRISPS) == []
+    assert unsupported("Twelve bags with 90 calories each.", CRISPS) == ["Twelve", "90 calories"]
+
+
+def test_week_is_seven_days_of_hours() -> None:
+    assert unsupported("Up to 7 days of battery life and 5 ATM water resistance.", WATCH) == []
+    assert unsupported("Up to 14 days of battery life.", WATCH) == ["14 days"]
+
+
+# --- standards, acronyms, features ---------------------------------------------------------------
+
+
+def test_standards_compare_family_and_version() -> None:
+    assert unsupported("Connects over Bluetooth 5.3.", HEADPHONES) == []
+    assert unsupported("Connects over Bluetooth.", HEADPHONES) == []
+    findings = grounding_check("Connects over Bluetooth 5.0.", fact_index(HEADPHONES))
+    assert findings[0].code == "contradicted_standard"
+    assert "bluetooth 5.3" in findings[0].message
+    assert unsupported("Rated IPX7 with HDMI 2.0 and Wi-Fi 6.", HEADPHONES) == ["IPX7", "HDMI 2.0", "Wi-Fi 6"]
+    assert unsupported("IP67 rated.", SPEAKER) == []
+
+
+def test_unknown_acronyms_are_claims() -> None:
+    assert unsupported("8mm (HDLC) drivers with EDTA coating.", HEADPHONES) == ["8mm", "HDLC", "EDTA"]
+    assert unsupported("The ANC headphones from Hushwave.", HEADPHONES) == []
+
+
+def test_features_the_product_lacks() -> None:
+    text = "It pairs via Bluetooth with our app, and its rechargeable battery supports fast charging."
+    assert unsupported(text, SCALE) == ["Bluetooth", "app", "rechargeable", "battery", "fast charging"]
+    assert unsupported("Stainless steel platform, 5 kg in 1 g steps.", SCALE) == []
+
+
+def test_waterproof_needs_a_waterproof_rating() -> None:
+    assert unsupported("Dust and water resistant, and waterproof.", SPEAKER) == []  # IP67
+    splash = ProductFacts(sku="x", title="Earbuds", category="Electronics", description="IPX4 splash resistant.")
+    assert unsupported("Water resistant earbuds.", splash) == []
+    assert unsupported("Fully waterproof earbuds.", splash) == ["waterproof"]
+
+
+# --- materials, fibre shares, colours, sizes, certifications ---------------------------------------
+
+
+def test_materials_and_fibre_shares() -> None:
+    assert unsupported("In 98% cotton with 2% elastane for stretch.", JEANS) == []
+    assert unsupported("In 100% cotton.", JEANS) == ["100% cotton"]
+    assert unsupported("A cashmere blend with a sapphire button.", JEANS) == ["cashmere", "sapphire"]
+    assert grounding_check("In 100% cotton.", fact_index(JEANS))[0].code == "contradicted_fibre_share"
+
+
+def test_colours_are_checked_for_apparel_not_food() -> None:
+    assert unsupported("In white, black or heather grey.", TEE) == []
+    assert unsupported("Available in red and olive.", TEE) == ["red", "olive"]
+    assert unsupported("Golden, crunchy and a little green.", CRISPS) == []
+
+
+def test_sizes_must_be_in_the_range() -> None:
+    assert unsupported("Sizes XS to XXL.", TEE) == []
+    assert unsupported("Available up to 3XL.", TEE) == ["3XL"]
+    assert unsupported("Waist sizes W26 to W38.", JEANS) == []
+    assert unsupported("Waist sizes W26 to W40.", JEANS) == ["W26 to W40"]
+
+
+def test_certifications_and_green_claims() -> None:
+    assert unsupported("Organic cotton, GOTS certified.", TEE) == ["GOTS"]
+    assert unsupported("Vegan lentil crisps.", CRISPS) == []
+    assert unsupported("Organic, gluten-free and sustainably sourced.", CRISPS) == [
+        "Organic",
+        "gluten-free",
+        "sustainably sourced",
+    ]
+    assert unsupported("Clinically proven and dermatologically tested.", CRISPS) == [
+        "Clinically proven",
+        "dermatologically tested",
+    ]
+
+
+# --- comparatives and the superlative policy -------------------------------------------------------
+
+
+def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
+    assert unsupported("The best headphones you will ever own, with amazing sound.", HEADPHONES) == []
+    assert unsupported("Our most delicious crisps yet.", CRISPS) == []
+    assert unsupported("The #1 best-selling crisps.", CRISPS) == ["#1", "best-selling"]
+    assert "50% more" in unsupported("Delivers 50% more bass.", HEADPHONES)
+    assert unsupported("The lightest headphones on the market.", HEADPHONES) == ["lightest", "on the market"]
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def test_other_brands_and_invented_names() -> None:
+    assert unsupported("Sony-engineered drivers.", HEADPHONES) == ["Sony-engineered"]
+    assert unsupported("Compatible with your MacBook and iPhone.", HEADPHONES) == ["MacBook", "iPhone"]
+    assert unsupported("Ear cushions in a Nocturnal Lux finish.", HEADPHONES) == ["Nocturnal Lux"]
+    assert unsupported("Nocturnal Lux finish.", HEADPHONES) == ["Nocturnal Lux"]
+    assert unsupported("Made from 100% Egyptian cotton.", TEE) == ["100% Egyptian cotton", "Egyptian"]
+
+
+def test_catalog_brands_passed_in_are_flagged() -> None:
+    index = fact_index(CRISPS, other_brands=("Kettlewick", "Pantry Pilot"))
+    assert [c.text for c in extract_claims("Better than Kettlewick.", index) if not c.supported] == ["Kettlewick"]
+    assert [c.text for c in extract_claims("Pantry Pilot's crisps.", index) if not c.supported] == []
+
+
+def test_capitalised_ordinary_words_are_not_names() -> None:
+    text = "Crunchy, salty and baked. Silence the commute. The Hushwave ANC Over-Ear Headphones weigh 250 g."
+    assert unsupported(text, HEADPHONES) == []
+    assert unsupported("Caught in a downpour? Grab a six-pack from Pantry Pilot.", CRISPS) == []
+
+
+# --- topic ----------------------------------------------------------------------------------------
+
+
+def test_other_product_types_are_off_topic() -> None:
+    findings = topic_check("The perfect breakfast burger.", fact_index(CRISPS))
+    assert [f.code for f in findings] == ["off_topic_product"]
+    assert findings[0].message == 'off topic: mentions "burger", which this product is not'
+    laptops = topic_check("Our refurbished laptops are tested and ready for work.", fact_index(SPEAKER))
+    assert {f.code for f in laptops} == {"off_topic_product", "unrelated_text"}
+
+
+def test_companion_mentions_are_on_topic() -> None:
+    assert topic_check("These headphones pair with your phone and laptop.", fact_index(HEADPHONES)) == ()
+    assert topic_check("Wear the tee under a jacket or with jeans.", fact_index(TEE)) == ()
+    assert topic_check("Crunchy lentil crisps for your lunchbox.", fact_index(CRISPS)) == ()
+
+
+def test_relevance_and_similarity_hook() -> None:
+    index = fact_index(HEADPHONES)
+    assert lexical_relevance("Wireless headphones with noise cancellation.", index) > 0.5
+    assert lexical_relevance("Discover our summer garden furniture range.", index) == 0.0
+    low = topic_check("Wireless headphones.", index, similarity=0.05)
+    assert [f.code for f in low] == ["low_similarity"]
+    assert topic_check("Wireless headphones.", index, similarity=0.6) == ()
+
+
+# --- publishability --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("[Your Email Address] [Your Email Service Provider]", "placeholder"),
+        ("Mix it with some extra cheese for a creamy treat (laughs).", "chat_artefact"),
+        ("So good lol, grab a bag.", "chat_artefact"),
+        ("As an AI language model, I cannot describe this.", "chat_artefact"),
+        ("Read more at https://example.com/crisps today.", "url"),
+        ("Write to sales@example.com for details.", "email"),
+        ("A bit overpriced but so delicious.", "disparaging"),
+        ("The fit is unflattering and it looks cheap.", "disparaging"),
+        ("Free shipping on every order.", "offer"),
+        ("Now 20% off with coupon code CRISP20.", "offer"),
+        ("Free shipping at 1 % off for 3 months.", "offer"),
+        ("Yours for just $3.99 this week.", "price"),
+        ("Battery Life: 17 hours. Weight: 250 g.", "field_list"),
+        ("Fresh mint toothpaste fresh mint toothpaste fresh mint toothpaste.", "repetition"),
+        ("Rain jacket waterproof taped seams adjustable hood packable recycled nylon", "unfinished"),
+        ("Rain jacket waterproof taped seams adjustable hood packable nylon.", "not_a_sentence"),
+        ("Great crisps for the...", "unfinished"),
+        ("Agua con gas de lima, doce latas de agua.", "not_english"),
+    ],
+)
+def test_publishability_findings(text: str, code: str) -> None:
+    codes = [f.code for f in publishable_check(text, fact_index(CRISPS))]
+    assert code in codes, codes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Six 30 g bags of baked lentil crisps. Add a six-pack to your cart.",
+        "Soft, never itchy, and easy to wash. Order yours today.",
+        "Bake with precision: this scale measures to the gram.",
+        "Yours for $4.49.",
+        "Read by the pool: the screen is glare-free. Shop now!",
+    ],
+)
+def test_publishable_copy_passes(text: str) -> None:
+    assert publishable_check(text, fact_index(CRISPS)) == ()
+
+
+# --- entry point and template writer ---------------------------------------------------------------
+
+
+def test_guards_check_reports_every_guard() -> None:
+    report = guards_check("Battery Life: 17 hours of charge. Our refurbished laptops (laughs)", HEADPHONES)
+    assert isinstance(report, GuardReport)
+    assert not report.passed
+    assert {f.guard for f in report.findings} == {GROUNDING, TOPIC, PUBLISHABLE}
+    assert report.by_guard(GROUNDING)[0].claim == "17 hours"
+    good = guards_check(
+        "Up to thirty hours of battery life and active noise cancellation. Order yours today.", HEADPHONES
+    )
+    assert good == GuardReport(passed=True, findings=())
+    only = guards_check("Battery Life: 17 hours.", fact_index(HEADPHONES), guards=[GROUNDING])
+    assert {f.guard for f in only.findings} == {GROUNDING}
+    with pytest.raises(ValueError, match="unknown guards"):
+        guards_check("x", HEADPHONES, guards=["brand"])
+
+
+def test_template_copy_is_deterministic_grounded_and_has_a_cta() -> None:
+    text = template_copy(HEADPHONES)
+    assert text == template_copy(HEADPHONES)
+    assert text == (
+        "Meet the ANC Over-Ear Headphones from Hushwave. They offer up to 30 hours of battery life, "
+        "a weight of 250 g and Bluetooth 5.3 connectivity. Order yours today."
+    )
+    assert template_copy(TEE, cta=False) == (
+        "Meet the Organic Cotton Crew Tee from Northloom. It is made from organic cotton, with a regular fit, "
+        "in white, black or heather grey."
+    )
+    for facts in (HEADPHONES, CRISPS, TEE, JEANS, SPEAKER, SCALE, WATCH):
+        assert guards_check(template_copy(facts), facts).passed, template_copy(facts)
