@@ -1,8 +1,8 @@
-"""The Celery app. The one place that lists the queues and routes tasks to them.
+"""The Celery app and the one list of its queues; each task names its queue where it is defined.
 
-- `default`: small housekeeping (snapshots, predictor refits).
+- `default`: small housekeeping (report snapshots, the daily bandit re-weighting).
 - `ingest`: storefront event batches; many cheap workers, scaled out horizontally.
-- `generation`: LLM copy generation and fine-tuning; run these workers on GPU hosts.
+- `generation`: LLM copy generation, fine-tuning and predictor refits; run these workers on GPU hosts.
 """
 
 from __future__ import annotations
@@ -58,13 +58,6 @@ def _configure() -> None:
         accept_content=["json"],
         task_default_queue=QUEUE_DEFAULT,
         task_queues=[Queue(name) for name in QUEUES],
-        task_routes={
-            # Exact names are matched before the globs below.
-            "experiments.tasks.allocations_reweight": {"queue": QUEUE_DEFAULT},
-            "ingest.tasks.*": {"queue": QUEUE_INGEST},
-            "generator.tasks.*": {"queue": QUEUE_GENERATION},
-            "analytics.tasks.*": {"queue": QUEUE_DEFAULT},
-        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -20,11 +20,13 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from experiments.assignment import ExperimentSnapshot, experiment_snapshot
 from experiments.models import UNIT_MAX_LENGTH, Experiment
+from ingest.models import EventType
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = {"impression": 0, "click": 1, "add_to_cart": 2, "order": 3}
-ORDER = EVENT_TYPES["order"]
+# Wire names → stored codes, from the one enum.
+EVENT_TYPES: dict[str, int] = {label: value for value, label in EventType.choices}
+ORDER = EventType.ORDER.value
 EVENT_ID_MAX_LENGTH = 64
 # Valid JSON, but not storable: PostgreSQL text cannot hold NUL, and a lone surrogate has no
 # UTF-8 encoding. Accepted, either would fail the whole batch in the worker.

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ingest.models import Event, IngestBatch, IngestStats, UnitTotals
+from ingest.models import Event, EventType, IngestBatch, IngestStats, UnitTotals
 
 # Column order of a row as the API queues it.
 ROW_COLUMNS = ("experiment_id", "variant_id", "event_id", "type", "unit", "ts", "revenue")
@@ -41,7 +41,8 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 )
 """
 
-_PG_MERGE = """
+# Event type codes come from EventType, formatted in once (they are constants, not input).
+_PG_MERGE = f"""
 WITH inserted AS (
     INSERT INTO experiments_event (experiment_id, variant_id, event_id, type, unit, ts, revenue, write_key_id,
                                    received_at)
@@ -51,12 +52,12 @@ WITH inserted AS (
     RETURNING experiment_id, variant_id, unit, type, ts, revenue
 ), per_unit AS (
     SELECT experiment_id, unit, variant_id,
-           count(*) FILTER (WHERE type = 0) AS impressions,
-           count(*) FILTER (WHERE type = 1) AS clicks,
-           count(*) FILTER (WHERE type = 2) AS add_to_carts,
-           count(*) FILTER (WHERE type = 3) AS orders,
-           coalesce(sum(revenue) FILTER (WHERE type = 3), 0) AS revenue,
-           min(ts) FILTER (WHERE type = 0) AS first_exposure,
+           count(*) FILTER (WHERE type = {EventType.IMPRESSION.value}) AS impressions,
+           count(*) FILTER (WHERE type = {EventType.CLICK.value}) AS clicks,
+           count(*) FILTER (WHERE type = {EventType.ADD_TO_CART.value}) AS add_to_carts,
+           count(*) FILTER (WHERE type = {EventType.ORDER.value}) AS orders,
+           coalesce(sum(revenue) FILTER (WHERE type = {EventType.ORDER.value}), 0) AS revenue,
+           min(ts) FILTER (WHERE type = {EventType.IMPRESSION.value}) AS first_exposure,
            min(ts) AS first_seen, max(ts) AS last_seen
     FROM inserted GROUP BY experiment_id, unit, variant_id
 ), upserted AS (
@@ -76,7 +77,7 @@ WITH inserted AS (
     RETURNING 1
 )
 SELECT experiment_id, count(*) FROM inserted GROUP BY experiment_id
-"""
+"""  # noqa: S608 (only EventType constants are formatted in)
 
 
 def _store_postgres(rows: list[list], write_key_id: int | None, received_at: datetime) -> Counter:
@@ -138,7 +139,7 @@ def _totals_add_sqlite(rows: list[list]) -> None:
         )
         delta["counts"][event_type] += 1
         delta["revenue"] += revenue or 0.0
-        if event_type == 0 and (delta["first_exposure"] is None or ts < delta["first_exposure"]):
+        if event_type == EventType.IMPRESSION and (delta["first_exposure"] is None or ts < delta["first_exposure"]):
             delta["first_exposure"] = ts
         delta["first_seen"] = min(delta["first_seen"], ts)
         delta["last_seen"] = max(delta["last_seen"], ts)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.services import DEMO_CATALOG
 from generator.guards import GROUNDING, ProductFacts, fact_index, grounding_check, guards_check, topic_check
 from generator.template_writer import template_copy
 
@@ -55,7 +56,7 @@ def test_the_evaluation_set_is_big_enough_and_covers_the_categories() -> None:
 
 
 def test_demo_products_match_the_demo_catalog() -> None:
-    with (ROOT / "experiments" / "fixtures" / "demo_catalog.csv").open(encoding="utf-8") as fh:
+    with DEMO_CATALOG.open(encoding="utf-8") as fh:
         catalog = {row["sku"]: ProductFacts.from_mapping(row) for row in csv.DictReader(fh)}
     for product in _products():
         if product["held_out"]:
@@ -121,7 +122,7 @@ def test_findings_name_the_claims_of_the_issue(indexes) -> None:
 
 
 def test_template_copy_passes_the_guards_for_every_product() -> None:
-    with (ROOT / "experiments" / "fixtures" / "demo_catalog.csv").open(encoding="utf-8") as fh:
+    with DEMO_CATALOG.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh)) + _products()
     for row in rows:
         facts = ProductFacts.from_mapping(row)

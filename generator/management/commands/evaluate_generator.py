@@ -46,8 +46,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--csv",
             default="",
-            help="Catalog CSV to read when the database has no products "
-            "(default: experiments/fixtures/demo_catalog.csv).",
+            help="Catalog CSV to read when the database has no products (default: catalog/fixtures/demo_catalog.csv).",
         )
         parser.add_argument("--out", default="var/evaluation", help="Output folder.")
 
