@@ -268,10 +268,14 @@ def _job_results_save(
             "pool_diversity": round(outcome.result.pool_diversity, 4),
             "kept": len(outcome.result.top),
             "dropped": outcome.result.dropped,
+            "rounds": outcome.rounds,
             "variant": None,
         }
         if best is None:
-            entry["note"] = "no candidate passed the filters"
+            entry["note"] = (
+                f"none of the {len(outcome.result.candidates)} candidates ({outcome.rounds} rounds) passed the "
+                "filters and copy guards: no variant for this λ"
+            )
         elif not is_draft:
             entry["note"] = f"the experiment is {experiment.status} now: no variant was created"
         else:

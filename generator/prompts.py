@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-PROMPT_VERSION = "copy-v2"  # v2: directives learned from outcomes (LEARNED_DIRECTIVES)
+PROMPT_VERSION = "copy-v3"  # v3: the product's facts as the only facts to use; v2: learned directives
+PROMPT_VERSION_WITHOUT_FACTS = "copy-v2"
 
 PROMPT_TYPE_CTA = "cta"
 PROMPT_TYPE_SENTIMENT = "sentiment"
@@ -51,6 +52,11 @@ SYSTEM_TEMPLATE = (
     "You are an e-commerce copywriter. Reply with the product description only: "
     "one to three short sentences, no title, no hashtags, no emojis."
 )
+# v3: small models invent figures, standards and offers when nothing says where facts come from.
+FACTS_RULE = (
+    " Use only the facts given for the product: never add a number, material, standard, certification, "
+    "brand, feature or offer that is not in them."
+)
 
 # λ is the creativity weight: the same number that weighs diversity in the reward also sets
 # how freely the prompt asks the model to write, so that a λ sweep moves both ends.
@@ -64,7 +70,7 @@ STYLE_BY_CREATIVITY = (
 # so the few-shot turns use the same product block as the real request.
 PRODUCT_BLOCK = """Product: {title}
 Brand: {brand} | Category: {category}{price_part}
-{attributes_line}"""
+{facts_line}"""
 
 USER_TEMPLATE = (
     PRODUCT_BLOCK
@@ -172,6 +178,8 @@ class ProductContext:
     attributes: Mapping[str, object] = field(default_factory=dict)
     keywords: tuple[str, ...] = ()
     tone: str = ""
+    # The catalog's other brands: copy that names one of them is not about this product.
+    other_brands: tuple[str, ...] = ()
 
     @property
     def reference_text(self) -> str:
@@ -191,11 +199,30 @@ class FewShotExample:
     brand: str = ""
     category: str = ""
     price: str = ""
+    # The example's own product facts: shown in its product block, so that the example teaches
+    # copy that uses the facts it was given (and the guards can check it did).
+    description: str = ""
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+# What each built-in example's copy is allowed to say (by title).
+BUILTIN_FACTS: dict[str, str] = {
+    "Sparkling Lemon Water 12-Pack": "12 cans of sparkling water with real lemon juice and zero sugar.",
+    "Oat Cookies Family Size": "Golden oat cookies baked with brown sugar, in a family size tin.",
+    "Organic Cotton Crew T-Shirt": "Breathable 100% organic cotton, relaxed fit, sustainably sourced.",
+    "Merino Wool Beanie": "Merino wool beanie that does not itch, in five colours.",
+    "Wireless Noise Cancelling Headphones": "Active noise cancelling headphones with 40 hours of battery life.",
+    "USB-C Fast Charger 65 W": "Compact 65 W USB-C charger that charges a laptop and a phone at full speed.",
+    "Stainless Steel Water Bottle 750 ml": "Keeps drinks cold for 24 hours and fits every cup holder.",
+}
 
 
 def builtin_examples(category: str) -> list[FewShotExample]:
     rows = BUILTIN_EXAMPLES.get(category.strip().lower(), BUILTIN_GENERIC)
-    return [FewShotExample(title=t, brand=b, category=c, text=x) for t, b, c, x in rows]
+    return [
+        FewShotExample(title=t, brand=b, category=c, text=x, description=BUILTIN_FACTS.get(t, ""))
+        for t, b, c, x in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -241,6 +268,13 @@ def _attributes_line(attributes: Mapping[str, object]) -> str:
     return f"Details: {'; '.join(parts[:6])}\n" if parts else ""
 
 
+def _facts_line(description: str, attributes: Mapping[str, object]) -> str:
+    """v3: the description and every attribute, as the only facts the copy may use."""
+    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in attributes.items() if value not in (None, "", False)]
+    facts = " ".join(part for part in (description.strip(), "; ".join(parts)) if part)
+    return f"Facts: {facts}\n" if facts else ""
+
+
 def build_messages(
     *,
     product: ProductContext,
@@ -253,6 +287,7 @@ def build_messages(
     max_words: int = 40,
     keyword_offset: int = 0,
     directives: Sequence[str] = (),
+    facts_in_prompt: bool = True,
 ) -> tuple[dict[str, str], ...]:
     """Chat messages for one candidate: system, few-shot turns, then the composite request.
 
@@ -277,7 +312,11 @@ def build_messages(
         brand=product.brand or "unbranded",
         category=product.category or "general",
         price_part=_price_part(product.price),
-        attributes_line=_attributes_line(product.attributes),
+        facts_line=(
+            _facts_line(product.description, product.attributes)
+            if facts_in_prompt
+            else _attributes_line(product.attributes)
+        ),
         persona=persona or default_persona(product.category),
         tone=product.tone or "friendly and trustworthy",
         keywords=", ".join(f'"{k}"' for k in keywords[:3]) if keywords else "none in particular",
@@ -286,14 +325,15 @@ def build_messages(
         directives="".join(f" {d}" for d in directives),
         length_instruction=LENGTH_INSTRUCTION.format(max_words=max_words),
     )
-    messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM_TEMPLATE}]
+    system = SYSTEM_TEMPLATE + (FACTS_RULE if facts_in_prompt else "")
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}]
     for example in examples:
         block = PRODUCT_BLOCK.format(
             title=example.title,
             brand=example.brand or "unbranded",
             category=example.category or product.category or "general",
             price_part=_price_part(example.price),
-            attributes_line="",
+            facts_line=_facts_line(example.description, example.attributes) if facts_in_prompt else "",
         )
         messages.append({"role": "user", "content": block.strip()})
         messages.append({"role": "assistant", "content": example.text})
@@ -328,6 +368,7 @@ def build_prompts(
     examples: Sequence[FewShotExample] = (),
     max_words: int = 40,
     directives: Sequence[str] = (),
+    facts_in_prompt: bool = True,
 ) -> list[PromptSpec]:
     return [
         PromptSpec(
@@ -342,6 +383,7 @@ def build_prompts(
                 max_words=max_words,
                 keyword_offset=index,
                 directives=directives,
+                facts_in_prompt=facts_in_prompt,
             ),
             prompt_type=prompt_type,
             sentiment_target=target,

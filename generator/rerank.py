@@ -2,8 +2,9 @@
 
 1. dedupe (after dropping empty or malformed samples): a candidate whose cosine similarity to
    an earlier kept candidate (or to the control copy) is above the threshold is dropped;
-2. filters: brand guideline (forbidden words, length, CTA when required) and relevance to the
-   product below the threshold;
+2. filters: brand guideline (forbidden words, length, CTA when required), relevance to the
+   product below the threshold, and the copy guards of `catalog.guards` (every claim grounded in
+   the product's data, on topic, fit to publish) when the product's facts are given;
 3. predict conversion P_conv for each candidate;
 4. rank the survivors by R = λ·D + (1 − λ)·P_conv, where D is the candidate's novelty;
 5. keep the top K.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from catalog.guards import FactIndex, guards_check
 from catalog.rules import Guideline, check_copy
 from generator import scorers
 from generator.postprocess import prompt_echo
@@ -118,7 +120,10 @@ def rerank_candidates(
     guideline: Guideline | None,
     predictor: LogisticModel,
     click_predictor: LogisticModel | None = None,
+    facts: FactIndex | None = None,
 ) -> RerankResult:
+    """Rank one λ pool. With `facts`, a candidate with an unsupported claim, off topic or unfit to
+    publish is dropped (reason `guards: …` naming each finding) before prediction."""
     n = len(candidates)
     if n == 0:
         return RerankResult(candidates=[], pool_diversity=0.0, top_diversity=0.0)
@@ -169,6 +174,10 @@ def rerank_candidates(
                 reasons[i] = "brand: " + "; ".join(compliance.violations)
             elif rel < config.relevance_threshold:
                 reasons[i] = f"relevance {rel:.2f} below the threshold {config.relevance_threshold:.2f}"
+            elif facts is not None:
+                report = guards_check(candidate.text, facts, similarity=rel, min_similarity=config.relevance_threshold)
+                if not report.passed:
+                    reasons[i] = "guards: " + "; ".join(report.messages)
         features = scorers.copy_features(text_scores, rel)
         scored.append(
             ScoredCandidate(

@@ -44,6 +44,9 @@ def product_context(*, product: Product) -> ProductContext:
         attributes=dict(product.attributes or {}),
         keywords=tuple(product.category.keywords or ()),
         tone=guideline.tone if guideline else "",
+        other_brands=tuple(
+            Product.objects.exclude(brand=product.brand).order_by("brand").values_list("brand", flat=True).distinct()
+        ),
     )
 
 
@@ -72,7 +75,12 @@ def few_shot_examples(
     )
     pool = [
         FewShotExample(
-            title=v.experiment.product.title, brand=v.experiment.product.brand, category=category.name, text=v.copy
+            title=v.experiment.product.title,
+            brand=v.experiment.product.brand,
+            category=category.name,
+            text=v.copy,
+            description=v.experiment.product.description,
+            attributes=dict(v.experiment.product.attributes or {}),
         )
         for v in approved
         if exclude_product is None or v.experiment.product_id != exclude_product.pk

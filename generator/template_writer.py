@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from generator.guards.facts import ProductFacts
+from catalog.guards.facts import ProductFacts
 
 CTA = "Order yours today."
 _CTA_SENTENCE = re.compile(r"^(?:shop now|order today|order now|add to (?:cart|basket)|buy now)\.?$", re.IGNORECASE)

@@ -57,7 +57,13 @@ def stub_generate_for_product(
         )
         result.outcomes.append(
             LambdaOutcome(
-                lam=lam, temperature=0.5, result=reranked, generated_tokens=10, generate_seconds=0.1, score_seconds=0.01
+                lam=lam,
+                temperature=0.5,
+                result=reranked,
+                rounds=1,
+                generated_tokens=10,
+                generate_seconds=0.1,
+                score_seconds=0.01,
             )
         )
         if progress:

@@ -161,3 +161,30 @@ def test_directives_reach_every_request_but_not_the_few_shot_turns():
     assert all(directive not in m["content"] for spec in specs for m in spec.messages[:-1])
     plain = prompts.build_prompts(product=product, lam=0.5, count=1)
     assert directive not in plain[0].messages[-1]["content"]
+
+
+def test_v3_prompt_gives_the_facts_as_the_only_facts_and_examples_their_own():
+    from generator.pipeline import example_is_grounded
+
+    product = prompts.ProductContext(
+        title="Oat Drink",
+        brand="Oatly-ish",
+        category="FMCG",
+        description="Oat drink, 1 litre.",
+        attributes={"fat_pct": 1.5},
+    )
+    example = prompts.builtin_examples("fmcg")[1]
+    messages = prompts.build_messages(product=product, lam=0.5, prompt_type=prompts.PROMPT_TYPE_CTA, examples=[example])
+    assert "never add a number" in messages[0]["content"]
+    assert "Facts: Oat drink, 1 litre. fat pct: 1.5" in messages[-1]["content"]
+    assert f"Facts: {prompts.BUILTIN_FACTS[example.title]}" in messages[1]["content"]
+    old = prompts.build_messages(
+        product=product, lam=0.5, prompt_type=prompts.PROMPT_TYPE_CTA, examples=[example], facts_in_prompt=False
+    )
+    assert "Facts:" not in "".join(m["content"] for m in old) and "never add" not in old[0]["content"]
+    # Every built-in example stays within its own facts: none teaches an invented claim.
+    assert all(
+        example_is_grounded(e) for c in ("fmcg", "apparel", "electronics", "other") for e in prompts.builtin_examples(c)
+    )
+    invented = prompts.FewShotExample(title="Cola", text="Now 50% off, with 40 g of protein. Shop now.")
+    assert not example_is_grounded(invented)

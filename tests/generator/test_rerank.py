@@ -3,6 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
+from catalog.guards import ProductFacts, fact_index
 from catalog.rules import Guideline
 from generator.predictor import LogisticModel, prior_model
 from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
@@ -169,3 +170,45 @@ def test_the_shown_scores_are_the_candidate_models_columns():
     columns = {f.name for f in Candidate._meta.get_fields()}
     assert set(STORED_SCORES) <= columns
     assert len({shown for shown, _column in SHOWN_SCORES}) == len(SHOWN_SCORES)
+
+
+HEADPHONES = fact_index(
+    ProductFacts(
+        sku="ELEC-001",
+        title="Hushwave ANC Over-Ear Headphones",
+        brand="Hushwave",
+        category="Electronics",
+        description="Active noise cancelling headphones with up to 30 hours of battery life.",
+        attributes={"battery_hours": 30, "bluetooth": "5.3", "weight_g": 250},
+    ),
+    other_brands=("Sony",),
+)
+
+
+def test_guards_drop_invented_claims_before_ranking_and_name_them():
+    """The issue's case: the invented figures outranked the true ones; with the product's facts
+    the ungrounded candidates never reach the ranking, whatever their predicted conversion."""
+    invented = cand("Battery life: 17 hours of charge. Biocompatible Nocturnal Lux. Shop now.", 1, 0.5, 0, 0)
+    other_brand = cand("Sony-grade sound with 30 hours of battery life. Shop now.", 1, 0, 0.5, 0)
+    true_copy = cand("Thirty hours of battery life and Bluetooth 5.3 keep the music going. Shop now.", 1, 0, 0, 0.5)
+    result = rerank_candidates(
+        [invented, other_brand, true_copy],
+        config=RerankConfig(lam=0.4, top_k=3),
+        product_embedding=PRODUCT,
+        control_embedding=None,
+        keywords=KEYWORDS,
+        guideline=None,
+        predictor=KEYWORD_ONLY,
+        facts=HEADPHONES,
+    )
+    first, second, _third = result.candidates
+    assert first.dropped_reason.startswith("guards: ") and '"17 hours"' in first.dropped_reason
+    assert second.dropped_reason.startswith("guards: ") and "Sony" in second.dropped_reason
+    assert first.rank is None and second.rank is None
+    assert result.best is not None and result.best.text == true_copy.text
+    assert result.dropped.get("guards") == 2
+
+
+def test_without_facts_the_guards_do_not_run():
+    invented = cand("Battery life: 17 hours of charge. Shop now.", 1, 0.1, 0, 0)
+    assert run([invented]).best is not None

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-from generator.guards import lexicon
-from generator.guards.facts import FactIndex
-from generator.guards.types import PUBLISHABLE, Finding
+from catalog.guards import lexicon
+from catalog.guards.facts import FactIndex
+from catalog.guards.types import PUBLISHABLE, Finding
 
 MAX_SENTENCE_WORDS = 50
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-from generator.guards import lexicon
-from generator.guards.facts import FactIndex, content_stems, type_pattern
-from generator.guards.types import TOPIC, Finding
+from catalog.guards import lexicon
+from catalog.guards.facts import FactIndex, content_stems, type_pattern
+from catalog.guards.types import TOPIC, Finding
 
 
 def lexical_relevance(text: str, index: FactIndex) -> float:

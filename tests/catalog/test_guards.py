@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.guards import (
+from catalog.guards import (
     GROUNDING,
     PUBLISHABLE,
     TOPIC,
@@ -18,7 +18,7 @@ from generator.guards import (
     publishable_check,
     topic_check,
 )
-from generator.guards.figures import find_figures
+from catalog.guards.figures import find_figures
 from generator.template_writer import template_copy
 
 HEADPHONES = ProductFacts(
@@ -380,3 +380,11 @@ def test_template_copy_is_deterministic_grounded_and_has_a_cta() -> None:
     )
     for facts in (HEADPHONES, CRISPS, TEE, JEANS, SPEAKER, SCALE, WATCH):
         assert guards_check(template_copy(facts), facts).passed, template_copy(facts)
+
+
+def test_an_attribute_key_names_its_value():
+    """{"bluetooth": "5.3"} supports "Bluetooth 5.3"; another version is still unsupported."""
+    index = fact_index(ProductFacts(sku="x", title="Headphones", attributes={"bluetooth": "5.3"}))
+    assert guards_check("Pairs over Bluetooth 5.3 in a second.", index, guards=["grounding"]).passed
+    report = guards_check("Pairs over Bluetooth 5.0 in a second.", index, guards=["grounding"])
+    assert not report.passed and '"Bluetooth 5.0"' in report.messages[0]

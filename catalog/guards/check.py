@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from generator.guards.facts import FactIndex, ProductFacts, fact_index
-from generator.guards.grounding import grounding_check
-from generator.guards.publishable import publishable_check
-from generator.guards.topic import topic_check
-from generator.guards.types import GROUNDING, GUARDS, PUBLISHABLE, TOPIC, GuardReport
+from catalog.guards.facts import FactIndex, ProductFacts, fact_index
+from catalog.guards.grounding import grounding_check
+from catalog.guards.publishable import publishable_check
+from catalog.guards.topic import topic_check
+from catalog.guards.types import GROUNDING, GUARDS, PUBLISHABLE, TOPIC, GuardReport
 
 
 def guards_check(

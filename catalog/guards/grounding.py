@@ -40,8 +40,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from generator.guards import lexicon
-from generator.guards.facts import (
+from catalog.guards import lexicon
+from catalog.guards.facts import (
     FIBRE_SHARE,
     LETTER_RANGE,
     FactIndex,
@@ -50,8 +50,8 @@ from generator.guards.facts import (
     is_ordinary,
     size_rank,
 )
-from generator.guards.figures import COUNT, find_figures
-from generator.guards.types import GROUNDING, Finding
+from catalog.guards.figures import COUNT, find_figures
+from catalog.guards.types import GROUNDING, Finding
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,9 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
             for m in pattern.finditer(text):
                 if _overlaps(m.start(), m.end(), taken):
                     continue
-                add(Claim(kind, m.group(0), m.start(), m.end(), index.mentions(evidence)))
+                # Supported by its evidence, or by the product's data saying the same words.
+                ok = index.mentions(evidence) or pattern.search(index.facts.text()) is not None
+                add(Claim(kind, m.group(0), m.start(), m.end(), ok))
 
     for m in FIBRE_SHARE.finditer(masked):
         share = (float(m.group(1)), fold(m.group(2)).strip())
@@ -317,7 +319,7 @@ def grounding_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
 
 @lru_cache(maxsize=1)
 def _warm() -> bool:
-    from generator.guards.facts import ordinary_words
+    from catalog.guards.facts import ordinary_words
 
     ordinary_words()
     return True

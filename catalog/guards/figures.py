@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.guards.lexicon import NUMBER_WORDS, NUMBER_WORDS_DATA_ONLY, TIGHT_UNITS, UNITS, WORDLIKE_UNITS
+from catalog.guards.lexicon import NUMBER_WORDS, NUMBER_WORDS_DATA_ONLY, TIGHT_UNITS, UNITS, WORDLIKE_UNITS
 
 COUNT = "count"
 PRICE = "price"

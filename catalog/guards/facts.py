@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from generator.guards import lexicon
-from generator.guards.figures import COUNT, find_figures
+from catalog.guards import lexicon
+from catalog.guards.figures import COUNT, find_figures
 
 _FOLDS = (
     ("colour", "color"), ("aluminium", "aluminum"), ("fibre", "fiber"), ("sulphate", "sulfate"), ("grey", "gray"),
@@ -95,6 +95,9 @@ class ProductFacts:
                 parts.append(f"{words}: {', '.join(str(v) for v in value)}.")
             else:
                 parts.append(f"{words}: {value}.")
+                if key.rsplit("_", 1)[-1].lower() not in _KEY_UNITS:
+                    # {"bluetooth": "5.3"} supports "Bluetooth 5.3": the key names what the value is.
+                    parts.append(f"{words} {value}.")
         return " ".join(parts)
 
     def text(self) -> str:
@@ -196,7 +199,8 @@ def ordinary_words() -> frozenset[str]:
                 words.add(token.lower())
     except (ImportError, OSError):
         pass
-    seed = Path(__file__).resolve().parent.parent / "data" / "seed_corpus.jsonl"
+    # The generator's seed corpus is shop copy: its lower-case words are ordinary words, not names.
+    seed = Path(__file__).resolve().parents[2] / "generator" / "data" / "seed_corpus.jsonl"
     try:
         for line in seed.read_text(encoding="utf-8").splitlines():
             text = json.loads(line).get("text", "") if line.strip() else ""
@@ -329,6 +333,9 @@ def fact_index(facts: ProductFacts, *, other_brands: tuple[str, ...] = ()) -> Fa
                     measures.setdefault(COUNT, []).append(float(item))
             else:
                 add_figures(str(item))
+            if not _key_unit(key) and not isinstance(value, (list, tuple)):
+                # {"bluetooth": "5.3"} states "Bluetooth 5.3": the key names what the value is.
+                add_figures(f"{key.replace('_', ' ')} {item}")
     if facts.price is not None:
         measures.setdefault("price", []).append(float(facts.price))
         surfaces.setdefault("price", []).append(f"{facts.price:.2f}")

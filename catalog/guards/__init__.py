@@ -11,12 +11,12 @@ comparison and name comes from the product's data), `topic` (the copy is about t
 disparagement or invented offers). See each module's docstring for its rules.
 """
 
-from generator.guards.check import guards_check
-from generator.guards.facts import FactIndex, ProductFacts, fact_index
-from generator.guards.grounding import Claim, extract_claims, grounding_check
-from generator.guards.publishable import publishable_check
-from generator.guards.topic import lexical_relevance, topic_check
-from generator.guards.types import GROUNDING, GUARDS, PUBLISHABLE, TOPIC, Finding, GuardReport
+from catalog.guards.check import guards_check
+from catalog.guards.facts import FactIndex, ProductFacts, fact_index
+from catalog.guards.grounding import Claim, extract_claims, grounding_check
+from catalog.guards.publishable import publishable_check
+from catalog.guards.topic import lexical_relevance, topic_check
+from catalog.guards.types import GROUNDING, GUARDS, PUBLISHABLE, TOPIC, Finding, GuardReport
 
 __all__ = [
     "GROUNDING",

@@ -1,4 +1,4 @@
-"""The guards on the hand-labelled evaluation set (tests/generator/data/guard_eval_*.json).
+"""The guards on the hand-labelled evaluation set (tests/catalog/data/guard_eval_*.json).
 
 The labels were written before the extractor and are not changed to fit it. The grounding guard
 must find at least 95 % of the ungrounded copy at a precision of at least 90 %; the figures are
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from catalog.guards import GROUNDING, ProductFacts, fact_index, grounding_check, guards_check, topic_check
 from catalog.services import DEMO_CATALOG
-from generator.guards import GROUNDING, ProductFacts, fact_index, grounding_check, guards_check, topic_check
 from generator.template_writer import template_copy
 
 DATA = Path(__file__).parent / "data"
