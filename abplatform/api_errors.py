@@ -77,3 +77,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+# The OpenAPI schema of the error body above, for `extend_schema(responses=...)` in every app's API.
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
+    "required": ["error"],
+}

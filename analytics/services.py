@@ -16,9 +16,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from analytics import dispatch
 from analytics.lambdas import arm_points, elbow, lambda_curve, lambda_tradeoff
 from analytics.models import ReportSnapshot
-from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
+from analytics.report.assembly import report_assemble
+from analytics.report.looks import Look, look_from_snapshot, looks_with_live
+from analytics.report.options import ALL_METRICS, ReportOptions
+from analytics.report.types import Allocation, Report, SnapshotInfo, TrafficCounts
 from analytics.selectors import (
     VariantAggregates,
     copy_scores,
@@ -40,29 +44,6 @@ BACKFILL_LOCK_SECONDS = 15 * 60
 REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
 
 
-def look_from_snapshot(snapshot: ReportSnapshot, *, holdout: bool = False) -> Look:
-    """The snapshot as a look: all traffic, or (`holdout`) a bandit experiment's holdout slice."""
-    stored = snapshot.holdout_variants if holdout else snapshot.variants
-    return Look(
-        day=snapshot.day,
-        taken_at=snapshot.taken_at,
-        source=snapshot.source,
-        aggregates={int(k): VariantAggregates.from_dict(v) for k, v in (stored or {}).items()},
-    )
-
-
-def looks_with_live(daily: list[Look], live: Look) -> list[Look]:
-    """The daily looks, with the live totals replacing today's look or following the last one."""
-    looks = list(daily)
-    if looks and dict(looks[-1].aggregates) == dict(live.aggregates):
-        return looks  # nothing arrived since (e.g. a stopped experiment): not a new look
-    if looks and looks[-1].day >= live.day:
-        looks[-1] = live
-    else:
-        looks.append(live)
-    return looks
-
-
 def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapshot]) -> bool:
     """Whether the daily looks miss days since the start (traffic from before the snapshots began)."""
     if experiment.started_at is None:
@@ -76,10 +57,17 @@ def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapsh
 def _backfill_enqueue(experiment: Experiment) -> bool:
     if not cache.add(f"analytics:backfill:{experiment.pk}", 1, timeout=BACKFILL_LOCK_SECONDS):
         return False
-    from analytics.tasks import report_snapshot_backfill
-
-    transaction.on_commit(lambda: report_snapshot_backfill.delay(experiment.pk))
+    dispatch.snapshot_backfill_enqueue(experiment_id=experiment.pk)
     return True
+
+
+def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending", "done"] | None) -> SnapshotInfo:
+    return SnapshotInfo(
+        count=len(snapshots),
+        first_day=snapshots[0].day if snapshots else None,
+        last_day=snapshots[-1].day if snapshots else None,
+        backfill=backfill,
+    )
 
 
 def report_build(
@@ -90,7 +78,7 @@ def report_build(
     with_timeseries: bool = True,
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
 
     Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
@@ -104,7 +92,7 @@ def report_build(
     aggregates = variant_aggregates(experiment=experiment)
     snapshots = snapshots_for(experiment=experiment)
     has_units = any(a.units for a in aggregates.values())
-    state = None
+    state: Literal["pending", "done"] | None = None
     if has_units and snapshots_incomplete(experiment=experiment, snapshots=snapshots):
         state = "pending"
         if backfill == "now":
@@ -128,18 +116,13 @@ def report_build(
         with_timeseries=with_timeseries,
         copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
         units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
-        snapshot_info={
-            "count": len(snapshots),
-            "first_day": snapshots[0].day.isoformat() if snapshots else None,
-            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
-            "backfill": state,
-        },
+        snapshot_info=_snapshot_info(snapshots, state),
     )
 
 
 def _bandit_report_build(
     *, experiment: Experiment, options: ReportOptions, metrics: tuple[str, ...], now: datetime
-) -> dict[str, Any]:
+) -> Report:
     """A bandit-mode experiment's report: the fixed holdout slice, analysed alone, plus the history.
 
     Outside the holdout, traffic shares follow the data (Thompson sampling), so per-arm means
@@ -179,39 +162,35 @@ def _bandit_report_build(
         # Units outside the holdout may change variant at a re-weighting (by design); inside it they
         # never do, and only they are analysed, so the "several variants" warning does not apply.
         units_in_several_variants=None,
-        snapshot_info={
-            "count": len(snapshots),
-            "first_day": snapshots[0].day.isoformat() if snapshots else None,
-            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
-            "backfill": None,  # the slice's past days cannot be rebuilt from totals taken later
-        },
+        # The slice's past days cannot be rebuilt from totals taken later: no backfill.
+        snapshot_info=_snapshot_info(snapshots, None),
     )
-    history = allocation_history(experiment=experiment)
-    report["allocation"] = {
-        "mode": "bandit",
-        "method": "holdout_slice",
-        "holdout_share": allocation.holdout,
-        "floor": experiment.bandit_floor,
-        "method_note": (
-            f"Adaptive λ: {allocation.holdout:.0%} of traffic is a fixed slice split evenly between all arms; "
-            "lifts, intervals, p-values and the decision use that slice only, which stays a valid randomized "
-            "test while the rest of the traffic follows Thompson sampling (validated by simulation: "
-            "python -m analytics.stats.adaptive)."
-        ),
-        "history": history,
-        "units_moved_by_reweighting": units_in_several_variants(experiment=experiment),
-        "all_traffic": {
-            v.key: {
-                "units": int(everything[v.pk].units),
-                "impressions": int(everything[v.pk].impressions),
-                "clicks": int(everything[v.pk].clicks),
-                "orders": int(everything[v.pk].orders),
-            }
-            for v in variants
-            if v.pk in everything
-        },
-    }
-    return report
+    return report.with_allocation(
+        Allocation(
+            mode="bandit",
+            method="holdout_slice",
+            holdout_share=allocation.holdout,
+            floor=experiment.bandit_floor,
+            method_note=(
+                f"Adaptive λ: {allocation.holdout:.0%} of traffic is a fixed slice split evenly between all arms; "
+                "lifts, intervals, p-values and the decision use that slice only, which stays a valid randomized "
+                "test while the rest of the traffic follows Thompson sampling (validated by simulation: "
+                "python -m analytics.stats.adaptive)."
+            ),
+            history=allocation_history(experiment=experiment),
+            units_moved_by_reweighting=units_in_several_variants(experiment=experiment),
+            all_traffic={
+                v.key: TrafficCounts(
+                    units=int(everything[v.pk].units),
+                    impressions=int(everything[v.pk].impressions),
+                    clicks=int(everything[v.pk].clicks),
+                    orders=int(everything[v.pk].orders),
+                )
+                for v in variants
+                if v.pk in everything
+            },
+        )
+    )
 
 
 def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> ReportSnapshot:

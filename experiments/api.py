@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from abplatform.api_errors import ERROR_SCHEMA
 from abplatform.roles import MarketerWritesAnalystReads
 from experiments import services
 from experiments.assignment import assign_variant, growthbook_config
@@ -22,12 +23,6 @@ from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
 from experiments.ratelimit import rate_limit_check
 from experiments.serializers import AssignmentSerializer, ExperimentSerializer
 from experiments.writekeys import write_key_authenticate
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
-    "required": ["error"],
-}
 
 
 def _experiments():
