@@ -167,9 +167,13 @@ def _object_schema(cls: type) -> dict[str, Any]:
     for field in dataclasses.fields(cls):
         meta = field.metadata
         schema = openapi_schema(hints[field.name], description=meta.get(_DESCRIPTION), enum=meta.get(_ENUM))
-        if meta.get(_NONE_AS_EMPTY):
+        if meta.get(_NONE_AS_EMPTY):  # None is written as {}: never null, and any key may be missing
             schema.pop("nullable", None)
             schema.pop("required", None)
+        if meta.get(_OMIT_NONE):  # None is written as a missing key, never as null
+            schema.pop("nullable", None)
+            if "enum" in schema:
+                schema["enum"] = [value for value in schema["enum"] if value is not None]
         properties[_json_name(field)] = schema
         if not _optional(field):
             required.append(_json_name(field))
