@@ -104,19 +104,47 @@ def report_build(
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
                 state = "done"
-    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=aggregates)
-    looks = looks_with_live([look_from_snapshot(s) for s in snapshots], live)
+    return _report_from(
+        experiment=experiment,
+        variants=variants,
+        live=aggregates,
+        snapshots=snapshots,
+        options=options,
+        now=now,
+        metrics=metrics,
+        with_timeseries=with_timeseries,
+        units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
+        backfill=state,
+    )
+
+
+def _report_from(
+    *,
+    experiment: Experiment,
+    variants: list[Variant],
+    live: dict[int, VariantAggregates],
+    snapshots: list[ReportSnapshot],
+    options: ReportOptions,
+    now: datetime,
+    metrics: tuple[str, ...],
+    with_timeseries: bool,
+    units_in_several_variants: int | None,
+    backfill: Literal["pending", "done"] | None,
+    holdout: bool = False,
+) -> Report:
+    """The report from the daily snapshots (all traffic, or the `holdout` slice) and the live totals."""
+    live_look = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=live)
     return report_assemble(
         experiment=experiment,
         variants=variants,
-        looks=looks,
+        looks=looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look),
         options=options,
         now=now,
         metrics=metrics,
         with_timeseries=with_timeseries,
         copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
-        units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
-        snapshot_info=_snapshot_info(snapshots, state),
+        units_in_several_variants=units_in_several_variants,
+        snapshot_info=_snapshot_info(snapshots, backfill),
     )
 
 
@@ -147,23 +175,21 @@ def _bandit_report_build(
         variants.append(shown)
     holdout = variant_aggregates_holdout(experiment=experiment, in_holdout=allocation.in_holdout)
     everything = variant_aggregates(experiment=experiment)
-    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=holdout)
     snapshots = [s for s in snapshots_for(experiment=experiment) if s.holdout_variants is not None]
-    looks = looks_with_live([look_from_snapshot(s, holdout=True) for s in snapshots], live)
-    report = report_assemble(
+    report = _report_from(
         experiment=experiment,
         variants=variants,
-        looks=looks,
+        live=holdout,
+        snapshots=snapshots,
+        holdout=True,
         options=options,
         now=now,
         metrics=metrics,
         with_timeseries=True,
-        copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
         # Units outside the holdout may change variant at a re-weighting (by design); inside it they
         # never do, and only they are analysed, so the "several variants" warning does not apply.
         units_in_several_variants=None,
-        # The slice's past days cannot be rebuilt from totals taken later: no backfill.
-        snapshot_info=_snapshot_info(snapshots, None),
+        backfill=None,  # the slice's past days cannot be rebuilt from totals taken later
     )
     return report.with_allocation(
         Allocation(

@@ -3,7 +3,6 @@ describes the JSON that the API really sends (fixed and bandit allocation, every
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import jsonschema
@@ -154,16 +153,17 @@ def assert_valid(data: dict) -> None:
     jsonschema.validate(data, _openapi_to_jsonschema(report_schema()))
 
 
-@pytest.fixture
-def running(make_experiment):
-    experiment = make_experiment(start=True)
-    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=4))
+def with_traffic(make_experiment, key: str, **kwargs: Any) -> Experiment:
+    experiment = make_experiment(key, start=True, **kwargs.pop("experiment", {}))
+    traffic(experiment, **kwargs)  # sets started_at to the first day of traffic
     experiment.refresh_from_db()
     return experiment
 
 
-def test_report_json_keys_and_nesting_are_pinned(running):
-    traffic(running, units=900, days=3, seed=11, truths={"llm-l060": Truth(0.13, 0.05)})
+def test_report_json_keys_and_nesting_are_pinned(make_experiment):
+    running = with_traffic(
+        make_experiment, "pinned", units=900, days=3, seed=11, truths={"llm-l060": Truth(0.13, 0.05)}
+    )
     data = services.report_build(experiment=running, backfill="now").to_dict()
     assert data["decision"]["status"] == "keep_running"  # the shape with the days-left detail
     pinned = shape(data)
@@ -172,11 +172,12 @@ def test_report_json_keys_and_nesting_are_pinned(running):
     assert_valid(data)
 
 
-def test_decision_and_snapshot_variants_of_the_shape(make_experiment, running):
+def test_decision_and_snapshot_variants_of_the_shape(make_experiment):
     draft = services.report_build(experiment=make_experiment("draft-shape"), backfill="never").to_dict()
     assert list(draft["decision"]) == ["status", "winner", "metric", "days_left", "text"]
     assert_valid(draft)
-    traffic(running, units=30_000, days=3, seed=5, truths={"llm-l060": Truth(0.2, 0.1), "llm-l040": Truth(0.2, 0.1)})
+    truths = {"llm-l060": Truth(0.2, 0.1), "llm-l040": Truth(0.2, 0.1)}
+    running = with_traffic(make_experiment, "shipped", units=30_000, days=3, seed=5, truths=truths)
     shipped = services.report_build(experiment=running, backfill="now").to_dict()
     assert shipped["decision"]["status"] == "ship"
     assert list(shipped["decision"]) == ["status", "winner", "metric", "days_left", "text", "lift"]
@@ -185,12 +186,10 @@ def test_decision_and_snapshot_variants_of_the_shape(make_experiment, running):
 
 
 def test_bandit_report_adds_the_allocation_and_matches_the_schema(make_experiment):
-    bandit = make_experiment("bandit-shape", start=True, allocation_mode="bandit", primary_metric="cvr")
-    bandit.started_at = timezone.now() - timedelta(days=3)
-    bandit.save()
+    settings = {"allocation_mode": "bandit", "primary_metric": "cvr"}
+    bandit = with_traffic(make_experiment, "bandit-shape", experiment=settings, units=900, days=2)
     bandit.allocation_versions.update(effective_from=bandit.started_at)
     snapshot_cache_clear()
-    traffic(bandit, units=900, days=2, start=bandit.started_at)
     allocation_reweight(experiment=bandit, now=timezone.now())
     data = services.report_build(experiment=bandit, backfill="never").to_dict()
     assert list(data)[-1] == "allocation"
@@ -213,8 +212,8 @@ def test_bandit_report_adds_the_allocation_and_matches_the_schema(make_experimen
     assert_valid(data)
 
 
-def test_schema_lists_exactly_the_json_keys(running):
-    traffic(running, units=300, days=2, seed=2)
+def test_schema_lists_exactly_the_json_keys(make_experiment):
+    running = with_traffic(make_experiment, "keys", units=300, days=2, seed=2)
     data = services.report_build(experiment=running, backfill="now").to_dict()
     schema = report_schema()
     assert set(schema["properties"]) == set(data) | {"allocation"}
