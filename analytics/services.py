@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import dispatch
-from analytics.lambdas import arm_points, elbow, lambda_curve, lambda_tradeoff
+from analytics.lambdas import Elbow, LambdaEntry, arm_points, elbow, lambda_curve, lambda_tradeoff
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
@@ -315,7 +316,7 @@ def snapshots_take_running(*, now: datetime | None = None) -> dict[str, int]:
 # --- λ per category ---------------------------------------------------------------------------------------------
 
 
-def lambda_report_build(*, category: Category | None = None) -> list[dict[str, Any]]:
+def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry]:
     """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
     experiments = list(
         Experiment.objects.filter(status__in=REPORTED_STATUSES)
@@ -330,25 +331,22 @@ def lambda_report_build(*, category: Category | None = None) -> list[dict[str, A
     scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
     points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
     categories = [category] if category else list(Category.objects.order_by("name"))
-    entries = lambda_tradeoff(categories=categories, points=points)
     # The online elbow: finished experiments only (their arms ran to the end; running ones may still
     # move), next to the offline evaluation's elbow and the paper's range.
     finished = {e.key for e in with_llm if e.status == Experiment.Status.STOPPED}
     offline = offline_lambda_elbows()
-    for entry in entries:
-        arms = [p for p in points.get(entry["category_id"], ()) if p.experiment in finished]
-        online = elbow(lambda_curve(arms))
-        entry["online"] = {
-            "lambda": online["lambda"],
-            "method": online["method"],
-            "experiments": len({p.experiment for p in arms}),
-            "note": online["note"],
-        }
-        entry["offline"] = offline.get(entry["category"], {"lambda": None, "note": "no offline evaluation stored"})
+    entries = []
+    for entry in lambda_tradeoff(categories=categories, points=points):
+        arms = [p for p in points.get(entry.category_id, ()) if p.experiment in finished]
+        online = dataclasses.replace(elbow(lambda_curve(arms)), fit=None, experiments=len({p.experiment for p in arms}))
+        stored = offline.get(entry.category) or Elbow(
+            lambda_value=None, method=None, note="no offline evaluation stored"
+        )
+        entries.append(dataclasses.replace(entry, online=online, offline=stored))
     return entries
 
 
-def offline_lambda_elbows() -> dict[str, dict[str, Any]]:
+def offline_lambda_elbows() -> dict[str, Elbow]:
     """Per category: the elbow λ of the last offline evaluation (`manage.py evaluate_generator`), if any."""
     import json
 
@@ -362,7 +360,7 @@ def offline_lambda_elbows() -> dict[str, dict[str, Any]]:
     result = {}
     for name, data in (report.get("categories") or {}).items():
         knee = (data or {}).get("elbow") or {}
-        result[name] = {"lambda": knee.get("lambda"), "note": knee.get("note", ""), "source": str(path)}
+        result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result
 
 

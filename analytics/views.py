@@ -240,9 +240,7 @@ def report_html(report: Report) -> str:
 @reader_required
 def lambda_page(request: HttpRequest) -> HttpResponse:
     entries = services.lambda_report_build()
-    figures = {f"chart-lambda-{entry['category_id']}": lambda_chart(entry) for entry in entries}
-    for entry in entries:
-        entry["chart_id"] = f"chart-lambda-{entry['category_id']}"
+    figures = {entry.chart_id: lambda_chart(entry) for entry in entries}
     context = {
         "entries": entries,
         "figures": figures,

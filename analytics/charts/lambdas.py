@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from analytics.charts.style import CONTROL_COLOR, PALETTE, axis, error_bars, layout
+from analytics.lambdas import LambdaEntry
 
 
-def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+def lambda_chart(entry: LambdaEntry) -> dict[str, Any] | None:
     """One category: pooled CVR (and CTR) lift over λ with the fitted curve, diversity on the right axis,
     the elbow, the current default and the paper's recommended range."""
-    curve = entry["curve"]
+    curve = entry.curve
     if not curve:
         return None
-    lambdas = [c["lambda"] for c in curve]
+    lambdas = [c.lambda_value for c in curve]
 
     data: list[dict[str, Any]] = [
         {
@@ -22,14 +22,14 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
             "mode": "markers",
             "name": "CVR lift (pooled arms)",
             "x": lambdas,
-            "y": [c["cvr_lift"] for c in curve],
+            "y": [c.cvr_lift for c in curve],
             "error_y": error_bars(
-                [c["cvr_lift"] for c in curve],
-                [(c["cvr_ci"] or (None, None))[0] for c in curve],
-                [(c["cvr_ci"] or (None, None))[1] for c in curve],
+                [c.cvr_lift for c in curve],
+                [(c.cvr_ci or (None, None))[0] for c in curve],
+                [(c.cvr_ci or (None, None))[1] for c in curve],
             ),
             "marker": {"size": 10, "color": PALETTE[0]},
-            "customdata": [[c["arms"], c["units"]] for c in curve],
+            "customdata": [[c.arms, c.units] for c in curve],
             "hovertemplate": "λ=%{x}: %{y:+.1%} (%{customdata[0]} arms, %{customdata[1]} units)<extra></extra>",
         },
         {
@@ -37,31 +37,31 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
             "mode": "markers",
             "name": "CTR lift (pooled arms)",
             "x": lambdas,
-            "y": [c["ctr_lift"] for c in curve],
+            "y": [c.ctr_lift for c in curve],
             "marker": {"size": 8, "symbol": "diamond-open", "color": PALETTE[1]},
         },
     ]
-    fit = entry.get("fit")
+    fit = entry.fit
     if fit:
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "name": "fitted CVR curve",
-                "x": fit["lambda"],
-                "y": fit["cvr_lift"],
+                "x": fit.lambdas,
+                "y": fit.cvr_lift,
                 "line": {"color": PALETTE[0], "dash": "dash"},
                 "hoverinfo": "skip",
             }
         )
-    if any(c["diversity"] is not None for c in curve):
+    if any(c.diversity is not None for c in curve):
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": "copy diversity",
                 "x": lambdas,
-                "y": [c["diversity"] for c in curve],
+                "y": [c.diversity for c in curve],
                 "yaxis": "y2",
                 "line": {"color": PALETTE[2]},
             }
@@ -70,8 +70,8 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
         {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0, "line": {"dash": "dot", "width": 1}}
     ]
     annotations = []
-    if entry.get("paper_range"):
-        low, high = entry["paper_range"]
+    if entry.paper_range:
+        low, high = entry.paper_range
         shapes.append(
             {
                 "type": "rect",
@@ -89,8 +89,8 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
         annotations.append(
             {"x": (low + high) / 2, "y": 1, "xref": "x", "yref": "paper", "text": "paper", "showarrow": False}
         )
-    if entry.get("recommended_lambda") is not None:
-        lam = entry["recommended_lambda"]
+    if entry.recommended_lambda is not None:
+        lam = entry.recommended_lambda
         shapes.append(
             {
                 "type": "line",
@@ -106,7 +106,7 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
         annotations.append(
             {"x": lam, "y": 0.02, "xref": "x", "yref": "paper", "text": f"elbow λ={lam:g}", "showarrow": False}
         )
-    current = entry.get("current_lambda")
+    current = entry.current_lambda
     if current is not None:
         shapes.append(
             {
@@ -121,7 +121,7 @@ def lambda_chart(entry: Mapping[str, Any]) -> dict[str, Any] | None:
             }
         )
     figure_layout = layout(
-        f"{entry['category']}: creativity vs conversion over λ",
+        f"{entry.category}: creativity vs conversion over λ",
         xaxis=axis("λ (creativity weight)", range=[0, 1], dtick=0.1),
         yaxis=axis("relative lift vs control", tickformat="+.0%"),
         yaxis2={

@@ -47,7 +47,7 @@ def test_report_figures_are_valid(make_experiment):
 def test_lambda_figure_is_valid(make_experiment, product):
     experiment = sweep_experiment(make_experiment, key="app", category="Apparel", sku="APP-T9", units=1500, seed=5)
     candidates_for(experiment)
-    entries = {e["category"]: e for e in services.lambda_report_build()}
+    entries = {e.category: e for e in services.lambda_report_build()}
     figure = lambda_chart(entries["Apparel"])
     go.Figure(figure)
     names = [trace["name"] for trace in figure["data"]]
