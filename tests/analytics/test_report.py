@@ -9,6 +9,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from analytics import services
@@ -338,6 +339,22 @@ def test_csv_has_one_row_per_variant_and_metric(running):
     assert float(ctr["llm-l060"]["lift_relative"]) == pytest.approx(lift.relative)
     assert float(ctr["llm-l060"]["ci_lower"]) == pytest.approx(lift.ci[0])
     assert ctr["llm-l060"]["significant"] in ("true", "false")
+
+
+def test_option_defaults_come_from_the_report_settings():
+    assert ReportOptions() == ReportOptions(
+        sequential_method="cs", correction="holm", sequential_tuning_n=5000.0, minimum_lift=0.05
+    )
+    with override_settings(
+        COPYLIFT_REPORT_SEQUENTIAL_METHOD="msprt",
+        COPYLIFT_REPORT_CORRECTION="bh",
+        COPYLIFT_REPORT_SEQUENTIAL_TUNING_N=20_000.0,
+        COPYLIFT_REPORT_MINIMUM_LIFT=0.1,
+    ):
+        options = ReportOptions()
+        assert ReportOptions(correction="holm").correction == "holm"  # an explicit value wins
+    assert (options.sequential_method, options.correction) == ("msprt", "bh")
+    assert (options.sequential_tuning_n, options.minimum_lift) == (20_000.0, 0.1)
 
 
 def test_options_are_validated_and_applied(running):
