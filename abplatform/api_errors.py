@@ -17,7 +17,7 @@ from rest_framework.views import exception_handler
 
 from abplatform.errors import FieldErrors, LifecycleError
 
-# The OpenAPI shape of every error body, referenced by the views' schemas.
+# The OpenAPI schema of the error body, for `extend_schema(responses=...)` in every app's API.
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},

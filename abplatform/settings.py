@@ -201,6 +201,23 @@ GENERATOR_ADAPTER_DIR = Path(envstr("GENERATOR_ADAPTER_DIR", str(VAR_DIR / "adap
 GENERATOR_DEDUPE_THRESHOLD = envfloat("GENERATOR_DEDUPE_THRESHOLD", 0.92)
 GENERATOR_RELEVANCE_THRESHOLD = envfloat("GENERATOR_RELEVANCE_THRESHOLD", 0.15)
 
+# --- Lift reports (defaults of analytics.report.options.ReportOptions; pages and the API may override
+# the method and correction per request) ---
+COPYLIFT_REPORT_SEQUENTIAL_METHOD = envchoice(
+    "COPYLIFT_REPORT_SEQUENTIAL_METHOD", "cs", {"cs", "msprt", "group_sequential"}
+)
+COPYLIFT_REPORT_CORRECTION = envchoice("COPYLIFT_REPORT_CORRECTION", "holm", {"holm", "bh"})
+# Sample size the sequential test is tuned for (its intervals are tightest around this many units).
+COPYLIFT_REPORT_SEQUENTIAL_TUNING_N = envfloat("COPYLIFT_REPORT_SEQUENTIAL_TUNING_N", 5000.0)
+# Smallest relative lift worth detecting: drives "days left" and the "no effect, stop" rule.
+COPYLIFT_REPORT_MINIMUM_LIFT = envfloat("COPYLIFT_REPORT_MINIMUM_LIFT", 0.05)
+if not 0 < COPYLIFT_REPORT_MINIMUM_LIFT < 1:
+    raise ConfigurationError(
+        f"COPYLIFT_REPORT_MINIMUM_LIFT={COPYLIFT_REPORT_MINIMUM_LIFT!r} must lie strictly between 0 and 1"
+    )
+if COPYLIFT_REPORT_SEQUENTIAL_TUNING_N <= 0:
+    raise ConfigurationError("COPYLIFT_REPORT_SEQUENTIAL_TUNING_N must be positive")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

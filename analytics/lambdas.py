@@ -16,7 +16,6 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -45,20 +44,79 @@ class ArmPoint:
     ctr_lift: float | None
     ctr_lift_se: float | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "experiment": self.experiment,
-            "variant": self.variant,
-            "lambda": self.lambda_value,
-            "units": self.units,
-            "diversity": self.diversity,
-            "cvr": self.cvr,
-            "ctr": self.ctr,
-            "cvr_lift": self.cvr_lift,
-            "cvr_lift_se": self.cvr_lift_se,
-            "ctr_lift": self.ctr_lift,
-            "ctr_lift_se": self.ctr_lift_se,
-        }
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """The arms at one λ, pooled: CVR and CTR lift with 95 % intervals, and the mean copy diversity."""
+
+    lambda_value: float
+    arms: int
+    units: int
+    cvr_lift: float | None
+    cvr_ci: tuple[float, float] | None
+    ctr_lift: float | None
+    ctr_ci: tuple[float, float] | None
+    diversity: float | None
+    cvr_se: float | None  # the pooled CVR lift's standard error: the fit's weight
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The weighted quadratic through the pooled CVR lifts, on a 0.01 grid of λ."""
+
+    lambdas: list[float]
+    cvr_lift: list[float]
+    coefficients: list[float]
+
+
+@dataclass(frozen=True)
+class Elbow:
+    """A recommended λ (None: no curve to bend), how it was found, and why, in words."""
+
+    lambda_value: float | None
+    method: str | None  # "kneed", "best_fit" or None
+    note: str
+    fit: Fit | None = None
+    experiments: int | None = None  # the online elbow: finished experiments behind it
+    source: str | None = None  # the offline elbow: the evaluation file it comes from
+
+
+@dataclass(frozen=True)
+class LambdaEntry:
+    """One category on the λ page: its arms, the pooled curve, the elbow, and the λ to compare it with."""
+
+    category: str
+    category_id: int
+    current_lambda: float
+    paper_range: tuple[float, float] | None
+    arms: list[ArmPoint]
+    experiments: int
+    curve: list[CurvePoint]
+    recommendation: Elbow
+    within_paper_range: bool | None
+    adopted: bool
+    online: Elbow | None = None  # from finished experiments only
+    offline: Elbow | None = None  # from the last offline evaluation
+
+    @property
+    def recommended_lambda(self) -> float | None:
+        return self.recommendation.lambda_value
+
+    @property
+    def method(self) -> str | None:
+        return self.recommendation.method
+
+    @property
+    def note(self) -> str:
+        return self.recommendation.note
+
+    @property
+    def fit(self) -> Fit | None:
+        return self.recommendation.fit
+
+    @property
+    def chart_id(self) -> str:
+        return f"chart-lambda-{self.category_id}"
 
 
 def arm_points(
@@ -120,7 +178,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def lambda_curve(points: Sequence[ArmPoint]) -> list[dict[str, Any]]:
+def lambda_curve(points: Sequence[ArmPoint]) -> list[CurvePoint]:
     """Pooled points per λ (rounded to 0.01), lowest λ first."""
     by_lambda: dict[float, list[ArmPoint]] = defaultdict(list)
     for point in points:
@@ -131,98 +189,90 @@ def lambda_curve(points: Sequence[ArmPoint]) -> list[dict[str, Any]]:
         cvr, cvr_se = _pool([(p.cvr_lift, p.cvr_lift_se) for p in arms])
         ctr, ctr_se = _pool([(p.ctr_lift, p.ctr_lift_se) for p in arms])
         curve.append(
-            {
-                "lambda": lam,
-                "arms": len(arms),
-                "units": sum(p.units for p in arms),
-                "cvr_lift": cvr,
-                "cvr_ci": None if cvr is None else [cvr - _Z95 * cvr_se, cvr + _Z95 * cvr_se],
-                "ctr_lift": ctr,
-                "ctr_ci": None if ctr is None else [ctr - _Z95 * ctr_se, ctr + _Z95 * ctr_se],
-                "diversity": _mean(p.diversity for p in arms),
-                "_cvr_se": cvr_se,
-            }
+            CurvePoint(
+                lambda_value=lam,
+                arms=len(arms),
+                units=sum(p.units for p in arms),
+                cvr_lift=cvr,
+                cvr_ci=None if cvr is None else (cvr - _Z95 * cvr_se, cvr + _Z95 * cvr_se),
+                ctr_lift=ctr,
+                ctr_ci=None if ctr is None else (ctr - _Z95 * ctr_se, ctr + _Z95 * ctr_se),
+                diversity=_mean(p.diversity for p in arms),
+                cvr_se=cvr_se,
+            )
         )
     return curve
 
 
-def elbow(curve: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def elbow(curve: Sequence[CurvePoint]) -> Elbow:
     """The recommended λ from the pooled CVR lifts: the knee of a weighted quadratic fit."""
-    usable = [c for c in curve if c["cvr_lift"] is not None and c.get("_cvr_se")]
+    usable = [c for c in curve if c.cvr_lift is not None and c.cvr_se]
     if len(usable) < MIN_LAMBDAS_FOR_ELBOW:
-        return {
-            "lambda": None,
-            "method": None,
-            "fit": None,
-            "note": f"needs arms at {MIN_LAMBDAS_FOR_ELBOW} or more λ values with traffic (has {len(usable)})",
-        }
-    x = np.array([c["lambda"] for c in usable])
-    y = np.array([c["cvr_lift"] for c in usable])
-    weights = np.array([1.0 / c["_cvr_se"] for c in usable])
+        return Elbow(
+            lambda_value=None,
+            method=None,
+            note=f"needs arms at {MIN_LAMBDAS_FOR_ELBOW} or more λ values with traffic (has {len(usable)})",
+        )
+    x = np.array([c.lambda_value for c in usable])
+    y = np.array([c.cvr_lift for c in usable])
+    weights = np.array([1.0 / c.cvr_se for c in usable])  # type: ignore[operator]
     coefficients = np.polyfit(x, y, 2, w=weights)
     grid = np.round(np.linspace(x.min(), x.max(), round(float(x.max() - x.min()) / 0.01) + 1), 2)
     fitted = np.polyval(coefficients, grid)
-    fit = {"lambda": grid.tolist(), "cvr_lift": fitted.tolist(), "coefficients": coefficients.tolist()}
-    decreasing = fitted[-1] < fitted[0]
-    if not decreasing:
-        best = float(grid[int(np.argmax(fitted))])
-        return {
-            "lambda": best,
-            "method": "best_fit",
-            "fit": fit,
-            "note": "conversion does not fall as λ rises in the tested range: no trade-off to balance, so the "
+    fit = Fit(lambdas=grid.tolist(), cvr_lift=fitted.tolist(), coefficients=coefficients.tolist())
+    best = float(grid[int(np.argmax(fitted))])
+    if not fitted[-1] < fitted[0]:
+        return Elbow(
+            lambda_value=best,
+            method="best_fit",
+            fit=fit,
+            note="conversion does not fall as λ rises in the tested range: no trade-off to balance, so the "
             "λ with the best fitted CVR lift is recommended",
-        }
+        )
     from kneed import KneeLocator  # imported here: only this view needs it
 
     curve_shape = "concave" if coefficients[0] < 0 else "convex"
     knee = KneeLocator(grid, fitted, curve=curve_shape, direction="decreasing").knee
     if knee is None or not np.isfinite(knee):
-        best = float(grid[int(np.argmax(fitted))])
-        return {
-            "lambda": best,
-            "method": "best_fit",
-            "fit": fit,
-            "note": "the fitted curve has no clear elbow; the λ with the best fitted CVR lift is recommended",
-        }
-    return {
-        "lambda": float(round(knee, 2)),
-        "method": "kneed",
-        "fit": fit,
-        "note": f"elbow of the {curve_shape} CVR-lift curve over λ (kneed)",
-    }
+        return Elbow(
+            lambda_value=best,
+            method="best_fit",
+            fit=fit,
+            note="the fitted curve has no clear elbow; the λ with the best fitted CVR lift is recommended",
+        )
+    return Elbow(
+        lambda_value=float(round(knee, 2)),
+        method="kneed",
+        fit=fit,
+        note=f"elbow of the {curve_shape} CVR-lift curve over λ (kneed)",
+    )
 
 
-def lambda_tradeoff(*, categories: Sequence[Category], points: Mapping[int, Sequence[ArmPoint]]) -> list[dict]:
+def lambda_tradeoff(*, categories: Sequence[Category], points: Mapping[int, Sequence[ArmPoint]]) -> list[LambdaEntry]:
     """Per category: its arms, the pooled curve, the elbow, the paper's range and the current default."""
     result = []
     for category in categories:
         arms = list(points.get(category.pk, ()))
         curve = lambda_curve(arms)
         recommendation = elbow(curve)
-        for entry in curve:
-            entry.pop("_cvr_se", None)
         paper = PAPER_LAMBDA_RANGES.get(category.name)
-        recommended = recommendation["lambda"]
+        recommended = recommendation.lambda_value
         result.append(
-            {
-                "category": category.name,
-                "category_id": category.pk,
-                "current_lambda": category.recommended_lambda,
-                "paper_range": list(paper) if paper else None,
-                "arms": [a.as_dict() for a in sorted(arms, key=lambda a: (a.lambda_value, a.experiment))],
-                "experiments": len({a.experiment for a in arms}),
-                "curve": curve,
-                "recommended_lambda": recommended,
-                "method": recommendation["method"],
-                "note": recommendation["note"],
-                "fit": recommendation["fit"],
-                "within_paper_range": (
+            LambdaEntry(
+                category=category.name,
+                category_id=category.pk,
+                current_lambda=category.recommended_lambda,
+                paper_range=paper,
+                arms=sorted(arms, key=lambda a: (a.lambda_value, a.experiment)),
+                experiments=len({a.experiment for a in arms}),
+                curve=curve,
+                recommendation=recommendation,
+                within_paper_range=(
                     None if recommended is None or paper is None else paper[0] - 1e-9 <= recommended <= paper[1] + 1e-9
                 ),
-                "adopted": recommended is not None
+                adopted=recommended is not None
                 and finite_or_none(category.recommended_lambda) is not None
                 and abs(category.recommended_lambda - recommended) < 0.005,
-            }
+            )
         )
     return result

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from analytics.stats import RatioStatistic, SampleMeanStatistic
 from experiments.models import Experiment, Variant
-from ingest.models import UnitTotals
+from ingest.models import EventType, UnitTotals
 
 # metric -> (numerator, denominator) per unit; None denominator = a mean per unit.
 METRICS: dict[str, tuple[str, str | None]] = {
@@ -211,12 +211,12 @@ def variant_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict[
 # --- Raw-event scans: the one-off backfill of snapshots, and the benchmark's baseline ---------------------------
 
 _EVENT_TOTALS = {
-    "impressions": "SUM(CASE WHEN type = 0 THEN 1 ELSE 0 END)",
-    "clicks": "SUM(CASE WHEN type = 1 THEN 1 ELSE 0 END)",
-    "add_to_carts": "SUM(CASE WHEN type = 2 THEN 1 ELSE 0 END)",
-    "orders": "SUM(CASE WHEN type = 3 THEN 1 ELSE 0 END)",
+    "impressions": f"SUM(CASE WHEN type = {EventType.IMPRESSION.value} THEN 1 ELSE 0 END)",
+    "clicks": f"SUM(CASE WHEN type = {EventType.CLICK.value} THEN 1 ELSE 0 END)",
+    "add_to_carts": f"SUM(CASE WHEN type = {EventType.ADD_TO_CART.value} THEN 1 ELSE 0 END)",
+    "orders": f"SUM(CASE WHEN type = {EventType.ORDER.value} THEN 1 ELSE 0 END)",
     # Only orders carry revenue; the ingest path sums it the same way.
-    "revenue": "SUM(CASE WHEN type = 3 THEN COALESCE(revenue, 0) ELSE 0 END)",
+    "revenue": f"SUM(CASE WHEN type = {EventType.ORDER.value} THEN COALESCE(revenue, 0) ELSE 0 END)",
 }
 # Cast per-unit values to floats at once: PostgreSQL sums bigints as numeric, which is slower.
 _FLOAT = "CAST({} AS DOUBLE PRECISION)"

@@ -6,20 +6,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from abplatform.errors import FieldErrors
-from analytics.lambdas import arm_points, elbow, lambda_curve, lambda_tradeoff
+from analytics import dispatch
+from analytics.lambdas import Elbow, LambdaEntry, arm_points, elbow, lambda_curve, lambda_tradeoff
 from analytics.models import ReportSnapshot
-from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
+from analytics.report.assembly import report_assemble
+from analytics.report.looks import Look, look_from_snapshot, looks_with_live
+from analytics.report.options import ALL_METRICS, ReportOptions
+from analytics.report.types import Allocation, Report, SnapshotInfo, TrafficCounts
 from analytics.selectors import (
     VariantAggregates,
     copy_scores,
@@ -41,29 +43,6 @@ BACKFILL_LOCK_SECONDS = 15 * 60
 REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
 
 
-def look_from_snapshot(snapshot: ReportSnapshot, *, holdout: bool = False) -> Look:
-    """The snapshot as a look: all traffic, or (`holdout`) a bandit experiment's holdout slice."""
-    stored = snapshot.holdout_variants if holdout else snapshot.variants
-    return Look(
-        day=snapshot.day,
-        taken_at=snapshot.taken_at,
-        source=snapshot.source,
-        aggregates={int(k): VariantAggregates.from_dict(v) for k, v in (stored or {}).items()},
-    )
-
-
-def looks_with_live(daily: list[Look], live: Look) -> list[Look]:
-    """The daily looks, with the live totals replacing today's look or following the last one."""
-    looks = list(daily)
-    if looks and dict(looks[-1].aggregates) == dict(live.aggregates):
-        return looks  # nothing arrived since (e.g. a stopped experiment): not a new look
-    if looks and looks[-1].day >= live.day:
-        looks[-1] = live
-    else:
-        looks.append(live)
-    return looks
-
-
 def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapshot]) -> bool:
     """Whether the daily looks miss days since the start (traffic from before the snapshots began)."""
     if experiment.started_at is None:
@@ -77,10 +56,17 @@ def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapsh
 def _backfill_enqueue(experiment: Experiment) -> bool:
     if not cache.add(f"analytics:backfill:{experiment.pk}", 1, timeout=BACKFILL_LOCK_SECONDS):
         return False
-    from analytics.tasks import report_snapshot_backfill
-
-    transaction.on_commit(lambda: report_snapshot_backfill.delay(experiment.pk))
+    dispatch.snapshot_backfill_enqueue(experiment_id=experiment.pk)
     return True
+
+
+def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending", "done"] | None) -> SnapshotInfo:
+    return SnapshotInfo(
+        count=len(snapshots),
+        first_day=snapshots[0].day if snapshots else None,
+        last_day=snapshots[-1].day if snapshots else None,
+        backfill=backfill,
+    )
 
 
 def report_build(
@@ -91,7 +77,7 @@ def report_build(
     with_timeseries: bool = True,
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
 
     Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
@@ -105,7 +91,7 @@ def report_build(
     aggregates = variant_aggregates(experiment=experiment)
     snapshots = snapshots_for(experiment=experiment)
     has_units = any(a.units for a in aggregates.values())
-    state = None
+    state: Literal["pending", "done"] | None = None
     if has_units and snapshots_incomplete(experiment=experiment, snapshots=snapshots):
         state = "pending"
         if backfill == "now":
@@ -117,30 +103,53 @@ def report_build(
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
                 state = "done"
-    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=aggregates)
-    looks = looks_with_live([look_from_snapshot(s) for s in snapshots], live)
+    return _report_from(
+        experiment=experiment,
+        variants=variants,
+        live=aggregates,
+        snapshots=snapshots,
+        options=options,
+        now=now,
+        metrics=metrics,
+        with_timeseries=with_timeseries,
+        units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
+        backfill=state,
+    )
+
+
+def _report_from(
+    *,
+    experiment: Experiment,
+    variants: list[Variant],
+    live: dict[int, VariantAggregates],
+    snapshots: list[ReportSnapshot],
+    options: ReportOptions,
+    now: datetime,
+    metrics: tuple[str, ...],
+    with_timeseries: bool,
+    units_in_several_variants: int | None,
+    backfill: Literal["pending", "done"] | None,
+    holdout: bool = False,
+) -> Report:
+    """The report from the daily snapshots (all traffic, or the `holdout` slice) and the live totals."""
+    live_look = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=live)
     return report_assemble(
         experiment=experiment,
         variants=variants,
-        looks=looks,
+        looks=looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look),
         options=options,
         now=now,
         metrics=metrics,
         with_timeseries=with_timeseries,
         copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
-        units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
-        snapshot_info={
-            "count": len(snapshots),
-            "first_day": snapshots[0].day.isoformat() if snapshots else None,
-            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
-            "backfill": state,
-        },
+        units_in_several_variants=units_in_several_variants,
+        snapshot_info=_snapshot_info(snapshots, backfill),
     )
 
 
 def _bandit_report_build(
     *, experiment: Experiment, options: ReportOptions, metrics: tuple[str, ...], now: datetime
-) -> dict[str, Any]:
+) -> Report:
     """A bandit-mode experiment's report: the fixed holdout slice, analysed alone, plus the history.
 
     Outside the holdout, traffic shares follow the data (Thompson sampling), so per-arm means
@@ -165,54 +174,48 @@ def _bandit_report_build(
         variants.append(shown)
     holdout = variant_aggregates_holdout(experiment=experiment, in_holdout=allocation.in_holdout)
     everything = variant_aggregates(experiment=experiment)
-    live = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=holdout)
     snapshots = [s for s in snapshots_for(experiment=experiment) if s.holdout_variants is not None]
-    looks = looks_with_live([look_from_snapshot(s, holdout=True) for s in snapshots], live)
-    report = report_assemble(
+    report = _report_from(
         experiment=experiment,
         variants=variants,
-        looks=looks,
+        live=holdout,
+        snapshots=snapshots,
+        holdout=True,
         options=options,
         now=now,
         metrics=metrics,
         with_timeseries=True,
-        copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
         # Units outside the holdout may change variant at a re-weighting (by design); inside it they
         # never do, and only they are analysed, so the "several variants" warning does not apply.
         units_in_several_variants=None,
-        snapshot_info={
-            "count": len(snapshots),
-            "first_day": snapshots[0].day.isoformat() if snapshots else None,
-            "last_day": snapshots[-1].day.isoformat() if snapshots else None,
-            "backfill": None,  # the slice's past days cannot be rebuilt from totals taken later
-        },
+        backfill=None,  # the slice's past days cannot be rebuilt from totals taken later
     )
-    history = allocation_history(experiment=experiment)
-    report["allocation"] = {
-        "mode": "bandit",
-        "method": "holdout_slice",
-        "holdout_share": allocation.holdout,
-        "floor": experiment.bandit_floor,
-        "method_note": (
-            f"Adaptive λ: {allocation.holdout:.0%} of traffic is a fixed slice split evenly between all arms; "
-            "lifts, intervals, p-values and the decision use that slice only, which stays a valid randomized "
-            "test while the rest of the traffic follows Thompson sampling (validated by simulation: "
-            "python -m analytics.stats.adaptive)."
-        ),
-        "history": history,
-        "units_moved_by_reweighting": units_in_several_variants(experiment=experiment),
-        "all_traffic": {
-            v.key: {
-                "units": int(everything[v.pk].units),
-                "impressions": int(everything[v.pk].impressions),
-                "clicks": int(everything[v.pk].clicks),
-                "orders": int(everything[v.pk].orders),
-            }
-            for v in variants
-            if v.pk in everything
-        },
-    }
-    return report
+    return report.with_allocation(
+        Allocation(
+            mode="bandit",
+            method="holdout_slice",
+            holdout_share=allocation.holdout,
+            floor=experiment.bandit_floor,
+            method_note=(
+                f"Adaptive λ: {allocation.holdout:.0%} of traffic is a fixed slice split evenly between all arms; "
+                "lifts, intervals, p-values and the decision use that slice only, which stays a valid randomized "
+                "test while the rest of the traffic follows Thompson sampling (validated by simulation: "
+                "python -m analytics.stats.adaptive)."
+            ),
+            history=allocation_history(experiment=experiment),
+            units_moved_by_reweighting=units_in_several_variants(experiment=experiment),
+            all_traffic={
+                v.key: TrafficCounts(
+                    units=int(everything[v.pk].units),
+                    impressions=int(everything[v.pk].impressions),
+                    clicks=int(everything[v.pk].clicks),
+                    orders=int(everything[v.pk].orders),
+                )
+                for v in variants
+                if v.pk in everything
+            },
+        )
+    )
 
 
 def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> ReportSnapshot:
@@ -311,7 +314,7 @@ def snapshots_take_running(*, now: datetime | None = None) -> dict[str, int]:
 # --- λ per category ---------------------------------------------------------------------------------------------
 
 
-def lambda_report_build(*, category: Category | None = None) -> list[dict[str, Any]]:
+def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry]:
     """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
     experiments = list(
         Experiment.objects.filter(status__in=REPORTED_STATUSES)
@@ -326,25 +329,22 @@ def lambda_report_build(*, category: Category | None = None) -> list[dict[str, A
     scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
     points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
     categories = [category] if category else list(Category.objects.order_by("name"))
-    entries = lambda_tradeoff(categories=categories, points=points)
     # The online elbow: finished experiments only (their arms ran to the end; running ones may still
     # move), next to the offline evaluation's elbow and the paper's range.
     finished = {e.key for e in with_llm if e.status == Experiment.Status.STOPPED}
     offline = offline_lambda_elbows()
-    for entry in entries:
-        arms = [p for p in points.get(entry["category_id"], ()) if p.experiment in finished]
-        online = elbow(lambda_curve(arms))
-        entry["online"] = {
-            "lambda": online["lambda"],
-            "method": online["method"],
-            "experiments": len({p.experiment for p in arms}),
-            "note": online["note"],
-        }
-        entry["offline"] = offline.get(entry["category"], {"lambda": None, "note": "no offline evaluation stored"})
+    entries = []
+    for entry in lambda_tradeoff(categories=categories, points=points):
+        arms = [p for p in points.get(entry.category_id, ()) if p.experiment in finished]
+        online = dataclasses.replace(elbow(lambda_curve(arms)), fit=None, experiments=len({p.experiment for p in arms}))
+        stored = offline.get(entry.category) or Elbow(
+            lambda_value=None, method=None, note="no offline evaluation stored"
+        )
+        entries.append(dataclasses.replace(entry, online=online, offline=stored))
     return entries
 
 
-def offline_lambda_elbows() -> dict[str, dict[str, Any]]:
+def offline_lambda_elbows() -> dict[str, Elbow]:
     """Per category: the elbow λ of the last offline evaluation (`manage.py evaluate_generator`), if any."""
     import json
 
@@ -358,28 +358,5 @@ def offline_lambda_elbows() -> dict[str, dict[str, Any]]:
     result = {}
     for name, data in (report.get("categories") or {}).items():
         knee = (data or {}).get("elbow") or {}
-        result[name] = {"lambda": knee.get("lambda"), "note": knee.get("note", ""), "source": str(path)}
+        result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result
-
-
-def category_lambda_adopt(*, category: Category, lambda_value: Any, user: AbstractBaseUser) -> Category:
-    """Make λ the category's default for new LLM variants; recorded in the category's admin history."""
-    try:
-        value = round(float(lambda_value), 2)
-    except (TypeError, ValueError):
-        raise FieldErrors({"lambda": "must be a number between 0 and 1"}) from None
-    if not 0.0 <= value <= 1.0:
-        raise FieldErrors({"lambda": "must be a number between 0 and 1"})
-    with transaction.atomic():
-        category = Category.objects.select_for_update().get(pk=category.pk)
-        previous = category.recommended_lambda
-        category.recommended_lambda = value
-        category.save(update_fields=["recommended_lambda"])
-        LogEntry.objects.log_actions(
-            user_id=user.pk,
-            queryset=[category],
-            action_flag=CHANGE,
-            change_message=f"Recommended λ {previous:g} → {value:g}, adopted from the λ report.",
-            single_object=True,
-        )
-    return category

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -12,56 +15,42 @@ from experiments.models import Experiment
 RETRYABLE = (OperationalError, InterfaceError)
 
 
-@shared_task(
-    name="analytics.tasks.report_snapshots_take",
-    queue=QUEUE_DEFAULT,
-    acks_late=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=30,
-    max_retries=3,
-    soft_time_limit=25 * 60,
-    time_limit=26 * 60,
-    ignore_result=True,
-)
+def _task(name: str, *, minutes: int, retry_backoff: int) -> Callable[[Callable[..., Any]], Any]:
+    """A task on the default queue, acknowledged late, retried on database outages, result ignored;
+    `minutes` is its soft time limit (the hard one is a minute later)."""
+    return shared_task(
+        name=f"analytics.tasks.{name}",
+        queue=QUEUE_DEFAULT,
+        acks_late=True,
+        autoretry_for=RETRYABLE,
+        retry_backoff=retry_backoff,
+        max_retries=3,
+        soft_time_limit=minutes * 60,
+        time_limit=(minutes + 1) * 60,
+        ignore_result=True,
+    )
+
+
+def _experiment(experiment_id: int) -> Experiment | None:
+    return Experiment.objects.filter(pk=experiment_id).first()  # None: deleted since it was queued
+
+
+@_task("report_snapshots_take", minutes=25, retry_backoff=30)
 def report_snapshots_take() -> dict[str, int]:
     """Beat: today's snapshot of every running experiment (idempotent: a rerun replaces today's)."""
     return services.snapshots_take_running()
 
 
-@shared_task(
-    name="analytics.tasks.report_snapshot_take",
-    queue=QUEUE_DEFAULT,
-    acks_late=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=10,
-    max_retries=3,
-    soft_time_limit=5 * 60,
-    time_limit=6 * 60,
-    ignore_result=True,
-)
+@_task("report_snapshot_take", minutes=5, retry_backoff=10)
 def report_snapshot_take(experiment_id: int) -> str | None:
     """On demand: one experiment's snapshot now."""
-    experiment = Experiment.objects.filter(pk=experiment_id).first()
-    if experiment is None:
-        return None  # deleted since it was queued
-    return services.snapshot_take(experiment=experiment).day.isoformat()
+    experiment = _experiment(experiment_id)
+    return None if experiment is None else services.snapshot_take(experiment=experiment).day.isoformat()
 
 
-@shared_task(
-    name="analytics.tasks.report_snapshot_backfill",
-    queue=QUEUE_DEFAULT,
-    acks_late=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=30,
-    max_retries=3,
-    # One scan of the experiment's raw events: minutes for tens of millions of events.
-    soft_time_limit=25 * 60,
-    time_limit=26 * 60,
-    ignore_result=True,
-)
+# One scan of the experiment's raw events: minutes for tens of millions of events.
+@_task("report_snapshot_backfill", minutes=25, retry_backoff=30)
 def report_snapshot_backfill(experiment_id: int) -> int:
     """Daily snapshots from the raw events for the days an experiment has none of."""
-    experiment = Experiment.objects.filter(pk=experiment_id).first()
-    if experiment is None:
-        return 0
-    return services.snapshot_backfill(experiment=experiment)
+    experiment = _experiment(experiment_id)
+    return 0 if experiment is None else services.snapshot_backfill(experiment=experiment)

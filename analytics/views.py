@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,14 @@ from django.views.decorators.http import condition, require_POST, require_safe
 
 from abplatform.errors import FieldErrors
 from abplatform.roles import can_edit, can_read
-from analytics import charts, services
-from analytics.report import ALL_METRICS, METRIC_LABELS, report_options
+from analytics import services
+from analytics.charts.forest import ForestRow, forest_chart
+from analytics.charts.lambdas import lambda_chart
+from analytics.charts.report import cumulative_lift_chart, daily_units_chart, funnel_chart, tradeoff_chart
+from analytics.report.format import METRIC_LABELS
+from analytics.report.options import ALL_METRICS, SEQUENTIAL_METHODS, report_options
+from analytics.report.types import Lift, Report, VariantResult
+from catalog import services as catalog_services
 from catalog.models import Category
 from experiments.models import Experiment
 
@@ -106,18 +113,30 @@ def standalone_assets() -> dict[str, str]:
 # --- Pages ------------------------------------------------------------------------------------------------------
 
 
-def _lead(report: dict[str, Any]) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Lead:
+    """The treatment a page headlines, and its lift on the primary metric."""
+
+    variant: VariantResult
+    lift: Lift
+
+
+def _lead(report: Report) -> Lead | None:
     """The treatment to headline: the decision's winner, else the best lift on the primary metric."""
-    metric = report["primary_metric"]
-    treatments = [v for v in report["variants"] if not v["is_control"]]
-    if not treatments or not report["units"]:
+    metric = report.primary_metric
+    treatments = report.treatments
+    if not treatments or not report.units:
         return None
-    winner = report["decision"].get("winner")
-    chosen = next((v for v in treatments if v["key"] == winner), None)
+
+    def lift_of(variant: VariantResult) -> Lift | None:
+        result = variant.metrics.get(metric)
+        return result.lift if result else None
+
+    chosen = next((v for v in treatments if v.key == report.decision.winner), None)
     if chosen is None:
-        chosen = max(treatments, key=lambda v: (v["metrics"][metric]["lift"] or {}).get("relative") or -1e9)
-    lift = chosen["metrics"][metric]["lift"] or {}
-    return {"variant": chosen, "lift": lift}
+        chosen = max(treatments, key=lambda v: (lift_of(v).relative if lift_of(v) else None) or -1e9)
+    lift = lift_of(chosen)
+    return Lead(variant=chosen, lift=lift) if lift else None
 
 
 @require_safe
@@ -138,18 +157,18 @@ def index(request: HttpRequest) -> HttpResponse:
         )
         lead = _lead(report)
         rows.append({"experiment": experiment, "report": report, "lead": lead})
-    forest = charts.forest_chart(
+    forest = forest_chart(
         [
-            {
-                "experiment": row["experiment"].key,
-                "variant": row["lead"]["variant"]["key"],
-                "metric": row["report"]["primary_metric"],
-                "lift": row["lead"]["lift"].get("relative"),
-                "ci": row["lead"]["lift"].get("sequential_ci"),
-                "status": row["report"]["decision"]["status"],
-            }
+            ForestRow(
+                experiment=row["experiment"].key,
+                variant=row["lead"].variant.key,
+                metric=row["report"].primary_metric,
+                lift=row["lead"].lift.relative,
+                ci=row["lead"].lift.sequential_ci,
+                status=row["report"].decision.status,
+            )
             for row in rows
-            if row["lead"] and row["lead"]["lift"].get("relative") is not None
+            if row["lead"] and row["lead"].lift.relative is not None
         ]
     )
     context = {
@@ -164,38 +183,38 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/index.html", context)
 
 
-def detail_context(report: dict[str, Any], *, standalone: bool = False) -> dict[str, Any]:
-    """Everything the detail template needs, from the report object (also used by the HTML export)."""
+def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any]:
+    """Everything the detail template needs, from the report (also used by the HTML export)."""
     tables = [
         {
             "metric": metric,
             "label": METRIC_LABELS[metric],
-            "scale": report["metric_scales"].get(metric, "relative"),
-            "primary": metric == report["primary_metric"],
+            "scale": report.metric_scales.get(metric, "relative"),
+            "primary": metric == report.primary_metric,
             "rows": [
-                {"variant": v, "value": v["metrics"][metric]["value"], "lift": v["metrics"][metric]["lift"]}
-                for v in report["variants"]
+                {"variant": v, "value": v.metrics[metric].value, "lift": v.metrics[metric].lift}
+                for v in report.variants
             ],
         }
-        for metric in report["metrics"]
+        for metric in report.metrics
     ]
     figures = {
-        "chart-lift": charts.cumulative_lift_chart(report),
-        "chart-units": charts.daily_units_chart(report),
-        "chart-funnel": charts.funnel_chart(report),
-        "chart-tradeoff": charts.tradeoff_chart(report),
+        "chart-lift": cumulative_lift_chart(report),
+        "chart-units": daily_units_chart(report),
+        "chart-funnel": funnel_chart(report),
+        "chart-tradeoff": tradeoff_chart(report),
     }
     context: dict[str, Any] = {
         "report": report,
         "tables": tables,
         "figures": figures,
         "lead": _lead(report),
-        "treatments": [v for v in report["variants"] if not v["is_control"]],
-        "unknown_diversity": [v for v in report["variants"] if not v["is_control"] and v["diversity"] is None],
-        "confidence": 1 - report["alpha"],
+        "treatments": report.treatments,
+        "unknown_diversity": [v for v in report.treatments if v.diversity is None],
+        "confidence": 1 - report.alpha,
         "standalone": standalone,
         "plotly_version": plotly_version(),
-        "sequential_methods": ("cs", "msprt", "group_sequential"),
+        "sequential_methods": SEQUENTIAL_METHODS,
     }
     if standalone:
         context.update(standalone_assets())
@@ -214,7 +233,7 @@ def detail(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "analytics/detail.html", detail_context(report))
 
 
-def report_html(report: dict[str, Any]) -> str:
+def report_html(report: Report) -> str:
     """The detail page as one self-contained file (plotly.js, CSS and data inline), for sharing by mail."""
     return render_to_string("analytics/detail.html", detail_context(report, standalone=True))
 
@@ -223,9 +242,7 @@ def report_html(report: dict[str, Any]) -> str:
 @reader_required
 def lambda_page(request: HttpRequest) -> HttpResponse:
     entries = services.lambda_report_build()
-    figures = {f"chart-lambda-{entry['category_id']}": charts.lambda_chart(entry) for entry in entries}
-    for entry in entries:
-        entry["chart_id"] = f"chart-lambda-{entry['category_id']}"
+    figures = {entry.chart_id: lambda_chart(entry) for entry in entries}
     context = {
         "entries": entries,
         "figures": figures,
@@ -245,7 +262,7 @@ def lambda_adopt(request: HttpRequest) -> HttpResponse:
         raise Http404("unknown category")
     category = get_object_or_404(Category, pk=int(category_id))
     try:
-        category = services.category_lambda_adopt(
+        category = catalog_services.category_lambda_adopt(
             category=category, lambda_value=request.POST.get("lambda"), user=request.user
         )
     except FieldErrors as exc:

@@ -224,14 +224,15 @@ def main() -> None:
     from django.utils import timezone
 
     from analytics import services
-    from analytics.report import ALL_METRICS, Look, ReportOptions, report_assemble
+    from analytics.report.assembly import report_assemble
+    from analytics.report.looks import Look, look_from_snapshot, looks_with_live
+    from analytics.report.options import ALL_METRICS, ReportOptions
     from analytics.selectors import (
         daily_aggregates_from_events,
         snapshots_for,
         variant_aggregates,
         variant_aggregates_from_events,
     )
-    from analytics.services import look_from_snapshot, looks_with_live
     from ingest.models import Event, UnitTotals
 
     experiment = bench_experiment(KEY)
@@ -280,8 +281,8 @@ def main() -> None:
     # The comparison only means something if both sides computed the same numbers.
     def numbers(r):
         return [
-            (v["key"], m, v["units"], v["metrics"][m]["value"], (v["metrics"][m]["lift"] or {}).get("relative"))
-            for v in r["variants"]
+            (v.key, m, v.units, v.metrics[m].value, v.metrics[m].lift.relative if v.metrics[m].lift else None)
+            for v in r.variants
             for m in ALL_METRICS
         ]
 
@@ -294,9 +295,9 @@ def main() -> None:
         for other in (headline, full)
         for a, b in zip(numbers(report), numbers(other), strict=True)
     )
-    looks = len(report["timeseries"])
+    looks = len(report.timeseries)
     print(
-        f"\n{report['units']:,} units, {have_events:,} events, {looks} daily looks, "
+        f"\n{report.units:,} units, {have_events:,} events, {looks} daily looks, "
         f"{len(ALL_METRICS)} metrics × {len(variants) - 1} treatments; PostgreSQL, "
         f"max_parallel_workers_per_gather={workers}; median of {args.repeat} runs (raw full: 1 run)"
     )

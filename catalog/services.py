@@ -1,4 +1,5 @@
-"""Catalog import: products from CSV (created or updated by SKU) and brand guidelines from JSON.
+"""Writes to the catalog: products from CSV (created or updated by SKU), brand guidelines from JSON,
+and a category's default λ.
 
 Each bad row is reported with its line number and reason; the valid rows still load.
 """
@@ -11,9 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from abplatform.errors import FieldErrors
 from catalog.models import BrandGuideline, Category, Product
 
 CSV_HEADER = ("sku", "title", "brand", "category", "price", "description", "attributes")
@@ -140,3 +145,28 @@ def guidelines_import(*, path: Path) -> int:
             },
         )
     return len(entries)
+
+
+def category_lambda_adopt(
+    *, category: Category, lambda_value: Any, user: AbstractBaseUser, source: str = "the λ report"
+) -> Category:
+    """Make λ the category's default for new LLM variants; recorded in the category's admin history."""
+    try:
+        value = round(float(lambda_value), 2)
+    except (TypeError, ValueError):
+        raise FieldErrors({"lambda": "must be a number between 0 and 1"}) from None
+    if not 0.0 <= value <= 1.0:
+        raise FieldErrors({"lambda": "must be a number between 0 and 1"})
+    with transaction.atomic():
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        previous = category.recommended_lambda
+        category.recommended_lambda = value
+        category.save(update_fields=["recommended_lambda"])
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=[category],
+            action_flag=CHANGE,
+            change_message=f"Recommended λ {previous:g} → {value:g}, adopted from {source}.",
+            single_object=True,
+        )
+    return category

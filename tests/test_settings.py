@@ -37,6 +37,10 @@ def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
         ({"CELERY_VISIBILITY_TIMEOUT": "soon"}, "CELERY_VISIBILITY_TIMEOUT"),
         ({"GENERATOR_DEVICE": "tpu"}, "GENERATOR_DEVICE"),
+        ({"COPYLIFT_REPORT_SEQUENTIAL_METHOD": "bayes"}, "COPYLIFT_REPORT_SEQUENTIAL_METHOD"),
+        ({"COPYLIFT_REPORT_CORRECTION": "bonferroni"}, "COPYLIFT_REPORT_CORRECTION"),
+        ({"COPYLIFT_REPORT_SEQUENTIAL_TUNING_N": "many"}, "COPYLIFT_REPORT_SEQUENTIAL_TUNING_N"),
+        ({"COPYLIFT_REPORT_MINIMUM_LIFT": "1.5"}, "COPYLIFT_REPORT_MINIMUM_LIFT"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Number formatting for the report pages (values arrive as plain floats from the report object)."""
+"""Number formatting for the report pages (values arrive as plain floats from the report's dataclasses)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from analytics import report
+from analytics.report import format as report_text
 
 register = template.Library()
 
@@ -17,13 +17,13 @@ RATIO_METRICS = {"ctr", "cvr", "click_to_order", "atc_rate"}
 @register.filter
 def lift_pct(value: float | None) -> str:
     """0.081 → +8.1 %"""
-    return report.pct(value)
+    return report_text.pct(value)
 
 
 @register.filter
 def ci(value: Sequence[float | None] | None) -> str:
     """[0.032, 0.13] → [+3.2 %, +13.0 %]"""
-    return report.interval(value)
+    return report_text.interval(value)
 
 
 @register.filter
@@ -75,7 +75,7 @@ def days(value: float | None) -> str:
 
 @register.filter
 def metric_label(metric: str) -> str:
-    return report.METRIC_LABELS.get(metric, metric)
+    return report_text.METRIC_LABELS.get(metric, metric)
 
 
 @register.filter
@@ -84,8 +84,8 @@ def get(mapping: Mapping[str, Any] | None, key: str) -> Any:
 
 
 @register.filter
-def label(variant: Mapping[str, Any]) -> str:
-    return report.variant_label(variant)
+def label(variant: report_text.Labelled) -> str:
+    return report_text.variant_label(variant)
 
 
 DECISION_LABELS = {

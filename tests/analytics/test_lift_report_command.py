@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import ReportSnapshot
-from analytics.report import ALL_METRICS
+from analytics.report.options import ALL_METRICS
 from tests.analytics.factories import Truth, candidates_for, traffic
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import io
 import pytest
 from django.core.cache import cache
 
-from analytics.report import ALL_METRICS, CSV_COLUMNS
+from analytics.report.csv_export import CSV_COLUMNS
+from analytics.report.options import ALL_METRICS
 from tests.analytics.factories import Truth, traffic
 from tests.conftest import client_for
 

@@ -122,14 +122,14 @@ def test_report_queues_one_backfill_then_reads_snapshots_only(running, django_ca
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         report = services.report_build(experiment=running)
     assert len(callbacks) == 1  # the backfill task, queued on commit (and run eagerly in tests)
-    assert report["snapshots"]["backfill"] == "pending"
+    assert report.snapshots.backfill == "pending"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         report = services.report_build(experiment=running)
     assert callbacks == []
-    assert report["snapshots"]["count"] == 4 and report["snapshots"]["backfill"] is None
+    assert report.snapshots.count == 4 and report.snapshots.backfill is None
     with CaptureQueriesContext(connection) as queries:
         report = services.report_build(experiment=running)
-    assert len(report["timeseries"]) == 4
+    assert len(report.timeseries) == 4
     assert not [q["sql"] for q in queries if "experiments_event" in q["sql"]], "the report rescanned raw events"
 
 
@@ -139,15 +139,15 @@ def test_backfill_is_queued_at_most_once_while_pending(running, django_capture_o
         first = services.report_build(experiment=running)
         services.report_build(experiment=running)
     assert len(callbacks) == 1
-    assert first["snapshots"]["backfill"] == "pending"
-    assert first["timeseries"][-1]["source"] == "live"
+    assert first.snapshots.backfill == "pending"
+    assert first.timeseries[-1].source == "live"
 
 
 def test_report_uses_snapshots_as_sequential_looks(running):
     traffic(running, units=600, days=3, seed=9)
     services.snapshot_backfill(experiment=running)
     report = services.report_build(experiment=running, backfill="never")
-    assert [look["source"] for look in report["timeseries"]] == ["events"] * 3
+    assert [look.source for look in report.timeseries] == ["events"] * 3
     # A new unit today makes the live totals a fourth look.
     totals = UnitTotals.objects.filter(experiment=running).first()
     now = timezone.now()
@@ -155,5 +155,5 @@ def test_report_uses_snapshots_as_sequential_looks(running):
         experiment=running, variant_id=totals.variant_id, unit="late", impressions=1, first_seen=now, last_seen=now
     )
     report = services.report_build(experiment=running, backfill="never")
-    assert [look["source"] for look in report["timeseries"]] == ["events"] * 3 + ["live"]
-    assert sum(report["timeseries"][-1]["new_units"].values()) == 1
+    assert [look.source for look in report.timeseries] == ["events"] * 3 + ["live"]
+    assert sum(report.timeseries[-1].new_units.values()) == 1

@@ -89,12 +89,12 @@ def test_bandit_report_analyses_the_holdout_slice_and_states_the_history(bandit,
     traffic(bandit, units=1500, days=2, start=bandit.started_at)
     allocation_reweight(experiment=bandit, now=timezone.now())
     report = report_build(experiment=bandit, backfill="never")
-    allocation = report["allocation"]
-    assert allocation["mode"] == "bandit" and allocation["method"] == "holdout_slice"
-    assert [h["version"] for h in allocation["history"]] == [1, 2]
+    allocation = report.allocation
+    assert allocation.mode == "bandit" and allocation.method == "holdout_slice"
+    assert [h["version"] for h in allocation.history] == [1, 2]
     everyone = UnitTotals.objects.filter(experiment=bandit).values("unit").distinct().count()
-    assert 0.1 * everyone < report["units"] < 0.3 * everyone  # the analysed units are the ~20 % holdout slice
-    assert set(report["srm"]["expected"].values()) == {report["units"] / 3}  # even split expected
+    assert 0.1 * everyone < report.units < 0.3 * everyone  # the analysed units are the ~20 % holdout slice
+    assert set(report.srm.expected.values()) == {report.units / 3}  # even split expected
     from django.test import Client
 
     client = Client()
@@ -119,14 +119,14 @@ def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
     assert 0.1 * everyone < held < 0.3 * everyone  # the slice, not all traffic
 
     report = report_build(experiment=bandit, backfill="never")
-    looks = report["timeseries"]
-    assert [look["source"] for look in looks][:2] == ["totals", "totals"] and len(looks) >= 2
-    slice_units = [sum(look["units"].values()) for look in looks]
+    looks = report.timeseries
+    assert [look.source for look in looks][:2] == ["totals", "totals"] and len(looks) >= 2
+    slice_units = [sum(look.units.values()) for look in looks]
     assert slice_units[0] == held and slice_units[0] < slice_units[1] == sum(
         v["units"] for v in second.holdout_variants.values()
     )
-    assert report["units"] == slice_units[-1]  # the live look is the slice today
-    assert report["snapshots"]["count"] == 2
+    assert report.units == slice_units[-1]  # the live look is the slice today
+    assert report.snapshots.count == 2
 
     # Rebuilding the daily looks from the raw events keeps the slice statistics of those days.
     from analytics.models import ReportSnapshot

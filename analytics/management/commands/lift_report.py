@@ -8,7 +8,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics import services
-from analytics.report import CORRECTIONS, SEQUENTIAL_METHODS, ReportOptions, report_csv
+from analytics.report.csv_export import report_csv
+from analytics.report.options import CORRECTIONS, SEQUENTIAL_METHODS, ReportOptions
 from experiments.models import Experiment
 
 
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             backfill="never" if options["no_backfill"] else "now",
         )
         if format == "json":
-            text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+            text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
         elif format == "csv":
             text = report_csv(report)
         else:

@@ -1,0 +1,179 @@
+"""`report_assemble`: the lift report of one experiment from its variants and looks (pure, no queries).
+
+It takes the experiment's variants, their current sufficient statistics (from the per-unit
+totals) and the daily looks (from the snapshots) and returns the `Report` that the pages, the
+API, the CSV export and `manage.py lift_report` all render. `analytics.services.report_build`
+does the reads and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from analytics.report.decision import days_between, decide
+from analytics.report.format import METRIC_LABELS
+from analytics.report.looks import Look
+from analytics.report.metrics import Arms, MetricAnalysis, arms_of, metric_analyse
+from analytics.report.options import ALL_METRICS, ReportOptions
+from analytics.report.types import LookSummary, MetricResult, Product, Report, SnapshotInfo, Srm, VariantResult
+from analytics.stats import srm_test
+from analytics.stats.results import finite_or_none
+from experiments.models import Experiment, Variant
+
+
+def _srm(ordered: list[Variant], units: dict[str, int], threshold: float) -> Srm:
+    result = srm_test(
+        [units[v.key] for v in ordered],
+        [float(v.weight) for v in ordered],
+        names=[v.key for v in ordered],
+        threshold=threshold,
+    )
+    return Srm(
+        p_value=result.p_value,
+        flag=result.flagged,
+        observed=units,
+        expected={row.name: row.expected_units for row in result.rows},
+        chi_square=result.chi_square,
+        threshold=result.threshold,
+        reason=result.reason,
+    )
+
+
+def _timeseries(looks: list[Look], ordered: list[Variant], analyses: Mapping[str, MetricAnalysis]) -> list[LookSummary]:
+    series = []
+    previous: dict[str, int] = {}
+    for index, look in enumerate(looks):
+        look_units = {v.key: int(look.of(v.pk).units) for v in ordered}
+        series.append(
+            LookSummary(
+                day=look.day,
+                taken_at=look.taken_at,
+                source=look.source,  # type: ignore[arg-type]
+                units=look_units,
+                new_units={key: n - previous.get(key, 0) for key, n in look_units.items()},
+                lift={metric: analysis.per_look[index] for metric, analysis in analyses.items()},
+            )
+        )
+        previous = look_units
+    return series
+
+
+def _variant_result(
+    variant: Variant, look: Look, analyses: Mapping[str, MetricAnalysis], score: Mapping[str, float | None]
+) -> VariantResult:
+    agg = look.of(variant.pk)
+    return VariantResult(
+        key=variant.key,
+        name=variant.name,
+        is_control=variant.is_control,
+        lambda_value=variant.lambda_value,
+        source=variant.source,
+        weight=variant.weight,
+        copy=variant.copy,
+        diversity=score.get("diversity"),
+        novelty=score.get("novelty"),
+        p_conv=score.get("p_conv"),
+        units=int(agg.units),
+        impressions=int(agg.impressions),
+        clicks=int(agg.clicks),
+        add_to_carts=int(agg.add_to_carts),
+        orders=int(agg.orders),
+        revenue=finite_or_none(agg.revenue),
+        metrics={
+            metric: MetricResult(
+                value=analysis.values.get(variant.key),
+                lift=None if variant.is_control else analysis.lifts.get(variant.key),
+            )
+            for metric, analysis in analyses.items()
+        },
+    )
+
+
+def _warnings(units_in_several_variants: int | None, analyses: Mapping[str, MetricAnalysis]) -> list[str]:
+    warnings = []
+    if units_in_several_variants:
+        warnings.append(
+            f"{units_in_several_variants} unit(s) have events in more than one variant: the storefront may "
+            "be sending its own variant instead of the assigned one."
+        )
+    for metric, analysis in analyses.items():
+        if analysis.error:
+            warnings.append(f"{METRIC_LABELS[metric]}: {analysis.error}")
+    return warnings
+
+
+def report_assemble(
+    *,
+    experiment: Experiment,
+    variants: Sequence[Variant],
+    looks: list[Look],
+    options: ReportOptions,
+    now: datetime,
+    metrics: Sequence[str] = ALL_METRICS,
+    with_timeseries: bool = True,
+    copy_scores: Mapping[int, Mapping[str, float | None]] | None = None,
+    units_in_several_variants: int | None = None,
+    snapshot_info: SnapshotInfo | None = None,
+) -> Report:
+    """The report. `looks` are cumulative and oldest first; the last one is the current state."""
+    wanted = {experiment.primary_metric, *metrics}  # the decision needs the primary metric
+    metrics = [metric for metric in ALL_METRICS if metric in wanted]
+    arms: Arms | None = arms_of(list(variants))
+    ordered = arms.all if arms else list(variants)
+    current = looks[-1]
+    config = options.config(experiment)
+    units = {v.key: int(current.of(v.pk).units) for v in ordered}
+    srm = _srm(ordered, units, config.srm_threshold)
+    days_running = days_between(experiment.started_at, experiment.stopped_at or now)
+
+    analyses: dict[str, MetricAnalysis] = {}
+    if arms is not None:
+        for metric in metrics:
+            analyses[metric] = metric_analyse(
+                experiment=experiment,
+                metric=metric,
+                arms=arms,
+                looks=looks,
+                options=options,
+                with_timeline=with_timeseries,
+            )
+    scores = copy_scores or {}
+    decision = decide(
+        experiment=experiment,
+        arms=arms,
+        units=units,
+        srm=srm,
+        primary=analyses.get(experiment.primary_metric),
+        looks=looks,
+        options=options,
+        days_running=days_running,
+    )
+    product = experiment.product
+    return Report(
+        experiment=experiment.key,
+        name=experiment.name,
+        status=experiment.status,
+        product=Product(sku=product.sku, title=product.title, category=product.category.name),
+        primary_metric=experiment.primary_metric,
+        computed_at=now,
+        started_at=experiment.started_at,
+        stopped_at=experiment.stopped_at,
+        days_running=days_running,
+        alpha=experiment.alpha,
+        sequential_method=options.sequential_method,  # type: ignore[arg-type]
+        sequential_tuning_n=options.sequential_tuning_n,
+        min_units_per_arm=config.min_units_per_arm,
+        correction=options.correction,  # type: ignore[arg-type]
+        minimum_lift=options.minimum_lift,
+        metrics=list(analyses) or list(metrics),
+        metric_scales={metric: analysis.scale for metric, analysis in analyses.items()},
+        units=sum(units.values()),
+        units_in_several_variants=units_in_several_variants,
+        srm=srm,
+        variants=[_variant_result(v, current, analyses, scores.get(v.pk) or {}) for v in ordered],
+        decision=decision,
+        warnings=_warnings(units_in_several_variants, analyses),
+        snapshots=snapshot_info,
+        timeseries=_timeseries(looks, ordered, analyses) if with_timeseries else [],
+    )

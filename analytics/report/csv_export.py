@@ -1,0 +1,89 @@
+"""The report as CSV: one row per variant and metric, for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from analytics.report.types import Report
+
+CSV_COLUMNS = (
+    "experiment",
+    "variant",
+    "is_control",
+    "lambda",
+    "units",
+    "metric",
+    "value",
+    "lift_absolute",
+    "lift_relative",
+    "ci_lower",
+    "ci_upper",
+    "p_value",
+    "p_value_adjusted",
+    "sequential_ci_lower",
+    "sequential_ci_upper",
+    "sequential_p_value",
+    "sequential_p_value_adjusted",
+    "chance_to_beat_control",
+    "significant",
+    "sequential_significant",
+    "test_scale",
+)
+_NO_INTERVAL = (None, None)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def report_csv(report: Report) -> str:
+    """One row per variant and metric; relative lifts and intervals as fractions, like the JSON.
+
+    Copy text is left out: spreadsheet programs run cells that start with `=` as formulas.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for variant in report.variants:
+        for metric in report.metrics:
+            result = variant.metrics.get(metric)
+            lift = result.lift if result else None
+            ci = (lift.ci if lift else None) or _NO_INTERVAL
+            seq = (lift.sequential_ci if lift else None) or _NO_INTERVAL
+            row = [
+                report.experiment,
+                variant.key,
+                variant.is_control,
+                variant.lambda_value,
+                variant.units,
+                metric,
+                result.value if result else None,
+                *(
+                    (
+                        lift.absolute,
+                        lift.relative,
+                        ci[0],
+                        ci[1],
+                        lift.p_value,
+                        lift.p_value_adjusted,
+                        seq[0],
+                        seq[1],
+                        lift.sequential_p_value,
+                        lift.sequential_p_value_adjusted,
+                        lift.chance_to_beat_control,
+                        lift.significant,
+                        lift.sequential_significant,
+                        lift.scale,
+                    )
+                    if lift
+                    else (None,) * 14
+                ),
+            ]
+            writer.writerow([_cell(v) for v in row])
+    return buffer.getvalue()

@@ -1,0 +1,69 @@
+"""How a report analyses the data: the metrics, the sequential test and the p-value correction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeAlias, get_args
+
+from django.conf import settings
+
+from abplatform.errors import FieldErrors
+from analytics.selectors import METRICS
+from analytics.stats import StatsConfig
+from experiments.models import Experiment
+
+ALL_METRICS = tuple(METRICS)
+ABSOLUTE_SCALE_METRICS = frozenset({"revenue_per_unit"})
+SequentialMethod: TypeAlias = Literal["cs", "msprt", "group_sequential"]
+Correction: TypeAlias = Literal["holm", "bh"]
+SEQUENTIAL_METHODS: tuple[str, ...] = get_args(SequentialMethod)
+CORRECTIONS: tuple[str, ...] = get_args(Correction)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How the report analyses the data; empty values take the `COPYLIFT_REPORT_*` settings."""
+
+    sequential_method: str = ""
+    correction: str = ""
+    sequential_tuning_n: float = 0.0
+    minimum_lift: float = 0.0  # smallest relative lift worth detecting: days left and the no-effect rule
+    power: float = 0.8
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "sequential_method": settings.COPYLIFT_REPORT_SEQUENTIAL_METHOD,
+            "correction": settings.COPYLIFT_REPORT_CORRECTION,
+            "sequential_tuning_n": float(settings.COPYLIFT_REPORT_SEQUENTIAL_TUNING_N),
+            "minimum_lift": float(settings.COPYLIFT_REPORT_MINIMUM_LIFT),
+        }
+        for name, value in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        if self.sequential_method not in SEQUENTIAL_METHODS:
+            raise ValueError(f"sequential_method must be one of {', '.join(SEQUENTIAL_METHODS)}")
+        if self.correction not in CORRECTIONS:
+            raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}")
+        if not 0 < self.minimum_lift < 1:
+            raise ValueError("minimum_lift must lie strictly between 0 and 1")
+
+    def config(self, experiment: Experiment, *, scale: str = "relative") -> StatsConfig:
+        return StatsConfig(
+            alpha=experiment.alpha,
+            difference_type=scale,  # type: ignore[arg-type]
+            sequential_method=self.sequential_method,  # type: ignore[arg-type]
+            sequential_tuning_n=self.sequential_tuning_n,
+            correction=self.correction,  # type: ignore[arg-type]
+        )
+
+
+def report_options(params: Mapping[str, str]) -> ReportOptions:
+    """Options from request parameters (`sequential_method`, `correction`); bad values raise FieldErrors."""
+    try:
+        return ReportOptions(
+            sequential_method=params.get("sequential_method", ""), correction=params.get("correction", "")
+        )
+    except ValueError as exc:
+        field = "correction" if "correction" in str(exc) else "sequential_method"
+        raise FieldErrors({field: str(exc)}) from None

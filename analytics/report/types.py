@@ -1,0 +1,251 @@
+"""The lift report's types: frozen dataclasses, read by attribute, written as JSON by `to_dict()`.
+
+Conventions of the numbers:
+- lifts are treatment vs control; relative lifts and their intervals are fractions (0.125 = +12.5 %);
+- `ci` is the fixed-horizon interval (valid at one planned look), `sequential_ci` the always-valid
+  interval of the configured sequential test at the latest look (valid however often one looks);
+- each metric has a test scale: relative lift, except revenue per unit, whose relative test runs
+  hot on skewed revenue (6 % false positives at alpha 5 % in the engine's validation), so its
+  p-values, significance and decision use the absolute lift (both lifts are always shown);
+- p-values are adjusted across the treatment arms of each metric (Holm by default).
+
+Field order is JSON key order: the API's, the command's and the pinned contract test's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any, Literal, TypeAlias
+
+from analytics.report.jsonform import openapi_schema, spec, to_json
+from analytics.report.options import ALL_METRICS, Correction, SequentialMethod
+from analytics.stats.sequential import Decision as SequentialDecision
+from experiments.models import Experiment
+
+Interval: TypeAlias = tuple[float | None, float | None]
+Scale: TypeAlias = Literal["relative", "absolute"]
+DecisionStatus: TypeAlias = Literal[
+    "ship", "keep_control", "stop_no_effect", "keep_running", "inconclusive", "srm_problem", "not_enough_data"
+]
+DECISIONS: tuple[str, ...] = DecisionStatus.__args__  # type: ignore[attr-defined]
+LookSource: TypeAlias = Literal["totals", "events", "live"]
+
+# Keyword-only: fields keep the JSON's key order whatever their defaults.
+frozen = dataclasses.dataclass(frozen=True, kw_only=True)
+
+
+class _Json:
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the API and `manage.py lift_report --format json`."""
+        return to_json(self)
+
+
+@frozen
+class Lift(_Json):
+    """Treatment vs control. Relative lifts and intervals are fractions (0.125 = +12.5 %). `ci`: fixed-horizon
+    interval; `sequential_ci`: always-valid interval of the sequential test at the latest look. p-values,
+    `significant` and the decision use the lift named by `scale`."""
+
+    absolute: float | None
+    relative: float | None
+    ci: Interval | None
+    ci_absolute: Interval | None
+    scale: Scale
+    p_value: float | None
+    p_value_adjusted: float | None
+    sequential_ci: Interval | None
+    sequential_ci_absolute: Interval | None
+    sequential_p_value: float | None
+    sequential_p_value_adjusted: float | None
+    sequential_decision: SequentialDecision | None
+    chance_to_beat_control: float | None
+    expected_loss: float | None
+    significant: bool = spec(description="fixed-horizon, adjusted p < alpha")
+    sequential_significant: bool = spec(description="sequential, adjusted p < alpha, past burn-in")
+    warning: str | None = None
+    error: str | None = None
+
+
+@frozen
+class MetricResult(_Json):
+    """One variant's value of a metric, and its lift (null for the control)."""
+
+    value: float | None
+    lift: Lift | None
+
+
+@frozen
+class VariantResult(_Json):
+    """One variant: its copy, its counts and, per metric, its value and lift."""
+
+    key: str
+    name: str
+    is_control: bool
+    lambda_value: float | None = spec(name="lambda", description="creativity weight λ (null: not LLM copy)")
+    source: str
+    weight: float
+    copy: str
+    diversity: float | None
+    novelty: float | None
+    p_conv: float | None
+    units: int
+    impressions: int
+    clicks: int
+    add_to_carts: int
+    orders: int
+    revenue: float | None
+    metrics: dict[str, MetricResult] = spec(
+        description=f"by metric: {', '.join(ALL_METRICS)} (those the report analysed)"
+    )
+
+
+@frozen
+class Product(_Json):
+    sku: str
+    title: str
+    category: str
+
+
+@frozen
+class Srm(_Json):
+    """Sample ratio mismatch check of units per variant against the configured weights."""
+
+    p_value: float | None
+    flag: bool
+    observed: dict[str, int]
+    expected: dict[str, float | None]
+    chi_square: float | None
+    threshold: float
+    reason: str | None
+
+
+@frozen
+class DecisionLift(_Json):
+    relative: float | None
+    sequential_ci: Interval | None
+    sequential_p_value: float | None = spec(description="adjusted across the treatment arms")
+
+
+@frozen
+class DaysLeft(_Json):
+    """How long until the leading variant's sequential test has `power` for a lift of `relative_lift`."""
+
+    days_left: float | None
+    relative_lift: float
+    power: float | None = spec(default=None, only_with="variant")
+    variant: str | None = spec(default=None, omit_if_none=True)
+    daily_units: float | None = spec(default=None, only_with="variant")
+    units_needed: int | None = spec(default=None, only_with="variant")
+    current_power: float | None = spec(default=None, only_with="variant")
+    error: str | None = None
+
+
+@frozen
+class ReportDecision(_Json):
+    """What to do now, in plain words (`text`)."""
+
+    status: DecisionStatus
+    winner: str | None = None
+    metric: str
+    days_left: float | None = None
+    days_left_detail: DaysLeft | None = spec(default=None, omit_if_none=True)
+    text: str
+    lift: DecisionLift | None = spec(default=None, omit_if_none=True)
+
+
+@frozen
+class LookLift(_Json):
+    relative: float | None
+    sequential_ci: Interval | None
+    sequential_p_value: float | None
+
+
+@frozen
+class LookSummary(_Json):
+    """One cumulative look (a daily snapshot, or the live totals)."""
+
+    day: date
+    taken_at: datetime
+    source: LookSource
+    units: dict[str, int]
+    new_units: dict[str, int]
+    lift: dict[str, dict[str, LookLift]] = spec(description="metric → treatment key → relative, sequential_ci")
+
+
+@frozen
+class SnapshotInfo(_Json):
+    """The daily snapshots behind the looks; `backfill`: a rebuild from raw events is pending or done."""
+
+    count: int
+    first_day: date | None
+    last_day: date | None
+    backfill: Literal["pending", "done"] | None
+
+
+@frozen
+class TrafficCounts(_Json):
+    units: int
+    impressions: int
+    clicks: int
+    orders: int
+
+
+@frozen
+class Allocation(_Json):
+    """Bandit-mode experiments only: how traffic is allocated, and the slice that the report analyses."""
+
+    mode: Literal["bandit"]
+    method: Literal["holdout_slice"]
+    holdout_share: float
+    floor: float
+    method_note: str
+    history: list[dict[str, Any]]
+    units_moved_by_reweighting: int
+    all_traffic: dict[str, TrafficCounts]
+
+
+@frozen
+class Report(_Json):
+    """The lift report of one experiment: what the pages, the API, the CSV and the command render."""
+
+    experiment: str
+    name: str
+    status: str = spec(enum=Experiment.Status.values)
+    product: Product
+    primary_metric: str = spec(enum=ALL_METRICS)
+    computed_at: datetime
+    started_at: datetime | None
+    stopped_at: datetime | None
+    days_running: float | None
+    alpha: float
+    sequential_method: SequentialMethod
+    sequential_tuning_n: float
+    min_units_per_arm: int
+    correction: Correction
+    minimum_lift: float
+    metrics: list[str]
+    metric_scales: dict[str, Scale]
+    units: int
+    units_in_several_variants: int | None
+    srm: Srm
+    variants: list[VariantResult]
+    decision: ReportDecision
+    warnings: list[str]
+    snapshots: SnapshotInfo | None = spec(none_as_empty=True)
+    timeseries: list[LookSummary] = spec(
+        description="One cumulative look per day (snapshots; the last one is the live totals)."
+    )
+    allocation: Allocation | None = spec(default=None, omit_if_none=True)
+
+    @property
+    def treatments(self) -> list[VariantResult]:
+        return [v for v in self.variants if not v.is_control]
+
+    def with_allocation(self, allocation: Allocation) -> Report:
+        return dataclasses.replace(self, allocation=allocation)
+
+
+def report_schema() -> dict[str, Any]:
+    """The OpenAPI schema of `Report.to_dict()`."""
+    return openapi_schema(Report)

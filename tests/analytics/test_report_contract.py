@@ -1,0 +1,224 @@
+"""The report's JSON contract: its keys and nesting are pinned, and the generated OpenAPI schema
+describes the JSON that the API really sends (fixed and bandit allocation, every decision shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from django.utils import timezone
+
+from analytics import services
+from analytics.report.types import report_schema
+from experiments.adaptive import allocation_reweight
+from experiments.assignment import snapshot_cache_clear
+from experiments.models import Experiment
+from tests.analytics.factories import Truth, traffic
+
+pytestmark = pytest.mark.django_db
+
+# Objects keyed by data (variant keys, metric names) rather than by field names: one entry stands for all.
+KEYED_BY_DATA = {
+    "metric_scales",
+    "srm.observed",
+    "srm.expected",
+    "variants[].metrics",
+    "timeseries[].units",
+    "timeseries[].new_units",
+    "timeseries[].lift",
+    "timeseries[].lift.*",
+    "allocation.all_traffic",
+}
+
+
+def shape(value: Any, path: str = "") -> Any:
+    """The JSON's keys (in order) and nesting, leaves as "*": what a client's parser depends on.
+
+    Lists become their distinct item shapes; objects keyed by data become {"<key>": item shape}.
+    """
+    if isinstance(value, dict):
+        if path in KEYED_BY_DATA:
+            items = [shape(item, f"{path}.*") for item in value.values()]
+            return {"<key>": items[0]} if items else {}
+        return {key: shape(item, f"{path}.{key}".lstrip(".")) for key, item in value.items()}
+    if isinstance(value, list):
+        if not value or not isinstance(value[0], dict):
+            return "*[]"
+        distinct: list[Any] = []
+        for item in value:
+            if (item_shape := shape(item, f"{path}[]")) not in distinct:
+                distinct.append(item_shape)
+        return distinct
+    return "*"
+
+
+def keys_in_order(value: Any) -> Any:
+    if isinstance(value, dict):
+        return [(key, keys_in_order(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [keys_in_order(item) for item in value]
+    return value
+
+
+LIFT = {
+    key: "*"
+    for key in (
+        "absolute",
+        "relative",
+        "ci",
+        "ci_absolute",
+        "scale",
+        "p_value",
+        "p_value_adjusted",
+        "sequential_ci",
+        "sequential_ci_absolute",
+        "sequential_p_value",
+        "sequential_p_value_adjusted",
+        "sequential_decision",
+        "chance_to_beat_control",
+        "expected_loss",
+        "significant",
+        "sequential_significant",
+        "warning",
+        "error",
+    )
+}
+LIFT["ci"] = LIFT["ci_absolute"] = LIFT["sequential_ci"] = LIFT["sequential_ci_absolute"] = "*[]"
+VARIANT = {
+    **dict.fromkeys(("key", "name", "is_control", "lambda", "source", "weight", "copy", "diversity", "novelty"), "*"),
+    **dict.fromkeys(("p_conv", "units", "impressions", "clicks", "add_to_carts", "orders", "revenue"), "*"),
+    "metrics": {"<key>": {"value": "*", "lift": "*"}},  # the control's lift is null; see TREATMENT
+}
+TREATMENT = {**VARIANT, "metrics": {"<key>": {"value": "*", "lift": LIFT}}}
+DAYS_LEFT = dict.fromkeys(
+    ("days_left", "relative_lift", "power", "variant", "daily_units", "units_needed", "current_power", "error"), "*"
+)
+REPORT = {
+    **dict.fromkeys(("experiment", "name", "status"), "*"),
+    "product": {"sku": "*", "title": "*", "category": "*"},
+    **dict.fromkeys(("primary_metric", "computed_at", "started_at", "stopped_at", "days_running", "alpha"), "*"),
+    **dict.fromkeys(("sequential_method", "sequential_tuning_n", "min_units_per_arm", "correction"), "*"),
+    "minimum_lift": "*",
+    "metrics": "*[]",
+    "metric_scales": {"<key>": "*"},
+    "units": "*",
+    "units_in_several_variants": "*",
+    "srm": {
+        "p_value": "*",
+        "flag": "*",
+        "observed": {"<key>": "*"},
+        "expected": {"<key>": "*"},
+        "chi_square": "*",
+        "threshold": "*",
+        "reason": "*",
+    },
+    "variants": [VARIANT, TREATMENT],
+    "decision": {
+        "status": "*",
+        "winner": "*",
+        "metric": "*",
+        "days_left": "*",
+        "days_left_detail": DAYS_LEFT,
+        "text": "*",
+    },
+    "warnings": "*[]",
+    "snapshots": {"count": "*", "first_day": "*", "last_day": "*", "backfill": "*"},
+    "timeseries": [
+        {
+            "day": "*",
+            "taken_at": "*",
+            "source": "*",
+            "units": {"<key>": "*"},
+            "new_units": {"<key>": "*"},
+            "lift": {"<key>": {"<key>": {"relative": "*", "sequential_ci": "*[]", "sequential_p_value": "*"}}},
+        }
+    ],
+}
+
+
+def _openapi_to_jsonschema(schema: Any) -> Any:
+    """OpenAPI 3.0's `nullable` as JSON Schema's null type, recursively."""
+    if isinstance(schema, list):
+        return [_openapi_to_jsonschema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _openapi_to_jsonschema(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def assert_valid(data: dict) -> None:
+    jsonschema.validate(data, _openapi_to_jsonschema(report_schema()))
+
+
+def with_traffic(make_experiment, key: str, **kwargs: Any) -> Experiment:
+    experiment = make_experiment(key, start=True, **kwargs.pop("experiment", {}))
+    traffic(experiment, **kwargs)  # sets started_at to the first day of traffic
+    experiment.refresh_from_db()
+    return experiment
+
+
+def test_report_json_keys_and_nesting_are_pinned(make_experiment):
+    running = with_traffic(
+        make_experiment, "pinned", units=900, days=3, seed=11, truths={"llm-l060": Truth(0.13, 0.05)}
+    )
+    data = services.report_build(experiment=running, backfill="now").to_dict()
+    assert data["decision"]["status"] == "keep_running"  # the shape with the days-left detail
+    pinned = shape(data)
+    assert pinned == REPORT
+    assert keys_in_order(pinned) == keys_in_order(REPORT)  # key order too: the command prints it
+    assert_valid(data)
+
+
+def test_decision_and_snapshot_variants_of_the_shape(make_experiment):
+    draft = services.report_build(experiment=make_experiment("draft-shape"), backfill="never").to_dict()
+    assert list(draft["decision"]) == ["status", "winner", "metric", "days_left", "text"]
+    assert_valid(draft)
+    truths = {"llm-l060": Truth(0.2, 0.1), "llm-l040": Truth(0.2, 0.1)}
+    running = with_traffic(make_experiment, "shipped", units=30_000, days=3, seed=5, truths=truths)
+    shipped = services.report_build(experiment=running, backfill="now").to_dict()
+    assert shipped["decision"]["status"] == "ship"
+    assert list(shipped["decision"]) == ["status", "winner", "metric", "days_left", "text", "lift"]
+    assert list(shipped["decision"]["lift"]) == ["relative", "sequential_ci", "sequential_p_value"]
+    assert_valid(shipped)
+
+
+def test_bandit_report_adds_the_allocation_and_matches_the_schema(make_experiment):
+    settings = {"allocation_mode": "bandit", "primary_metric": "cvr"}
+    bandit = with_traffic(make_experiment, "bandit-shape", experiment=settings, units=900, days=2)
+    bandit.allocation_versions.update(effective_from=bandit.started_at)
+    snapshot_cache_clear()
+    allocation_reweight(experiment=bandit, now=timezone.now())
+    data = services.report_build(experiment=bandit, backfill="never").to_dict()
+    assert list(data)[-1] == "allocation"
+    assert list(data["allocation"]) == [
+        "mode",
+        "method",
+        "holdout_share",
+        "floor",
+        "method_note",
+        "history",
+        "units_moved_by_reweighting",
+        "all_traffic",
+    ]
+    assert set(shape(data["allocation"], "allocation")["all_traffic"]["<key>"]) == {
+        "units",
+        "impressions",
+        "clicks",
+        "orders",
+    }
+    assert_valid(data)
+
+
+def test_schema_lists_exactly_the_json_keys(make_experiment):
+    running = with_traffic(make_experiment, "keys", units=300, days=2, seed=2)
+    data = services.report_build(experiment=running, backfill="now").to_dict()
+    schema = report_schema()
+    assert set(schema["properties"]) == set(data) | {"allocation"}
+    assert set(schema["required"]) == set(data)
+    variant = schema["properties"]["variants"]["items"]
+    assert list(variant["properties"]) == list(data["variants"][0])
+    lift = variant["properties"]["metrics"]["additionalProperties"]["properties"]["lift"]
+    assert list(lift["properties"]) == list(LIFT) and lift["nullable"] is True
