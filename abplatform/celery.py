@@ -74,8 +74,8 @@ def _configure() -> None:
                 "schedule": crontab(minute=55),
             },
             # Adaptive λ: re-weight bandit-mode experiments once a day (the service refuses more often).
-            "experiments-allocations-reweight": {
-                "task": "experiments.tasks.allocations_reweight",
+            "analytics-allocations-reweight": {
+                "task": "analytics.tasks.allocations_reweight",
                 "schedule": crontab(minute=10, hour=3),
             },
             # The closed loop: refit the conversion predictor on the logged outcomes nightly; a refit

@@ -1,4 +1,4 @@
-"""Celery tasks of the analytics app (queue `default`, routed in abplatform/celery.py); thin wrappers."""
+"""Celery tasks of the analytics app (queue `default`): snapshots and the bandit re-weighting; thin wrappers."""
 
 from __future__ import annotations
 
@@ -54,3 +54,11 @@ def report_snapshot_backfill(experiment_id: int) -> int:
     """Daily snapshots from the raw events for the days an experiment has none of."""
     experiment = _experiment(experiment_id)
     return 0 if experiment is None else services.snapshot_backfill(experiment=experiment)
+
+
+@_task("allocations_reweight", minutes=9, retry_backoff=30)
+def allocations_reweight() -> dict[str, int]:
+    """Beat: re-weight the adaptive slice of running bandit-mode experiments (each at most daily)."""
+    from analytics.allocation import allocations_reweight_running
+
+    return allocations_reweight_running()

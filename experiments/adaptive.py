@@ -1,34 +1,30 @@
-"""Adaptive λ (bandit mode): the allocation history of an experiment and its daily re-weighting.
+"""Adaptive λ (bandit mode): the allocation versions of an experiment.
 
-The pure parts (Thompson sampling, the floor) live in `analytics.stats.bandit`; the hash-space split
-into a fixed holdout slice and an adaptive slice in `experiments.hashing.Allocation`. Here are
-the reads and writes: `allocation_initialize` (at start), `allocation_reweight` (one
-experiment, at most once per `REWEIGHT_MIN_INTERVAL`), `allocations_reweight_running` (the beat
-task's entry point) and `allocation_history` (for the report).
+The hash-space split into a fixed holdout slice and an adaptive slice is
+`experiments.hashing.Allocation`; the re-weighting itself (totals → Thompson sampling →
+weights) is `analytics.allocation`, which reads the unit totals and writes the next version
+through `allocation_version_add`. Here: `allocation_initialize` (at start), the version writes
+and `allocation_history` (for the report).
 """
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
-from analytics.stats.bandit import ArmCounts, thompson_weights
 from experiments.assignment import snapshot_cache_clear
 from experiments.hashing import normalize_weights
 from experiments.models import AllocationVersion, Experiment
-from ingest.models import UnitTotals
 
 # "At most daily", with an hour of slack so a daily beat entry never skips a day by a few seconds.
 REWEIGHT_MIN_INTERVAL = timedelta(hours=23)
-METRIC_SUCCESS = {"ctr": "clicks", "cvr": "orders"}
 
 
-def _initial_weights(experiment: Experiment) -> dict[str, float]:
+def initial_weights(experiment: Experiment) -> dict[str, float]:
+    """The variants' own weights, normalised: version 1, and the control's share thereafter."""
     variants = list(experiment.variants.all())
     return dict(zip((v.key for v in variants), normalize_weights([v.weight for v in variants]), strict=True))
 
@@ -44,89 +40,53 @@ def allocation_initialize(*, experiment: Experiment, now: datetime | None = None
         experiment=experiment,
         version=1,
         effective_from=experiment.started_at or now or timezone.now(),
-        weights=_initial_weights(experiment),
+        weights=initial_weights(experiment),
         reason="start: the variants' weights",
     )
     snapshot_cache_clear(experiment.key)
     return version
 
 
-def arm_counts(*, experiment: Experiment) -> list[ArmCounts]:
-    """Impressions and successes of the primary metric per variant, over all traffic."""
-    success = METRIC_SUCCESS.get(experiment.primary_metric, "clicks")
-    sums = {
-        row["variant_id"]: row
-        for row in UnitTotals.objects.filter(experiment=experiment)
-        .values("variant_id")
-        .order_by()
-        .annotate(trials=Sum("impressions"), successes=Sum(success))
-    }
-    counts = []
-    for variant in experiment.variants.all():
-        row = sums.get(variant.pk) or {}
-        counts.append(
-            ArmCounts(key=variant.key, trials=int(row.get("trials") or 0), successes=int(row.get("successes") or 0))
-        )
-    return counts
+def allocation_version_add(
+    *,
+    experiment: Experiment,
+    after: AllocationVersion,
+    effective_from: datetime,
+    weights: dict[str, float],
+    prob_best: dict[str, float],
+    counts: dict[str, dict[str, int]],
+    reason: str,
+) -> AllocationVersion:
+    """Record the next version of a bandit-mode experiment's adaptive slice. The caller holds the
+    experiment's row lock (`experiment_lock_for_reweight`) and computed the weights."""
+    row = AllocationVersion.objects.create(
+        experiment=experiment,
+        version=after.version + 1,
+        effective_from=effective_from,
+        weights=weights,
+        prob_best=prob_best,
+        counts=counts,
+        reason=reason,
+    )
+    transaction.on_commit(lambda: snapshot_cache_clear(experiment.key))
+    return row
 
 
-@transaction.atomic
-def allocation_reweight(
-    *, experiment: Experiment, now: datetime | None = None, force: bool = False
-) -> AllocationVersion | None:
-    """Add a version with Thompson-sampling weights; None when it is too early or not applicable.
-
-    The control keeps its starting share of the adaptive slice; every λ arm keeps at least
-    `experiment.bandit_floor` of it. The posterior draws are seeded by (experiment, version), so
-    the weights of a version can be recomputed from the counts it records.
-    """
-    now = now or timezone.now()
+def experiment_lock_for_reweight(
+    *, experiment: Experiment, now: datetime, force: bool = False
+) -> tuple[Experiment, AllocationVersion] | None:
+    """Lock a running bandit-mode experiment that is due for re-weighting (at most every
+    `REWEIGHT_MIN_INTERVAL` unless `force`): (experiment, its latest version), else None.
+    Call inside a transaction."""
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if experiment.allocation_mode != Experiment.AllocationMode.BANDIT or experiment.status != Experiment.Status.RUNNING:
         return None
     latest = experiment.allocation_versions.order_by("-version").first() or allocation_initialize(
         experiment=experiment, now=now
     )
-    assert latest is not None
-    if not force and now - latest.effective_from < REWEIGHT_MIN_INTERVAL:
+    if latest is None or (not force and now - latest.effective_from < REWEIGHT_MIN_INTERVAL):
         return None
-    control = next((v for v in experiment.variants.all() if v.is_control), None)
-    if control is None:
-        return None
-    initial = _initial_weights(experiment)
-    counts = arm_counts(experiment=experiment)
-    version = latest.version + 1
-    result = thompson_weights(
-        arms=counts,
-        control=control.key,
-        control_share=initial[control.key],
-        floor=experiment.bandit_floor,
-        seed=zlib.crc32(f"{experiment.key}:{version}".encode()),
-    )
-    row = AllocationVersion.objects.create(
-        experiment=experiment,
-        version=version,
-        effective_from=now,
-        weights=result.weights,
-        prob_best=result.prob_best,
-        counts={c.key: {"impressions": c.trials, "successes": c.successes} for c in counts},
-        reason=f"Thompson sampling on {experiment.primary_metric}",
-    )
-    transaction.on_commit(lambda: snapshot_cache_clear(experiment.key))
-    return row
-
-
-def allocations_reweight_running(*, now: datetime | None = None) -> dict[str, int]:
-    """Re-weight every running bandit-mode experiment that is due; {key: new version}."""
-    done: dict[str, int] = {}
-    running = Experiment.objects.filter(
-        status=Experiment.Status.RUNNING, allocation_mode=Experiment.AllocationMode.BANDIT
-    ).order_by("pk")
-    for experiment in running:
-        row = allocation_reweight(experiment=experiment, now=now)
-        if row is not None:
-            done[experiment.key] = row.version
-    return done
+    return experiment, latest
 
 
 def allocation_history(*, experiment: Experiment) -> list[dict[str, Any]]:

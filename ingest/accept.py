@@ -1,6 +1,6 @@
 """Storefront events: validation against the assignment, and hand-off to the `ingest` queue.
 
-The API answers 202 only once a batch is safely on the broker; the worker (experiments.tasks)
+The API answers 202 only once a batch is safely on the broker; the worker (ingest.tasks)
 stores it idempotently. Validation reads cached experiment snapshots, so it costs no database
 query per event.
 """

@@ -2,7 +2,7 @@
 
 from abplatform.celery import QUEUES, app
 
-APPS = {"experiments", "ingest", "generator", "analytics"}
+APPS = {"ingest", "generator", "analytics"}
 
 
 def test_every_task_declares_one_of_the_listed_queues():

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from analytics import services
+from analytics.allocation import allocation_reweight
 from analytics.report.types import report_schema
-from experiments.adaptive import allocation_reweight
 from experiments.assignment import snapshot_cache_clear
 from experiments.models import Experiment
 from tests.analytics.factories import Truth, traffic

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from analytics.allocation import allocation_reweight, allocations_reweight_running
 from analytics.services import report_build
 from analytics.stats.bandit import ArmCounts, apply_floor, thompson_weights
-from experiments.adaptive import allocation_reweight, allocations_reweight_running
 from experiments.assignment import experiment_snapshot, snapshot_cache_clear
 from experiments.hashing import Allocation
 from ingest.accept import event_validate
