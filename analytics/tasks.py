@@ -41,13 +41,6 @@ def report_snapshots_take() -> dict[str, int]:
     return services.snapshots_take_running()
 
 
-@_task("report_snapshot_take", minutes=5, retry_backoff=10)
-def report_snapshot_take(experiment_id: int) -> str | None:
-    """On demand: one experiment's snapshot now."""
-    experiment = _experiment(experiment_id)
-    return None if experiment is None else services.snapshot_take(experiment=experiment).day.isoformat()
-
-
 # One scan of the experiment's raw events: minutes for tens of millions of events.
 @_task("report_snapshot_backfill", minutes=25, retry_backoff=30)
 def report_snapshot_backfill(experiment_id: int) -> int:

@@ -109,10 +109,8 @@ def test_beat_task_snapshots_running_experiments_and_backfills_first(running, ma
     assert ReportSnapshot.objects.filter(experiment=running).count() == 4
 
 
-def test_on_demand_task_and_command(running, make_experiment):
+def test_backfill_command(running, make_experiment):
     traffic(running, units=100, days=2, seed=6)
-    assert tasks.report_snapshot_take.delay(running.pk).get() == timezone.now().astimezone(UTC).date().isoformat()
-    assert tasks.report_snapshot_take.delay(10**9).get() is None
     call_command("report_snapshots", running.key, "--backfill")
     assert ReportSnapshot.objects.filter(experiment=running).count() == 3
 
