@@ -50,6 +50,23 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
+def visit_funnel(rng: random.Random, truth: ArmTruth, price: float) -> list[tuple[str, float, float | None]]:
+    """One visit along impression → click → add-to-cart → order at the arm's true rates:
+    (event type, seconds after the impression, revenue). Per impression P(click) = CTR and
+    P(order) = CVR; an order's revenue is 1–3 items at `price`. The one funnel of every
+    simulated visitor (the HTTP simulator, the demo, the tests' database factories)."""
+    steps: list[tuple[str, float, float | None]] = [("impression", 0.0, None)]
+    if rng.random() >= truth.ctr:
+        return steps
+    steps.append(("click", 5.0, None))
+    if rng.random() >= truth.p_cart_given_click:
+        return steps
+    steps.append(("add_to_cart", 30.0, None))
+    if rng.random() < truth.p_order_given_click / truth.p_cart_given_click:
+        steps.append(("order", 90.0, round(price * rng.randint(1, 3), 2)))
+    return steps
+
+
 def traffic_events(
     *,
     allocation: Allocation,
@@ -93,12 +110,5 @@ def traffic_events(
                     **extra,
                 }
 
-            yield event("impression", 0)
-            if rng.random() >= truth.ctr:
-                continue
-            yield event("click", 5)
-            if rng.random() >= truth.p_cart_given_click:
-                continue
-            yield event("add_to_cart", 30)
-            if rng.random() < truth.p_order_given_click / truth.p_cart_given_click:
-                yield event("order", 90, revenue=round(price * rng.randint(1, 3), 2))
+            for kind, offset, revenue in visit_funnel(rng, truth, price):
+                yield event(kind, offset) if revenue is None else event(kind, offset, revenue=revenue)

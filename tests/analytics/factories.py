@@ -1,6 +1,6 @@
 """Fast test data for reports: raw events and the per-unit totals they add up to, bulk-inserted.
 
-The storefront path (HTTP → Celery → events_store) is tested in tests/experiments; here the
+The storefront path (HTTP → Celery → events_store) is tested in tests/ingest; here the
 same rows are written directly, thousands at a time.
 """
 
@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from experiments.models import Experiment
+from ingest.accept import EVENT_TYPES
 from ingest.models import Event, EventType, UnitTotals
+from simulator.traffic import ArmTruth, visit_funnel
 
-
-@dataclass(frozen=True)
-class Truth:
-    ctr: float = 0.09
-    cvr: float = 0.04
+# A variant's true rates (CTR 9 %, CVR 4 % unless given), as the traffic simulator's.
+Truth = ArmTruth
 
 
 def traffic(
@@ -64,33 +62,19 @@ def traffic(
             at = start + timedelta(seconds=min(days * 86_400 - 200, first + visit * rng.random() * 86_400))
             base = f"{seed}-{i}-{visit}"
 
-            def add(
-                kind: EventType, offset: float, revenue: float | None = None, *, at=at, base=base, v=variant, u=unit
-            ):
+            for kind, offset, revenue in visit_funnel(rng, truth, price):
                 events.append(
                     Event(
                         experiment=experiment,
-                        variant=v,
-                        event_id=f"{base}-{kind.label}",
-                        type=kind,
-                        unit=u,
+                        variant=variant,
+                        event_id=f"{base}-{kind}",
+                        type=EVENT_TYPES[kind],
+                        unit=unit,
                         ts=at + timedelta(seconds=offset),
                         revenue=revenue,
                         received_at=received,
                     )
                 )
-
-            add(EventType.IMPRESSION, 0)
-            if rng.random() >= truth.ctr:
-                continue
-            add(EventType.CLICK, 5)
-            p_order_given_click = truth.cvr / truth.ctr
-            p_cart = min(1.0, p_order_given_click + 0.25)
-            if rng.random() >= p_cart:
-                continue
-            add(EventType.ADD_TO_CART, 30)
-            if rng.random() < p_order_given_click / p_cart:
-                add(EventType.ORDER, 90, revenue=round(price * rng.randint(1, 3), 2))
     Event.objects.bulk_create(events, batch_size=2000)
     if totals:
         totals_from_events(experiment, events)
