@@ -71,6 +71,26 @@ def bench_experiment(key: str = "bench-assign", weights=(1, 1, 2), coverage: flo
     return experiment
 
 
+def bench_event(event_id: str, kind: str, experiment: str, unit: str, ts: str, revenue: float) -> dict:
+    """One storefront event as POST /api/v1/events takes it; an order carries `revenue`."""
+    event = {"event_id": event_id, "type": kind, "experiment": experiment, "unit": unit, "ts": ts}
+    if kind == "order":
+        event["revenue"] = revenue
+    return event
+
+
+def celery_worker_command(
+    queues: str, concurrency: int = 1, loglevel: str = "WARNING", *, heartbeat: bool = True
+) -> list[str]:
+    """The command line of a Celery worker of this project consuming `queues` (comma-separated),
+    without gossip and mingle (it starts at once and needs no word from other workers)."""
+    command = [sys.executable, "-m", "celery", "-A", "abplatform", "worker", "-Q", queues]
+    command += ["--concurrency", str(concurrency), "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+    if not heartbeat:
+        command.append("--without-heartbeat")
+    return command
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

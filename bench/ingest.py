@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from common import ROOT, bench_experiment, django_setup, gunicorn_server, rate
+from common import ROOT, bench_event, bench_experiment, celery_worker_command, django_setup, gunicorn_server, rate
 
 
 def _ensure_database(url: str) -> None:
@@ -72,42 +72,15 @@ def main() -> None:
     run = str(int(time.time()))
     ts = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     kinds = ("impression", "impression", "impression", "click", "add_to_cart", "order")
-    events = []
-    for i in range(args.events):
-        kind = kinds[i % len(kinds)]
-        event = {
-            "event_id": f"{run}-{i}",
-            "type": kind,
-            "experiment": experiment.key,
-            "unit": f"u{i % 50_000}",
-            "ts": ts,
-        }
-        if kind == "order":
-            event["revenue"] = 12.5
-        events.append(event)
+    events = [
+        bench_event(f"{run}-{i}", kinds[i % len(kinds)], experiment.key, f"u{i % 50_000}", ts, revenue=12.5)
+        for i in range(args.events)
+    ]
     bodies = [json.dumps({"events": events[i : i + 500]}).encode() for i in range(0, len(events), 500)]
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("ingest")
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "abplatform",
-            "worker",
-            "-Q",
-            "ingest",
-            "--concurrency",
-            str(args.workers),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-    )
+    worker = subprocess.Popen(celery_worker_command("ingest", args.workers), cwd=ROOT)
     try:
         with gunicorn_server(workers=2, threads=4) as base:
             import http.client

@@ -22,14 +22,13 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from common import ROOT, bench_experiment, django_setup, gunicorn_server
+from common import ROOT, bench_event, bench_experiment, celery_worker_command, django_setup, gunicorn_server
 
 P99_THRESHOLD_MS = 100.0
 REQUEST_TIMEOUT_S = 5.0
@@ -270,8 +269,7 @@ def main() -> None:
     if broker.startswith(("redis", "amqp")):
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge("ingest")
-        command = [sys.executable, "-m", "celery", "-A", "abplatform", "worker", "-Q", "ingest", "--concurrency", "1"]
-        worker = subprocess.Popen([*command, "-l", "WARNING", "--without-gossip", "--without-mingle"], cwd=ROOT)
+        worker = subprocess.Popen(celery_worker_command("ingest", 1), cwd=ROOT)
         print("events: published to the broker and stored by one Celery worker (concurrency 1)")
     else:
         print("events: published to the file-system broker (no worker: HTTP side only)")
@@ -285,19 +283,12 @@ def main() -> None:
     kinds = ("impression", "impression", "click", "add_to_cart", "order")
 
     def event_request(i: int) -> bytes:
-        events = []
-        for j in range(args.events_per_request):
-            kind = kinds[j % len(kinds)]
-            event = {
-                "event_id": f"{run}-{i}-{j}",
-                "type": kind,
-                "experiment": experiment.key,
-                "unit": f"visitor-{(i * 7 + j) % 20_000}",
-                "ts": ts,
-            }
-            if kind == "order":
-                event["revenue"] = 10.0
-            events.append(event)
+        events = [
+            bench_event(
+                f"{run}-{i}-{j}", kinds[j % len(kinds)], experiment.key, f"visitor-{(i * 7 + j) % 20_000}", ts, 10.0
+            )
+            for j in range(args.events_per_request)
+        ]
         body = json.dumps({"events": events}).encode()
         head = (
             f"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

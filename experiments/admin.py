@@ -9,26 +9,14 @@ from django.http import HttpRequest
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments import services
-from experiments.models import AllocationVersion, Experiment, Variant
+from experiments.models import VARIANT_FIELDS, VARIANT_READ_ONLY_FIELDS, AllocationVersion, Experiment, Variant
 
 
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 0
-    fields = (
-        "position",
-        "key",
-        "name",
-        "is_control",
-        "lambda_value",
-        "copy",
-        "weight",
-        "source",
-        "approved",
-        "approved_by",
-        "approved_at",
-    )
-    readonly_fields = ("approved_by", "approved_at")
+    fields = ("position", *VARIANT_FIELDS)
+    readonly_fields = VARIANT_READ_ONLY_FIELDS
 
     def _frozen(self, obj: Experiment | None) -> bool:
         return obj is not None and obj.status != Experiment.Status.DRAFT
@@ -70,20 +58,10 @@ class AllocationVersionInline(admin.TabularInline):
         return False
 
 
-ADMIN_EDITABLE = (
-    "name",
-    "hypothesis",
-    "primary_metric",
-    "alpha",
-    "seed",
-    "coverage",
-    "namespace_id",
-    "namespace_start",
-    "namespace_end",
-    "allocation_mode",
-    "bandit_holdout",
-    "bandit_floor",
-)
+NAMESPACE_FIELDS = ("namespace_id", "namespace_start", "namespace_end")
+# What decides who sees which variant: frozen once the experiment has started.
+ALLOCATION_FIELDS = ("seed", "coverage", *NAMESPACE_FIELDS, "allocation_mode", "bandit_holdout", "bandit_floor")
+ADMIN_EDITABLE = ("name", "hypothesis", "primary_metric", "alpha", *ALLOCATION_FIELDS)
 
 
 def _namespace_value(cleaned: dict) -> list | None:
@@ -126,21 +104,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     ]
     fieldsets = (
         (None, {"fields": ("key", "name", "product", "hypothesis", "primary_metric", "alpha", "status")}),
-        (
-            "Allocation (frozen once started)",
-            {
-                "fields": (
-                    "seed",
-                    "coverage",
-                    "namespace_id",
-                    "namespace_start",
-                    "namespace_end",
-                    "allocation_mode",
-                    "bandit_holdout",
-                    "bandit_floor",
-                )
-            },
-        ),
+        ("Allocation (frozen once started)", {"fields": ALLOCATION_FIELDS}),
         ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at")}),
     )
 
@@ -151,17 +115,15 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
-            fields += ["key", "product", "seed", "coverage", "namespace_id", "namespace_start", "namespace_end"]
-            fields += ["allocation_mode", "bandit_holdout", "bandit_floor"]
+            fields += ["key", "product", *ALLOCATION_FIELDS]
         return fields
 
     def save_model(self, request, obj, form, change):
         # Through the services, like the API: the namespace is validated and the assignment
         # cache is cleared for admin edits too.
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in ADMIN_EDITABLE}
-        namespace_fields = ("namespace_id", "namespace_start", "namespace_end")
-        if any(name in data for name in namespace_fields):
-            for name in namespace_fields:
+        if any(name in data for name in NAMESPACE_FIELDS):
+            for name in NAMESPACE_FIELDS:
                 data.pop(name, None)
             data["namespace"] = _namespace_value(form.cleaned_data)
         if change:

@@ -121,6 +121,23 @@ class Variant(models.Model):
         return f"{self.experiment.key}/{self.key}"
 
 
+# A variant's fields as the admin's inline and the API show them, in this order; who approved it
+# and when are written by the approval service only.
+VARIANT_FIELDS = (
+    "key",
+    "name",
+    "is_control",
+    "lambda_value",
+    "copy",
+    "weight",
+    "source",
+    "approved",
+    "approved_by",
+    "approved_at",
+)
+VARIANT_READ_ONLY_FIELDS = ("approved_by", "approved_at")
+
+
 class AllocationVersion(models.Model):
     """One allocation of a bandit-mode experiment's adaptive slice, in force from `effective_from`.
 

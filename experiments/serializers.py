@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalog.models import Product
-from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
+from experiments.models import UNIT_MAX_LENGTH, VARIANT_FIELDS, VARIANT_READ_ONLY_FIELDS, Experiment, Variant
 
 
 class VariantSerializer(serializers.ModelSerializer):
@@ -14,19 +14,8 @@ class VariantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Variant
-        fields = [
-            "key",
-            "name",
-            "is_control",
-            "lambda_value",
-            "copy",
-            "weight",
-            "source",
-            "approved",
-            "approved_by",
-            "approved_at",
-        ]
-        read_only_fields = ["approved_by", "approved_at"]
+        fields = [*VARIANT_FIELDS]
+        read_only_fields = [*VARIANT_READ_ONLY_FIELDS]
         extra_kwargs = {
             "lambda_value": {"source": "lambda_value", "min_value": 0.0, "max_value": 1.0},
             "weight": {"min_value": 0.0},

@@ -134,27 +134,19 @@ class CategoryTruth:
     weekday: tuple[float, ...]  # Monday … Sunday, on the logit scale
 
 
+def _by_feature(*slopes: float) -> dict[str, float]:
+    """A slope per feature, given in the order of FEATURES (one for each, or ValueError)."""
+    return dict(zip(FEATURES, slopes, strict=True))
+
+
+# Slopes in the order of FEATURES: length_fit, cta, specificity, sentiment, hype, keywords.
 DEFAULT_TRUTHS: dict[str, CategoryTruth] = {
     # FMCG: short, upbeat, urgent copy with a call to action sells.
     "FMCG": CategoryTruth(
         ctr_intercept=-2.75,
         cvr_intercept=-3.75,
-        ctr_slopes={
-            "length_fit": 0.25,
-            "cta": 0.30,
-            "specificity": 0.05,
-            "sentiment": 0.35,
-            "hype": 0.0,
-            "keywords": 0.15,
-        },
-        cvr_slopes={
-            "length_fit": 0.30,
-            "cta": 0.45,
-            "specificity": 0.10,
-            "sentiment": 0.40,
-            "hype": -0.05,
-            "keywords": 0.20,
-        },
+        ctr_slopes=_by_feature(0.25, 0.30, 0.05, 0.35, 0.0, 0.15),
+        cvr_slopes=_by_feature(0.30, 0.45, 0.10, 0.40, -0.05, 0.20),
         words=(8, 30),
         weekday=(-0.05, -0.05, -0.02, 0.0, 0.04, 0.10, 0.08),
     ),
@@ -162,22 +154,8 @@ DEFAULT_TRUTHS: dict[str, CategoryTruth] = {
     "Apparel": CategoryTruth(
         ctr_intercept=-2.65,
         cvr_intercept=-3.70,
-        ctr_slopes={
-            "length_fit": 0.20,
-            "cta": 0.20,
-            "specificity": 0.10,
-            "sentiment": 0.30,
-            "hype": -0.10,
-            "keywords": 0.20,
-        },
-        cvr_slopes={
-            "length_fit": 0.25,
-            "cta": 0.35,
-            "specificity": 0.15,
-            "sentiment": 0.30,
-            "hype": -0.15,
-            "keywords": 0.25,
-        },
+        ctr_slopes=_by_feature(0.20, 0.20, 0.10, 0.30, -0.10, 0.20),
+        cvr_slopes=_by_feature(0.25, 0.35, 0.15, 0.30, -0.15, 0.25),
         words=(12, 40),
         weekday=(-0.06, -0.04, -0.02, 0.0, 0.05, 0.09, 0.06),
     ),
@@ -185,22 +163,8 @@ DEFAULT_TRUTHS: dict[str, CategoryTruth] = {
     "Electronics": CategoryTruth(
         ctr_intercept=-2.60,
         cvr_intercept=-3.85,
-        ctr_slopes={
-            "length_fit": 0.20,
-            "cta": 0.15,
-            "specificity": 0.35,
-            "sentiment": 0.10,
-            "hype": -0.25,
-            "keywords": 0.20,
-        },
-        cvr_slopes={
-            "length_fit": 0.25,
-            "cta": 0.25,
-            "specificity": 0.50,
-            "sentiment": 0.10,
-            "hype": -0.35,
-            "keywords": 0.25,
-        },
+        ctr_slopes=_by_feature(0.20, 0.15, 0.35, 0.10, -0.25, 0.20),
+        cvr_slopes=_by_feature(0.25, 0.25, 0.50, 0.10, -0.35, 0.25),
         words=(15, 45),
         weekday=(0.03, 0.02, 0.0, 0.0, -0.01, -0.04, -0.05),
     ),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from abplatform.roles import ANALYST, MARKETER, role_permissions_sync
@@ -123,14 +125,26 @@ def variant_rows(approved: bool = True) -> list[dict]:
 
 @pytest.fixture
 def make_experiment(product, marketer):
-    def make(key: str = "pulse-copy", *, start: bool = False, approved: bool = True, **kwargs) -> Experiment:
+    def make(
+        key: str = "pulse-copy",
+        *,
+        start: bool = False,
+        started_ago: timedelta | None = None,
+        approved: bool = True,
+        **kwargs,
+    ) -> Experiment:
+        """`started_ago` starts the experiment and dates its start back by that much (events
+        stamped before the start are refused, so tests that send past events need it)."""
         kwargs.setdefault("variants", variant_rows(approved))
         experiment = services.experiment_create(
             key=key, name=f"Copy test {key}", product=kwargs.pop("product", product), owner=marketer, **kwargs
         )
-        if start:
+        if start or started_ago is not None:
             services.experiment_start(experiment=experiment, user=marketer)
             experiment.refresh_from_db()
+        if started_ago is not None:
+            experiment.started_at = timezone.now() - started_ago
+            experiment.save(update_fields=["started_at"])
         return experiment
 
     return make

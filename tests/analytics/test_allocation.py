@@ -52,9 +52,9 @@ def test_holdout_slice_is_even_and_stable_across_versions():
 
 @pytest.fixture
 def bandit(make_experiment):
-    experiment = make_experiment("bandit-copy", start=True, allocation_mode="bandit", primary_metric="cvr")
-    experiment.started_at = timezone.now() - timedelta(days=3)
-    experiment.save()
+    experiment = make_experiment(
+        "bandit-copy", started_ago=timedelta(days=3), allocation_mode="bandit", primary_metric="cvr"
+    )
     experiment.allocation_versions.update(effective_from=experiment.started_at)
     snapshot_cache_clear()
     return experiment

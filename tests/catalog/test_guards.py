@@ -165,14 +165,26 @@ def test_paraphrased_figures_are_supported(text: str) -> None:
     assert unsupported(text, HEADPHONES) == []
 
 
-def test_counts_and_pack_sizes() -> None:
-    assert unsupported("Six 30 g bags in a six-pack.", CRISPS) == []
-    assert unsupported("Twelve bags with 90 calories each.", CRISPS) == ["Twelve", "90 calories"]
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("Six 30 g bags in a six-pack.", []),
+        ("Twelve bags with 90 calories each.", ["Twelve", "90 calories"]),
+    ],
+)
+def test_counts_and_pack_sizes(text: str, claims: list[str]) -> None:
+    assert unsupported(text, CRISPS) == claims
 
 
-def test_week_is_seven_days_of_hours() -> None:
-    assert unsupported("Up to 7 days of battery life and 5 ATM water resistance.", WATCH) == []
-    assert unsupported("Up to 14 days of battery life.", WATCH) == ["14 days"]
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("Up to 7 days of battery life and 5 ATM water resistance.", []),
+        ("Up to 14 days of battery life.", ["14 days"]),
+    ],
+)
+def test_week_is_seven_days_of_hours(text: str, claims: list[str]) -> None:
+    assert unsupported(text, WATCH) == claims
 
 
 # --- standards, acronyms, features ---------------------------------------------------------------
@@ -188,15 +200,29 @@ def test_standards_compare_family_and_version() -> None:
     assert unsupported("IP67 rated.", SPEAKER) == []
 
 
-def test_unknown_acronyms_are_claims() -> None:
-    assert unsupported("8mm (HDLC) drivers with EDTA coating.", HEADPHONES) == ["8mm", "HDLC", "EDTA"]
-    assert unsupported("The ANC headphones from Hushwave.", HEADPHONES) == []
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("8mm (HDLC) drivers with EDTA coating.", ["8mm", "HDLC", "EDTA"]),
+        ("The ANC headphones from Hushwave.", []),
+    ],
+)
+def test_unknown_acronyms_are_claims(text: str, claims: list[str]) -> None:
+    assert unsupported(text, HEADPHONES) == claims
 
 
-def test_features_the_product_lacks() -> None:
-    text = "It pairs via Bluetooth with our app, and its rechargeable battery supports fast charging."
-    assert unsupported(text, SCALE) == ["Bluetooth", "app", "rechargeable", "battery", "fast charging"]
-    assert unsupported("Stainless steel platform, 5 kg in 1 g steps.", SCALE) == []
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        (
+            "It pairs via Bluetooth with our app, and its rechargeable battery supports fast charging.",
+            ["Bluetooth", "app", "rechargeable", "battery", "fast charging"],
+        ),
+        ("Stainless steel platform, 5 kg in 1 g steps.", []),
+    ],
+)
+def test_features_the_product_lacks(text: str, claims: list[str]) -> None:
+    assert unsupported(text, SCALE) == claims
 
 
 def test_waterproof_needs_a_waterproof_rating() -> None:
@@ -216,31 +242,42 @@ def test_materials_and_fibre_shares() -> None:
     assert grounding_check("In 100% cotton.", fact_index(JEANS))[0].code == "contradicted_fibre_share"
 
 
-def test_colours_are_checked_for_apparel_not_food() -> None:
-    assert unsupported("In white, black or heather grey.", TEE) == []
-    assert unsupported("Available in red and olive.", TEE) == ["red", "olive"]
-    assert unsupported("Golden, crunchy and a little green.", CRISPS) == []
+@pytest.mark.parametrize(
+    ("text", "facts", "claims"),
+    [
+        ("In white, black or heather grey.", TEE, []),
+        ("Available in red and olive.", TEE, ["red", "olive"]),
+        ("Golden, crunchy and a little green.", CRISPS, []),
+    ],
+)
+def test_colours_are_checked_for_apparel_not_food(text: str, facts: ProductFacts, claims: list[str]) -> None:
+    assert unsupported(text, facts) == claims
 
 
-def test_sizes_must_be_in_the_range() -> None:
-    assert unsupported("Sizes XS to XXL.", TEE) == []
-    assert unsupported("Available up to 3XL.", TEE) == ["3XL"]
-    assert unsupported("Waist sizes W26 to W38.", JEANS) == []
-    assert unsupported("Waist sizes W26 to W40.", JEANS) == ["W26 to W40"]
+@pytest.mark.parametrize(
+    ("text", "facts", "claims"),
+    [
+        ("Sizes XS to XXL.", TEE, []),
+        ("Available up to 3XL.", TEE, ["3XL"]),
+        ("Waist sizes W26 to W38.", JEANS, []),
+        ("Waist sizes W26 to W40.", JEANS, ["W26 to W40"]),
+    ],
+)
+def test_sizes_must_be_in_the_range(text: str, facts: ProductFacts, claims: list[str]) -> None:
+    assert unsupported(text, facts) == claims
 
 
-def test_certifications_and_green_claims() -> None:
-    assert unsupported("Organic cotton, GOTS certified.", TEE) == ["GOTS"]
-    assert unsupported("Vegan lentil crisps.", CRISPS) == []
-    assert unsupported("Organic, gluten-free and sustainably sourced.", CRISPS) == [
-        "Organic",
-        "gluten-free",
-        "sustainably sourced",
-    ]
-    assert unsupported("Clinically proven and dermatologically tested.", CRISPS) == [
-        "Clinically proven",
-        "dermatologically tested",
-    ]
+@pytest.mark.parametrize(
+    ("text", "facts", "claims"),
+    [
+        ("Organic cotton, GOTS certified.", TEE, ["GOTS"]),
+        ("Vegan lentil crisps.", CRISPS, []),
+        ("Organic, gluten-free and sustainably sourced.", CRISPS, ["Organic", "gluten-free", "sustainably sourced"]),
+        ("Clinically proven and dermatologically tested.", CRISPS, ["Clinically proven", "dermatologically tested"]),
+    ],
+)
+def test_certifications_and_green_claims(text: str, facts: ProductFacts, claims: list[str]) -> None:
+    assert unsupported(text, facts) == claims
 
 
 # --- comparatives and the superlative policy -------------------------------------------------------
@@ -257,12 +294,18 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
 # --- names ---------------------------------------------------------------------------------------
 
 
-def test_other_brands_and_invented_names() -> None:
-    assert unsupported("Sony-engineered drivers.", HEADPHONES) == ["Sony-engineered"]
-    assert unsupported("Compatible with your MacBook and iPhone.", HEADPHONES) == ["MacBook", "iPhone"]
-    assert unsupported("Ear cushions in a Nocturnal Lux finish.", HEADPHONES) == ["Nocturnal Lux"]
-    assert unsupported("Nocturnal Lux finish.", HEADPHONES) == ["Nocturnal Lux"]
-    assert unsupported("Made from 100% Egyptian cotton.", TEE) == ["100% Egyptian cotton", "Egyptian"]
+@pytest.mark.parametrize(
+    ("text", "facts", "claims"),
+    [
+        ("Sony-engineered drivers.", HEADPHONES, ["Sony-engineered"]),
+        ("Compatible with your MacBook and iPhone.", HEADPHONES, ["MacBook", "iPhone"]),
+        ("Ear cushions in a Nocturnal Lux finish.", HEADPHONES, ["Nocturnal Lux"]),
+        ("Nocturnal Lux finish.", HEADPHONES, ["Nocturnal Lux"]),
+        ("Made from 100% Egyptian cotton.", TEE, ["100% Egyptian cotton", "Egyptian"]),
+    ],
+)
+def test_other_brands_and_invented_names(text: str, facts: ProductFacts, claims: list[str]) -> None:
+    assert unsupported(text, facts) == claims
 
 
 def test_catalog_brands_passed_in_are_flagged() -> None:
@@ -271,10 +314,18 @@ def test_catalog_brands_passed_in_are_flagged() -> None:
     assert [c.text for c in extract_claims("Pantry Pilot's crisps.", index) if not c.supported] == []
 
 
-def test_capitalised_ordinary_words_are_not_names() -> None:
-    text = "Crunchy, salty and baked. Silence the commute. The Hushwave ANC Over-Ear Headphones weigh 250 g."
-    assert unsupported(text, HEADPHONES) == []
-    assert unsupported("Caught in a downpour? Grab a six-pack from Pantry Pilot.", CRISPS) == []
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        (
+            "Crunchy, salty and baked. Silence the commute. The Hushwave ANC Over-Ear Headphones weigh 250 g.",
+            HEADPHONES,
+        ),
+        ("Caught in a downpour? Grab a six-pack from Pantry Pilot.", CRISPS),
+    ],
+)
+def test_capitalised_ordinary_words_are_not_names(text: str, facts: ProductFacts) -> None:
+    assert unsupported(text, facts) == []
 
 
 # --- topic ----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.utils import timezone
 
 RUNNING_KEY = "pulse-copy"
 DRAFT_KEY = "pulse-draft"
@@ -23,10 +22,7 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def running_experiment(make_experiment):
-    experiment = make_experiment(RUNNING_KEY, start=True)
-    experiment.started_at = timezone.now() - timedelta(days=2)
-    experiment.save(update_fields=["started_at"])
-    return experiment
+    return make_experiment(RUNNING_KEY, started_ago=timedelta(days=2))
 
 
 @pytest.fixture

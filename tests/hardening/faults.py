@@ -13,14 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import celery_worker_command, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_VERSION_DIR = Path("/usr/lib/postgresql")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int, timeout: float = 0.5) -> bool:
@@ -153,9 +149,7 @@ class Gunicorn:
 
 def celery_worker(env: dict[str, str], log: Path, concurrency: int = 2) -> subprocess.Popen:
     """An `ingest` worker logging at INFO, so that its retries can be counted in its log."""
-    args = [sys.executable, "-m", "celery", "-A", "abplatform", "worker", "-Q", "ingest"]
-    args += ["--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    args += ["--without-heartbeat"]
+    args = celery_worker_command("ingest", concurrency, "INFO", heartbeat=False)
     with log.open("ab") as out:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

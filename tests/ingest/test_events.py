@@ -9,7 +9,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from experiments.assignment import assign_variant
@@ -24,10 +23,7 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture
 def running(make_experiment):
-    experiment = make_experiment(start=True)
-    experiment.started_at = timezone.now() - timedelta(days=2)
-    experiment.save()
-    return experiment
+    return make_experiment(started_ago=timedelta(days=2))
 
 
 def _client(key: str | None) -> APIClient:

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench.common import celery_worker_command
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,23 +58,7 @@ class Worker:
     def start(self) -> Worker:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "abplatform",
-                "worker",
-                "-Q",
-                self.queues,
-                "--concurrency",
-                str(self.concurrency),
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command(self.queues, self.concurrency, heartbeat=False),
             cwd=ROOT,
             env=self.env,
             stdout=out,

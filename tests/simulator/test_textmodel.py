@@ -7,7 +7,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from ingest.models import UnitTotals
 from simulator.textmodel import DEFAULT_TRUTHS, TextModel, text_features
@@ -45,9 +44,7 @@ def test_truth_is_seeded_and_moves_with_the_copy_and_the_weekday():
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_traffic_with_the_text_model_posts_over_http(make_experiment, write_key, live_server):
-    experiment = make_experiment(start=True)
-    experiment.started_at = timezone.now() - timedelta(days=7)
-    experiment.save()
+    experiment = make_experiment(started_ago=timedelta(days=7))
     out = StringIO()
     call_command(
         "simulate_traffic",

@@ -16,36 +16,24 @@ from ingest.models import Event, UnitTotals
 
 @pytest.fixture
 def started(make_experiment):
-    experiment = make_experiment(start=True)
-    experiment.started_at = timezone.now() - timedelta(days=10)
-    experiment.save()
-    return experiment
+    return make_experiment(started_ago=timedelta(days=10))
+
+
+def _simulate_week(experiment, url: str, key: str, **streams) -> None:
+    """A week of 3,000 units at seed 3: control at 5% CTR / 2% CVR, llm-l060 at 20% / 10%."""
+    call_command(
+        "simulate_traffic",
+        *("--experiment", experiment.key, "--units", "3000", "--days", "7", "--seed", "3"),
+        *("--ctr", "control=0.05,llm-l060=0.2", "--cvr", "control=0.02,llm-l060=0.1"),
+        *("--url", url, "--write-key", key),
+        **streams,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_traffic_posts_over_http_with_the_true_rates(started, write_key, live_server):
     out, err = StringIO(), StringIO()
-    call_command(
-        "simulate_traffic",
-        "--experiment",
-        started.key,
-        "--units",
-        "3000",
-        "--days",
-        "7",
-        "--seed",
-        "3",
-        "--ctr",
-        "control=0.05,llm-l060=0.2",
-        "--cvr",
-        "control=0.02,llm-l060=0.1",
-        "--url",
-        live_server.url,
-        "--write-key",
-        write_key[1],
-        stdout=out,
-        stderr=err,
-    )
+    _simulate_week(started, live_server.url, write_key[1], stdout=out, stderr=err)
     assert "0 rejected" in out.getvalue(), out.getvalue() + err.getvalue()
     totals = {
         row["variant__key"]: row
@@ -63,27 +51,7 @@ def test_simulate_traffic_posts_over_http_with_the_true_rates(started, write_key
     assert (max(timestamps) - min(timestamps)).days >= 5
     # Same seed again: the same event ids, so nothing new is stored.
     before = Event.objects.count()
-    call_command(
-        "simulate_traffic",
-        "--experiment",
-        started.key,
-        "--units",
-        "3000",
-        "--days",
-        "7",
-        "--seed",
-        "3",
-        "--ctr",
-        "control=0.05,llm-l060=0.2",
-        "--cvr",
-        "control=0.02,llm-l060=0.1",
-        "--url",
-        live_server.url,
-        "--write-key",
-        write_key[1],
-        stdout=StringIO(),
-        stderr=StringIO(),
-    )
+    _simulate_week(started, live_server.url, write_key[1], stdout=StringIO(), stderr=StringIO())
     assert Event.objects.count() == before
 
 
