@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from analytics.stats.config import DEFAULT_CONFIG, Sides, StatsConfig, TestKind
 from analytics.stats.results import ResultMixin, finite_or_none
@@ -68,20 +68,38 @@ def fixed_horizon_arrays(
     """Statistic, p-value, CI lower and CI upper (±inf for the open side of one-sided CIs)."""
     estimate = np.asarray(estimate, dtype=float)
     std_error = np.asarray(std_error, dtype=float)
-    dist = sps.norm() if test == "z" else sps.t(np.asarray(dof, dtype=float))
+    # scipy.special's t and normal functions instead of a frozen scipy.stats distribution: the
+    # same numbers, without ~1 ms of set-up per call (which dominated the simulations).
+    if test == "z":
+
+        def sf(x: FloatArray) -> FloatArray:
+            return special.ndtr(-x)
+
+        def isf(q: float) -> FloatArray:
+            return -special.ndtri(q)
+
+    else:
+        df = np.asarray(dof, dtype=float)
+
+        def sf(x: FloatArray) -> FloatArray:
+            return special.stdtr(df, -x)
+
+        def isf(q: float) -> FloatArray:
+            return -special.stdtrit(df, q)
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         statistic = estimate / std_error
     # sf rather than 1 - cdf: keeps small p-values accurate instead of rounding them to 0.
     if sides == "two-sided":
-        p_value = 2.0 * dist.sf(np.abs(statistic))
-        half = dist.isf(alpha / 2.0) * std_error
+        p_value = 2.0 * sf(np.abs(statistic))
+        half = isf(alpha / 2.0) * std_error
         lower, upper = estimate - half, estimate + half
     elif sides == "greater":
-        p_value = dist.sf(statistic)
-        lower, upper = estimate - dist.isf(alpha) * std_error, np.full_like(estimate, np.inf)
+        p_value = sf(statistic)
+        lower, upper = estimate - isf(alpha) * std_error, np.full_like(estimate, np.inf)
     else:
-        p_value = dist.cdf(statistic)
-        lower, upper = np.full_like(estimate, -np.inf), estimate + dist.isf(alpha) * std_error
+        p_value = sf(-statistic)
+        lower, upper = np.full_like(estimate, -np.inf), estimate + isf(alpha) * std_error
     return statistic, np.minimum(p_value, 1.0), lower, upper
 
 

@@ -1,0 +1,177 @@
+"""Seeded simulations behind the analyst-grade methods (CUPED, zero-event arms, power, sequential).
+
+    python -m analytics.stats.validate_analysis              # the figures of docs/notes/analysis_methods.md
+    python -m analytics.stats.validate_analysis --runs 1000  # quicker, noisier
+
+Each function runs the shipped public functions on simulated per-unit data (no shortcut
+kernels), so the rates are those of the code the report calls. Tests in
+``tests/analytics/stats/test_analysis_methods.py`` run the same functions with fewer runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.stats.config import StatsConfig
+from analytics.stats.cuped import (
+    RegressionAdjustedRatioStatistic,
+    RegressionAdjustedStatistic,
+    regression_adjusted_test,
+)
+from analytics.stats.frequentist import fixed_horizon_test
+from analytics.stats.results import ResultMixin
+from analytics.stats.simulation import binomial_margin
+from analytics.stats.statistics import ProportionStatistic
+
+
+@dataclass(frozen=True)
+class CupedSimulation(ResultMixin):
+    metric: str
+    runs: int
+    units_per_arm: int
+    true_lift: float  # relative
+    rejection_adjusted: float  # false-positive rate under A/A, power under A/B
+    rejection_unadjusted: float
+    coverage_adjusted: float
+    coverage_unadjusted: float
+    width_ratio: float  # mean adjusted CI width / mean unadjusted CI width
+    variance_reduction: float  # mean over runs
+    margin: float  # 1.96 binomial standard errors of a 5 % rate
+
+
+def _revenue_units(rng: np.random.Generator, n: int, lift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Skewed pre- and in-experiment revenue per unit sharing a unit-level spend propensity."""
+    propensity = rng.gamma(0.5, 20.0, n)
+    pre = rng.poisson(propensity / 10.0) * 10.0 * rng.uniform(0.5, 1.5, n)
+    post = rng.poisson(propensity / 10.0) * 10.0 * rng.uniform(0.5, 1.5, n) * (1.0 + lift)
+    return post, pre
+
+
+def _ctr_units(rng: np.random.Generator, n: int, lift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Clicks / impressions before and during the test; a unit's click propensity persists."""
+    p = rng.choice([0.02, 0.08, 0.30], n, p=[0.5, 0.3, 0.2])
+    activity = rng.gamma(1.0, 3.0, n)  # heavy visitors see more impressions in both periods
+    imp_pre, imp = 1 + rng.poisson(activity), 1 + rng.poisson(activity)
+    return rng.binomial(imp, p * (1.0 + lift)), imp, rng.binomial(imp_pre, p), imp_pre
+
+
+def cuped_simulation(
+    metric: str = "revenue", *, runs: int = 2000, units_per_arm: int = 2000, lift: float = 0.0, seed: int = 11
+) -> CupedSimulation:
+    """A/A (``lift=0``) or A/B simulation of the CUPED test against the unadjusted one (relative lift)."""
+    rng = np.random.default_rng(seed)
+    config = StatsConfig()
+    reject = np.zeros((runs, 2), dtype=bool)
+    cover = np.zeros((runs, 2), dtype=bool)
+    width = np.zeros((runs, 2))
+    reduction = np.zeros(runs)
+    for i in range(runs):
+        if metric == "revenue":
+            arms = [RegressionAdjustedStatistic.from_values(*_revenue_units(rng, units_per_arm, x)) for x in (0, lift)]
+        else:
+            arms = [RegressionAdjustedRatioStatistic.from_units(*_ctr_units(rng, units_per_arm, x)) for x in (0, lift)]
+        result = regression_adjusted_test(arms[0], arms[1], config)
+        for j, fixed in enumerate((result.adjusted, result.unadjusted)):
+            reject[i, j] = fixed.p_value is not None and fixed.p_value < config.alpha
+            if fixed.ci_lower is not None and fixed.ci_upper is not None:
+                cover[i, j] = fixed.ci_lower <= lift <= fixed.ci_upper
+                width[i, j] = fixed.ci_upper - fixed.ci_lower
+        reduction[i] = result.variance_reduction or 0.0
+    return CupedSimulation(
+        metric=metric,
+        runs=runs,
+        units_per_arm=units_per_arm,
+        true_lift=lift,
+        rejection_adjusted=float(reject[:, 0].mean()),
+        rejection_unadjusted=float(reject[:, 1].mean()),
+        coverage_adjusted=float(cover[:, 0].mean()),
+        coverage_unadjusted=float(cover[:, 1].mean()),
+        width_ratio=float(width[:, 0].mean() / width[:, 1].mean()),
+        variance_reduction=float(reduction.mean()),
+        margin=binomial_margin(0.05, runs),
+    )
+
+
+@dataclass(frozen=True)
+class ZeroEventSimulation(ResultMixin):
+    runs: int
+    units_per_arm: int
+    rate: float
+    zero_arm_share: float  # runs where at least one arm had no conversion
+    tested_share: float  # runs that produced a p-value
+    false_positive_rate: float
+    margin: float
+
+
+def zero_event_simulation(
+    *, runs: int = 4000, units_per_arm: int = 2000, rate: float = 0.0005, seed: int = 12
+) -> ZeroEventSimulation:
+    """A/A on a rare 0/1 conversion (expected 1 per arm): many arms have none; FPR of the shipped test."""
+    rng = np.random.default_rng(seed)
+    counts = rng.binomial(units_per_arm, rate, size=(runs, 2))
+    p_values = []
+    for a, b in counts:
+        result = fixed_horizon_test(
+            ProportionStatistic(n=units_per_arm, sum=int(a)),
+            ProportionStatistic(n=units_per_arm, sum=int(b)),
+            StatsConfig(difference_type="absolute"),
+        )
+        p_values.append(result.p_value)
+    tested = np.array([p is not None for p in p_values])
+    rejected = np.array([p is not None and p < 0.05 for p in p_values])
+    fpr = float(rejected.mean())
+    return ZeroEventSimulation(
+        runs=runs,
+        units_per_arm=units_per_arm,
+        rate=rate,
+        zero_arm_share=float((counts.min(axis=1) == 0).mean()),
+        tested_share=float(tested.mean()),
+        false_positive_rate=fpr,
+        margin=binomial_margin(0.05, runs),
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:5.2f} %"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10_000, help="simulated experiments per scenario")
+    args = parser.parse_args(argv)
+    runs = args.runs
+    started = time.perf_counter()
+    print(f"analytics.stats analyst-grade methods: {runs:,} seeded runs per scenario, alpha = 0.05, two-sided")
+    print(f"(± 1.96 binomial standard errors at 5 %: {100 * binomial_margin(0.05, runs):.2f} points)\n")
+    print("1. CUPED (pooled theta), relative lift, 2,000 units per arm")
+    for metric in ("revenue", "ctr"):
+        for lift in (0.0, 0.05 if metric == "revenue" else 0.10):
+            s = cuped_simulation(metric, runs=max(runs // 5, 200), lift=lift)
+            label = "A/A false positives" if lift == 0 else f"A/B {lift:+.0%} power"
+            print(
+                f"   {metric:8s} {label:22s} adjusted {_pct(s.rejection_adjusted)}  unadjusted "
+                f"{_pct(s.rejection_unadjusted)}  coverage {_pct(s.coverage_adjusted)} / "
+                f"{_pct(s.coverage_unadjusted)}  CI width x{s.width_ratio:.3f}  "
+                f"variance reduction {_pct(s.variance_reduction)}  ({s.runs:,} runs)"
+            )
+    print()
+    z = zero_event_simulation(runs=runs)
+    print(f"2. Zero-event arms: A/A, rate {z.rate:.2%}, {z.units_per_arm:,} units per arm")
+    print(
+        f"   runs with an arm without conversions {_pct(z.zero_arm_share)}, tested {_pct(z.tested_share)}, "
+        f"false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
+    )
+    print(f"\nfinished in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["CupedSimulation", "ZeroEventSimulation", "cuped_simulation", "math", "zero_event_simulation"]
