@@ -41,7 +41,13 @@ import numpy as np
 
 from analytics.stats import group_sequential as gs
 from analytics.stats.config import DEFAULT_CONFIG, StatsConfig
-from analytics.stats.frequentist import comparison_problem, lift_moments, relative_problem
+from analytics.stats.frequentist import (
+    comparison_problem,
+    lift_moments,
+    pooled_lift_moments,
+    relative_problem,
+    zero_variance_arm,
+)
 from analytics.stats.results import ResultMixin, finite_or_none
 from analytics.stats.statistics import ArrayLike, FloatArray, Statistic
 
@@ -131,13 +137,27 @@ def _burn_in_warning(control: Statistic, treatment: Statistic, config: StatsConf
 def _lift(control: Statistic, treatment: Statistic, config: StatsConfig) -> tuple[float, float] | str:
     reason = comparison_problem(control, treatment)
     relative = config.difference_type == "relative"
+    # An arm with zero variance (no conversions) is tested with the pooled variance, as in
+    # :func:`~analytics.stats.frequentist.fixed_horizon_test`.
+    pooled = reason is not None and zero_variance_arm(control, treatment) is not None
+    if pooled:
+        reason = None
     if reason is None and relative:
         reason = relative_problem(control)
     if reason:
         return reason
-    estimate, variance = lift_moments(
-        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
-    )
+    if pooled:
+        estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
+    else:
+        estimate, variance = lift_moments(
+            control.mean,
+            control.variance,
+            control.n,
+            treatment.mean,
+            treatment.variance,
+            treatment.n,
+            relative=relative,
+        )
     est, se = finite_or_none(estimate), finite_or_none(np.sqrt(variance))
     if est is None or se is None or se <= 0:
         return "numerical overflow in the lift computation"
