@@ -223,12 +223,15 @@ def group_sequential_test(
     *,
     information_fractions: Sequence[float] | None = None,
     look: int | None = None,
+    final_look: bool = False,
 ) -> SequentialResult:
     """Lan-DeMets O'Brien-Fleming group-sequential test at the current (last) look.
 
     ``information_fractions``: the fractions of the planned sample at every look so far, the
     current one last (e.g. units so far / planned units). Without it, ``look`` (1-based) is
-    taken as look ``look`` of ``config.planned_looks`` equally spaced looks.
+    taken as look ``look`` of ``config.planned_looks`` equally spaced looks. ``final_look``:
+    this look ends the design and spends all alpha left (see
+    :func:`observed_group_sequential_path`).
     """
     base = SequentialResult(
         method="group_sequential",
@@ -253,13 +256,13 @@ def group_sequential_test(
         return replace(base, error=lift)
     estimate, se = lift
     z = estimate / se
-    critical = float(gs.group_sequential_boundaries(fractions, config.alpha)[-1])
-    p_value = gs.repeated_p_value(z, fractions)
+    critical = float(gs.group_sequential_boundaries(fractions, config.alpha, final_look=final_look)[-1])
+    p_value = gs.repeated_p_value(z, fractions, final_look=final_look)
     warning = _burn_in_warning(control, treatment, config)
     crossed = abs(z) >= critical and warning is None
     decision: Decision = _decision(crossed, estimate)
     # With no crossing at the final planned look the design is over: stop, no effect shown.
-    if not crossed and fractions[-1] >= 1.0 - 1e-9:
+    if not crossed and (final_look or fractions[-1] >= 1.0 - 1e-9):
         decision = "stop_no_effect"
     return replace(
         base,

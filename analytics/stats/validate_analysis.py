@@ -11,7 +11,6 @@ kernels), so the rates are those of the code the report calls. Tests in
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass
 
@@ -136,6 +135,82 @@ def zero_event_simulation(
     )
 
 
+TRAFFIC_PROFILES = ("flat", "ramp", "weekly_dips", "ramp_and_dips", "slow_ramp")
+
+
+def traffic_profile(kind: str, *, days: int = 28, units_per_day: int = 1000) -> np.ndarray:
+    """Units per arm per day: flat, a one-week linear ramp, weekends at 40 %, both, or a slow
+    (quadratic, two-week) ramp."""
+    day = np.arange(days)
+    ramp = np.minimum(1.0, (day + 1) / 7.0)
+    dips = np.where(day % 7 >= 5, 0.4, 1.0)
+    shape = {
+        "flat": np.ones(days),
+        "ramp": ramp,
+        "weekly_dips": dips,
+        "ramp_and_dips": ramp * dips,
+        "slow_ramp": np.minimum(1.0, ((day + 1) / 14.0) ** 2),
+    }[kind]
+    return np.maximum(np.round(units_per_day * shape), 1).astype(int)
+
+
+@dataclass(frozen=True)
+class GroupSequentialSimulation(ResultMixin):
+    profile: str
+    plan_factor: float  # planned units / units the traffic delivers by the last day
+    runs: int
+    observed_information_fpr: float  # alpha spent by units so far / planned units
+    calendar_fpr: float  # alpha spent by day / 28 (equal fractions), the same z statistics
+    margin: float
+
+
+def group_sequential_simulation(
+    profile: str = "ramp_and_dips", *, plan_factor: float = 1.0, runs: int = 4000, seed: int = 13
+) -> GroupSequentialSimulation:
+    """A/A on CTR (exact per-visitor multinomial draws), one look per day for 28 days.
+
+    ``plan_factor`` > 1: traffic falls short of the plan (the last day ends the plan early);
+    < 1: the plan's units are reached before day 28 (later looks are after the plan). Both
+    rules apply the engine's boundaries (:func:`observed_information_schedule`) and burn-in to
+    the delta-method relative-lift z of each day's cumulative sums.
+    """
+    from analytics.stats.frequentist import lift_moments
+    from analytics.stats.group_sequential import group_sequential_boundaries, observed_information_schedule
+    from analytics.stats.sequential import equal_information_fractions
+    from analytics.stats.simulation import ctr
+    from analytics.stats.statistics import ratio_moments
+
+    rng = np.random.default_rng(seed)
+    dist = ctr()
+    daily = traffic_profile(profile)
+    cumulative = daily.cumsum()
+    m, d = dist.numerator, dist.denominator
+    moments = []
+    for _ in range(2):
+        counts = np.stack([rng.multinomial(u, dist.probabilities, size=runs) for u in daily], axis=1).cumsum(axis=1)
+        counts = counts.astype(float)
+        moments.append(
+            ratio_moments(cumulative, counts @ m, counts @ (m * m), counts @ d, counts @ (d * d), counts @ (m * d))
+        )
+    (mean_a, var_a), (mean_b, var_b) = moments
+    estimate, variance = lift_moments(mean_a, var_a, cumulative, mean_b, var_b, cumulative, relative=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(np.where(variance > 0, estimate / np.sqrt(variance), 0.0))
+    may_stop = cumulative >= StatsConfig().min_units_per_arm
+    schedule = observed_information_schedule(2 * cumulative, 2 * cumulative[-1] * plan_factor, 0.05, ended=True)
+    observed = np.array(schedule.boundaries)
+    counts_look = np.array(schedule.design_look) & may_stop
+    calendar = group_sequential_boundaries(equal_information_fractions(len(daily), len(daily)), 0.05)
+    return GroupSequentialSimulation(
+        profile=profile,
+        plan_factor=plan_factor,
+        runs=runs,
+        observed_information_fpr=float(((z >= observed) & counts_look).any(axis=1).mean()),
+        calendar_fpr=float(((z >= calendar) & may_stop).any(axis=1).mean()),
+        margin=binomial_margin(0.05, runs),
+    )
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:5.2f} %"
 
@@ -166,12 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         f"   runs with an arm without conversions {_pct(z.zero_arm_share)}, tested {_pct(z.tested_share)}, "
         f"false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
     )
+    print("\n3. Group-sequential, alpha by observed information; A/A CTR, 28 daily looks, ~1,000 units per arm per day")
+    for profile in TRAFFIC_PROFILES:
+        for factor in (1.0, 1.25, 0.8):
+            g = group_sequential_simulation(profile, plan_factor=factor, runs=runs)
+            print(
+                f"   {profile:14s} planned/actual units {factor:4.2f}: observed information "
+                f"{_pct(g.observed_information_fpr)}, calendar fractions {_pct(g.calendar_fpr)} ± {100 * g.margin:.2f}"
+            )
     print(f"\nfinished in {time.perf_counter() - started:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-__all__ = ["CupedSimulation", "ZeroEventSimulation", "cuped_simulation", "math", "zero_event_simulation"]
