@@ -211,6 +211,66 @@ def group_sequential_simulation(
     )
 
 
+def planned_power_simulation(
+    *, rate: float = 0.05, lift: float = 0.10, runs: int = 20_000, seed: int = 21
+) -> dict[str, float]:
+    """Simulated power of the shipped relative-lift Welch test at the planned n (corrected model)
+    and at the n the old model planned (control's variance, z spread 1)."""
+    from analytics.stats.frequentist import fixed_horizon_arrays, lift_moments, welch_dof
+    from analytics.stats.power import sample_size
+    from analytics.stats.statistics import proportion_moments
+
+    rng = np.random.default_rng(seed)
+    plan = sample_size(baseline_mean=rate, baseline_variance=rate * (1 - rate), relative_lift=lift)
+    out: dict[str, float] = {}
+    for label, n in (("planned", plan.units_control), ("old_plan", 32_958)):
+        a, b = rng.binomial(n, rate, runs), rng.binomial(n, rate * (1 + lift), runs)
+        (mean_a, var_a), (mean_b, var_b) = proportion_moments(n, a), proportion_moments(n, b)
+        estimate, variance = lift_moments(mean_a, var_a, n, mean_b, var_b, n, relative=True)
+        _, p, _, _ = fixed_horizon_arrays(
+            estimate, np.sqrt(variance), welch_dof(var_a, n, var_b, n), alpha=0.05, sides="two-sided", test="welch_t"
+        )
+        out[f"{label}_units_per_arm"] = float(n)
+        out[f"{label}_power"] = float((p < 0.05).mean())
+    return out
+
+
+def msprt_revenue_simulation(*, lift: float = 0.15, runs: int = 10_000) -> dict[str, float]:
+    """Revenue per visitor, absolute scale, 28 daily looks of 1,000 units per arm: mSPRT power with
+    the default tau and with the tau tuned from the MDE (= the true lift), and tuned A/A."""
+    from analytics.stats.msprt_tuning import msprt_tau_for_mde, tuned_config
+    from analytics.stats.simulation import revenue_per_unit, run_simulation
+
+    control, treatment = revenue_per_unit(), revenue_per_unit(price_factor=1 + lift)
+    absolute = StatsConfig(difference_type="absolute")
+    tuning = msprt_tau_for_mde(lift * control.true_value, scale="absolute", baseline_mean=control.true_value)
+    out = {"tuned_tau": tuning.tau}
+    for label, config in (("default", absolute), ("tuned", tuned_config(absolute, tuning))):
+        ab = run_simulation(
+            scenario=label,
+            control=control,
+            treatment=treatment,
+            units_per_look=1000,
+            looks=28,
+            runs=runs,
+            seed=5,
+            config=config,
+        )
+        out[f"{label}_power"] = ab.outcomes["msprt"].rejection_rate
+    aa = run_simulation(
+        scenario="aa",
+        control=control,
+        treatment=control,
+        units_per_look=1000,
+        looks=28,
+        runs=runs,
+        seed=6,
+        config=tuned_config(absolute, tuning),
+    )
+    out["tuned_aa_fpr"] = aa.outcomes["msprt"].rejection_rate
+    return out
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:5.2f} %"
 
@@ -235,12 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"variance reduction {_pct(s.variance_reduction)}  ({s.runs:,} runs)"
             )
     print()
-    z = zero_event_simulation(runs=runs)
-    print(f"2. Zero-event arms: A/A, rate {z.rate:.2%}, {z.units_per_arm:,} units per arm")
-    print(
-        f"   runs with an arm without conversions {_pct(z.zero_arm_share)}, tested {_pct(z.tested_share)}, "
-        f"false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
-    )
+    print("2. Zero-event arms: A/A on a 0/1 conversion, 2,000 units per arm")
+    for rate in (0.0005, 0.002):
+        z = zero_event_simulation(runs=runs, rate=rate)
+        print(
+            f"   rate {z.rate:.2%}: runs with an arm without conversions {_pct(z.zero_arm_share)}, tested "
+            f"{_pct(z.tested_share)}, false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
+        )
     print("\n3. Group-sequential, alpha by observed information; A/A CTR, 28 daily looks, ~1,000 units per arm per day")
     for profile in TRAFFIC_PROFILES:
         for factor in (1.0, 1.25, 0.8):
@@ -249,6 +310,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"   {profile:14s} planned/actual units {factor:4.2f}: observed information "
                 f"{_pct(g.observed_information_fpr)}, calendar fractions {_pct(g.calendar_fpr)} ± {100 * g.margin:.2f}"
             )
+    power = planned_power_simulation(runs=2 * runs)
+    print("\n4. Planned power, 5 % conversion, +10 % relative, fixed horizon (Welch, relative lift)")
+    print(
+        f"   planned {power['planned_units_per_arm']:,.0f} per arm: simulated {_pct(power['planned_power'])}; "
+        f"the old plan's {power['old_plan_units_per_arm']:,.0f}: {_pct(power['old_plan_power'])} ({2 * runs:,} runs)"
+    )
+    tuned = msprt_revenue_simulation(runs=runs)
+    print("\n5. mSPRT on revenue per visitor, absolute scale, +15 %, 28 daily looks of 1,000 units per arm")
+    print(
+        f"   power with tau 5 %: {_pct(tuned['default_power'])}; with tau tuned from the MDE "
+        f"({tuned['tuned_tau']:.3f}): {_pct(tuned['tuned_power'])}; tuned A/A {_pct(tuned['tuned_aa_fpr'])}"
+    )
     print(f"\nfinished in {time.perf_counter() - started:.1f} s")
     return 0
 
