@@ -63,12 +63,16 @@ def power_at(
     config: StatsConfig = DEFAULT_CONFIG,
     treatment_variance: float | None = None,
     looks: int | None = None,
+    variance_reduction: float = 0.0,
 ) -> float:
     """Power to detect ``relative_lift`` with ``n_pair`` units in control + treatment.
 
     ``control_fraction`` is control's share of those units. ``treatment_variance``: the
     treatment's per-unit variance (default: see :func:`treatment_variance_for`). ``looks``
     (cs/msprt only): equally spaced looks up to ``n_pair`` (default ``config.planned_looks``).
+    ``variance_reduction``: the share of per-unit variance CUPED is expected to remove (e.g. the
+    ``variance_reduction`` of a past :func:`~analytics.stats.cuped.regression_adjusted_test`):
+    both arms' variances are multiplied by 1 - variance_reduction.
     Assumes valid inputs; use :func:`sample_size` for checked, reportable results.
     """
     if treatment_variance is None:
@@ -77,7 +81,10 @@ def power_at(
     n_c, n_t = n_pair * control_fraction, n_pair * (1.0 - control_fraction)
     # numpy scalars: an overflow becomes inf (and a power of 0 or 1) instead of an exception.
     mean, lift = np.float64(baseline_mean), np.float64(relative_lift)
-    var_c, var_t = np.float64(baseline_variance), np.float64(treatment_variance)
+    if not 0.0 <= variance_reduction < 1.0:
+        raise ValueError("variance_reduction must lie in [0, 1)")
+    kept = 1.0 - variance_reduction
+    var_c, var_t = np.float64(baseline_variance) * kept, np.float64(treatment_variance) * kept
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         if relative:
             se = np.sqrt((var_t / n_t + (1.0 + lift) ** 2 * var_c / n_c) / (mean * mean))
@@ -188,6 +195,7 @@ def _units_needed(
     config: StatsConfig,
     treatment_variance: float | None = None,
     looks: int | None = None,
+    variance_reduction: float = 0.0,
 ) -> float | None:
     """Smallest control + treatment units with at least ``power``, or None if out of reach."""
 
@@ -203,6 +211,7 @@ def _units_needed(
                 config=config,
                 treatment_variance=treatment_variance,
                 looks=looks,
+                variance_reduction=variance_reduction,
             )
             - power
         )
@@ -231,13 +240,14 @@ def sample_size(
     config: StatsConfig = DEFAULT_CONFIG,
     treatment_variance: float | None = None,
     looks: int | None = None,
+    variance_reduction: float = 0.0,
 ) -> SampleSizeResult:
     """Units (and days, given the experiment's ``daily_units``) to detect ``relative_lift``.
 
     ``control_share``/``treatment_share``: each arm's share of all experiment traffic (e.g.
     0.25 each with four arms). For a rate p per unit, ``baseline_variance`` is p (1 - p); for a
     running or past experiment pass the observed statistic's ``mean`` and ``variance``.
-    ``treatment_variance`` and ``looks``: as in :func:`power_at`.
+    ``treatment_variance``, ``looks`` and ``variance_reduction`` (CUPED): as in :func:`power_at`.
     """
     base = SampleSizeResult(
         method=str(method),
@@ -255,6 +265,8 @@ def sample_size(
         reason = f"unknown method {method!r}"
     if reason is None and daily_units is not None and not (finite_or_none(daily_units) or 0) > 0:
         reason = "daily units must be positive"
+    if reason is None and not (finite_or_none(variance_reduction) is not None and 0 <= variance_reduction < 1):
+        reason = "variance reduction must lie in [0, 1)"
     if reason:
         return replace(base, error=reason)
     control_fraction = control_share / (control_share + treatment_share)
@@ -268,6 +280,7 @@ def sample_size(
         config=config,
         treatment_variance=treatment_variance,
         looks=looks,
+        variance_reduction=variance_reduction,
     )
     if n_pair is None:
         return replace(base, error="the lift is too small to detect with any realistic number of units")

@@ -147,3 +147,13 @@ def test_days_left_degenerate():
     empty = SampleMeanStatistic(n=0, sum=0, sum_squares=0)
     assert days_left(empty, _arm(100), relative_lift=0.05, days_elapsed=3).error == "no units in control"
     assert "days elapsed" in days_left(_arm(100), _arm(100), relative_lift=0.05, days_elapsed=0).error
+
+
+def test_cuped_variance_reduction_shrinks_the_plan():
+    """Removing 36 % of the variance (revenue with pre-period spend) needs 64 % of the units."""
+    plain = sample_size(**CTR, relative_lift=0.05, config=StatsConfig(difference_type="absolute"))
+    cuped = sample_size(
+        **CTR, relative_lift=0.05, variance_reduction=0.36, config=StatsConfig(difference_type="absolute")
+    )
+    assert cuped.units_control == pytest.approx(0.64 * plain.units_control, rel=1e-3)
+    assert "variance reduction" in sample_size(**CTR, relative_lift=0.05, variance_reduction=1.0).error
