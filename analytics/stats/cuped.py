@@ -31,7 +31,7 @@ variance removed (about the squared pre/post correlation).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
 
@@ -46,6 +46,7 @@ from analytics.stats.frequentist import (
     welch_dof,
 )
 from analytics.stats.results import ResultMixin, finite_or_none
+from analytics.stats.sequential import SequentialResult, sequential_test
 from analytics.stats.statistics import (
     ProportionStatistic,
     RatioStatistic,
@@ -337,3 +338,36 @@ def regression_adjusted_test(
     if primary.std_error is not None and before.std_error:
         reduction = 1.0 - (primary.std_error / before.std_error) ** 2
     return RegressionAdjustedResult(theta=theta, variance_reduction=reduction, adjusted=adjusted, unadjusted=unadjusted)
+
+
+def regression_adjusted_sequential_test(
+    control: AdjustedStatistic,
+    treatment: AdjustedStatistic,
+    config: StatsConfig = DEFAULT_CONFIG,
+    *,
+    information_fractions: Sequence[float] | None = None,
+    look: int | None = None,
+) -> SequentialResult:
+    """The configured sequential test (cs, mSPRT or group-sequential) on the CUPED-adjusted lift.
+
+    The adjusted estimate and standard error of :func:`regression_adjusted_test` (configured
+    scale) replace the unadjusted ones; unit counts (burn-in, the CS's tuning) and the control
+    mean (the mSPRT's tau on the absolute scale) come from the post-period statistics. theta is
+    re-estimated at every look from the data so far, as in the fixed-horizon test.
+    """
+    result = regression_adjusted_test(control, treatment, config)
+    post_c, post_t = getattr(control, "post", control), getattr(treatment, "post", treatment)
+    lift = result.adjusted.relative if config.difference_type == "relative" else result.adjusted.absolute
+    if result.error or lift.estimate is None or not lift.std_error:
+        reason = result.error or lift.reason or "adjusted lift is undefined"
+        return SequentialResult(
+            method=config.sequential_method, alpha=config.alpha, difference_type=config.difference_type, error=reason
+        )
+    return sequential_test(
+        post_c,
+        post_t,
+        config,
+        information_fractions=information_fractions,
+        look=look,
+        lift=(lift.estimate, lift.std_error),
+    )

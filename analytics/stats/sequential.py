@@ -170,9 +170,15 @@ def mixture_test(
     config: StatsConfig = DEFAULT_CONFIG,
     *,
     method: Literal["cs", "msprt"] = "cs",
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
-    """Gaussian-mixture confidence sequence (``"cs"``) or mSPRT (``"msprt"``) at the current look."""
-    lift = _lift(control, treatment, config)
+    """Gaussian-mixture confidence sequence (``"cs"``) or mSPRT (``"msprt"``) at the current look.
+
+    ``lift``: a precomputed (estimate, std_error) on ``config``'s scale, e.g. CUPED-adjusted
+    (:func:`analytics.stats.cuped.regression_adjusted_sequential_test`); the statistics then only
+    supply the unit counts and the control mean.
+    """
+    lift = _lift(control, treatment, config) if lift is None else lift
     if isinstance(lift, str):
         return SequentialResult(method=method, alpha=config.alpha, difference_type=config.difference_type, error=lift)
     estimate, se = lift
@@ -224,6 +230,7 @@ def group_sequential_test(
     information_fractions: Sequence[float] | None = None,
     look: int | None = None,
     final_look: bool = False,
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
     """Lan-DeMets O'Brien-Fleming group-sequential test at the current (last) look.
 
@@ -231,7 +238,7 @@ def group_sequential_test(
     current one last (e.g. units so far / planned units). Without it, ``look`` (1-based) is
     taken as look ``look`` of ``config.planned_looks`` equally spaced looks. ``final_look``:
     this look ends the design and spends all alpha left (see
-    :func:`observed_group_sequential_path`).
+    :func:`~analytics.stats.observed_sequential.observed_group_sequential_path`). ``lift``: as in :func:`mixture_test`.
     """
     base = SequentialResult(
         method="group_sequential",
@@ -251,7 +258,7 @@ def group_sequential_test(
     if any(b <= a for a, b in itertools.pairwise(fractions)):
         return replace(base, error="information fractions must be strictly increasing")
     base = replace(base, look=len(fractions), information_fraction=fractions[-1])
-    lift = _lift(control, treatment, config)
+    lift = _lift(control, treatment, config) if lift is None else lift
     if isinstance(lift, str):
         return replace(base, error=lift)
     estimate, se = lift
@@ -286,11 +293,17 @@ def sequential_test(
     *,
     information_fractions: Sequence[float] | None = None,
     look: int | None = None,
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
-    """The sequential test that ``config.sequential_method`` selects, at the current look."""
+    """The sequential test that ``config.sequential_method`` selects, at the current look.
+
+    ``lift``: a precomputed (estimate, std_error), as in :func:`mixture_test`.
+    """
     if config.sequential_method == "group_sequential":
-        return group_sequential_test(control, treatment, config, information_fractions=information_fractions, look=look)
-    return mixture_test(control, treatment, config, method=config.sequential_method)
+        return group_sequential_test(
+            control, treatment, config, information_fractions=information_fractions, look=look, lift=lift
+        )
+    return mixture_test(control, treatment, config, method=config.sequential_method, lift=lift)
 
 
 def sequential_path(

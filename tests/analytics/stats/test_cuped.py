@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from analytics.stats import ProportionStatistic, RatioStatistic, SampleMeanStatistic, StatsConfig
+from analytics.stats import ProportionStatistic, RatioStatistic, SampleMeanStatistic, StatsConfig, sequential_test
 from analytics.stats.cuped import (
     RegressionAdjustedRatioStatistic,
     RegressionAdjustedStatistic,
     pooled_theta,
+    regression_adjusted_sequential_test,
     regression_adjusted_test,
 )
 from analytics.stats.validate_analysis import cuped_simulation
@@ -170,3 +171,24 @@ def test_simulated_cuped_keeps_alpha_and_narrows_intervals(metric):
     assert result.coverage_adjusted >= 0.95 - margin - 0.005
     assert result.width_ratio < (0.85 if metric == "revenue" else 0.93)
     assert result.variance_reduction > (0.3 if metric == "revenue" else 0.15)
+
+
+@pytest.mark.parametrize("method", ["cs", "msprt", "group_sequential"])
+def test_sequential_tests_run_on_the_adjusted_lift(method):
+    config = StatsConfig(sequential_method=method, min_units_per_arm=0, msprt_tau=0.1)
+    control, treatment = RA_DATASETS[0]
+    adjusted = regression_adjusted_sequential_test(control, treatment, config, look=28)
+    plain = sequential_test(control.post, treatment.post, config, look=28)
+    fixed = regression_adjusted_test(control, treatment, config).adjusted
+    assert adjusted.error is None and adjusted.estimate == pytest.approx(fixed.estimate, rel=1e-12)
+    assert adjusted.std_error == pytest.approx(fixed.relative.std_error, rel=1e-12)
+    assert adjusted.ci_upper - adjusted.ci_lower < 0.9 * (plain.ci_upper - plain.ci_lower)
+    assert adjusted.p_value <= plain.p_value
+
+
+def test_sequential_without_covariate_spread_is_the_plain_test():
+    flat = _mean(1000, 500.0, 800.0, 1000.0, 1000.0, 500.0)
+    flat_b = _mean(1000, 560.0, 900.0, 1000.0, 1000.0, 560.0)
+    config = StatsConfig(min_units_per_arm=0)
+    assert regression_adjusted_sequential_test(flat, flat_b, config) == sequential_test(flat.post, flat_b.post, config)
+    assert "no units" in regression_adjusted_sequential_test(_mean(0, 0, 0, 0, 0, 0), flat_b, config).error
