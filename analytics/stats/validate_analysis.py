@@ -25,7 +25,7 @@ from analytics.stats.cuped import (
 from analytics.stats.frequentist import fixed_horizon_test
 from analytics.stats.results import ResultMixin
 from analytics.stats.simulation import binomial_margin
-from analytics.stats.statistics import ProportionStatistic
+from analytics.stats.statistics import ProportionStatistic, SampleMeanStatistic
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,6 @@ def cuped_sequential_simulation(
     says stop over daily looks, against the unadjusted test on the same data."""
     from analytics.stats.cuped import regression_adjusted_sequential_test
     from analytics.stats.sequential import sequential_test
-    from analytics.stats.statistics import SampleMeanStatistic
 
     rng = np.random.default_rng(seed)
     config = StatsConfig(sequential_method=method)  # type: ignore[arg-type]
@@ -152,29 +151,41 @@ class ZeroEventSimulation(ResultMixin):
 
 
 def zero_event_simulation(
-    *, runs: int = 4000, units_per_arm: int = 2000, rate: float = 0.0005, seed: int = 12
+    *, runs: int = 4000, units_per_arm: int = 2000, rate: float = 0.0005, seed: int = 12, revenue: bool = False
 ) -> ZeroEventSimulation:
-    """A/A on a rare 0/1 conversion (expected 1 per arm): many arms have none; FPR of the shipped test."""
+    """A/A on a rare conversion (``rate`` per unit): many arms have none; FPR of the shipped test.
+
+    ``revenue``: the metric is revenue per unit (a skewed order value per conversion, tested with
+    the pooled-variance t test when an arm has none) instead of the 0/1 conversion (Fisher).
+    """
     rng = np.random.default_rng(seed)
     counts = rng.binomial(units_per_arm, rate, size=(runs, 2))
+    config = StatsConfig(difference_type="absolute")
     p_values = []
     for a, b in counts:
-        result = fixed_horizon_test(
-            ProportionStatistic(n=units_per_arm, sum=int(a)),
-            ProportionStatistic(n=units_per_arm, sum=int(b)),
-            StatsConfig(difference_type="absolute"),
-        )
+        if revenue:
+            arms = []
+            for k in (a, b):
+                values = np.zeros(units_per_arm)
+                values[: int(k)] = rng.gamma(2.0, 30.0, int(k))
+                arms.append(SampleMeanStatistic.from_values(values))
+            result = fixed_horizon_test(arms[0], arms[1], config)
+        else:
+            result = fixed_horizon_test(
+                ProportionStatistic(n=units_per_arm, sum=int(a)),
+                ProportionStatistic(n=units_per_arm, sum=int(b)),
+                config,
+            )
         p_values.append(result.p_value)
     tested = np.array([p is not None for p in p_values])
     rejected = np.array([p is not None and p < 0.05 for p in p_values])
-    fpr = float(rejected.mean())
     return ZeroEventSimulation(
         runs=runs,
         units_per_arm=units_per_arm,
         rate=rate,
         zero_arm_share=float((counts.min(axis=1) == 0).mean()),
         tested_share=float(tested.mean()),
-        false_positive_rate=fpr,
+        false_positive_rate=float(rejected.mean()),
         margin=binomial_margin(0.05, runs),
     )
 
@@ -339,12 +350,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"variance reduction {_pct(s.variance_reduction)}  ({s.runs:,} runs)"
             )
     print()
-    print("2. Zero-event arms: A/A on a 0/1 conversion, 2,000 units per arm")
-    for rate in (0.0005, 0.002):
-        z = zero_event_simulation(runs=runs, rate=rate)
+    print("2. Zero-event arms: A/A, 2,000 units per arm, a 0/1 conversion (Fisher) or revenue (pooled t)")
+    for rate, revenue in ((0.0005, False), (0.002, False), (0.0005, True), (0.002, True)):
+        z = zero_event_simulation(runs=runs, rate=rate, revenue=revenue)
         print(
-            f"   rate {z.rate:.2%}: runs with an arm without conversions {_pct(z.zero_arm_share)}, tested "
-            f"{_pct(z.tested_share)}, false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
+            f"   {'revenue' if revenue else '0/1':7s} rate {z.rate:.2%}: runs with an arm without conversions "
+            f"{_pct(z.zero_arm_share)}, tested {_pct(z.tested_share)}, "
+            f"false positives {_pct(z.false_positive_rate)} ± {100 * z.margin:.2f}"
         )
     print("\n3. Group-sequential, alpha by observed information; A/A CTR, 28 daily looks, ~1,000 units per arm per day")
     for profile in TRAFFIC_PROFILES:

@@ -79,3 +79,10 @@ def test_simulated_false_positive_rate_with_rare_conversions():
     assert result.false_positive_rate <= 0.05 + result.margin  # 3.35 % (Fisher is conservative)
     rare = zero_event_simulation(runs=1000, rate=0.0005)  # expected one conversion per arm
     assert rare.zero_arm_share > 0.5 and rare.false_positive_rate <= 0.05
+
+
+def test_simulated_false_positive_rate_for_revenue_without_orders():
+    """Revenue per unit, A/A, 0.2 % order rate, 1,000 runs: the pooled-variance t test stays below 5 %."""
+    result = zero_event_simulation(runs=1000, rate=0.002, revenue=True)
+    assert result.zero_arm_share > 0.02 and result.tested_share == 1.0
+    assert result.false_positive_rate <= 0.05 + result.margin  # 3.05 % at 2,000 runs
