@@ -11,6 +11,7 @@ The array functions at the top are the vectorised kernel shared with the simulat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,14 +217,34 @@ def pooled_lift_moments(control: Statistic, treatment: Statistic, *, relative: b
     return float(estimate), float(variance)
 
 
-def fisher_p_value(control: ProportionStatistic, treatment: ProportionStatistic, sides: Sides) -> float:
-    """Fisher's exact test of two proportions (conditional on the total number of conversions)."""
-    table = [
-        [int(treatment.sum), int(treatment.n - treatment.sum)],
-        [int(control.sum), int(control.n - control.sum)],
-    ]
-    alternative = {"two-sided": "two-sided", "greater": "greater", "less": "less"}[sides]
-    return float(sps.fisher_exact(table, alternative=alternative).pvalue)
+# Fisher's exact test sums the hypergeometric pmf over the support (at most this many points);
+# beyond it the pooled normal test is used (it is then as accurate, and scipy's fisher_exact can
+# take minutes on counts of billions).
+FISHER_MAX_SUPPORT = 100_000
+
+
+def fisher_p_value(control: ProportionStatistic, treatment: ProportionStatistic, sides: Sides) -> float | None:
+    """Fisher's exact test of two proportions, conditional on the total number of conversions.
+
+    X = treatment conversions ~ Hypergeometric(n_c + n_t, K, n_t) under H0 (K = all conversions).
+    Two-sided: the total probability of tables no more likely than the observed one (R's and
+    scipy's rule, relative tolerance 1e-7). None when the support exceeds
+    ``FISHER_MAX_SUPPORT`` (the caller then uses the normal approximation).
+    """
+    n_c, n_t = int(control.n), int(treatment.n)
+    x, k = int(treatment.sum), int(control.sum + treatment.sum)
+    low, high = max(0, k - n_c), min(k, n_t)
+    if high - low + 1 > FISHER_MAX_SUPPORT:
+        return None
+    dist = sps.hypergeom(n_c + n_t, k, n_t)
+    if sides == "greater":
+        return float(min(1.0, dist.sf(x - 1)))
+    if sides == "less":
+        return float(min(1.0, dist.cdf(x)))
+    support = np.arange(low, high + 1)
+    log_pmf = dist.logpmf(support)
+    observed = dist.logpmf(x)
+    return float(min(1.0, np.exp(log_pmf[log_pmf <= observed + math.log1p(1e-7)]).sum()))
 
 
 def _pooled_lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
@@ -233,7 +254,8 @@ def _pooled_lift(control: Statistic, treatment: Statistic, config: StatsConfig, 
         estimate, std_error, control.n + treatment.n - 2, alpha=config.alpha, sides=config.sides, test=config.test
     )
     if isinstance(control, ProportionStatistic):
-        p_value = fisher_p_value(control, treatment, config.sides)
+        exact = fisher_p_value(control, treatment, config.sides)
+        p_value = p_value if exact is None else exact
     if finite_or_none(estimate) is None or finite_or_none(std_error) is None:
         return LiftEstimate(reason="numerical overflow in the lift computation")
     return LiftEstimate(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from analytics.stats.config import StatsConfig
 from analytics.stats.sequential import cs_rho_squared, mixture_critical_z
 
@@ -69,8 +71,13 @@ def mixture_boundaries(
         if method == "cs":
             r = n_pair * t * cs_rho_squared(config.alpha, config.sequential_tuning_n)
         else:
-            r = (tau / se_t) ** 2
-        critical = float(mixture_critical_z(r, config.alpha))
+            ratio = tau / se_t
+            r = ratio * ratio if abs(ratio) < 1e150 else math.inf  # float ** raises on overflow
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            critical = float(mixture_critical_z(r, config.alpha))
+        if not math.isfinite(critical):  # beyond floating point: treat the look as unreachable
+            boundaries.append(math.inf)
+            continue
         mu = signal * math.sqrt(t)
         boundaries.append(mu + (critical - mu) / spread(t))
     return fractions, boundaries

@@ -86,3 +86,11 @@ def test_simulated_false_positive_rate_for_revenue_without_orders():
     result = zero_event_simulation(runs=1000, rate=0.002, revenue=True)
     assert result.zero_arm_share > 0.02 and result.tested_share == 1.0
     assert result.false_positive_rate <= 0.05 + result.margin  # 3.05 % at 2,000 runs
+
+
+def test_fisher_on_huge_counts_is_fast_and_falls_back_beyond_its_support():
+    """scipy's fisher_exact took minutes on n = 1e12; ours sums the hypergeometric pmf directly."""
+    huge = fixed_horizon_test(ProportionStatistic(n=10**12, sum=0), ProportionStatistic(n=10**12, sum=5), ABSOLUTE)
+    assert huge.method == "fisher_exact" and huge.p_value == pytest.approx(2 / 32, rel=0.02)  # ~ Binomial(5, 1/2)
+    wide = fixed_horizon_test(ProportionStatistic(n=10**15, sum=0), ProportionStatistic(n=10**15, sum=10**9), ABSOLUTE)
+    assert wide.p_value is not None and wide.p_value < 1e-12  # support too wide: the pooled normal test
