@@ -25,11 +25,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
+
+from analytics.stats.results import ResultMixin
 
 # Simpson's rule needs an odd number of nodes; 201 nodes reproduce published boundaries to
 # ~1e-4 (checked in the tests) at a fraction of the cost of finer grids.
@@ -107,12 +110,15 @@ def _validate_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _boundaries(fractions: tuple[float, ...], alpha: float) -> tuple[float, ...]:
+def _boundaries(fractions: tuple[float, ...], alpha: float, spend_rest: bool = False) -> tuple[float, ...]:
+    """``spend_rest``: the last look is final and spends all of alpha that is left."""
     process = _ScoreProcess(drift=0.0)
     spent_before = 0.0
     result: list[float] = []
-    for t in fractions:
+    for index, t in enumerate(fractions):
         spent = float(4.0 * special.ndtr(-special.ndtri(1.0 - alpha / 4.0) / math.sqrt(min(t, 1.0))))
+        if spend_rest and index == len(fractions) - 1:
+            spent = alpha
         target = spent - spent_before
         spent_before = spent
         if target <= _TINY:
@@ -132,11 +138,16 @@ def _boundaries(fractions: tuple[float, ...], alpha: float) -> tuple[float, ...]
     return tuple(result)
 
 
-def group_sequential_boundaries(information_fractions: Sequence[float], alpha: float = 0.05) -> np.ndarray:
-    """Two-sided z boundaries c_1..c_k for looks at ``information_fractions`` (inf: no alpha left)."""
+def group_sequential_boundaries(
+    information_fractions: Sequence[float], alpha: float = 0.05, *, final_look: bool = False
+) -> np.ndarray:
+    """Two-sided z boundaries c_1..c_k for looks at ``information_fractions`` (inf: no alpha left).
+
+    ``final_look``: the last look is final and spends all of alpha that is left (whatever its t).
+    """
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie strictly between 0 and 1")
-    return np.array(_boundaries(_validate_fractions(information_fractions), float(alpha)))
+    return np.array(_boundaries(_validate_fractions(information_fractions), float(alpha), final_look))
 
 
 def crossing_probability(boundaries: Sequence[float], information_fractions: Sequence[float], drift: float) -> float:
@@ -155,18 +166,19 @@ def crossing_probability(boundaries: Sequence[float], information_fractions: Seq
     return min(total, 1.0)
 
 
-def repeated_p_value(z: float, information_fractions: Sequence[float]) -> float:
+def repeated_p_value(z: float, information_fractions: Sequence[float], *, final_look: bool = False) -> float:
     """Smallest alpha at which the design would reject at the last of ``information_fractions``.
 
     This is the p-value dual to the repeated confidence interval estimate ± c_k(alpha) * se
     (Jennison & Turnbull 1989): p <= alpha exactly when the current look crosses the level-alpha
-    boundary. Values below ``P_VALUE_FLOOR`` are reported as the floor.
+    boundary. Values below ``P_VALUE_FLOOR`` are reported as the floor. ``final_look``: the last
+    look is the design's final one and spends all of alpha that is left.
     """
     fractions = _validate_fractions(information_fractions)
     z = abs(float(z))
 
     def excess(log_alpha: float) -> float:
-        return z - _boundaries(fractions, math.exp(log_alpha))[-1]
+        return z - _boundaries(fractions, math.exp(log_alpha), final_look)[-1]
 
     low, high = math.log(P_VALUE_FLOOR), math.log(1.0 - 1e-9)
     if excess(low) >= 0:
@@ -174,3 +186,95 @@ def repeated_p_value(z: float, information_fractions: Sequence[float]) -> float:
     if excess(high) < 0:
         return 1.0
     return float(math.exp(optimize.brentq(excess, low, high, xtol=1e-6)))
+
+
+# --- Observed information: one look per day, alpha spent by units so far / planned units ---------
+
+
+@dataclass(frozen=True)
+class InformationSchedule(ResultMixin):
+    """How a run of daily looks maps onto a group-sequential design (one entry per look).
+
+    ``fractions[i]``: the information fraction look i is analysed at (units so far / planned,
+    with the plan's final look set to exactly 1); ``boundaries[i]``: its two-sided z boundary;
+    ``design_look[i]``: False for a look that adds no units (it repeats the previous look) and
+    for looks after the final one; ``final_look``: index of the look that spent the rest of
+    alpha, None while the plan is running.
+    """
+
+    planned_units: float
+    alpha: float
+    fractions: tuple[float, ...]
+    boundaries: tuple[float, ...]
+    design_look: tuple[bool, ...]
+    final_look: int | None
+    after_plan: tuple[bool, ...]
+
+
+def observed_information_schedule(
+    units_by_look: Sequence[float], planned_units: float, alpha: float = 0.05, *, ended: bool = False
+) -> InformationSchedule:
+    """Boundaries for daily looks at the units observed so far (control + treatment, cumulative).
+
+    Rules (Lan-DeMets spending makes them valid whatever the traffic did):
+
+    * alpha is spent by the information fraction t = units so far / ``planned_units``, whatever
+      the calendar says (ramping traffic and weekend dips move t, not the day count);
+    * a look with no new units is not a new look: it repeats the previous boundary;
+    * the first look with t >= 1 is the final look and spends all remaining alpha, at its actual
+      t (an overrun to 1.1 is analysed at 1.1); ``ended=True`` makes the last look final even
+      before the plan's units are reached (an experiment stopped on the calendar spends the
+      rest at its last look, at its actual t < 1);
+    * after the final look the design is over: later looks reuse the final boundary for their
+      intervals, and the decision stays the one taken at the final look (see
+      :func:`analytics.stats.observed_sequential.observed_group_sequential_path`).
+    """
+    if not (math.isfinite(planned_units) and planned_units > 0):
+        raise ValueError("planned_units must be positive")
+    units = [float(u) for u in units_by_look]
+    if any(not math.isfinite(u) or u < 0 for u in units):
+        raise ValueError("units must be non-negative numbers")
+    if any(b < a for a, b in itertools.pairwise(units)):
+        raise ValueError("units must be cumulative (non-decreasing)")
+    design: list[float] = []  # fractions of the looks that count
+    fractions: list[float] = []
+    boundaries: list[float] = []
+    is_design: list[bool] = []
+    after: list[bool] = []
+    final: int | None = None
+    for i, u in enumerate(units):
+        t = u / planned_units
+        last = ended and i == len(units) - 1
+        if final is not None:  # the plan is over: the final boundary, for display
+            fractions.append(fractions[final])
+            boundaries.append(boundaries[final])
+            is_design.append(False)
+            after.append(True)
+            continue
+        if t <= 0 or (design and t <= design[-1]):  # no new units: not a new look
+            fractions.append(design[-1] if design else 0.0)
+            boundaries.append(boundaries[-1] if boundaries else math.inf)
+            is_design.append(False)
+            after.append(False)
+            if last and design:  # an ended plan whose last day added nothing: the previous look was final
+                final = len(fractions) - 2
+            continue
+        design.append(t)
+        is_final = t >= 1.0 or last
+        fractions.append(t)
+        # The final look is analysed at its actual information (t may be above or below 1), so the
+        # correlation with earlier looks is the true one, and it spends all of alpha still left.
+        boundaries.append(float(_boundaries(tuple(design), float(alpha), is_final)[-1]))
+        is_design.append(True)
+        after.append(False)
+        if is_final:
+            final = i
+    return InformationSchedule(
+        planned_units=float(planned_units),
+        alpha=float(alpha),
+        fractions=tuple(fractions),
+        boundaries=tuple(boundaries),
+        design_look=tuple(is_design),
+        final_look=final,
+        after_plan=tuple(after),
+    )

@@ -41,7 +41,13 @@ import numpy as np
 
 from analytics.stats import group_sequential as gs
 from analytics.stats.config import DEFAULT_CONFIG, StatsConfig
-from analytics.stats.frequentist import comparison_problem, lift_moments, relative_problem
+from analytics.stats.frequentist import (
+    comparison_problem,
+    lift_moments,
+    pooled_lift_moments,
+    relative_problem,
+    zero_variance_arm,
+)
 from analytics.stats.results import ResultMixin, finite_or_none
 from analytics.stats.statistics import ArrayLike, FloatArray, Statistic
 
@@ -131,13 +137,27 @@ def _burn_in_warning(control: Statistic, treatment: Statistic, config: StatsConf
 def _lift(control: Statistic, treatment: Statistic, config: StatsConfig) -> tuple[float, float] | str:
     reason = comparison_problem(control, treatment)
     relative = config.difference_type == "relative"
+    # An arm with zero variance (no conversions) is tested with the pooled variance, as in
+    # :func:`~analytics.stats.frequentist.fixed_horizon_test`.
+    pooled = reason is not None and zero_variance_arm(control, treatment) is not None
+    if pooled:
+        reason = None
     if reason is None and relative:
         reason = relative_problem(control)
     if reason:
         return reason
-    estimate, variance = lift_moments(
-        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
-    )
+    if pooled:
+        estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
+    else:
+        estimate, variance = lift_moments(
+            control.mean,
+            control.variance,
+            control.n,
+            treatment.mean,
+            treatment.variance,
+            treatment.n,
+            relative=relative,
+        )
     est, se = finite_or_none(estimate), finite_or_none(np.sqrt(variance))
     if est is None or se is None or se <= 0:
         return "numerical overflow in the lift computation"
@@ -150,9 +170,15 @@ def mixture_test(
     config: StatsConfig = DEFAULT_CONFIG,
     *,
     method: Literal["cs", "msprt"] = "cs",
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
-    """Gaussian-mixture confidence sequence (``"cs"``) or mSPRT (``"msprt"``) at the current look."""
-    lift = _lift(control, treatment, config)
+    """Gaussian-mixture confidence sequence (``"cs"``) or mSPRT (``"msprt"``) at the current look.
+
+    ``lift``: a precomputed (estimate, std_error) on ``config``'s scale, e.g. CUPED-adjusted
+    (:func:`analytics.stats.cuped.regression_adjusted_sequential_test`); the statistics then only
+    supply the unit counts and the control mean.
+    """
+    lift = _lift(control, treatment, config) if lift is None else lift
     if isinstance(lift, str):
         return SequentialResult(method=method, alpha=config.alpha, difference_type=config.difference_type, error=lift)
     estimate, se = lift
@@ -203,12 +229,16 @@ def group_sequential_test(
     *,
     information_fractions: Sequence[float] | None = None,
     look: int | None = None,
+    final_look: bool = False,
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
     """Lan-DeMets O'Brien-Fleming group-sequential test at the current (last) look.
 
     ``information_fractions``: the fractions of the planned sample at every look so far, the
     current one last (e.g. units so far / planned units). Without it, ``look`` (1-based) is
-    taken as look ``look`` of ``config.planned_looks`` equally spaced looks.
+    taken as look ``look`` of ``config.planned_looks`` equally spaced looks. ``final_look``:
+    this look ends the design and spends all alpha left (see
+    :func:`~analytics.stats.observed_sequential.observed_group_sequential_path`). ``lift``: as in :func:`mixture_test`.
     """
     base = SequentialResult(
         method="group_sequential",
@@ -228,18 +258,18 @@ def group_sequential_test(
     if any(b <= a for a, b in itertools.pairwise(fractions)):
         return replace(base, error="information fractions must be strictly increasing")
     base = replace(base, look=len(fractions), information_fraction=fractions[-1])
-    lift = _lift(control, treatment, config)
+    lift = _lift(control, treatment, config) if lift is None else lift
     if isinstance(lift, str):
         return replace(base, error=lift)
     estimate, se = lift
     z = estimate / se
-    critical = float(gs.group_sequential_boundaries(fractions, config.alpha)[-1])
-    p_value = gs.repeated_p_value(z, fractions)
+    critical = float(gs.group_sequential_boundaries(fractions, config.alpha, final_look=final_look)[-1])
+    p_value = gs.repeated_p_value(z, fractions, final_look=final_look)
     warning = _burn_in_warning(control, treatment, config)
     crossed = abs(z) >= critical and warning is None
     decision: Decision = _decision(crossed, estimate)
     # With no crossing at the final planned look the design is over: stop, no effect shown.
-    if not crossed and fractions[-1] >= 1.0 - 1e-9:
+    if not crossed and (final_look or fractions[-1] >= 1.0 - 1e-9):
         decision = "stop_no_effect"
     return replace(
         base,
@@ -263,11 +293,17 @@ def sequential_test(
     *,
     information_fractions: Sequence[float] | None = None,
     look: int | None = None,
+    lift: tuple[float, float] | None = None,
 ) -> SequentialResult:
-    """The sequential test that ``config.sequential_method`` selects, at the current look."""
+    """The sequential test that ``config.sequential_method`` selects, at the current look.
+
+    ``lift``: a precomputed (estimate, std_error), as in :func:`mixture_test`.
+    """
     if config.sequential_method == "group_sequential":
-        return group_sequential_test(control, treatment, config, information_fractions=information_fractions, look=look)
-    return mixture_test(control, treatment, config, method=config.sequential_method)
+        return group_sequential_test(
+            control, treatment, config, information_fractions=information_fractions, look=look, lift=lift
+        )
+    return mixture_test(control, treatment, config, method=config.sequential_method, lift=lift)
 
 
 def sequential_path(

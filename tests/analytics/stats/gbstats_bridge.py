@@ -41,3 +41,19 @@ def gb_bayesian(control, treatment, *, difference_type="relative", prior=None):
         difference_type=difference_type, prior_type=difference_type, prior_effect=prior or GaussianPrior()
     )
     return EffectBayesianABTest(gb(control), gb(treatment), config).compute_result()
+
+
+def gb_regression_adjusted(control, treatment, *, difference_type="relative", alpha=0.05):
+    """gbstats' TwoSidedTTest on RegressionAdjustedStatistic (theta pooled inside gbstats)."""
+
+    def ra(stat):
+        return gbs.RegressionAdjustedStatistic(
+            n=stat.n,
+            post_statistic=gb(stat.post),
+            pre_statistic=gb(stat.pre),
+            post_pre_sum_of_products=stat.post_pre_sum_of_products,
+            theta=0,
+        )
+
+    config = FrequentistConfig(alpha=alpha, difference_type=difference_type)
+    return TwoSidedTTest(ra(control), ra(treatment), config).compute_result()

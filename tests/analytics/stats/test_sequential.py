@@ -214,5 +214,8 @@ def test_degenerate_input_gives_reason(method):
     assert result.error == "no units in treatment"
     assert result.decision is None and result.p_value is None
     zero = SampleMeanStatistic(n=5000, sum=0, sum_squares=0)
-    assert "zero variance" in sequential_test(zero, control, StatsConfig(sequential_method=method), look=3).error
+    assert "zero variance" in sequential_test(zero, zero, StatsConfig(sequential_method=method), look=3).error
+    # One arm without conversions is still tested, with the variance pooled over both arms.
+    pooled = sequential_test(zero, control, StatsConfig(sequential_method=method, difference_type="absolute"), look=3)
+    assert pooled.error is None and pooled.p_value is not None
     json.dumps(result.to_dict(), allow_nan=False)

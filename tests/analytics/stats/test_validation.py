@@ -21,6 +21,7 @@ from analytics.stats.simulation import (
     aa_single_look,
     ab_daily_looks,
     ctr,
+    rate_per_impression,
     ratio_metrics,
     revenue_per_unit,
 )
@@ -102,6 +103,7 @@ def test_ab_intervals_cover_the_true_lift(ab):
 
 def test_ab_power_matches_the_planning_formulas(ab):
     dist = ctr()
+    treatment = rate_per_impression("ctr", 0.10 * (1 + AB_LIFT))
     n_pair = 2 * 28 * AB_UNITS_PER_DAY
 
     def planned(method: str) -> float:
@@ -109,16 +111,17 @@ def test_ab_power_matches_the_planning_formulas(ab):
             n_pair,
             baseline_mean=dist.true_value,
             baseline_variance=dist.unit_variance,
+            treatment_variance=treatment.unit_variance,
             relative_lift=AB_LIFT,
             method=method,
         )
 
     power = {method: outcome.rejection_rate for method, outcome in ab.outcomes.items()}
     margin = 1.96 * math.sqrt(0.8 * 0.2 / RUNS) + 0.01  # sampling error plus model error
-    assert power["fixed"] == pytest.approx(planned("fixed"), abs=margin)
-    assert power["group_sequential"] == pytest.approx(planned("group_sequential"), abs=margin)
-    # For the mixture methods the formula is the power at the final look, a lower bound.
-    assert power["cs"] >= planned("cs") - margin and power["msprt"] >= planned("msprt") - margin
+    # Mixture methods: the probability of stopping by the horizon over 28 daily looks with the
+    # burn-in (simulated 40.7 % / 39.0 %, planned 41.5 % / 40.0 %), no longer a "lower bound".
+    for method in ("fixed", "group_sequential", "cs", "msprt"):
+        assert power[method] == pytest.approx(planned(method), abs=margin), method
     # The price of looking every day, from cheapest to dearest.
     assert power["fixed"] > power["group_sequential"] > power["cs"] > 0.3
     # Group-sequential designs stop early when the effect is real.
