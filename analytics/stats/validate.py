@@ -15,19 +15,17 @@ from collections.abc import Iterable
 
 from analytics.stats.config import StatsConfig
 from analytics.stats.power import power_at
-from analytics.stats.simulation import (
+from analytics.stats.scenarios import (
     AB_LIFT,
     AB_UNITS_PER_DAY,
     VALIDATION_RUNS,
-    SimulationResult,
     aa_daily_looks,
     aa_single_look,
     ab_daily_looks,
     ctr,
-    rate_per_impression,
     ratio_metrics,
-    revenue_per_unit,
 )
+from analytics.stats.simulation import SimulationResult, rate_per_impression, revenue_per_unit
 
 METHODS = ("fixed", "fixed_daily_peeking", "cs", "msprt", "group_sequential")
 

@@ -231,8 +231,8 @@ def group_sequential_simulation(
     """
     from analytics.stats.frequentist import lift_moments
     from analytics.stats.group_sequential import group_sequential_boundaries, observed_information_schedule
+    from analytics.stats.scenarios import ctr
     from analytics.stats.sequential import equal_information_fractions
-    from analytics.stats.simulation import ctr
     from analytics.stats.statistics import ratio_moments
 
     rng = np.random.default_rng(seed)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from catalog.guards import lexicon
+from catalog.guards import lexicon, product_types
 from catalog.guards.figures import COUNT, find_figures
 
 _FOLDS = (
@@ -186,7 +186,7 @@ def ordinary_words() -> frozenset[str]:
     words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
     for phrase in (
         *lexicon.MATERIALS, *lexicon.COLOURS, *lexicon.FEATURES, *lexicon.CERTIFICATIONS, *lexicon.FIELD_NAMES,
-        *(form for groups in lexicon.PRODUCT_TYPES.values() for group in groups for form in group),
+        *(form for groups in product_types.PRODUCT_TYPES.values() for group in groups for form in group),
     ):  # fmt: skip
         words.update(re.split(r"[\s-]+", phrase.lower()))
     try:
@@ -232,7 +232,7 @@ _CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
 def type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
     form_group: dict[str, int] = {}
     group_id = 0
-    for groups in lexicon.PRODUCT_TYPES.values():
+    for groups in product_types.PRODUCT_TYPES.values():
         for group in groups:
             for form in group:
                 form_group.setdefault(form, group_id)

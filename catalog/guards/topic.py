@@ -2,7 +2,7 @@
 
 Two checks, both pure:
 
-- product types: a vocabulary of kinds of product per category (`lexicon.PRODUCT_TYPES`). A
+- product types: a vocabulary of kinds of product per category (`product_types.PRODUCT_TYPES`). A
   mention of a kind the product's own data never names ("burger" for lentil crisps, "laptops"
   for a speaker) is a finding, unless the copy treats it as the shopper's own thing ("with your
   morning coffee", "to your laptop"; apparel may also pair: "with jeans", "under a jacket");
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from catalog.guards import lexicon
+from catalog.guards import product_types
 from catalog.guards.facts import FactIndex, content_stems, type_pattern
 from catalog.guards.types import TOPIC, Finding
 
@@ -40,7 +40,7 @@ def topic_check(
     findings: list[Finding] = []
     pattern, form_group = type_pattern()
     own = index.type_groups
-    cues = lexicon.COMPANION_CUES.get(index.facts.category, ("your",))
+    cues = product_types.COMPANION_CUES.get(index.facts.category, ("your",))
     seen: set[int] = set()
     for m in pattern.finditer(text):
         group = form_group[m.group(1).lower()]

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from analytics.stats import StatsConfig, power_at
-from analytics.stats.simulation import (
+from analytics.stats.scenarios import (
     AB_LIFT,
     AB_UNITS_PER_DAY,
     VALIDATION_RUNS,
@@ -21,10 +21,9 @@ from analytics.stats.simulation import (
     aa_single_look,
     ab_daily_looks,
     ctr,
-    rate_per_impression,
     ratio_metrics,
-    revenue_per_unit,
 )
+from analytics.stats.simulation import rate_per_impression, revenue_per_unit
 
 RUNS = VALIDATION_RUNS
 MARGIN = 1.96 * math.sqrt(0.05 * 0.95 / RUNS)  # 0.43 points
