@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.guards import fact_index, guards_check
 from catalog.models import Product
 from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES, guidelines_import, products_import_csv
 from experiments import services
@@ -58,6 +59,7 @@ class DemoReport:
     experiments_created: list[str] = field(default_factory=list)
     experiments_existing: list[str] = field(default_factory=list)
     experiments_with_traffic: dict[str, int] = field(default_factory=dict)
+    experiments_without_copy: list[str] = field(default_factory=list)  # no candidate passed the copy guards
 
 
 @transaction.atomic
@@ -104,17 +106,26 @@ def demo_write_key() -> str:
 
 
 def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
-    """LLM variants at the category's three default λ from the real generator, approved, with
-    equal weights (the generator leaves them as unapproved drafts for a marketer to review)."""
+    """LLM variants at the category's three default λ from the real generator, with equal weights.
+
+    The generator only makes a variant of copy that passed every copy guard; the demo checks the
+    guards again before it approves (the generator leaves variants as drafts for a marketer), so
+    the demo never shows an ungrounded claim. A λ whose candidates all failed has no variant."""
     from generator.jobs import generation_run_sync
+    from generator.pipeline import product_facts
+    from generator.selectors import product_context
 
     job = generation_run_sync(experiment=experiment, candidates=4, top_k=1)
     if job.status != job.Status.SUCCEEDED:
         raise RuntimeError(f"demo generation for {experiment.key} failed: {job.error}")
-    variants = list(experiment.variants.filter(is_control=False))
-    for variant in variants:
-        services.variant_approve(variant=variant, user=None)
-    return variants
+    facts = fact_index(product_facts(product_context(product=experiment.product)))
+    approved = []
+    for variant in experiment.variants.filter(is_control=False):
+        if guards_check(variant.copy, facts).passed:
+            approved.append(services.variant_approve(variant=variant, user=None))
+        else:
+            services.variant_delete(variant=variant)
+    return approved
 
 
 def demo_traffic_seed(*, experiment: Experiment, write_key: str, visitors: int = DEMO_VISITORS, seed: int = 7) -> int:
@@ -171,6 +182,8 @@ def demo_seed(*, llm: bool = False) -> DemoReport:
         # Only demo experiments still in their seeded state (a draft with the control alone) get
         # LLM copy and traffic, so a rerun never touches what a user has changed.
         if llm and experiment.status == Experiment.Status.DRAFT and experiment.variants.count() == 1:
-            demo_variants_generate(experiment=experiment)
-            report.experiments_with_traffic[key] = demo_traffic_seed(experiment=experiment, write_key=write_key)
+            if demo_variants_generate(experiment=experiment):
+                report.experiments_with_traffic[key] = demo_traffic_seed(experiment=experiment, write_key=write_key)
+            else:
+                report.experiments_without_copy.append(key)
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -91,3 +93,40 @@ def test_seed_demo_llm_reports_a_failed_generation_and_exits_non_zero(settings, 
     with pytest.raises(CommandError, match="demo generation for demo-headphones failed: boom"):
         call_command("seed_demo", "--llm")
     assert Experiment.objects.get(key="demo-headphones").status == Experiment.Status.DRAFT  # nothing started
+
+
+def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monkeypatch):
+    """Defence in depth: even if a variant with an invented claim reached the demo, it is dropped,
+    and an experiment left without LLM copy stays a draft instead of breaking `make run`."""
+    from demo.seed import demo_experiment_create, demo_seed, demo_variants_generate
+    from experiments.models import Variant
+    from generator import jobs as generator_jobs
+    from generator.models import GenerationJob
+
+    settings.VAR_DIR = tmp_path
+    demo_seed()
+    experiment = Experiment.objects.get(key="demo-headphones")
+    copies = {
+        "llm-l020": "Up to 30 hours of battery life and Bluetooth 5.3, with noise cancellation. Shop now.",
+        "llm-l040": "Battery life: 17 hours of charge. Biocompatible Nocturnal Lux. Shop now.",
+    }
+
+    def made_variants(*, experiment, **kwargs):
+        for position, (key, copy) in enumerate(copies.items(), start=1):
+            Variant.objects.create(experiment=experiment, key=key, copy=copy, lambda_value=0.2, position=position)
+        return GenerationJob(experiment=experiment, lambdas=[0.2, 0.4], status=GenerationJob.Status.SUCCEEDED)
+
+    monkeypatch.setattr(generator_jobs, "generation_run_sync", made_variants)
+    approved = demo_variants_generate(experiment=experiment)
+    assert [v.key for v in approved] == ["llm-l020"]
+    assert set(experiment.variants.values_list("key", flat=True)) == {"control", "llm-l020"}
+
+    copies = {"llm-l060": "Free shipping and 50% off for 3 months! [Your Email Address]"}
+    other = demo_experiment_create(key="demo-other", sku="ELEC-002", hypothesis="")
+    assert demo_variants_generate(experiment=other) == []
+    monkeypatch.setattr("demo.seed.DEMO_EXPERIMENTS", (("demo-other", "ELEC-002", ""),))
+    out = StringIO()
+    Experiment.objects.filter(key="demo-other").first().variants.exclude(is_control=True).delete()
+    call_command("seed_demo", "--llm", stdout=out)
+    assert "demo-other: no LLM candidate passed the copy guards" in out.getvalue()
+    assert Experiment.objects.get(key="demo-other").status == Experiment.Status.DRAFT

@@ -27,3 +27,5 @@ class Command(BaseCommand):
             )
         for key, stored in report.experiments_with_traffic.items():
             self.stdout.write(f"{key}: LLM variants generated and approved, started, {stored} events simulated")
+        for key in report.experiments_without_copy:
+            self.stdout.write(f"{key}: no LLM candidate passed the copy guards; left as a draft with its control")
