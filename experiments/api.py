@@ -73,7 +73,9 @@ class ExperimentConfigView(APIView):
 
     @extend_schema(operation_id="experiment_config", responses={200: dict, 404: ERROR_SCHEMA})
     def get(self, request: Request, key: str) -> Response:
-        return Response(growthbook_config(_experiment_or_404(key)))
+        # A draft does not exist for storefronts: its copy may still be unapproved.
+        experiment = get_object_or_404(_experiments().exclude(status=Experiment.Status.DRAFT), key=key)
+        return Response(growthbook_config(experiment))
 
 
 class ExperimentListView(APIView):
