@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments import services
@@ -75,6 +76,7 @@ ADMIN_EDITABLE = (
     "hypothesis",
     "primary_metric",
     "alpha",
+    "correction",
     "seed",
     "coverage",
     "namespace_id",
@@ -84,6 +86,11 @@ ADMIN_EDITABLE = (
     "bandit_holdout",
     "bandit_floor",
 )
+
+
+def _short(value, limit: int = 120) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _namespace_value(cleaned: dict) -> list | None:
@@ -117,7 +124,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     search_fields = ("key", "name", "product__sku", "product__title", "product__brand")
     list_select_related = ("product__category",)
     inlines = [VariantInline, AllocationVersionInline]
-    readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at")
+    readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at", "change_history")
     autocomplete_fields = ("product",)
     actions = [
         _transition(services.experiment_start, "start", "started"),
@@ -125,7 +132,8 @@ class ExperimentAdmin(admin.ModelAdmin):
         _transition(services.experiment_stop, "stop", "stopped"),
     ]
     fieldsets = (
-        (None, {"fields": ("key", "name", "product", "hypothesis", "primary_metric", "alpha", "status")}),
+        (None, {"fields": ("key", "name", "product", "hypothesis", "status")}),
+        ("Analysis plan (frozen once started)", {"fields": ("primary_metric", "alpha", "correction")}),
         (
             "Allocation (frozen once started)",
             {
@@ -141,8 +149,34 @@ class ExperimentAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at")}),
+        ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at", "change_history")}),
     )
+
+    @admin.display(description="Changes (who, when, old → new)")
+    def change_history(self, obj: Experiment) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = []
+        for entry in reversed(services.experiment_history(obj)):
+            changes = entry["changes"] or {}
+            detail = format_html_join(
+                "",
+                "<div><code>{}</code>: {} → {}</div>",
+                ((f, _short(c.get("old")), _short(c.get("new"))) for f, c in changes.items()),
+            )
+            rows.append((entry["at"][:19].replace("T", " "), entry["user"] or "—", entry["action"], detail))
+        if not rows:
+            return "—"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>when (UTC)</th><th>who</th><th>what</th><th>values</th></tr>{}</table>", body
+        )
+
+    def log_addition(self, request, obj, message):
+        """The services record the creation, with its values (experiments.services._log_history)."""
+
+    def log_change(self, request, obj, message):
+        """The services record every change with old and new values; a second, vaguer entry would be noise."""
 
     @admin.display(ordering="product__category__name")
     def category(self, obj: Experiment) -> str:
@@ -152,6 +186,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
             fields += ["key", "product", "seed", "coverage", "namespace_id", "namespace_start", "namespace_end"]
+            fields += ["primary_metric", "alpha", "correction"]
             fields += ["allocation_mode", "bandit_holdout", "bandit_floor"]
         return fields
 
@@ -177,7 +212,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for variant in formset.deleted_objects:
-            services.variant_delete(variant=variant)
+            services.variant_delete(variant=variant, user=request.user)
         for variant in instances:
             services.variant_save(variant=variant, user=request.user)
         formset.save_m2m()

@@ -73,10 +73,10 @@ def _every_stored_value() -> str:
     return "\n".join(chunks)
 
 
-def test_write_key_never_in_logs_tasks_or_database(running_experiment, marketer, all_logs, monkeypatch, settings):
-    # Created in the admin, as a marketer does: the key is shown once, in the page's message.
+def test_write_key_never_in_logs_tasks_or_database(running_experiment, admin_user, all_logs, monkeypatch, settings):
+    # Created in the admin, as an admin does (only admins manage keys): the key is shown once, in the message.
     admin = Client()
-    admin.force_login(marketer)
+    admin.force_login(admin_user)
     page = admin.post(
         "/admin/ingest/writekey/add/",
         {"name": "shop", "stats-TOTAL_FORMS": "0", "stats-INITIAL_FORMS": "0"},
