@@ -8,16 +8,29 @@ client's own claims and are never trusted.
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+def _valid(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """A valid IP address, or None when there is none (e.g. a request built in a test): django-axes
+    stores it in an address column, which refuses anything else."""
+    remote = _valid(request.META.get("REMOTE_ADDR"))
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies <= 0:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if len(forwarded) < proxies:
         return remote
-    return forwarded[-proxies][:45]  # the longest textual IPv6 address
+    return _valid(forwarded[-proxies]) or remote

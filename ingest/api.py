@@ -92,7 +92,7 @@ class EventsView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        ip_wait = rate_limit_check_ip(client_ip(request))
+        ip_wait = rate_limit_check_ip(client_ip(request) or "unknown")
         if ip_wait is not None:
             return _too_many("rate limit of this client address exceeded", ip_wait)
         max_bytes = settings.INGEST_MAX_BYTES
