@@ -92,7 +92,16 @@ class WriteKeyAdmin(admin.ModelAdmin):
 
 @admin.register(IngestStats)
 class IngestStatsAdmin(admin.ModelAdmin):
-    list_display = ("write_key", "experiment", "queued", "stored", "duplicates", "rejected", "updated_at")
+    list_display = (
+        "write_key",
+        "experiment",
+        "queued",
+        "stored",
+        "duplicates",
+        "rejected",
+        "quarantined",
+        "updated_at",
+    )
     list_filter = ("write_key", "experiment")
     readonly_fields = [f.name for f in IngestStats._meta.fields]
 

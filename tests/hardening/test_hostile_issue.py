@@ -324,6 +324,9 @@ def test_case7_marketers_cannot_manage_write_keys_and_nobody_deletes_one(running
     as_admin.post("/admin/ingest/writekey/", {"action": "revoke", "_selected_action": [key_obj.pk]})
     assert WriteKey.objects.get(pk=key_obj.pk).revoked_at is not None
     assert IngestStats.objects.filter(write_key=key_obj).count() == stats_before  # kept
+    other, clear = write_key_create(name="cli shop")
+    call_command("revoke_write_key", clear)
+    assert WriteKey.objects.get(pk=other.pk).revoked_at is not None
     from django.contrib.auth.models import Group
 
     marketer_perms = set(Group.objects.get(name="Marketer").permissions.values_list("codename", flat=True))
