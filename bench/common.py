@@ -26,6 +26,16 @@ def django_setup(default_db: str = "bench.sqlite3") -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / default_db}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
+    # One client address and synthetic streams: rate limits and plausibility rules off unless set
+    # (servers and workers started by the benchmarks inherit this environment).
+    for name in (
+        "INGEST_RATE_LIMIT_PER_MINUTE",
+        "INGEST_RATE_LIMIT_PER_IP_PER_MINUTE",
+        "INGEST_MAX_CLICKS_PER_IMPRESSION",
+        "INGEST_BURST_MAX_EVENTS_PER_SECOND",
+    ):
+        os.environ.setdefault(name, "0")
+    os.environ.setdefault("INGEST_ORDERS_NEED_CLICK", "0")
     import django
     from django.core.management import call_command
 

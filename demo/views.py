@@ -14,11 +14,11 @@ from ingest.writekeys import demo_write_key_path, write_key_authenticate
 def _demo_write_key(request: HttpRequest) -> tuple[str, str]:
     """(clear key, where it came from): the query string first, then the file the seed writes.
 
-    The file's key is a live credential: it is put into the page only in development (DEBUG)
-    or for staff, never for anonymous visitors of a production site."""
+    The file's key is a live credential: it is put into the page only in development (DEBUG),
+    never on a production site, not even for staff (an Analyst could post events with it)."""
     if key := request.GET.get("write_key", "").strip():
         return key, "the write_key query parameter"
-    if not (settings.DEBUG or request.user.is_staff):
+    if not settings.DEBUG:
         return "", ""
     path = demo_write_key_path()
     try:
@@ -31,7 +31,10 @@ def _demo_write_key(request: HttpRequest) -> tuple[str, str]:
 def demo_store(request: HttpRequest) -> HttpResponse:
     """A product page wired to the tracker, for trying an experiment end to end in a browser."""
     key = request.GET.get("experiment", "").strip()
-    experiments = Experiment.objects.select_related("product__category")
+    # Like the storefront API: running or paused experiments only; a draft's copy may be unapproved.
+    experiments = Experiment.objects.select_related("product__category").filter(
+        status__in=(Experiment.Status.RUNNING, Experiment.Status.PAUSED)
+    )
     running = list(experiments.filter(status=Experiment.Status.RUNNING).order_by("started_at", "pk"))
     experiment = experiments.filter(key=key).first() if key else next(iter(running), None)
     context = {

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments import services
@@ -61,7 +62,14 @@ class AllocationVersionInline(admin.TabularInline):
 NAMESPACE_FIELDS = ("namespace_id", "namespace_start", "namespace_end")
 # What decides who sees which variant: frozen once the experiment has started.
 ALLOCATION_FIELDS = ("seed", "coverage", *NAMESPACE_FIELDS, "allocation_mode", "bandit_holdout", "bandit_floor")
-ADMIN_EDITABLE = ("name", "hypothesis", "primary_metric", "alpha", *ALLOCATION_FIELDS)
+# The analysis plan: frozen once the experiment has started, so a result cannot be re-read afterwards.
+ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction")
+ADMIN_EDITABLE = ("name", "hypothesis", *ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS)
+
+
+def _short(value, limit: int = 120) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _namespace_value(cleaned: dict) -> list | None:
@@ -95,7 +103,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     search_fields = ("key", "name", "product__sku", "product__title", "product__brand")
     list_select_related = ("product__category",)
     inlines = [VariantInline, AllocationVersionInline]
-    readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at")
+    readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at", "change_history")
     autocomplete_fields = ("product",)
     actions = [
         _transition(services.experiment_start, "start", "started"),
@@ -103,10 +111,37 @@ class ExperimentAdmin(admin.ModelAdmin):
         _transition(services.experiment_stop, "stop", "stopped"),
     ]
     fieldsets = (
-        (None, {"fields": ("key", "name", "product", "hypothesis", "primary_metric", "alpha", "status")}),
+        (None, {"fields": ("key", "name", "product", "hypothesis", "status")}),
+        ("Analysis plan (frozen once started)", {"fields": ANALYSIS_PLAN_FIELDS}),
         ("Allocation (frozen once started)", {"fields": ALLOCATION_FIELDS}),
-        ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at")}),
+        ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at", "change_history")}),
     )
+
+    @admin.display(description="Changes (who, when, old → new)")
+    def change_history(self, obj: Experiment) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = []
+        for entry in reversed(services.experiment_history(obj)):
+            changes = entry["changes"] or {}
+            detail = format_html_join(
+                "",
+                "<div><code>{}</code>: {} → {}</div>",
+                ((f, _short(c.get("old")), _short(c.get("new"))) for f, c in changes.items()),
+            )
+            rows.append((entry["at"][:19].replace("T", " "), entry["user"] or "—", entry["action"], detail))
+        if not rows:
+            return "—"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>when (UTC)</th><th>who</th><th>what</th><th>values</th></tr>{}</table>", body
+        )
+
+    def log_addition(self, request, obj, message):
+        """The services record the creation, with its values (experiments.services._log_history)."""
+
+    def log_change(self, request, obj, message):
+        """The services record every change with old and new values; a second, vaguer entry would be noise."""
 
     @admin.display(ordering="product__category__name")
     def category(self, obj: Experiment) -> str:
@@ -115,7 +150,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
-            fields += ["key", "product", *ALLOCATION_FIELDS]
+            fields += ["key", "product", *ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS]
         return fields
 
     def save_model(self, request, obj, form, change):
@@ -139,7 +174,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for variant in formset.deleted_objects:
-            services.variant_delete(variant=variant)
+            services.variant_delete(variant=variant, user=request.user)
         for variant in instances:
             services.variant_save(variant=variant, user=request.user)
         formset.save_m2m()

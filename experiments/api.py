@@ -16,7 +16,7 @@ from abplatform.roles import MarketerWritesAnalystReads
 from experiments import services
 from experiments.assignment import assign_variant, growthbook_config
 from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
-from experiments.serializers import AssignmentSerializer, ExperimentSerializer
+from experiments.serializers import AssignmentSerializer, ExperimentDetailSerializer, ExperimentSerializer
 
 
 def _experiments():
@@ -73,7 +73,9 @@ class ExperimentConfigView(APIView):
 
     @extend_schema(operation_id="experiment_config", responses={200: dict, 404: ERROR_SCHEMA})
     def get(self, request: Request, key: str) -> Response:
-        return Response(growthbook_config(_experiment_or_404(key)))
+        # A draft does not exist for storefronts: its copy may still be unapproved.
+        experiment = get_object_or_404(_experiments().exclude(status=Experiment.Status.DRAFT), key=key)
+        return Response(growthbook_config(experiment))
 
 
 class ExperimentListView(APIView):
@@ -96,7 +98,7 @@ class ExperimentListView(APIView):
     @extend_schema(
         operation_id="experiments_create",
         request=ExperimentSerializer,
-        responses={201: ExperimentSerializer, 400: ERROR_SCHEMA},
+        responses={201: ExperimentDetailSerializer, 400: ERROR_SCHEMA},
     )
     def post(self, request: Request) -> Response:
         serializer = ExperimentSerializer(data=request.data)
@@ -107,20 +109,22 @@ class ExperimentListView(APIView):
             variants=_variant_rows(data.pop("variants", [])),
             **data,
         )
-        return Response(ExperimentSerializer(_experiment_or_404(experiment.key)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ExperimentDetailSerializer(_experiment_or_404(experiment.key)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class ExperimentDetailView(APIView):
     permission_classes = (MarketerWritesAnalystReads,)
 
-    @extend_schema(operation_id="experiments_retrieve", responses={200: ExperimentSerializer, 404: ERROR_SCHEMA})
+    @extend_schema(operation_id="experiments_retrieve", responses={200: ExperimentDetailSerializer, 404: ERROR_SCHEMA})
     def get(self, request: Request, key: str) -> Response:
-        return Response(ExperimentSerializer(_experiment_or_404(key)).data)
+        return Response(ExperimentDetailSerializer(_experiment_or_404(key)).data)
 
     @extend_schema(
         operation_id="experiments_partial_update",
         request=ExperimentSerializer,
-        responses={200: ExperimentSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        responses={200: ExperimentDetailSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
     )
     def patch(self, request: Request, key: str) -> Response:
         experiment = _experiment_or_404(key)
@@ -135,7 +139,7 @@ class ExperimentDetailView(APIView):
         if "variants" in data:
             data["variants"] = _variant_rows(data["variants"])
         services.experiment_update(experiment=experiment, data=data, user=request.user)
-        return Response(ExperimentSerializer(_experiment_or_404(key)).data)
+        return Response(ExperimentDetailSerializer(_experiment_or_404(key)).data)
 
 
 class ExperimentTransitionView(APIView):
@@ -149,8 +153,8 @@ class ExperimentTransitionView(APIView):
     }
     action: str = "start"
 
-    @extend_schema(request=None, responses={200: ExperimentSerializer, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
+    @extend_schema(request=None, responses={200: ExperimentDetailSerializer, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
     def post(self, request: Request, key: str) -> Response:
         experiment = _experiment_or_404(key)
         self.transitions[self.action](experiment=experiment, user=request.user)
-        return Response(ExperimentSerializer(_experiment_or_404(key)).data)
+        return Response(ExperimentDetailSerializer(_experiment_or_404(key)).data)

@@ -29,6 +29,7 @@ class ExperimentSnapshot:
     status: str
     experiment_id: int
     variant_ids: tuple[int, ...]
+    price: float = 0.0  # the product's, for the revenue plausibility cap of ingestion
     # Bandit mode: (effective-from timestamp, allocation) of every version, oldest first; the
     # last one is `allocation`. Empty for fixed-weight experiments.
     history: tuple[tuple[float, Allocation], ...] = ()
@@ -111,6 +112,7 @@ def snapshot_build(experiment: Experiment) -> ExperimentSnapshot:
         experiment_id=experiment.pk,
         variant_ids=tuple(v.pk for v in variants),
         history=history,
+        price=float(experiment.product.price or 0),
     )
 
 
@@ -124,7 +126,7 @@ def experiment_snapshot(key: str) -> ExperimentSnapshot | None:
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    experiment = Experiment.objects.filter(key=key).prefetch_related("variants").first()
+    experiment = Experiment.objects.filter(key=key).select_related("product").prefetch_related("variants").first()
     snapshot = snapshot_build(experiment) if experiment is not None else None
     if len(_cache) > _CACHE_MAX_ENTRIES:  # unknown keys are cached too: bound memory against floods
         _cache.clear()
@@ -153,13 +155,14 @@ def assign_from_snapshot(snapshot: ExperimentSnapshot, unit: str) -> Assignment:
 
 
 def assign_variant(*, experiment_key: str, unit: str) -> Assignment | None:
-    """The variant `unit` sees in the experiment, or None when the experiment does not exist.
+    """The variant `unit` sees in the experiment, or None when the experiment does not exist or
+    is a draft (storefronts never see a draft: its copy may be unapproved).
 
     Visitors outside coverage or the namespace, and every visitor of an experiment that is
     not running, see the control copy with `in_experiment=False`.
     """
     snapshot = experiment_snapshot(experiment_key)
-    if snapshot is None:
+    if snapshot is None or snapshot.status == Experiment.Status.DRAFT:
         return None
     return assign_from_snapshot(snapshot, unit)
 
@@ -191,6 +194,9 @@ def growthbook_config(experiment: Experiment) -> dict:
         "active": experiment.status == Experiment.Status.RUNNING,
         "status": experiment.status,
         "started_at": experiment.started_at.isoformat() if experiment.started_at else None,
-        "variations": [{"key": v.key, "name": v.name or v.key, "copy": v.copy} for v in variants],
+        # Only approved copy reaches a storefront (a started experiment has no other; belt and braces).
+        "variations": [
+            {"key": v.key, "name": v.name or v.key, "copy": v.copy if v.approved else None} for v in variants
+        ],
         "bandit": bandit,
     }

@@ -22,6 +22,10 @@ class Experiment(models.Model):
         CTR = "ctr", "CTR (clicks / impressions)"
         CVR = "cvr", "CVR (orders / impressions)"
 
+    class Correction(models.TextChoices):
+        HOLM = "holm", "Holm (family-wise error rate)"
+        BH = "bh", "Benjamini-Hochberg (false discovery rate)"
+
     class AllocationMode(models.TextChoices):
         FIXED = "fixed", "Fixed weights"
         BANDIT = "bandit", "Adaptive λ (Thompson sampling, with a fixed holdout slice)"
@@ -33,6 +37,12 @@ class Experiment(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     primary_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.CTR)
     alpha = models.FloatField(default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)])
+    correction = models.CharField(
+        max_length=8,
+        choices=Correction.choices,
+        default=Correction.HOLM,
+        help_text="Multiple-comparison correction across arms; frozen once the experiment starts.",
+    )
     seed = models.CharField(max_length=128, blank=True, help_text="Hash seed; empty means the experiment key.")
     coverage = models.FloatField(
         default=1.0,

@@ -3,6 +3,7 @@ experiment's state live in `experiments.services`."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Product
@@ -64,6 +65,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "status",
             "primary_metric",
             "alpha",
+            "correction",
             "seed",
             "coverage",
             "namespace",
@@ -103,3 +105,28 @@ class AssignmentSerializer(serializers.Serializer):
     variant = serializers.CharField()
     copy = serializers.CharField()
     in_experiment = serializers.BooleanField()
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    changes = serializers.DictField(
+        child=serializers.DictField(), help_text="field → {old, new}; variants as lists of their values"
+    )
+
+
+class ExperimentDetailSerializer(ExperimentSerializer):
+    """One experiment with its history: who changed what, when, from which value to which."""
+
+    history = serializers.SerializerMethodField()
+
+    class Meta(ExperimentSerializer.Meta):
+        fields = [*ExperimentSerializer.Meta.fields, "history"]
+        read_only_fields = [*ExperimentSerializer.Meta.read_only_fields, "history"]
+
+    @extend_schema_field(HistoryEntrySerializer(many=True))
+    def get_history(self, experiment: Experiment) -> list[dict]:
+        from experiments.services import experiment_history
+
+        return experiment_history(experiment)

@@ -5,6 +5,10 @@ Rules (each broken rule raises `LifecycleError` with a sentence a marketer can a
   variant's copy approved and passing the product's brand guideline;
 - once an experiment has started, its seed, coverage, namespace and variants are frozen:
   changing the allocation of a live test would silently move visitors between variants;
+- once started, its analysis plan (primary metric, alpha, multiple-comparison correction) is
+  frozen too: choosing them after seeing data inflates false positives;
+- every change (create, edit, variants, transitions) is recorded in the admin history with the
+  user (the `system` user for commands and tasks), the time, and old and new values.
 - at most one active (running or paused) experiment per product, unless both sit in the same
   namespace with non-overlapping ranges;
 - a stopped experiment is final.
@@ -12,11 +16,14 @@ Rules (each broken rule raises `LifecycleError` with a sentence a marketer can a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,22 +35,125 @@ from experiments.assignment import snapshot_cache_clear
 from experiments.models import Experiment, Variant
 
 FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
-EDITABLE_WHEN_LIVE = ("name", "hypothesis", "primary_metric", "alpha")
+ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction")
+EDITABLE_WHEN_LIVE = ("name", "hypothesis")
+HISTORY_FIELDS = (
+    "name",
+    "hypothesis",
+    "primary_metric",
+    "alpha",
+    "correction",
+    "seed",
+    "coverage",
+    "namespace_id",
+    "namespace_start",
+    "namespace_end",
+    "allocation_mode",
+    "bandit_holdout",
+    "bandit_floor",
+)
+SYSTEM_USERNAME = "system"
 VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "copy", "weight", "source")
 ACTIVE_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED)
 
 
-def _log_history(experiment: Experiment, user: AbstractBaseUser | None, message: str) -> None:
-    """Record a transition in the admin history of the experiment."""
+def system_user() -> AbstractBaseUser:
+    """The author of changes made by commands and tasks (no person behind them): an inactive user
+    without a usable password, so it can never log in."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _log_history(
+    experiment: Experiment,
+    user: AbstractBaseUser | None,
+    message: str,
+    *,
+    changes: dict[str, dict[str, Any]] | None = None,
+    action_flag: int = CHANGE,
+) -> None:
+    """Record a change in the admin history of the experiment: who, when (LogEntry.action_time),
+    and, for edits, each field's old and new value. Without a user (a command, a task) the
+    `system` user is the author: no change goes unrecorded."""
     if user is None or not getattr(user, "pk", None):
-        return
+        user = system_user()
+    if changes is not None:
+        # Django's own format first (the admin's History page reads it), then the values.
+        message = json.dumps(
+            [
+                {"changed": {"fields": sorted(changes)}},
+                {"copylift": {"action": message, "changes": changes}},
+            ],
+            default=str,
+        )
     LogEntry.objects.log_actions(
         user_id=user.pk,
         queryset=[experiment],
-        action_flag=CHANGE,
+        action_flag=action_flag,
         change_message=message,
         single_object=True,
     )
+
+
+def experiment_history(experiment: Experiment) -> list[dict[str, Any]]:
+    """The experiment's history, oldest first: `{"at", "user", "action", "changes"}`."""
+    entries = (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Experiment), object_id=str(experiment.pk)
+        )
+        .select_related("user")
+        .order_by("action_time", "pk")
+    )
+    history = []
+    for entry in entries:
+        action, changes = entry.change_message, {}
+        if action.startswith("["):
+            try:
+                parts = json.loads(action)
+            except ValueError:
+                parts = []
+            ours = next((p["copylift"] for p in parts if isinstance(p, dict) and "copylift" in p), None)
+            if ours is not None:
+                action, changes = ours.get("action", ""), ours.get("changes", {})
+            else:
+                action = entry.get_change_message()
+        elif entry.action_flag == DELETION:
+            action = action or "Deleted"
+        history.append(
+            {
+                "at": entry.action_time.isoformat(),
+                "user": entry.user.get_username() if entry.user else None,
+                "action": action,
+                "changes": changes,
+            }
+        )
+    return history
+
+
+def _values(experiment: Experiment) -> dict[str, Any]:
+    return {name: getattr(experiment, name) for name in HISTORY_FIELDS}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: {"old": before[name], "new": after[name]} for name in before if before[name] != after[name]}
+
+
+def _variant_values(experiment: Experiment) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": v.key,
+            "is_control": v.is_control,
+            "lambda": v.lambda_value,
+            "copy": v.copy,
+            "weight": v.weight,
+            "approved": v.approved,
+        }
+        for v in experiment.variants.order_by("position", "pk")
+    ]
 
 
 def experiment_namespace_parse(value: Any) -> tuple[str, float | None, float | None]:
@@ -112,6 +222,7 @@ def experiment_create(
     hypothesis: str = "",
     primary_metric: str = Experiment.Metric.CTR,
     alpha: float = 0.05,
+    correction: str = Experiment.Correction.HOLM,
     seed: str = "",
     coverage: float = 1.0,
     namespace: Any = None,
@@ -134,6 +245,7 @@ def experiment_create(
         hypothesis=hypothesis,
         primary_metric=primary_metric,
         alpha=alpha,
+        correction=correction,
         seed=seed,
         coverage=coverage,
         namespace_id=ns_id,
@@ -144,6 +256,9 @@ def experiment_create(
         bandit_floor=bandit_floor,
     )
     _variants_replace(experiment, rows, owner)
+    changes = {name: {"old": None, "new": value} for name, value in _values(experiment).items()}
+    changes["variants"] = {"old": None, "new": _variant_values(experiment)}
+    _log_history(experiment, owner, "Created", changes=changes, action_flag=ADDITION)
     return experiment
 
 
@@ -162,6 +277,13 @@ def experiment_update(
     if live:
         frozen = [f for f in data if f not in EDITABLE_WHEN_LIVE]
         changed = [f for f in frozen if f == "variants" or getattr(experiment, f, None) != data[f]]
+        plan = sorted(f for f in changed if f in ANALYSIS_PLAN_FIELDS)
+        if plan:
+            raise LifecycleError(
+                f"experiment {experiment.key!r} is {experiment.status}: {', '.join(plan)} cannot change after "
+                "start (the analysis plan is fixed before the data comes in; changing it afterwards inflates "
+                "false positives)"
+            )
         if changed:
             raise LifecycleError(
                 f"experiment {experiment.key!r} is {experiment.status}: {', '.join(sorted(changed))} "
@@ -170,11 +292,19 @@ def experiment_update(
     if "coverage" in data and not 0.0 < float(data["coverage"]) <= 1.0:
         raise FieldErrors({"coverage": "must be in (0, 1]"})
     variants = data.pop("variants", None)
+    before = _values(experiment)
+    variants_before = _variant_values(experiment) if variants is not None else None
     for field, value in data.items():
         setattr(experiment, field, value)
     experiment.save()
+    changes = _diff(before, _values(experiment))
     if variants is not None:
         _variants_replace(experiment, _variant_rows(variants), user)
+        variants_after = _variant_values(experiment)
+        if variants_after != variants_before:
+            changes["variants"] = {"old": variants_before, "new": variants_after}
+    if changes:
+        _log_history(experiment, user, "Changed", changes=changes)
     snapshot_cache_clear(experiment.key)
     return experiment
 
@@ -297,11 +427,24 @@ def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> V
     approved and when are recorded."""
     experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
     _draft_or_refuse(experiment, "variants")
-    was_approved = variant.pk is not None and Variant.objects.filter(pk=variant.pk, approved=True).exists()
+    old = Variant.objects.filter(pk=variant.pk).first() if variant.pk is not None else None
+    was_approved = old is not None and old.approved
     wants_approval = variant.approved
     if not was_approved:
         variant.approved = False
     variant.save()
+    changes = {
+        f"variant {variant.key}: {name}": {
+            "old": getattr(old, name, None) if old else None,
+            "new": getattr(variant, name),
+        }
+        for name in VARIANT_FIELDS
+        if old is None or getattr(old, name) != getattr(variant, name)
+    }
+    if changes:
+        _log_history(
+            experiment, user, f"{'Added' if old is None else 'Changed'} variant {variant.key}", changes=changes
+        )
     if wants_approval and not was_approved:
         variant = variant_approve(variant=variant, user=user)
     snapshot_cache_clear(experiment.key)
@@ -309,10 +452,12 @@ def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> V
 
 
 @transaction.atomic
-def variant_delete(*, variant: Variant) -> None:
+def variant_delete(*, variant: Variant, user: AbstractBaseUser | None = None) -> None:
     experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
     _draft_or_refuse(experiment, "variants")
+    changes = {f"variant {variant.key}": {"old": variant.copy, "new": None}}
     variant.delete()
+    _log_history(experiment, user, f"Deleted variant {variant.key}", changes=changes)
     snapshot_cache_clear(experiment.key)
 
 
@@ -329,6 +474,12 @@ def variant_save_generated(
     """
     variant = experiment.variants.filter(key=key).first()
     if variant is not None and not variant.is_control:
+        _log_history(
+            experiment,
+            None,
+            f"Generated copy for variant {variant.key}",
+            changes={f"variant {variant.key}: copy": {"old": variant.copy, "new": copy}},
+        )
         variant.copy = copy
         variant.lambda_value = lambda_value
         variant.source = Variant.Source.LLM
@@ -346,5 +497,11 @@ def variant_save_generated(
         copy=copy,
         source=Variant.Source.LLM,
         approved=False,
+    )
+    _log_history(
+        experiment,
+        None,
+        f"Generated variant {variant.key}",
+        changes={f"variant {variant.key}: copy": {"old": None, "new": copy}},
     )
     return variant, True

@@ -21,6 +21,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from experiments.assignment import ExperimentSnapshot, experiment_snapshot
 from experiments.models import UNIT_MAX_LENGTH, Experiment
 from ingest.models import EventType
+from ingest.writekeys import WriteKeyScope
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ class AcceptResult:
 # One order's revenue. Finite is not enough: the report sums squares of unit revenue in
 # PostgreSQL float8, and a storefront posting 1e200 made every later report a 500.
 MAX_REVENUE = 1e9
+
+
+def _finite(value: int | float) -> bool:
+    """math.isfinite converts an int to float first: a 400-digit integer raised OverflowError."""
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, ValueError):
+        return False
 
 
 def _parse_ts(value: Any) -> datetime:
@@ -80,9 +89,13 @@ def _string(event: dict, name: str, max_length: int, errors: dict[str, str]) -> 
 
 
 def event_validate(
-    event: Any, *, now: datetime, snapshot_for=experiment_snapshot
+    event: Any, *, now: datetime, snapshot_for=experiment_snapshot, scope: WriteKeyScope | None = None
 ) -> tuple[list | None, int | None, dict[str, str]]:
     """(row for the worker, experiment id, errors). A valid event has a row and no errors.
+
+    `scope` is the posting write key's: an experiment outside its list is refused. An order's
+    revenue above INGEST_REVENUE_CAP_FACTOR × the product's price is refused (a typo or a forgery
+    either way; one such order outweighs every other order of the arm).
 
     The row is `[experiment_id, variant_id, event_id, type, unit, ts_iso, revenue]`.
     """
@@ -107,8 +120,8 @@ def event_validate(
     if revenue is not None:
         if event_type is not None and event_type != ORDER:
             errors["revenue"] = "only orders carry revenue"
-        elif isinstance(revenue, bool) or not isinstance(revenue, (int, float)) or not math.isfinite(revenue):
-            errors["revenue"] = "must be a number"
+        elif isinstance(revenue, bool) or not isinstance(revenue, (int, float)) or not _finite(revenue):
+            errors["revenue"] = "must be a finite number"
         elif revenue < 0:
             errors["revenue"] = "must be ≥ 0"
         elif revenue > MAX_REVENUE:
@@ -121,13 +134,21 @@ def event_validate(
         errors["variant"] = "must be a string"
 
     snapshot: ExperimentSnapshot | None = None
-    if key:
+    if key and scope is not None and not scope.allows_experiment(key):
+        errors["experiment"] = f"this write key may not post events for experiment {key!r}"
+    elif key:
         snapshot = snapshot_for(key)
         if snapshot is None:
             errors["experiment"] = f"unknown experiment {key!r}"
         elif snapshot.status != Experiment.Status.RUNNING:
             errors["experiment"] = f"experiment {key!r} is {snapshot.status}; only running experiments take events"
             snapshot = None
+    if snapshot is not None and isinstance(revenue, float) and "revenue" not in errors and snapshot.price:
+        cap = snapshot.price * settings.INGEST_REVENUE_CAP_FACTOR
+        if settings.INGEST_REVENUE_CAP_FACTOR > 0 and revenue > cap:
+            errors["revenue"] = (
+                f"more than {settings.INGEST_REVENUE_CAP_FACTOR:g} × the product's price ({snapshot.price:.2f})"
+            )
     if ts is not None:
         if ts > now + timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS):
             errors["ts"] = f"more than {settings.INGEST_MAX_FUTURE_SECONDS} s in the future"
@@ -160,8 +181,12 @@ def event_validate(
     return row, snapshot.experiment_id, {}
 
 
-def events_accept(*, events: list[Any], write_key_id: int, now: datetime | None = None) -> AcceptResult:
-    """Validate a batch and queue its valid events; raises BrokerUnavailable when not queued."""
+def events_accept(
+    *, events: list[Any], write_key_id: int, now: datetime | None = None, scope: WriteKeyScope | None = None
+) -> AcceptResult:
+    """Validate a batch and queue its valid events; raises BrokerUnavailable when not queued.
+
+    A batch without one valid event queues nothing: its refusals are counted here, at once."""
     from ingest.tasks import events_ingest
 
     now = now or datetime.now(UTC)
@@ -169,13 +194,18 @@ def events_accept(*, events: list[Any], write_key_id: int, now: datetime | None 
     result = AcceptResult()
     rejected_by_experiment: dict[str, int] = {}
     for index, event in enumerate(events):
-        row, experiment_id, errors = event_validate(event, now=now)
+        row, experiment_id, errors = event_validate(event, now=now, scope=scope)
         if errors:
             result.rejected.append({"index": index, "errors": errors})
             key = str(experiment_id or "")
             rejected_by_experiment[key] = rejected_by_experiment.get(key, 0) + 1
         else:
             rows.append(row)
+    if not rows:
+        from ingest.store import rejected_count
+
+        rejected_count(write_key_id=write_key_id, rejected=rejected_by_experiment)
+        return result
     batch_id = str(uuid.uuid4())
     try:
         events_ingest.apply_async(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -13,10 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from abplatform.api_errors import ERROR_SCHEMA
+from abplatform.clientip import client_ip
+from abplatform.jsonbody import JSONBodyError, json_loads_limited
 from experiments.models import UNIT_MAX_LENGTH
 from ingest.accept import EVENT_TYPES, MAX_REVENUE, BrokerUnavailable, events_accept
-from ingest.ratelimit import rate_limit_check
-from ingest.writekeys import write_key_authenticate
+from ingest.ratelimit import rate_limit_check, rate_limit_check_ip
+from ingest.writekeys import write_key_scope
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -48,9 +48,22 @@ def _error(status_code: int, message: str, **extra) -> Response:
     return Response({"error": message, **extra}, status=status_code)
 
 
+def _unauthorized() -> Response:
+    return _error(401, "missing, unknown or revoked write key", fields={"authorization": "invalid"})
+
+
+def _too_many(message: str, retry_after: int) -> Response:
+    response = _error(429, message)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 class EventsView(APIView):
     """Storefront events. Authenticated by a write key, not a user: `Authorization: Bearer KEY`,
-    or `write_key` in the body for `navigator.sendBeacon`, which cannot set headers."""
+    or `write_key` in the body for `navigator.sendBeacon`, which cannot set headers.
+
+    Order of checks: client IP rate limit, size, the header's key (before parsing), the body
+    parsed within limits, the key's origins, the key's rate limit, then each event."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -72,12 +85,16 @@ class EventsView(APIView):
             202: ACCEPTED_SCHEMA,
             400: ERROR_SCHEMA,
             401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
             413: ERROR_SCHEMA,
             429: ERROR_SCHEMA,
             503: ERROR_SCHEMA,
         },
     )
     def post(self, request: Request) -> Response:
+        ip_wait = rate_limit_check_ip(client_ip(request) or "unknown")
+        if ip_wait is not None:
+            return _too_many("rate limit of this client address exceeded", ip_wait)
         max_bytes = settings.INGEST_MAX_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -88,23 +105,33 @@ class EventsView(APIView):
         body = request.body
         if len(body) > max_bytes:
             return _error(413, f"body is over {max_bytes} bytes")
+
+        # A key in the header is checked before the body is parsed: no parsing for strangers.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scope = None
+        if header[:7].lower() == "bearer ":
+            scope = write_key_scope(header[7:].strip())
+            if scope is None:
+                return _unauthorized()
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _error(400, f"body is not valid JSON: {exc}")
+            payload = json_loads_limited(body)
+        except JSONBodyError as exc:
+            return _error(400, exc.reason, fields={exc.field: exc.reason})
         if not isinstance(payload, dict):
             return _error(400, 'body must be a JSON object {"events": [...]}', fields={"events": "required"})
-
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        clear = header[7:].strip() if header[:7].lower() == "bearer " else payload.get("write_key")
-        write_key_id = write_key_authenticate(clear) if isinstance(clear, str) and clear else None
-        if write_key_id is None:
-            return _error(401, "missing, unknown or revoked write key", fields={"authorization": "invalid"})
-        limit = rate_limit_check(write_key_id)
+        if scope is None:
+            clear = payload.get("write_key")
+            scope = write_key_scope(clear) if isinstance(clear, str) and clear else None
+            if scope is None:
+                return _unauthorized()
+        origin = request.META.get("HTTP_ORIGIN")
+        if not scope.allows_origin(origin):
+            return _error(
+                403, "this write key may not be used from this origin", fields={"origin": "not allowed for this key"}
+            )
+        limit = rate_limit_check(scope.id, scope.rate_limit_per_minute)
         if limit is not None:
-            response = _error(429, "rate limit of this write key exceeded")
-            response["Retry-After"] = str(limit)
-            return response
+            return _too_many("rate limit of this write key exceeded", limit)
 
         events = payload.get("events")
         if not isinstance(events, list) or not events:
@@ -112,7 +139,7 @@ class EventsView(APIView):
         if len(events) > settings.INGEST_MAX_EVENTS:
             return _error(413, f"at most {settings.INGEST_MAX_EVENTS} events per request (got {len(events)})")
         try:
-            result = events_accept(events=events, write_key_id=write_key_id)
+            result = events_accept(events=events, write_key_id=scope.id, scope=scope)
         except BrokerUnavailable:
             response = _error(503, "event queue unavailable; nothing was accepted, retry later")
             response["Retry-After"] = "5"

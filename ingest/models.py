@@ -21,6 +21,25 @@ class WriteKey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Scopes: a storefront's key is public (it sits in the page), so it must not open every
+    # experiment to every site. Empty means no restriction.
+    experiments = models.ManyToManyField(
+        Experiment,
+        blank=True,
+        related_name="+",
+        help_text="Experiments this key may post events for; none selected = all experiments.",
+    )
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="Origins allowed to post with this key from a browser (the Origin header), one per line, "
+        "e.g. https://shop.example; empty = any origin.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Requests per minute for this key, counted across all web processes; "
+        "empty = INGEST_RATE_LIMIT_PER_MINUTE, 0 = unlimited.",
+    )
 
     class Meta:
         db_table = "experiments_writekey"
@@ -99,12 +118,16 @@ class UnitTotals(models.Model):
 class IngestStats(models.Model):
     """Per write key and experiment: what ingestion accepted, dropped as duplicate, or refused."""
 
-    write_key = models.ForeignKey(WriteKey, on_delete=models.CASCADE, related_name="stats")
+    # PROTECT: keys are revoked, never deleted, so what a key sent stays on record.
+    write_key = models.ForeignKey(WriteKey, on_delete=models.PROTECT, related_name="stats")
     experiment = models.ForeignKey(Experiment, null=True, on_delete=models.CASCADE, related_name="+")
     queued = models.PositiveBigIntegerField(default=0, help_text="Valid events accepted by the API and queued.")
     stored = models.PositiveBigIntegerField(default=0, help_text="Events written by the workers.")
     duplicates = models.PositiveBigIntegerField(default=0, help_text="Events dropped as already stored.")
     rejected = models.PositiveBigIntegerField(default=0, help_text="Events refused by validation.")
+    quarantined = models.PositiveBigIntegerField(
+        default=0, help_text="Events set aside by the plausibility rules (not in the totals)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -141,3 +164,47 @@ class IngestBatch(models.Model):
 
     def __str__(self) -> str:
         return str(self.batch_id)
+
+
+class QuarantinedEvent(models.Model):
+    """An event that passed validation but broke a plausibility rule (ingest.plausibility): kept
+    for review, never added to the unit totals. Same idempotency key as Event."""
+
+    class Reason(models.TextChoices):
+        CLICKS = "clicks_over_impressions", "More clicks than impressions allow"
+        ORDER_WITHOUT_CLICK = "order_without_click", "Order without a click"
+        REVENUE = "revenue_over_cap", "Revenue far above the product's price"
+        BURST = "burst", "Events faster than a person"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.CharField(max_length=64)
+    type = models.PositiveSmallIntegerField(choices=EventType.choices)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    ts = models.DateTimeField()
+    revenue = models.FloatField(null=True, blank=True)
+    reason = models.CharField(max_length=32, choices=Reason.choices, db_index=True)
+    write_key = models.ForeignKey(WriteKey, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "event_id"], name="quarantine_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.event_id} ({self.reason})"
+
+
+class RateLimitWindow(models.Model):
+    """Requests counted per bucket (a write key, a client IP) and one-minute window, shared by
+    every web process through the database (ingest.ratelimit)."""
+
+    bucket = models.CharField(max_length=80)
+    window = models.BigIntegerField(help_text="Minutes since the epoch.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bucket", "window"], name="ratelimit_bucket_window")]
+        indexes = [models.Index(fields=["window"], name="ratelimit_window")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} @ {self.window}: {self.count}"

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from ingest.models import Event, EventType, IngestBatch, IngestStats, UnitTotals
+from ingest.models import Event, EventType, IngestBatch, IngestStats, QuarantinedEvent, UnitTotals
+from ingest.plausibility import Rules, UnitCounts, plausibility_split
 
 # Column order of a row as the API queues it.
 ROW_COLUMNS = ("experiment_id", "variant_id", "event_id", "type", "unit", "ts", "revenue")
@@ -30,6 +31,7 @@ class StoreResult:
     stored: int
     duplicates: int
     already_processed: bool = False
+    quarantined: int = 0
 
 
 # A session temp table, emptied by DELETE inside each transaction: `ON COMMIT DELETE ROWS`
@@ -196,21 +198,93 @@ def events_store(
     )
     if not created:
         return StoreResult(stored=0, duplicates=0, already_processed=True)
+    queued = Counter(row[0] for row in rows)
+    rows, quarantined = _plausible(rows, write_key_id, received_at)
     if connection.vendor == "postgresql":
         stored = _store_postgres(rows, write_key_id, received_at) if rows else Counter()
     else:
         stored = _store_sqlite(rows, write_key_id, received_at) if rows else Counter()
-    queued = Counter(row[0] for row in rows)
     for experiment_id in set(queued) | {int(k) for k in rejected if k}:
         _stats_bump(
             write_key_id,
             experiment_id,
             queued=queued[experiment_id],
             stored=stored[experiment_id],
-            duplicates=queued[experiment_id] - stored[experiment_id],
+            quarantined=quarantined[experiment_id],
+            duplicates=queued[experiment_id] - stored[experiment_id] - quarantined[experiment_id],
             rejected=rejected.get(str(experiment_id), 0),
         )
     _stats_bump(write_key_id, None, rejected=rejected.get("", 0))
     total_stored = sum(stored.values())
-    IngestBatch.objects.filter(batch_id=batch_id).update(stored=total_stored, duplicates=len(rows) - total_stored)
-    return StoreResult(stored=total_stored, duplicates=len(rows) - total_stored)
+    total_quarantined = sum(quarantined.values())
+    duplicates = sum(queued.values()) - total_stored - total_quarantined
+    IngestBatch.objects.filter(batch_id=batch_id).update(stored=total_stored, duplicates=duplicates)
+    return StoreResult(stored=total_stored, duplicates=duplicates, quarantined=total_quarantined)
+
+
+def _plausible(rows: list[list], write_key_id: int | None, received_at: datetime) -> tuple[list[list], Counter]:
+    """The rows to store (new events that pass ingest.plausibility, and already-known ids, which
+    storage counts as duplicates) and the quarantined count per experiment. Quarantined rows are
+    written here, in the batch's transaction."""
+    if not rows:
+        return rows, Counter()
+    by_experiment: dict[int, list[list]] = defaultdict(list)
+    for row in rows:
+        by_experiment[row[0]].append(row)
+    known: list[list] = []
+    new: list[list] = []
+    totals: dict[tuple[int, str], UnitCounts] = {}
+    for experiment_id, batch in by_experiment.items():
+        ids = {r[2] for r in batch}
+        stored_ids = set(
+            Event.objects.filter(experiment_id=experiment_id, event_id__in=ids).values_list("event_id", flat=True)
+        )
+        held_ids = set(
+            QuarantinedEvent.objects.filter(experiment_id=experiment_id, event_id__in=ids).values_list(
+                "event_id", flat=True
+            )
+        )
+        seen: set[str] = set()
+        for row in batch:
+            if row[2] in stored_ids:
+                known.append(row)  # a duplicate of a stored event: storage drops and counts it
+            elif row[2] not in held_ids and row[2] not in seen:
+                seen.add(row[2])
+                new.append(row)
+            # else: a duplicate of a quarantined event or of one earlier in this batch: dropped
+        units = {r[4] for r in batch if r[2] not in stored_ids}
+        for unit, impressions, clicks, orders in (
+            UnitTotals.objects.filter(experiment_id=experiment_id, unit__in=units)
+            .values("unit")
+            .annotate(i=Sum("impressions"), c=Sum("clicks"), o=Sum("orders"))
+            .values_list("unit", "i", "c", "o")
+        ):
+            totals[(experiment_id, unit)] = UnitCounts(impressions, clicks, orders)
+    split = plausibility_split(new, totals=totals, rules=Rules.from_settings())
+    if split.quarantined:
+        QuarantinedEvent.objects.bulk_create(
+            [
+                QuarantinedEvent(
+                    experiment_id=r[0],
+                    variant_id=r[1],
+                    event_id=r[2],
+                    type=r[3],
+                    unit=r[4],
+                    ts=datetime.fromisoformat(r[5]),
+                    revenue=r[6],
+                    reason=reason,
+                    write_key_id=write_key_id,
+                    received_at=received_at,
+                )
+                for r, reason in split.quarantined
+            ],
+            ignore_conflicts=True,  # a concurrent batch quarantined the same id: it stays once
+        )
+    return known + split.accepted, Counter(r[0] for r, _ in split.quarantined)
+
+
+def rejected_count(*, write_key_id: int, rejected: dict[str, int]) -> None:
+    """Count refused events of a batch that queued nothing (no valid event: no task)."""
+    with transaction.atomic():
+        for key, count in rejected.items():
+            _stats_bump(write_key_id, int(key) if key else None, rejected=count)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +21,32 @@ from ingest.models import WriteKey
 
 KEY_PREFIX = "cl"
 AUTH_CACHE_TTL_SECONDS = 5.0
-_auth_cache: dict[str, tuple[float, int | None]] = {}
+_auth_cache: dict[str, tuple[float, WriteKeyScope | None]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class WriteKeyScope:
+    """What an authenticated write key may do: its experiments (None = all), the browser origins it
+    may be used from (empty = any) and its requests per minute (0 = unlimited)."""
+
+    id: int
+    experiments: frozenset[str] | None
+    origins: frozenset[str]
+    rate_limit_per_minute: int | None  # None: INGEST_RATE_LIMIT_PER_MINUTE, read at each request
+
+    def allows_experiment(self, key: str) -> bool:
+        return self.experiments is None or key in self.experiments
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Browsers send Origin with every POST; server-to-server posts have none. A key with
+        allowed origins refuses any other origin, `null` (sandboxed frames, file://) included."""
+        if not self.origins or origin is None:
+            return True
+        return origin.strip().rstrip("/").lower() in self.origins
+
+
+def origins_parse(text: str) -> frozenset[str]:
+    return frozenset(line.strip().rstrip("/").lower() for line in text.replace(",", "\n").splitlines() if line.strip())
 
 
 def demo_write_key_path() -> Path:
@@ -53,19 +79,35 @@ def write_key_revoke(*, write_key: WriteKey) -> WriteKey:
 
 
 def write_key_authenticate(clear: str) -> int | None:
-    """The id of the active write key `clear`, or None. Cached for a few seconds per process."""
+    """The id of the active write key `clear`, or None."""
+    scope = write_key_scope(clear)
+    return scope.id if scope is not None else None
+
+
+def write_key_scope(clear: str) -> WriteKeyScope | None:
+    """The scope of the active write key `clear`, or None. Cached for a few seconds per process."""
     now = time.monotonic()
     digest = _digest(clear)  # the cache is keyed by the digest: no clear key stays in memory
     hit = _auth_cache.get(digest)
     if hit is not None and hit[0] > now:
         return hit[1]
-    key_id = None
+    scope = None
     parts = clear.split("_", 2)
-    if len(parts) == 3 and parts[0] == KEY_PREFIX and len(clear) <= 128:
-        candidate = WriteKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).only("id", "key_hash").first()
+    if len(parts) == 3 and parts[0] == KEY_PREFIX and len(clear) <= 128 and "\x00" not in clear:
+        candidate = WriteKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
         if candidate is not None and hmac.compare_digest(candidate.key_hash, digest):
-            key_id = candidate.pk
+            experiments = frozenset(candidate.experiments.values_list("key", flat=True))
+            scope = WriteKeyScope(
+                id=candidate.pk,
+                experiments=experiments or None,
+                origins=origins_parse(candidate.allowed_origins),
+                rate_limit_per_minute=candidate.rate_limit_per_minute,
+            )
     if len(_auth_cache) > 10_000:  # bound memory against random-key floods
         _auth_cache.clear()
-    _auth_cache[digest] = (now + AUTH_CACHE_TTL_SECONDS, key_id)
-    return key_id
+    _auth_cache[digest] = (now + AUTH_CACHE_TTL_SECONDS, scope)
+    return scope
+
+
+def write_key_cache_clear() -> None:
+    _auth_cache.clear()

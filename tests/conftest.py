@@ -20,6 +20,17 @@ from experiments.models import Experiment
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# For servers and workers started by storage and fault tests: their synthetic streams (every
+# event of a unit at one instant, clicks and orders in a fixed cycle) test exactly-once storage,
+# not the plausibility rules or rate limits (tests/ingest/test_hostile.py covers those).
+STORAGE_ONLY_ENV = {
+    "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+    "INGEST_RATE_LIMIT_PER_IP_PER_MINUTE": "0",
+    "INGEST_MAX_CLICKS_PER_IMPRESSION": "0",
+    "INGEST_ORDERS_NEED_CLICK": "0",
+    "INGEST_BURST_MAX_EVENTS_PER_SECOND": "0",
+}
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip on a user's machine that lacks a service or browser; fail under CI=true instead."""

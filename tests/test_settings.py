@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ENVIRONMENT", "DEBUG"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ENVIRONMENT", "DEBUG", "ALLOWED_HOSTS"}}
     env.update(env_overrides)
     return subprocess.run(
         [
@@ -42,6 +42,9 @@ def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
         ({"COPYLIFT_REPORT_SEQUENTIAL_TUNING_N": "many"}, "COPYLIFT_REPORT_SEQUENTIAL_TUNING_N"),
         ({"COPYLIFT_REPORT_MINIMUM_LIFT": "1.5"}, "COPYLIFT_REPORT_MINIMUM_LIFT"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
+        # Issue case 8: production refuses a missing ALLOWED_HOSTS and a forced DEBUG.
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "a.example", "DEBUG": "1"}, "DEBUG"),
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(overrides, variable):

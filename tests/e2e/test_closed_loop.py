@@ -61,7 +61,11 @@ def _round(client, marketer, key: str, *, seed: int, candidates: int) -> list[di
     assert job["status"] == "succeeded", job
     picked = []
     for result in job["results"]:
-        assert result["variant"] is not None, result
+        # A λ whose every candidate failed the copy guards gets no variant (the job says why);
+        # the loop needs LLM arms, not all three.
+        if result["variant"] is None:
+            assert "copy guards" in result["note"], result
+            continue
         best = next(c for c in result["candidates"] if c["variant"] == result["variant"]["key"])
         picked.append({"key": result["variant"]["key"], "copy": result["variant"]["copy"], "p_conv": best["p_conv"]})
     for variant in Variant.objects.filter(experiment__key=key, is_control=False):
@@ -98,13 +102,16 @@ def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
         brand="Sonaro",
         category=Category.objects.get(name="Electronics"),
         price="59.00",
-        description="Wireless earbuds with 30 hours of battery life, fast charging and a pocket-sized case.",
-        attributes={"battery_life_h": 30},
+        description=(
+            "Wireless earbuds with 30 hours of battery life, fast charging and a pocket-sized case. "
+            "Clear sound for music and calls, a comfortable fit and Bluetooth 5.3."
+        ),
+        attributes={"battery_life_h": 30, "connectivity": "Bluetooth 5.3", "fast_charging": True},
     )
     world = TextModel(seed=5)
 
-    first = _round(marketer_client, marketer, "loop-r1", seed=1, candidates=2)
-    assert len({p["copy"] for p in first}) == 3
+    first = _round(marketer_client, marketer, "loop-r1", seed=1, candidates=4)
+    assert len({p["copy"] for p in first}) == len(first) >= 2
     response = marketer_client.post("/api/v1/experiments/loop-r1/start")
     assert response.status_code == 200, response.content
     # The test began two weeks ago: traffic spans every weekday (the text model has weekday effects).
@@ -148,7 +155,7 @@ def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
     }
     assert errors["refit"] < errors["prior"], errors
 
-    second = _round(marketer_client, marketer, "loop-r2", seed=3, candidates=2)
+    second = _round(marketer_client, marketer, "loop-r2", seed=3, candidates=4)
     job = GenerationJob.objects.filter(experiment__key="loop-r2").get()
     in_use = refit if refit.active else overall if overall.active else None
     assert job.predictor_version == (in_use.label if in_use else "prior-v1")

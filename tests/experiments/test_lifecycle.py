@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 
 from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Product
@@ -18,7 +18,11 @@ def test_start_records_time_and_history(make_experiment, marketer):
     experiment = make_experiment(start=True)
     assert experiment.status == Experiment.Status.RUNNING
     assert experiment.started_at is not None
-    messages = list(LogEntry.objects.filter(object_id=str(experiment.pk)).values_list("change_message", flat=True))
+    messages = list(
+        LogEntry.objects.filter(object_id=str(experiment.pk), action_flag=CHANGE).values_list(
+            "change_message", flat=True
+        )
+    )
     assert messages == ["Started"]
 
 
@@ -84,7 +88,9 @@ def test_pause_resume_stop_and_stopped_is_final(make_experiment, marketer):
     with pytest.raises(LifecycleError, match="only a running or paused one can stop"):
         services.experiment_stop(experiment=experiment)
     history = list(
-        LogEntry.objects.filter(object_id=str(experiment.pk)).order_by("id").values_list("change_message", flat=True)
+        LogEntry.objects.filter(object_id=str(experiment.pk), action_flag=CHANGE)
+        .order_by("id")
+        .values_list("change_message", flat=True)
     )
     assert history == ["Started", "Paused", "Resumed", "Stopped"]
 

@@ -8,9 +8,12 @@ import itertools
 
 import pytest
 
+from catalog.guards import fact_index, guards_check
 from generator import backend, tasks
 from generator.jobs import generation_job_create
 from generator.models import Candidate, GenerationJob
+from generator.pipeline import product_facts
+from generator.selectors import product_context
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
@@ -51,16 +54,23 @@ def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert job.model_version.startswith("smollm2:") and job.prompt_version and job.timings["tokens"] > 0
     candidates = list(Candidate.objects.filter(job=job))
-    assert len(candidates) == 6
+    # A λ with no candidate through the copy guards samples another batch of 3, up to 3 batches.
+    rounds = {entry["lambda"]: entry["rounds"] for entry in job.summary["lambdas"]}
+    assert set(rounds) == {0.3, 0.7} and all(1 <= r <= 3 for r in rounds.values())
+    assert len(candidates) == 3 * sum(rounds.values())
+    facts = fact_index(product_facts(product_context(product=draft_experiment.product)))
     for c in candidates:
         assert -1 <= c.sentiment <= 1 and 0 <= c.readability <= 100 and 0 <= c.relevance <= 1
         assert 0 < c.p_conv < 1 and c.p_click is not None and c.novelty > 0
         assert (c.rank is None) == bool(c.dropped_reason and not c.dropped_reason.startswith("outside"))
     for lam in (0.3, 0.7):
-        pool = [c for c in candidates if c.lambda_value == lam]
+        pool = sorted((c for c in candidates if c.lambda_value == lam), key=lambda c: c.position)
         kept = sorted((c for c in pool if c.kept), key=lambda c: c.rank)
         variant = draft_experiment.variants.filter(key=f"llm-l{round(lam * 100):03d}").first()
+        if rounds[lam] > 1:  # only when no candidate of the earlier batches passed
+            assert all(not c.kept for c in pool[: 3 * (rounds[lam] - 1)])
         if kept:
+            assert all(guards_check(c.text, facts).passed for c in kept)
             assert variant is not None and variant.copy == kept[0].text and kept[0].variant_id == variant.pk
             assert variant.source == "llm" and not variant.approved and variant.lambda_value == lam
             assert all(a.reward >= b.reward for a, b in itertools.pairwise(kept))

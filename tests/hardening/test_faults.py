@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from ingest.models import Event, IngestStats
 from simulator.storefront import StorefrontClient
-from tests.conftest import require
+from tests.conftest import STORAGE_ONLY_ENV, require
 from tests.hardening.faults import (
     ROOT,
     Gunicorn,
@@ -100,6 +100,7 @@ def test_broker_killed_while_storefronts_post(make_experiment, write_key, privat
         "DATABASE_URL": integration.test_database_url(),
         "CELERY_BROKER_URL": redis.url,
         "CELERY_VISIBILITY_TIMEOUT": "5",
+        **STORAGE_ONLY_ENV,
     }
     web = worker = None
     try:
@@ -198,6 +199,7 @@ def test_postgres_restarted_while_the_worker_writes(private_postgres, private_re
         "DATABASE_URL": cluster.url("copylift_fault"),
         "CELERY_BROKER_URL": redis.url,
         "CELERY_VISIBILITY_TIMEOUT": "5",
+        **STORAGE_ONLY_ENV,
     }
     env["DJANGO_SETTINGS_MODULE"] = "abplatform.settings"
     run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 300}

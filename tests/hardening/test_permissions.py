@@ -318,11 +318,13 @@ ACTIONS: list[Action] = [
     Action("admin: API tokens", "GET", "/admin/authtoken/tokenproxy/", ADMIN_ONLY, surface="admin"),
     # --- write keys (admin) ---
     Action("admin: write key list", "GET", "/admin/ingest/writekey/", READERS, surface="admin"),
+    # Write keys are credentials: admins alone create, scope and revoke them (issue case 7);
+    # nobody deletes one (revoking keeps its record and ingest stats).
     Action(
         "admin: create a write key",
         "POST",
         "/admin/ingest/writekey/add/",
-        EDITORS,
+        ADMIN_ONLY,
         surface="admin",
         json_body=False,
         body={"name": "matrix shop", **_NO_INLINE_ROWS},
@@ -333,7 +335,7 @@ ACTIONS: list[Action] = [
         "admin: revoke a write key",
         "POST",
         "/admin/ingest/writekey/",
-        EDITORS,
+        ADMIN_ONLY,
         surface="admin",
         json_body=False,
         body=lambda w: {"action": "revoke", "_selected_action": [w.write_key.pk]},
@@ -344,13 +346,36 @@ ACTIONS: list[Action] = [
         "admin: rename a write key",
         "POST",
         "/admin/ingest/writekey/{write_key.pk}/change/",
-        EDITORS,
+        ADMIN_ONLY,
         surface="admin",
         json_body=False,
         body={"name": "renamed shop", **_NO_INLINE_ROWS},
         effect=lambda w, r: WriteKey.objects.get(pk=w.write_key.pk).name == "renamed shop",
         ok=(302,),
     ),
+    Action(
+        "admin: delete a write key",
+        "POST",
+        "/admin/ingest/writekey/{write_key.pk}/delete/",
+        NOBODY,
+        surface="admin",
+        json_body=False,
+        body={"post": "yes"},
+        effect=lambda w, r: not WriteKey.objects.filter(pk=w.write_key.pk).exists(),
+        ok=(302,),
+    ),
+    Action(
+        "admin: bulk-delete write keys",
+        "POST",
+        "/admin/ingest/writekey/",
+        NOBODY,
+        surface="admin",
+        json_body=False,
+        body=lambda w: {"action": "delete_selected", "_selected_action": [w.write_key.pk], "post": "yes"},
+        effect=lambda w, r: not WriteKey.objects.filter(pk=w.write_key.pk).exists(),
+        ok=(302,),
+    ),
+    Action("admin: quarantined events", "GET", "/admin/ingest/quarantinedevent/", READERS, surface="admin"),
 ]
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.common import celery_worker_command
-from tests.conftest import require
+from tests.conftest import STORAGE_ONLY_ENV, require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +91,7 @@ def worker_factory(real_services, tmp_path):
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": real_services,
             "CELERY_VISIBILITY_TIMEOUT": "5",
+            **STORAGE_ONLY_ENV,
             **env_overrides,
         }
         worker = Worker(queues, env, concurrency, log=tmp_path / f"worker-{len(workers)}.log")
