@@ -58,6 +58,18 @@ class Experiment(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Bandit mode: the least share of the adaptive slice every λ arm keeps.",
     )
+    planned_units = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Units (all arms) the group-sequential design plans for; empty: the report derives it from "
+        "the power calculator for the primary metric at the minimum lift.",
+    )
+    guardrail_metrics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Report metrics (e.g. atc_rate, revenue_per_unit) where a significant harm blocks shipping.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(

@@ -70,6 +70,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "allocation_mode",
             "bandit_holdout",
             "bandit_floor",
+            "planned_units",
+            "guardrail_metrics",
             "variants",
             "owner",
             "started_at",
@@ -77,7 +79,16 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["status", "owner", "started_at", "stopped_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "status",
+            "owner",
+            "planned_units",
+            "guardrail_metrics",
+            "started_at",
+            "stopped_at",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {
             "coverage": {"min_value": 0.0001, "max_value": 1.0},
             "alpha": {"min_value": 0.001, "max_value": 0.5},

@@ -30,6 +30,7 @@ class ReportOptions:
     sequential_tuning_n: float = 0.0
     minimum_lift: float = 0.0  # smallest relative lift worth detecting: days left and the no-effect rule
     power: float = 0.8
+    revenue_cap_percentile: float = -1.0  # < 0: the setting; 0: no capping
 
     def __post_init__(self) -> None:
         defaults = {
@@ -41,6 +42,10 @@ class ReportOptions:
         for name, value in defaults.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        if self.revenue_cap_percentile < 0:
+            object.__setattr__(self, "revenue_cap_percentile", float(settings.COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE))
+        if not 0 <= self.revenue_cap_percentile <= 100:
+            raise ValueError("revenue_cap_percentile must lie in [0, 100]")
         if self.sequential_method not in SEQUENTIAL_METHODS:
             raise ValueError(f"sequential_method must be one of {', '.join(SEQUENTIAL_METHODS)}")
         if self.correction not in CORRECTIONS:
