@@ -155,3 +155,34 @@ def test_revenue_per_unit_is_capped_at_the_99th_percentile(make_experiment):
     # The variants show the uncapped revenue either way; only the test of revenue per unit changes.
     assert [v.revenue for v in report.variants] == [v.revenue for v in uncapped.variants]
     assert sum(v.revenue for v in report.variants) == pytest.approx(capping.revenue_before)
+
+
+def test_page_and_csv_show_the_plan_capping_guardrails_and_headline(make_experiment, analyst):
+    from django.test import Client
+
+    from analytics.report.csv_export import CSV_COLUMNS, report_csv
+
+    running = with_traffic(
+        make_experiment, "shown", units=1_500, days=2, seed=4, truths={"llm-l060": Truth(0.13, 0.05)}
+    )
+    Experiment.objects.filter(pk=running.pk).update(guardrail_metrics=["atc_rate"], planned_units=20_000)
+    client = Client()
+    client.force_login(analyst)
+    html = client.get(f"/reports/{running.key}/?sequential_method=group_sequential").content.decode()
+    assert "Plan and adjustments" in html and "Planned units: 20,000" in html and "set on the experiment" in html
+    assert "Revenue per unit capped at" in html and "Guardrails: atc_rate" in html
+    assert '<span class="badge warn">guardrail</span>' in html
+    running.refresh_from_db()
+    report = services.report_build(experiment=running, backfill="never")
+    rows = report_csv(report).splitlines()
+    assert rows[0].split(",") == list(CSV_COLUMNS) and CSV_COLUMNS[-7:] == (
+        "estimate",
+        "estimate_ci_lower",
+        "estimate_ci_upper",
+        "estimate_sequential_ci_lower",
+        "estimate_sequential_ci_upper",
+        "method",
+        "guardrail",
+    )
+    atc_treatment = [r for r in rows if ",llm-l060," in r and ",atc_rate," in r]
+    assert atc_treatment and atc_treatment[0].endswith(",welch_t,true")
