@@ -148,7 +148,8 @@ def report_build(
     return _report_from(
         experiment=experiment,
         variants=variants,
-        live=capped,
+        live=aggregates,
+        capped_live=capped if capping else None,
         revenue_capping=capping,
         uncapped_revenue={k: a.revenue for k, a in aggregates.items()} if capping else None,
         snapshots=snapshots,
@@ -176,13 +177,18 @@ def _report_from(
     holdout: bool = False,
     revenue_capping: RevenueCapping | None = None,
     uncapped_revenue: dict[int, float] | None = None,
+    capped_live: dict[int, VariantAggregates] | None = None,
 ) -> Report:
     """The report from the daily snapshots (all traffic, or the `holdout` slice) and the live totals."""
     live_look = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=live)
+    looks = looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look)
+    if capped_live is not None:
+        # The last look is the current totals (live, or the snapshot they equal): it gets the capped revenue.
+        looks[-1] = dataclasses.replace(looks[-1], aggregates=capped_live)
     return report_assemble(
         experiment=experiment,
         variants=variants,
-        looks=looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look),
+        looks=looks,
         options=options,
         now=now,
         metrics=metrics,

@@ -95,11 +95,7 @@ def report_csv(report: Report) -> str:
                     if lift
                     else (None,) * 14
                 ),
-                *(
-                    (lift.estimate, est_ci[0], est_ci[1], est_seq[0], est_seq[1], lift.method)
-                    if lift
-                    else (None,) * 6
-                ),
+                *((lift.estimate, est_ci[0], est_ci[1], est_seq[0], est_seq[1], lift.method) if lift else (None,) * 6),
                 bool(settings and settings.guardrail),
             ]
             writer.writerow([_cell(v) for v in row])
