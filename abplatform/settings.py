@@ -281,6 +281,12 @@ if not 0 < COPYLIFT_REPORT_MINIMUM_LIFT < 1:
     )
 if COPYLIFT_REPORT_SEQUENTIAL_TUNING_N <= 0:
     raise ConfigurationError("COPYLIFT_REPORT_SEQUENTIAL_TUNING_N must be positive")
+# Per-unit revenue is capped (winsorised) at this percentile of the non-zero values of all arms pooled; 0 = off.
+COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE = envfloat("COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE", 99.0)
+if not 0 <= COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE <= 100:
+    raise ConfigurationError(
+        f"COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE={COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE!r} must lie in [0, 100]"
+    )
 
 LOGGING = {
     "version": 1,

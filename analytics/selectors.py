@@ -174,6 +174,16 @@ def variant_aggregates_holdout(*, experiment: Experiment, in_holdout) -> dict[in
     return result
 
 
+def unit_revenues(*, experiment: Experiment) -> dict[int, list[float]]:
+    """Per variant id: the per-unit revenue of its units with revenue (one query; units without any add
+    nothing to the sums that capping changes, and the share of units capped counts them from the aggregates)."""
+    result: dict[int, list[float]] = {}
+    rows = UnitTotals.objects.filter(experiment=experiment, revenue__gt=0).values_list("variant_id", "revenue")
+    for variant_id, revenue in rows.iterator(chunk_size=5000):
+        result.setdefault(variant_id, []).append(float(revenue))
+    return result
+
+
 def units_in_several_variants(*, experiment: Experiment) -> int:
     """Units with totals in more than one variant (should be 0: the server derives the variant)."""
     return (

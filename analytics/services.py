@@ -21,17 +21,19 @@ from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.options import ALL_METRICS, ReportOptions
-from analytics.report.types import Allocation, Report, SnapshotInfo, TrafficCounts
+from analytics.report.types import Allocation, Report, RevenueCapping, SnapshotInfo, TrafficCounts
 from analytics.selectors import (
     VariantAggregates,
     copy_scores,
     daily_aggregates_from_events,
     snapshots_for,
+    unit_revenues,
     units_in_several_variants,
     variant_aggregates,
     variant_aggregates_holdout,
     variant_aggregates_many,
 )
+from analytics.stats import cap_arms
 from catalog.models import Category
 from experiments.models import Experiment, Variant
 
@@ -69,6 +71,43 @@ def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending",
     )
 
 
+def revenue_capped(
+    *, experiment: Experiment, aggregates: dict[int, VariantAggregates], percentile: float
+) -> tuple[dict[int, VariantAggregates], RevenueCapping | None]:
+    """The aggregates with per-unit revenue capped at `percentile` of the non-zero values of all arms pooled.
+
+    One threshold for all arms (a per-arm one would cap the better arm harder); only the revenue sums change.
+    """
+    if percentile <= 0:
+        return aggregates, None
+    values = unit_revenues(experiment=experiment)
+    capped, result = cap_arms({str(k): v for k, v in values.items()}, percentile=percentile)
+    out = dict(aggregates)
+    for variant_id, arm in capped.items():
+        agg = out.get(int(variant_id))
+        if agg is not None:
+            out[int(variant_id)] = dataclasses.replace(
+                agg, revenue=float(arm.sum()), sq_revenue=float((arm * arm).sum())
+            )
+    units = sum(int(a.units) for a in aggregates.values())
+    pooled = result.pooled
+    return out, RevenueCapping(
+        percentile=percentile,
+        cap=pooled.cap,
+        units=units,
+        capped_units=pooled.capped_units,
+        capped_unit_share=pooled.capped_units / units if units else None,
+        revenue_before=pooled.total_before,
+        revenue_after=pooled.total_after,
+        capped_revenue_share=pooled.capped_mass_share,
+        note=(
+            f"Per-unit revenue above the {percentile:g}th percentile of units with revenue (all arms pooled) is "
+            "capped at it before revenue per unit is tested; the variants' revenue shows the uncapped totals. "
+            "Only the current totals are capped: the daily looks before today are not."
+        ),
+    )
+
+
 def report_build(
     *,
     experiment: Experiment,
@@ -83,6 +122,7 @@ def report_build(
     Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
     for web requests), right here (`now`, for the command) or not at all (`never`).
     """
+    options = (options or ReportOptions()).planned(experiment)
     now = now or timezone.now()
     options = options or ReportOptions()
     if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
@@ -103,10 +143,16 @@ def report_build(
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
                 state = "done"
+    capped, capping = revenue_capped(
+        experiment=experiment, aggregates=aggregates, percentile=options.revenue_cap_percentile
+    )
     return _report_from(
         experiment=experiment,
         variants=variants,
         live=aggregates,
+        capped_live=capped if capping else None,
+        revenue_capping=capping,
+        uncapped_revenue={k: a.revenue for k, a in aggregates.items()} if capping else None,
         snapshots=snapshots,
         options=options,
         now=now,
@@ -130,13 +176,20 @@ def _report_from(
     units_in_several_variants: int | None,
     backfill: Literal["pending", "done"] | None,
     holdout: bool = False,
+    revenue_capping: RevenueCapping | None = None,
+    uncapped_revenue: dict[int, float] | None = None,
+    capped_live: dict[int, VariantAggregates] | None = None,
 ) -> Report:
     """The report from the daily snapshots (all traffic, or the `holdout` slice) and the live totals."""
     live_look = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=live)
+    looks = looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look)
+    if capped_live is not None:
+        # The last look is the current totals (live, or the snapshot they equal): it gets the capped revenue.
+        looks[-1] = dataclasses.replace(looks[-1], aggregates=capped_live)
     return report_assemble(
         experiment=experiment,
         variants=variants,
-        looks=looks_with_live([look_from_snapshot(s, holdout=holdout) for s in snapshots], live_look),
+        looks=looks,
         options=options,
         now=now,
         metrics=metrics,
@@ -144,6 +197,8 @@ def _report_from(
         copy_scores=copy_scores(variant_ids=[v.pk for v in variants]),
         units_in_several_variants=units_in_several_variants,
         snapshot_info=_snapshot_info(snapshots, backfill),
+        revenue_capping=revenue_capping,
+        uncapped_revenue=uncapped_revenue,
     )
 
 

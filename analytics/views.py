@@ -190,6 +190,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
             "metric": metric,
             "label": METRIC_LABELS[metric],
             "scale": report.metric_scales.get(metric, "relative"),
+            "settings": report.metric_settings.get(metric),
             "primary": metric == report.primary_metric,
             "rows": [
                 {"variant": v, "value": v.metrics[metric].value, "lift": v.metrics[metric].lift}

@@ -62,9 +62,8 @@ class AllocationVersionInline(admin.TabularInline):
 NAMESPACE_FIELDS = ("namespace_id", "namespace_start", "namespace_end")
 # What decides who sees which variant: frozen once the experiment has started.
 ALLOCATION_FIELDS = ("seed", "coverage", *NAMESPACE_FIELDS, "allocation_mode", "bandit_holdout", "bandit_floor")
-# The analysis plan: frozen once the experiment has started, so a result cannot be re-read afterwards.
-ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction")
-ADMIN_EDITABLE = ("name", "hypothesis", *ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS)
+# Editable in the admin; the analysis plan and the allocation become read-only once it has started.
+ADMIN_EDITABLE = ("name", "hypothesis", *services.ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS)
 
 
 def _short(value, limit: int = 120) -> str:
@@ -112,7 +111,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     ]
     fieldsets = (
         (None, {"fields": ("key", "name", "product", "hypothesis", "status")}),
-        ("Analysis plan (frozen once started)", {"fields": ANALYSIS_PLAN_FIELDS}),
+        ("Analysis plan (frozen once started)", {"fields": services.ANALYSIS_PLAN_FIELDS}),
         ("Allocation (frozen once started)", {"fields": ALLOCATION_FIELDS}),
         ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at", "change_history")}),
     )
@@ -150,7 +149,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
-            fields += ["key", "product", *ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS]
+            fields += ["key", "product", *services.ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS]
         return fields
 
     def save_model(self, request, obj, form, change):

@@ -9,6 +9,9 @@ from django.db import models
 from catalog.models import Product
 
 UNIT_MAX_LENGTH = 128
+# The metrics a lift report computes, by name (analytics.selectors.METRICS maps each to its per-unit
+# columns): an experiment's guardrails are chosen among them.
+REPORT_METRICS = ("ctr", "cvr", "click_to_order", "atc_rate", "orders_per_unit", "revenue_per_unit")
 
 
 class Experiment(models.Model):
@@ -67,6 +70,18 @@ class Experiment(models.Model):
         default=0.05,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Bandit mode: the least share of the adaptive slice every λ arm keeps.",
+    )
+    planned_units = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Units (all arms) the group-sequential design plans for; empty: the report derives it from "
+        "the power calculator for the primary metric at the minimum lift.",
+    )
+    guardrail_metrics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Report metrics (e.g. atc_rate, revenue_per_unit) where a significant harm blocks shipping.",
     )
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)

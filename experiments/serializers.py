@@ -72,6 +72,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "allocation_mode",
             "bandit_holdout",
             "bandit_floor",
+            "planned_units",
+            "guardrail_metrics",
             "variants",
             "owner",
             "started_at",
@@ -79,12 +81,20 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["status", "owner", "started_at", "stopped_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "status",
+            "owner",
+            "started_at",
+            "stopped_at",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {
             "coverage": {"min_value": 0.0001, "max_value": 1.0},
             "alpha": {"min_value": 0.001, "max_value": 0.5},
             "bandit_holdout": {"min_value": 0.05, "max_value": 1.0},
             "bandit_floor": {"min_value": 0.0, "max_value": 0.5},
+            "planned_units": {"min_value": 1},
         }
 
     def validate_variants(self, value: list[dict]) -> list[dict]:

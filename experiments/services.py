@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -32,10 +33,10 @@ from catalog.models import Product
 from catalog.rules import check_copy
 from experiments.adaptive import allocation_initialize
 from experiments.assignment import snapshot_cache_clear
-from experiments.models import Experiment, Variant
+from experiments.models import REPORT_METRICS, Experiment, Variant
 
 FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
-ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction")
+ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction", "guardrail_metrics", "planned_units")
 EDITABLE_WHEN_LIVE = ("name", "hypothesis")
 HISTORY_FIELDS = (
     "name",
@@ -43,6 +44,8 @@ HISTORY_FIELDS = (
     "primary_metric",
     "alpha",
     "correction",
+    "guardrail_metrics",
+    "planned_units",
     "seed",
     "coverage",
     "namespace_id",
@@ -55,6 +58,20 @@ HISTORY_FIELDS = (
 SYSTEM_USERNAME = "system"
 VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "copy", "weight", "source")
 ACTIVE_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED)
+
+
+def experiment_guardrails_parse(value: Any) -> list[str]:
+    """Guardrail metrics: distinct names of report metrics; FieldErrors names what is wrong."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(m, str) for m in value):
+        raise FieldErrors({"guardrail_metrics": "must be a list of metric names"})
+    unknown = sorted(set(value) - set(REPORT_METRICS))
+    if unknown:
+        raise FieldErrors(
+            {"guardrail_metrics": f"unknown metric(s) {', '.join(unknown)}; one of {', '.join(REPORT_METRICS)}"}
+        )
+    return list(dict.fromkeys(value))
 
 
 def system_user() -> AbstractBaseUser:
@@ -222,13 +239,15 @@ def experiment_create(
     hypothesis: str = "",
     primary_metric: str = Experiment.Metric.CTR,
     alpha: float = 0.05,
-    correction: str = Experiment.Correction.HOLM,
+    correction: str = "",
     seed: str = "",
     coverage: float = 1.0,
     namespace: Any = None,
     allocation_mode: str = Experiment.AllocationMode.FIXED,
     bandit_holdout: float = 0.2,
     bandit_floor: float = 0.05,
+    guardrail_metrics: Iterable[str] = (),
+    planned_units: int | None = None,
     variants: Iterable[dict] = (),
 ) -> Experiment:
     if Experiment.objects.filter(key=key).exists():
@@ -245,7 +264,7 @@ def experiment_create(
         hypothesis=hypothesis,
         primary_metric=primary_metric,
         alpha=alpha,
-        correction=correction,
+        correction=correction or settings.COPYLIFT_REPORT_CORRECTION,
         seed=seed,
         coverage=coverage,
         namespace_id=ns_id,
@@ -254,6 +273,8 @@ def experiment_create(
         allocation_mode=allocation_mode,
         bandit_holdout=bandit_holdout,
         bandit_floor=bandit_floor,
+        guardrail_metrics=experiment_guardrails_parse(guardrail_metrics),
+        planned_units=planned_units,
     )
     _variants_replace(experiment, rows, owner)
     changes = {name: {"old": None, "new": value} for name, value in _values(experiment).items()}
@@ -291,6 +312,8 @@ def experiment_update(
             )
     if "coverage" in data and not 0.0 < float(data["coverage"]) <= 1.0:
         raise FieldErrors({"coverage": "must be in (0, 1]"})
+    if "guardrail_metrics" in data:
+        data["guardrail_metrics"] = experiment_guardrails_parse(data["guardrail_metrics"])
     variants = data.pop("variants", None)
     before = _values(experiment)
     variants_before = _variant_values(experiment) if variants is not None else None

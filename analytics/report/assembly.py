@@ -14,10 +14,20 @@ from datetime import datetime
 from analytics.report.decision import days_between, decide
 from analytics.report.format import METRIC_LABELS
 from analytics.report.looks import Look
-from analytics.report.metrics import Arms, MetricAnalysis, arms_of, metric_analyse
+from analytics.report.metrics import Arms, GroupSequentialPlan, MetricAnalysis, arms_of, metric_analyse, metric_config
 from analytics.report.options import ALL_METRICS, ReportOptions
-from analytics.report.types import LookSummary, MetricResult, Product, Report, SnapshotInfo, Srm, VariantResult
-from analytics.stats import srm_test
+from analytics.report.types import (
+    LookSummary,
+    MetricResult,
+    Plan,
+    Product,
+    Report,
+    RevenueCapping,
+    SnapshotInfo,
+    Srm,
+    VariantResult,
+)
+from analytics.stats import sample_size, srm_test
 from analytics.stats.results import finite_or_none
 from experiments.models import Experiment, Variant
 
@@ -59,8 +69,68 @@ def _timeseries(looks: list[Look], ordered: list[Variant], analyses: Mapping[str
     return series
 
 
+def _plan(
+    experiment: Experiment,
+    arms: Arms,
+    current: Look,
+    options: ReportOptions,
+    days_running: float | None,
+) -> Plan:
+    """The group-sequential plan: the experiment's planned units, or the power calculator's for the primary metric
+    at the minimum lift (with the treatment's variance), and the days it takes at the traffic so far."""
+    metric = experiment.primary_metric
+    units_so_far = sum(int(current.of(v.pk).units) for v in arms.all)
+    daily = units_so_far / days_running if days_running and days_running >= 1 / 24 and units_so_far else None
+    weights = {v.key: float(v.weight) for v in arms.all}
+    total_weight = sum(weights.values()) or 1.0
+    planned: int | None = experiment.planned_units
+    source = "experiment" if planned else None
+    error = None
+    if not planned and arms.treatments:
+        control = current.of(arms.control.pk).statistic(metric)
+        treatment_vars = [
+            current.of(v.pk).statistic(metric).variance
+            for v in arms.treatments
+            if current.of(v.pk).units > 1 and not current.of(v.pk).statistic(metric).problem()
+        ]
+        if control.problem():
+            error = f"no plan yet: {control.problem()}"
+        else:
+            config, _ = metric_config(experiment, metric, options)
+            result = sample_size(
+                baseline_mean=control.mean,
+                baseline_variance=control.variance,
+                relative_lift=options.minimum_lift,
+                power=options.power,
+                control_share=weights[arms.control.key] / total_weight,
+                treatment_share=min(weights[v.key] for v in arms.treatments) / total_weight,
+                method="group_sequential",
+                config=config,
+                treatment_variance=max(treatment_vars) if treatment_vars else None,
+            )
+            planned, error = result.units_total, result.error
+            source = "power_calculator" if planned else None
+    fraction = units_so_far / planned if planned else None
+    return Plan(
+        planned_units=planned,
+        source=source,  # type: ignore[arg-type]
+        planned_days=planned / daily if planned and daily else None,
+        units_so_far=units_so_far,
+        information_fraction=fraction,
+        metric=metric,
+        relative_lift=options.minimum_lift,
+        power=options.power,
+        ended=bool(planned) and (experiment.status == Experiment.Status.STOPPED or (fraction or 0) >= 1),
+        error=error,
+    )
+
+
 def _variant_result(
-    variant: Variant, look: Look, analyses: Mapping[str, MetricAnalysis], score: Mapping[str, float | None]
+    variant: Variant,
+    look: Look,
+    analyses: Mapping[str, MetricAnalysis],
+    score: Mapping[str, float | None],
+    revenue: float | None = None,
 ) -> VariantResult:
     agg = look.of(variant.pk)
     return VariantResult(
@@ -79,7 +149,7 @@ def _variant_result(
         clicks=int(agg.clicks),
         add_to_carts=int(agg.add_to_carts),
         orders=int(agg.orders),
-        revenue=finite_or_none(agg.revenue),
+        revenue=finite_or_none(agg.revenue if revenue is None else revenue),
         metrics={
             metric: MetricResult(
                 value=analysis.values.get(variant.key),
@@ -115,9 +185,16 @@ def report_assemble(
     copy_scores: Mapping[int, Mapping[str, float | None]] | None = None,
     units_in_several_variants: int | None = None,
     snapshot_info: SnapshotInfo | None = None,
+    revenue_capping: RevenueCapping | None = None,
+    uncapped_revenue: Mapping[int, float] | None = None,
 ) -> Report:
-    """The report. `looks` are cumulative and oldest first; the last one is the current state."""
-    wanted = {experiment.primary_metric, *metrics}  # the decision needs the primary metric
+    """The report. `looks` are cumulative and oldest first; the last one is the current state.
+
+    With `revenue_capping`, the last look's revenue sums are capped ones; `uncapped_revenue` (variant id ->
+    revenue) is then what the variants' `revenue` shows."""
+    guardrail_metrics = [m for m in (experiment.guardrail_metrics or []) if m in ALL_METRICS]
+    # The decision needs the primary metric and the guardrails.
+    wanted = {experiment.primary_metric, *metrics, *guardrail_metrics}
     metrics = [metric for metric in ALL_METRICS if metric in wanted]
     arms: Arms | None = arms_of(list(variants))
     ordered = arms.all if arms else list(variants)
@@ -128,6 +205,16 @@ def report_assemble(
     days_running = days_between(experiment.started_at, experiment.stopped_at or now)
 
     analyses: dict[str, MetricAnalysis] = {}
+    plan = _plan(experiment, arms, current, options, days_running) if arms is not None else None
+    gs_plan = (
+        GroupSequentialPlan(
+            planned_units=plan.planned_units,
+            ended=plan.ended,
+            weights={v.key: float(v.weight) for v in ordered},
+        )
+        if plan is not None and plan.planned_units and options.sequential_method == "group_sequential"
+        else None
+    )
     if arms is not None:
         for metric in metrics:
             analyses[metric] = metric_analyse(
@@ -137,6 +224,8 @@ def report_assemble(
                 looks=looks,
                 options=options,
                 with_timeline=with_timeseries,
+                plan=gs_plan,
+                guardrail=metric in guardrail_metrics,
             )
     scores = copy_scores or {}
     decision = decide(
@@ -148,6 +237,7 @@ def report_assemble(
         looks=looks,
         options=options,
         days_running=days_running,
+        guardrails={m: analyses[m] for m in guardrail_metrics if m in analyses and m != experiment.primary_metric},
     )
     product = experiment.product
     return Report(
@@ -164,16 +254,23 @@ def report_assemble(
         sequential_method=options.sequential_method,  # type: ignore[arg-type]
         sequential_tuning_n=options.sequential_tuning_n,
         min_units_per_arm=config.min_units_per_arm,
-        correction=options.correction,  # type: ignore[arg-type]
+        correction=options.correction_for(experiment),  # type: ignore[arg-type]
         minimum_lift=options.minimum_lift,
         metrics=list(analyses) or list(metrics),
         metric_scales={metric: analysis.scale for metric, analysis in analyses.items()},
         units=sum(units.values()),
         units_in_several_variants=units_in_several_variants,
         srm=srm,
-        variants=[_variant_result(v, current, analyses, scores.get(v.pk) or {}) for v in ordered],
+        variants=[
+            _variant_result(v, current, analyses, scores.get(v.pk) or {}, (uncapped_revenue or {}).get(v.pk))
+            for v in ordered
+        ],
         decision=decision,
         warnings=_warnings(units_in_several_variants, analyses),
         snapshots=snapshot_info,
         timeseries=_timeseries(looks, ordered, analyses) if with_timeseries else [],
+        metric_settings={m: a.settings for m, a in analyses.items() if a.settings is not None},
+        guardrail_metrics=guardrail_metrics,
+        plan=plan,
+        revenue_capping=revenue_capping,
     )

@@ -30,6 +30,14 @@ CSV_COLUMNS = (
     "significant",
     "sequential_significant",
     "test_scale",
+    # The headline on the metric's test scale (relative fraction or absolute per unit), and the fixed test's method.
+    "estimate",
+    "estimate_ci_lower",
+    "estimate_ci_upper",
+    "estimate_sequential_ci_lower",
+    "estimate_sequential_ci_upper",
+    "method",
+    "guardrail",
 )
 _NO_INTERVAL = (None, None)
 
@@ -56,6 +64,9 @@ def report_csv(report: Report) -> str:
             lift = result.lift if result else None
             ci = (lift.ci if lift else None) or _NO_INTERVAL
             seq = (lift.sequential_ci if lift else None) or _NO_INTERVAL
+            est_ci = (lift.estimate_ci if lift else None) or _NO_INTERVAL
+            est_seq = (lift.estimate_sequential_ci if lift else None) or _NO_INTERVAL
+            settings = report.metric_settings.get(metric)
             row = [
                 report.experiment,
                 variant.key,
@@ -84,6 +95,8 @@ def report_csv(report: Report) -> str:
                     if lift
                     else (None,) * 14
                 ),
+                *((lift.estimate, est_ci[0], est_ci[1], est_seq[0], est_seq[1], lift.method) if lift else (None,) * 6),
+                bool(settings and settings.guardrail),
             ]
             writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()

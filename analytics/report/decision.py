@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 
 from analytics.report.format import METRIC_LABELS, interval, pct, variant_label
@@ -30,6 +31,7 @@ def decide(
     looks: list[Look],
     options: ReportOptions,
     days_running: float | None,
+    guardrails: Mapping[str, MetricAnalysis] | None = None,
 ) -> ReportDecision:
     metric = experiment.primary_metric
     label = METRIC_LABELS[metric]
@@ -65,48 +67,69 @@ def decide(
             if lifts[v.key].sequential_significant and lifts[v.key].sequential_decision == direction
         ]
 
-    winners = stopping("stop_increase")
+    candidates = stopping("stop_increase")
+    harms = {v.key: _guardrail_harms(v, guardrails or {}) for v in candidates}
+    winners = [v for v in candidates if not harms[v.key]]
+    blocked = [v for v in candidates if harms[v.key]]
+    blocked_by = [f"{v.key}: {metric}" for v in blocked for metric in harms[v.key]] or None
     if winners:
-        best = max(winners, key=lambda v: lifts[v.key].relative or 0.0)
+        best = max(winners, key=lambda v: lifts[v.key].estimate or 0.0)
         lift = lifts[best.key]
         others = [variant_label(v) for v in winners if v is not best]
         text = (
-            f"{variant_label(best)} beats control on {label}: {pct(lift.relative)} "
-            f"{interval(lift.sequential_ci)}, sequential test significant, safe to stop."
+            f"{variant_label(best)} beats control on {label}: {_headline(lift)}, sequential test significant, "
+            "safe to stop."
         )
         if others:
             text += f" Also ahead of control: {', '.join(others)}."
-        return done("ship", text, winner=best.key, lift=_decision_lift(lift))
+        if blocked:
+            text += f" Not shippable, though ahead: {_harm_text(blocked, harms, guardrails or {})}."
+        return done("ship", text, winner=best.key, lift=_decision_lift(lift), blocked_by=blocked_by)
+    if blocked:
+        best = max(blocked, key=lambda v: lifts[v.key].estimate or 0.0)
+        lift = lifts[best.key]
+        return done(
+            "guardrail_harm",
+            f"{variant_label(best)} beats control on {label} ({_headline(lift)}), but a guardrail blocks shipping: "
+            f"{_harm_text(blocked, harms, guardrails or {})}. Keep the control copy or fix the variant.",
+            lift=_decision_lift(lift),
+            blocked_by=blocked_by,
+        )
 
     losers = stopping("stop_decrease")
     if len(losers) == len(arms.treatments):
-        best = max(losers, key=lambda v: lifts[v.key].relative or -math.inf)
+        best = max(losers, key=lambda v: lifts[v.key].estimate or -math.inf)
         lift = lifts[best.key]
         return done(
             "keep_control",
-            f"Control beats every variant on {label} (closest: {variant_label(best)} {pct(lift.relative)} "
-            f"{interval(lift.sequential_ci)}), sequential test significant: safe to stop and keep the control copy.",
+            f"Control beats every variant on {label} (closest: {variant_label(best)} {_headline(lift)}), "
+            "sequential test significant: safe to stop and keep the control copy.",
             winner=arms.control.key,
             lift=_decision_lift(lift),
         )
 
-    burn_in = [lifts[v.key].warning for v in arms.treatments if lifts[v.key].warning]
-    if not burn_in and _no_effect(lifts, arms, options):
+    burn_in = [
+        lifts[v.key].warning
+        for v in arms.treatments
+        if lifts[v.key].warning and not lifts[v.key].warning.startswith("after the planned final look")
+    ]
+    band = _band(primary, arms, options)
+    if not burn_in and _no_effect(lifts, arms, options, band):
         return done(
             "stop_no_effect",
-            f"No variant moves {label} by more than ±{options.minimum_lift * 100:g} %: every variant's "
-            f"always-valid interval lies inside that band ({_intervals(lifts, arms)}). Safe to stop; the copy "
-            "makes no difference worth shipping.",
+            f"No variant moves {label} by more than ±{options.minimum_lift * 100:g} %"
+            f"{_band_text(primary, band)}: every variant's always-valid interval lies inside that band "
+            f"({_intervals(lifts, arms)}). Safe to stop; the copy makes no difference worth shipping.",
         )
 
-    best = max(arms.treatments, key=lambda v: lifts[v.key].relative if lifts[v.key].relative is not None else -1)
+    best = max(arms.treatments, key=lambda v: lifts[v.key].estimate if lifts[v.key].estimate is not None else -1e300)
     estimate = _days_left(experiment, arms, best, looks, options, days_running)
     more = {"days_left": estimate.days_left, "days_left_detail": estimate}
     if stopped:
         return done(
             "inconclusive",
             f"Stopped before a conclusive result on {label}: best variant {variant_label(best)} "
-            f"{pct(lifts[best.key].relative)} {interval(lifts[best.key].sequential_ci)}, "
+            f"{_headline(lifts[best.key])}, "
             f"not significant at α = {alpha:g}.",
             **more,
         )
@@ -125,20 +148,68 @@ def _decision_lift(lift: Lift) -> DecisionLift:
     )
 
 
-def _no_effect(lifts: dict[str, Lift], arms: Arms, options: ReportOptions) -> bool:
-    """Every treatment's always-valid interval excludes lifts of ±minimum_lift (or the design ended)."""
+def _band(primary: MetricAnalysis, arms: Arms, options: ReportOptions) -> float | None:
+    """Half-width of the no-effect band on the metric's scale: the minimum lift, relative or in units."""
+    if primary.scale == "relative":
+        return options.minimum_lift
+    control = primary.values.get(arms.control.key)
+    return None if not control else abs(control) * options.minimum_lift
+
+
+def _band_text(primary: MetricAnalysis, band: float | None) -> str:
+    return f" (±{band:.4g} per unit on the absolute scale)" if primary.scale == "absolute" and band else ""
+
+
+def _no_effect(lifts: dict[str, Lift], arms: Arms, options: ReportOptions, band: float | None) -> bool:
+    """Every treatment's always-valid interval, on the metric's scale, lies inside ±band (or the design ended)."""
     if options.sequential_method == "group_sequential":
         return all(lifts[v.key].sequential_decision == "stop_no_effect" for v in arms.treatments)
-    bound = options.minimum_lift
+    if not band:
+        return False
     for variant in arms.treatments:
-        ci = lifts[variant.key].sequential_ci
-        if not ci or ci[0] is None or ci[1] is None or not (-bound < ci[0] and ci[1] < bound):
+        ci = lifts[variant.key].estimate_sequential_ci
+        if not ci or ci[0] is None or ci[1] is None or not (-band < ci[0] and ci[1] < band):
             return False
     return True
 
 
+def _headline(lift: Lift) -> str:
+    """The lift and its always-valid interval on the metric's scale, as people read them."""
+    if lift.scale == "relative":
+        return f"{pct(lift.estimate)} {interval(lift.estimate_sequential_ci)}"
+    ci = lift.estimate_sequential_ci or (None, None)
+
+    def num(value: float | None) -> str:
+        return "–" if value is None else f"{value:+.4g}".replace("-", "−")
+
+    return f"{num(lift.estimate)} per unit [{num(ci[0])}, {num(ci[1])}] ({pct(lift.relative)})"
+
+
 def _intervals(lifts: dict[str, Lift], arms: Arms) -> str:
-    return "; ".join(f"{v.key} {interval(lifts[v.key].sequential_ci)}" for v in arms.treatments)
+    return "; ".join(f"{v.key} {_headline(lifts[v.key])}" for v in arms.treatments)
+
+
+def _guardrail_harms(variant: Variant, guardrails: Mapping[str, MetricAnalysis]) -> list[str]:
+    """The guardrail metrics on which `variant` is significantly worse than control (sequential or fixed-horizon:
+    a guardrail errs on the side of blocking)."""
+    harmed = []
+    for metric, analysis in guardrails.items():
+        lift = analysis.lifts.get(variant.key)
+        if lift is None or lift.estimate is None:
+            continue
+        sequential = lift.sequential_significant and lift.sequential_decision == "stop_decrease"
+        if sequential or (lift.significant and lift.estimate < 0):
+            harmed.append(metric)
+    return harmed
+
+
+def _harm_text(blocked: list[Variant], harms: dict[str, list[str]], guardrails: Mapping[str, MetricAnalysis]) -> str:
+    parts = []
+    for variant in blocked:
+        for metric in harms[variant.key]:
+            lift = guardrails[metric].lifts[variant.key]
+            parts.append(f"{variant_label(variant)} harms {METRIC_LABELS[metric]} {_headline(lift)}")
+    return "; ".join(parts)
 
 
 def _days_left(

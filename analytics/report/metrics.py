@@ -5,10 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from analytics.report.looks import Look
-from analytics.report.options import ABSOLUTE_SCALE_METRICS, ReportOptions
-from analytics.report.types import Interval, Lift, LookLift, Scale
-from analytics.stats import SequentialResult, adjust_p_values, analyze_metric, sequential_path, sequential_test
+from analytics.report.options import ReportOptions
+from analytics.report.types import Interval, Lift, LookLift, MetricSettings, Scale
+from analytics.stats import (
+    SequentialResult,
+    StatsConfig,
+    adjust_p_values,
+    analyze_metric,
+    config_for_metric,
+    headline,
+    metric_scale,
+    msprt_tau_for_mde,
+    observed_group_sequential_path,
+    sequential_path,
+    sequential_test,
+)
 from analytics.stats.results import finite_or_none
+from analytics.stats.statistics import Statistic
 from experiments.models import Experiment, Variant
 
 
@@ -40,6 +53,16 @@ class MetricAnalysis:
     lifts: dict[str, Lift]
     error: str | None
     per_look: list[dict[str, LookLift]]  # one entry per look, oldest first: treatment key -> lift then
+    settings: MetricSettings | None = None
+
+
+@dataclass(frozen=True)
+class GroupSequentialPlan:
+    """Planned units of the group-sequential design (all arms) and whether its final look is past."""
+
+    planned_units: int
+    ended: bool
+    weights: dict[str, float]  # variant key -> weight, to share the plan among the pairs
 
 
 def pair(lower: float | None, upper: float | None) -> Interval | None:
@@ -52,6 +75,41 @@ def _final(path: list[SequentialResult]) -> SequentialResult | None:
     return path[-1] if path else None
 
 
+def _zero_baseline(statistic: Statistic) -> bool:
+    mean = finite_or_none(getattr(statistic, "mean", None)) if not statistic.problem() else None
+    return bool(statistic.n) and mean == 0.0
+
+
+def metric_config(
+    experiment: Experiment, metric: str, options: ReportOptions, *, scale: Scale | None = None
+) -> tuple[StatsConfig, float | None]:
+    """The metric's config on its scale, with the mSPRT τ tuned to the minimum lift (msprt only)."""
+    base = options.config(experiment)
+    tau = None
+    if options.sequential_method == "msprt":
+        # tau is relative to the control mean on both scales: the same c x MDE serves either.
+        tuning = msprt_tau_for_mde(options.minimum_lift, power=options.power, config=base)
+        tau = tuning.tau
+        return config_for_metric(base, metric=metric, scale=scale, msprt_tuning=tuning), tau
+    return config_for_metric(base, metric=metric, scale=scale), tau
+
+
+def _path(
+    pairs: list[tuple[Statistic, Statistic]],
+    config: StatsConfig,
+    plan: GroupSequentialPlan | None,
+    control_key: str,
+    treatment_key: str,
+) -> list[SequentialResult]:
+    if config.sequential_method == "group_sequential" and plan is not None:
+        total = sum(plan.weights.values()) or 1.0
+        share = (plan.weights.get(control_key, 0.0) + plan.weights.get(treatment_key, 0.0)) / total
+        return observed_group_sequential_path(
+            pairs, planned_units=max(plan.planned_units * share, 1.0), config=config, ended=plan.ended
+        )
+    return sequential_path(pairs, config)
+
+
 def metric_analyse(
     *,
     experiment: Experiment,
@@ -60,17 +118,28 @@ def metric_analyse(
     looks: list[Look],
     options: ReportOptions,
     with_timeline: bool = True,
+    plan: GroupSequentialPlan | None = None,
+    guardrail: bool = False,
 ) -> MetricAnalysis:
     """The metric's value per variant and, per treatment, every lift, interval, p-value and decision;
-    with `with_timeline`, also each treatment's relative lift and always-valid interval at every look."""
-    scale: Scale = "absolute" if metric in ABSOLUTE_SCALE_METRICS else "relative"
-    config_rel = options.config(experiment)
-    config_abs = options.config(experiment, scale="absolute")
-    config = config_abs if scale == "absolute" else config_rel
+    with `with_timeline`, also each treatment's relative lift and always-valid interval at every look.
+
+    One scale per metric (`analytics.stats.metric_scale`): the headline estimate, both intervals,
+    the p-values and the sequential decision all read the same lift. A relative metric whose
+    control has no events yet has no relative lift: it is tested on the absolute lift until it has.
+    """
     # One statistic object per look and variant, shared by every test that reads it (they memoize).
     per_look = [{v.pk: look.of(v.pk).statistic(metric) for v in arms.all} for look in looks]
     control_stat = per_look[-1][arms.control.pk]
     treatment_stats = {v.key: per_look[-1][v.pk] for v in arms.treatments}
+    scale: Scale = metric_scale(metric)  # type: ignore[assignment]
+    scale_note = None
+    if scale == "relative" and _zero_baseline(control_stat):
+        scale = "absolute"
+        scale_note = "the control has no events yet, so the relative lift is undefined: tested on the absolute lift"
+    config, tau = metric_config(experiment, metric, options, scale=scale)
+    config_rel, _ = metric_config(experiment, metric, options, scale="relative")
+    config_abs, _ = metric_config(experiment, metric, options, scale="absolute")
     analysis = analyze_metric(
         control_stat, treatment_stats, metric=metric, control_name=arms.control.key, config=config
     )
@@ -78,13 +147,17 @@ def metric_analyse(
     values.update({summary.name: summary.mean for summary in analysis.treatments})
 
     paths_rel: dict[str, list[SequentialResult]] = {}
-    paths_head: dict[str, list[SequentialResult]] = {}
+    paths_abs: dict[str, list[SequentialResult]] = {}
     for variant in arms.treatments:
         pairs = [(stats[arms.control.pk], stats[variant.pk]) for stats in per_look]
-        paths_rel[variant.key] = sequential_path(pairs, config_rel)
-        paths_head[variant.key] = sequential_path(pairs, config_abs) if scale == "absolute" else paths_rel[variant.key]
+        paths_rel[variant.key] = _path(pairs, config_rel, plan, arms.control.key, variant.key)
+        if scale == "absolute":
+            paths_abs[variant.key] = _path(pairs, config_abs, plan, arms.control.key, variant.key)
+    paths_head = paths_abs if scale == "absolute" else paths_rel
     head_finals = [_final(paths_head[v.key]) for v in arms.treatments]
-    sequential_adjusted = adjust_p_values([r.p_value if r else None for r in head_finals], options.correction)
+    sequential_adjusted = adjust_p_values(
+        [r.p_value if r else None for r in head_finals], options.correction_for(experiment)
+    )
 
     lifts: dict[str, Lift] = {}
     for variant, comparison, head, seq_adjusted in zip(
@@ -92,10 +165,15 @@ def metric_analyse(
     ):
         rel = _final(paths_rel[variant.key])
         seq_abs = (
-            head if scale == "absolute" else sequential_test(control_stat, treatment_stats[variant.key], config_abs)
+            head
+            if scale == "absolute"
+            else sequential_test(control_stat, treatment_stats[variant.key], config_abs)  # shown, not decided on
         )
         fixed = comparison.fixed
+        top = headline(comparison)
         warning = head.warning if head else None
+        # After the plan's final look the decision is the final look's: that warning does not hold it back.
+        blocking = warning if warning and not warning.startswith("after the planned final look") else None
         lifts[variant.key] = Lift(
             absolute=fixed.absolute.estimate,
             relative=fixed.relative.estimate,
@@ -113,10 +191,15 @@ def metric_analyse(
             expected_loss=comparison.bayesian.expected_loss_treatment,
             significant=bool(comparison.significant_adjusted),
             sequential_significant=bool(
-                seq_adjusted is not None and seq_adjusted < experiment.alpha and warning is None
+                seq_adjusted is not None and seq_adjusted < experiment.alpha and blocking is None
             ),
             warning=warning,
             error=fixed.error or (head.error if head else None),
+            estimate=top.estimate,
+            estimate_ci=pair(top.ci_lower, top.ci_upper),
+            estimate_sequential_ci=pair(head.ci_lower, head.ci_upper) if head else None,
+            method=fixed.method,
+            method_warning=fixed.warning,
         )
 
     timeline = [
@@ -130,4 +213,11 @@ def metric_analyse(
         }
         for index in range(len(looks) if with_timeline else 0)
     ]
-    return MetricAnalysis(scale=scale, values=values, lifts=lifts, error=analysis.error, per_look=timeline)
+    return MetricAnalysis(
+        scale=scale,
+        values=values,
+        lifts=lifts,
+        error=analysis.error,
+        per_look=timeline,
+        settings=MetricSettings(scale=scale, scale_note=scale_note, msprt_tau=tau, guardrail=guardrail),
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias, get_args
 
 from django.conf import settings
@@ -23,30 +23,44 @@ CORRECTIONS: tuple[str, ...] = get_args(Correction)
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """How the report analyses the data; empty values take the `COPYLIFT_REPORT_*` settings."""
+    """How the report analyses the data; empty values take the `COPYLIFT_REPORT_*` settings (the
+    correction: the experiment's own, see `planned`)."""
 
     sequential_method: str = ""
     correction: str = ""
     sequential_tuning_n: float = 0.0
     minimum_lift: float = 0.0  # smallest relative lift worth detecting: days left and the no-effect rule
     power: float = 0.8
+    revenue_cap_percentile: float = -1.0  # < 0: the setting; 0: no capping
 
     def __post_init__(self) -> None:
         defaults = {
             "sequential_method": settings.COPYLIFT_REPORT_SEQUENTIAL_METHOD,
-            "correction": settings.COPYLIFT_REPORT_CORRECTION,
             "sequential_tuning_n": float(settings.COPYLIFT_REPORT_SEQUENTIAL_TUNING_N),
             "minimum_lift": float(settings.COPYLIFT_REPORT_MINIMUM_LIFT),
         }
         for name, value in defaults.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        if self.revenue_cap_percentile < 0:
+            object.__setattr__(self, "revenue_cap_percentile", float(settings.COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE))
+        if not 0 <= self.revenue_cap_percentile <= 100:
+            raise ValueError("revenue_cap_percentile must lie in [0, 100]")
         if self.sequential_method not in SEQUENTIAL_METHODS:
             raise ValueError(f"sequential_method must be one of {', '.join(SEQUENTIAL_METHODS)}")
-        if self.correction not in CORRECTIONS:
+        if self.correction and self.correction not in CORRECTIONS:
             raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}")
         if not 0 < self.minimum_lift < 1:
             raise ValueError("minimum_lift must lie strictly between 0 and 1")
+
+    def planned(self, experiment: Experiment) -> ReportOptions:
+        """These options with the experiment's pre-registered correction where none was asked for:
+        the correction is part of the analysis plan frozen at start (a request may still ask for
+        another one, as an extra, recorded reading of the same data)."""
+        return self if self.correction else replace(self, correction=self.correction_for(experiment))
+
+    def correction_for(self, experiment: Experiment) -> str:
+        return self.correction or experiment.correction or settings.COPYLIFT_REPORT_CORRECTION
 
     def config(self, experiment: Experiment, *, scale: str = "relative") -> StatsConfig:
         return StatsConfig(
@@ -54,7 +68,7 @@ class ReportOptions:
             difference_type=scale,  # type: ignore[arg-type]
             sequential_method=self.sequential_method,  # type: ignore[arg-type]
             sequential_tuning_n=self.sequential_tuning_n,
-            correction=self.correction,  # type: ignore[arg-type]
+            correction=self.correction_for(experiment),  # type: ignore[arg-type]
         )
 
 

@@ -26,7 +26,14 @@ from experiments.models import Experiment
 Interval: TypeAlias = tuple[float | None, float | None]
 Scale: TypeAlias = Literal["relative", "absolute"]
 DecisionStatus: TypeAlias = Literal[
-    "ship", "keep_control", "stop_no_effect", "keep_running", "inconclusive", "srm_problem", "not_enough_data"
+    "ship",
+    "keep_control",
+    "stop_no_effect",
+    "keep_running",
+    "inconclusive",
+    "srm_problem",
+    "not_enough_data",
+    "guardrail_harm",
 ]
 DECISIONS: tuple[str, ...] = DecisionStatus.__args__  # type: ignore[attr-defined]
 LookSource: TypeAlias = Literal["totals", "events", "live"]
@@ -65,6 +72,15 @@ class Lift(_Json):
     sequential_significant: bool = spec(description="sequential, adjusted p < alpha, past burn-in")
     warning: str | None = None
     error: str | None = None
+    estimate: float | None = spec(default=None, description="the lift on `scale` (the headline)")
+    estimate_ci: Interval | None = spec(default=None, description="fixed-horizon interval on `scale`")
+    estimate_sequential_ci: Interval | None = spec(
+        default=None, description="always-valid interval on `scale`: the decision and the no-effect rule read it"
+    )
+    method: str | None = spec(
+        default=None, description="fixed-horizon test: welch_t, or fisher_exact / pooled_variance for a zero-event arm"
+    )
+    method_warning: str | None = None
 
 
 @frozen
@@ -152,6 +168,9 @@ class ReportDecision(_Json):
     days_left_detail: DaysLeft | None = spec(default=None, omit_if_none=True)
     text: str
     lift: DecisionLift | None = spec(default=None, omit_if_none=True)
+    blocked_by: list[str] | None = spec(
+        default=None, omit_if_none=True, description="guardrails harmed by a would-be winner: `variant: metric`"
+    )
 
 
 @frozen
@@ -206,6 +225,47 @@ class Allocation(_Json):
 
 
 @frozen
+class MetricSettings(_Json):
+    """How one metric was analysed: its scale (and why), its mSPRT τ, whether it is a guardrail."""
+
+    scale: Scale
+    scale_note: str | None
+    msprt_tau: float | None = spec(description="mSPRT mixing scale, relative to the control mean (msprt only)")
+    guardrail: bool
+
+
+@frozen
+class Plan(_Json):
+    """The planned sample of the group-sequential design: α is spent by units so far / planned units."""
+
+    planned_units: int | None = spec(description="all arms")
+    source: Literal["experiment", "power_calculator"] | None
+    planned_days: float | None = spec(description="planned units / units per day so far")
+    units_so_far: int
+    information_fraction: float | None
+    metric: str
+    relative_lift: float
+    power: float
+    ended: bool = spec(description="the plan's final look is past (units reached, or the experiment stopped)")
+    error: str | None = None
+
+
+@frozen
+class RevenueCapping(_Json):
+    """Winsorisation of per-unit revenue before revenue per unit is tested (current totals only)."""
+
+    percentile: float
+    cap: float | None
+    units: int
+    capped_units: int
+    capped_unit_share: float | None
+    revenue_before: float
+    revenue_after: float
+    capped_revenue_share: float | None
+    note: str
+
+
+@frozen
 class Report(_Json):
     """The lift report of one experiment: what the pages, the API, the CSV and the command render."""
 
@@ -236,6 +296,10 @@ class Report(_Json):
     timeseries: list[LookSummary] = spec(
         description="One cumulative look per day (snapshots; the last one is the live totals)."
     )
+    metric_settings: dict[str, MetricSettings] = spec(default_factory=dict)
+    guardrail_metrics: list[str] = spec(default_factory=list)
+    plan: Plan | None = None
+    revenue_capping: RevenueCapping | None = None
     allocation: Allocation | None = spec(default=None, omit_if_none=True)
 
     @property

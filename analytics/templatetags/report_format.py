@@ -96,6 +96,7 @@ DECISION_LABELS = {
     "inconclusive": "inconclusive",
     "srm_problem": "SRM problem",
     "not_enough_data": "not enough data",
+    "guardrail_harm": "guardrail harmed",
 }
 
 

@@ -343,9 +343,7 @@ def test_csv_has_one_row_per_variant_and_metric(running):
 
 
 def test_option_defaults_come_from_the_report_settings():
-    assert ReportOptions() == ReportOptions(
-        sequential_method="cs", correction="holm", sequential_tuning_n=5000.0, minimum_lift=0.05
-    )
+    assert ReportOptions() == ReportOptions(sequential_method="cs", sequential_tuning_n=5000.0, minimum_lift=0.05)
     with override_settings(
         COPYLIFT_REPORT_SEQUENTIAL_METHOD="msprt",
         COPYLIFT_REPORT_CORRECTION="bh",
@@ -354,8 +352,19 @@ def test_option_defaults_come_from_the_report_settings():
     ):
         options = ReportOptions()
         assert ReportOptions(correction="holm").correction == "holm"  # an explicit value wins
-    assert (options.sequential_method, options.correction) == ("msprt", "bh")
+    assert (options.sequential_method, options.correction) == ("msprt", "")  # the experiment's plan decides
     assert (options.sequential_tuning_n, options.minimum_lift) == (20_000.0, 0.1)
+
+
+def test_the_report_follows_the_experiments_correction_unless_asked_for_another(running):
+    from experiments.models import Experiment
+
+    hand_built_totals(running, {"control": 100, "llm-l040": 100, "llm-l060": 200})
+    Experiment.objects.filter(pk=running.pk).update(correction="bh")
+    running.refresh_from_db()
+    assert services.report_build(experiment=running, backfill="never").correction == "bh"
+    asked = services.report_build(experiment=running, options=ReportOptions(correction="holm"), backfill="never")
+    assert asked.correction == "holm"
 
 
 def test_options_are_validated_and_applied(running):

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 # Objects keyed by data (variant keys, metric names) rather than by field names: one entry stands for all.
 KEYED_BY_DATA = {
     "metric_scales",
+    "metric_settings",
     "srm.observed",
     "srm.expected",
     "variants[].metrics",
@@ -82,9 +83,16 @@ LIFT = {
         "sequential_significant",
         "warning",
         "error",
+        # Added with the analyst-grade wiring: the headline on the metric's scale and the fixed test's method.
+        "estimate",
+        "estimate_ci",
+        "estimate_sequential_ci",
+        "method",
+        "method_warning",
     )
 }
 LIFT["ci"] = LIFT["ci_absolute"] = LIFT["sequential_ci"] = LIFT["sequential_ci_absolute"] = "*[]"
+LIFT["estimate_ci"] = LIFT["estimate_sequential_ci"] = "*[]"
 VARIANT = {
     **dict.fromkeys(("key", "name", "is_control", "lambda", "source", "weight", "copy", "diversity", "novelty"), "*"),
     **dict.fromkeys(("p_conv", "units", "impressions", "clicks", "add_to_carts", "orders", "revenue"), "*"),
@@ -134,6 +142,37 @@ REPORT = {
             "lift": {"<key>": {"<key>": {"relative": "*", "sequential_ci": "*[]", "sequential_p_value": "*"}}},
         }
     ],
+    "metric_settings": {"<key>": {"scale": "*", "scale_note": "*", "msprt_tau": "*", "guardrail": "*"}},
+    "guardrail_metrics": "*[]",
+    "plan": dict.fromkeys(
+        (
+            "planned_units",
+            "source",
+            "planned_days",
+            "units_so_far",
+            "information_fraction",
+            "metric",
+            "relative_lift",
+            "power",
+            "ended",
+            "error",
+        ),
+        "*",
+    ),
+    "revenue_capping": dict.fromkeys(
+        (
+            "percentile",
+            "cap",
+            "units",
+            "capped_units",
+            "capped_unit_share",
+            "revenue_before",
+            "revenue_after",
+            "capped_revenue_share",
+            "note",
+        ),
+        "*",
+    ),
 }
 
 

@@ -167,6 +167,9 @@ def test_create_read_patch_start_pause_stop(marketer_client, product):
         ({"variants": [{"key": "a", "copy": "x", "lambda": 1.5}]}, "variants"),
         ({"variants": [{"key": "a", "copy": "x"}, {"key": "a", "copy": "y"}]}, "variants"),
         ({"name": ""}, "name"),
+        ({"guardrail_metrics": ["ctr", "bounce_rate"]}, "guardrail_metrics"),
+        ({"guardrail_metrics": "atc_rate"}, "guardrail_metrics"),
+        ({"planned_units": 0}, "planned_units"),
     ],
 )
 def test_create_field_errors_are_400_naming_the_field(marketer_client, product, overrides, field):
@@ -175,6 +178,26 @@ def test_create_field_errors_are_400_naming_the_field(marketer_client, product, 
     body = response.json()
     assert field in body["fields"], body
     assert isinstance(body["error"], str)
+
+
+def test_guardrails_and_planned_units_are_part_of_the_frozen_analysis_plan(marketer_client, product):
+    body = _create_body(guardrail_metrics=["atc_rate", "revenue_per_unit", "atc_rate"], planned_units=20000)
+    created = marketer_client.post("/api/v1/experiments", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["guardrail_metrics"] == ["atc_rate", "revenue_per_unit"]
+    assert created.json()["planned_units"] == 20000
+    patched = marketer_client.patch("/api/v1/experiments/api-test", {"guardrail_metrics": ["cvr"]}, format="json")
+    assert patched.status_code == 200 and patched.json()["guardrail_metrics"] == ["cvr"]
+    assert marketer_client.post("/api/v1/experiments/api-test/start").status_code == 200
+    frozen = marketer_client.patch("/api/v1/experiments/api-test", {"planned_units": 10}, format="json")
+    assert frozen.status_code == 409 and "planned_units" in frozen.json()["error"]
+
+
+def test_report_metric_names_are_the_reports_metrics():
+    from analytics.selectors import METRICS
+    from experiments.models import REPORT_METRICS
+
+    assert set(REPORT_METRICS) == set(METRICS)
 
 
 def test_duplicate_key_is_400(marketer_client, product):
