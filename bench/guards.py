@@ -110,6 +110,11 @@ def selected_markdown(reports: dict[str, dict[str, Any]]) -> str:
                     text = pick["text"] if pick["text"] else f"(no variant: {pick.get('note', '')})"
                     extra = " [CTA appended]" if pick.get("cta_appended") else ""
                     lines.append(f"- λ {lam} · {pick['sku']} · rounds {pick['rounds']}: {text}{extra}")
+            for lam, dropped in data.get("rejected", {}).items():
+                for item in dropped:
+                    lines.append(
+                        f"- rejected · λ {lam} · {item['sku']}: {item['text']} — {'; '.join(item['findings'])}"
+                    )
             for sku, text in templates.items():
                 lines.append(f"- template · {sku}: {text}")
             lines.append("")

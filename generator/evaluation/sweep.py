@@ -155,6 +155,28 @@ def elbow(lambdas: Sequence[float], diversity: Sequence[float | None], cvr: Sequ
     return {"lambda": lam, "diversity": round(float(knee), 4), "note": f"CVR {direction} in D"}
 
 
+def rejected_examples(
+    sku: str,
+    lam: float,
+    candidates: Sequence[ScoredCandidate],
+    facts: FactIndex,
+    relevance_threshold: float,
+    limit: int = 2,
+) -> list[dict[str, Any]]:
+    """The first `limit` non-empty candidates of a pool that fail a guard, with the findings: what
+    a reader of the report needs to judge the guards (and the model) beside the selected copy."""
+    out: list[dict[str, Any]] = []
+    for c in candidates:
+        if len(out) >= limit:
+            break
+        if not c.text.strip():
+            continue
+        report = guards_check(c.text, facts, similarity=c.relevance, min_similarity=relevance_threshold)
+        if not report.passed:
+            out.append({"sku": sku, "lambda": lam, "text": c.text, "findings": list(report.messages)})
+    return out
+
+
 TALLY_RATES = {
     # row key: (numerator, denominator) in the pooled tallies of a category and λ
     "guard_pass_rate": ("guard_pass", "candidates"),
@@ -201,6 +223,7 @@ def evaluate(
         per_lambda: dict[float, dict[str, list[float]]] = {lam: {} for lam in lambdas}
         tallies: dict[float, dict[str, int]] = {lam: {} for lam in lambdas}
         selected: dict[float, list[dict[str, Any]]] = {lam: [] for lam in lambdas}
+        rejected: dict[float, list[dict[str, Any]]] = {lam: [] for lam in lambdas}
         for number, item in enumerate(items, start=1):
             log(f"{category}: {item.sku} ({number}/{len(items)})")
             facts = product_fact_index(item)
@@ -228,6 +251,9 @@ def evaluate(
                 for key, value in tally.items():
                     tallies[outcome.lam][key] = tallies[outcome.lam].get(key, 0) + value
                 selected[outcome.lam].append(selected_copy(item.sku, outcome.lam, outcome.rounds, best))
+                rejected[outcome.lam].extend(
+                    rejected_examples(item.sku, outcome.lam, pool.candidates, facts, params.relevance_threshold)
+                )
                 chosen = [best] if best is not None else []
                 rewards, _passed = guarded_pool_rewards(
                     pool, lam=outcome.lam, predictor=cvr, facts=facts, relevance_threshold=params.relevance_threshold
@@ -278,6 +304,7 @@ def evaluate(
             "control": control_scores(items, cvr=cvr, ctr=ctr),
             "template": template,
             "selected": {f"{lam:.2f}": selected[lam] for lam in lambdas},
+            "rejected": {f"{lam:.2f}": rejected[lam] for lam in lambdas},
             "template_texts": [{"sku": i.sku, "text": t} for i, t in zip(items, templates, strict=True)],
             "elbow": elbow(list(lambdas), [r.get("diversity") for r in rows], [r.get("predicted_cvr") for r in rows]),
             "predictor": cvr.version,

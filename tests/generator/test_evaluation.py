@@ -187,6 +187,8 @@ def test_evaluate_reports_guards_variants_selected_copy_and_the_template_arm(mon
     assert row["pool_diversity"] is not None and row["predicted_cvr"] > 0
     picks = data["selected"]["0.60"]
     assert [p["sku"] for p in picks] == data["products"] and all(p["text"] in STUB_TEXTS for p in picks)
+    rejected = data["rejected"]["0.60"]
+    assert rejected and all(r["findings"] and r["text"] in STUB_TEXTS for r in rejected)
     # The template arm: deterministic copy of the same products, grounded by construction.
     assert [t["sku"] for t in data["template_texts"]] == data["products"]
     assert data["template"]["guard_pass_rate"] == 1.0 and data["template"]["diversity_across_products"] is not None
