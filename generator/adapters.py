@@ -242,7 +242,13 @@ def adapter_evaluate(
 
 
 def adapter_gate(*, adapter: Adapter) -> tuple[bool, str]:
-    """(passes, why): the adapter must be trained, evaluated, and beat the base on mean reward."""
+    """(passes, why): the adapter must be trained, evaluated, and beat the base on mean reward.
+
+    The mean reward counts a candidate that fails a copy guard as worthless
+    (`generator.finetune.reward`), so an adapter that writes more unsupported claims loses reward
+    for it; the guard pass rates of base and adapter are quoted in `why`. An evaluation stored
+    before the guards were scored (no pass rates) does not pass: evaluate the adapter again.
+    """
     if adapter.status != Adapter.Status.READY:
         return False, f"it is {adapter.status}, not trained"
     evaluation = adapter.evaluation
@@ -250,9 +256,14 @@ def adapter_gate(*, adapter: Adapter) -> tuple[bool, str]:
     base, tuned = reward.get("base"), reward.get("tuned")
     if base is None or tuned is None:
         return False, "it has no evaluation yet (run evaluate_generator --adapter)"
+    passing = evaluation.get("guard_pass_rate") or {}
+    base_pass, tuned_pass = passing.get("base"), passing.get("tuned")
+    if base_pass is None or tuned_pass is None:
+        return False, "its evaluation predates the copy guards (run evaluate_generator --adapter again)"
+    rates = f"guard pass rate {tuned_pass:.0%} vs the base's {base_pass:.0%}"
     if tuned <= base:
-        return False, f"its mean reward {tuned:.4f} does not beat the base's {base:.4f}"
-    return True, f"mean reward {tuned:.4f} vs the base's {base:.4f}"
+        return False, f"its mean reward {tuned:.4f} does not beat the base's {base:.4f} ({rates})"
+    return True, f"mean reward {tuned:.4f} vs the base's {base:.4f} ({rates})"
 
 
 def adapter_activate(*, adapter: Adapter, override: bool = False, user: AbstractBaseUser | None = None) -> Adapter:

@@ -51,10 +51,14 @@ def _highlights(facts: ProductFacts) -> list[str]:
     return out[:3]
 
 
-def _first_sentence(description: str) -> str:
+def _first_sentence(description: str, title: str = "") -> str:
+    """The description's first sentence that is not a CTA, not too long and does not restate the
+    title (a description often opens with the title's words, which the guards reject as repetition)."""
     for sentence in re.split(r"(?<=[.!?])\s+", description.strip()):
-        if sentence and not _CTA_SENTENCE.match(sentence.strip()) and len(sentence.split()) <= 30:
-            return sentence.strip() if sentence.strip()[-1] in ".!?" else sentence.strip() + "."
+        sentence = sentence.strip()
+        if not sentence or _CTA_SENTENCE.match(sentence) or len(sentence.split()) > 30 or _repeats(title, sentence):
+            continue
+        return sentence if sentence[-1] in ".!?" else sentence + "."
     return ""
 
 
@@ -88,8 +92,8 @@ def template_copy(facts: ProductFacts, *, cta: bool = True) -> str:
         if len(highlights) >= 2:
             sentences.append(f"{it} {offers} {_join(highlights)}.")
         else:
-            first = _first_sentence(facts.description)
-            if first and not _repeats(title, first):
+            first = _first_sentence(facts.description, title)
+            if first:
                 sentences.append(first)
     if cta:
         sentences.append(CTA)

@@ -15,10 +15,14 @@ from generator.prompts import FewShotExample
 
 COMPARE_METRICS = (
     ("mean reward R_abs", "mean_reward", "{:.4f}"),
+    ("guard pass rate", "guard_pass_rate", "{:.0%}"),
+    ("products × λ with a variant", "variant_rate", "{:.0%}"),
+    ("D (pool, after the guards)", "pool_diversity", "{:.3f}"),
     ("D (top-K)", "diversity", "{:.3f}"),
     ("D across products", "diversity_across_products", "{:.3f}"),
     ("sentiment", "sentiment", "{:+.3f}"),
     ("CTA rate", "cta_rate", "{:.0%}"),
+    ("CTA written by the model", "cta_model_rate", "{:.0%}"),
     ("CTA appended", "cta_appended_rate", "{:.0%}"),
     ("readability", "readability", "{:.1f}"),
     ("compliance", "compliance_rate", "{:.0%}"),
@@ -45,7 +49,9 @@ def compare(
     """Base model and adapter on the same held-out products, λ values, prompts and sampling seeds.
 
     Each metric is the mean over the λ rows; `beats_base` is what the activation gate reads:
-    the adapter's mean reward R_abs is higher than the base's. `sweep` runs one model's sweep
+    the adapter's mean reward R_abs (a candidate that fails a copy guard worthless:
+    `generator.finetune.reward`) is higher than the base's. The guard pass rate of both is
+    reported beside it. `sweep` runs one model's sweep
     (`sweep.evaluate`; tests pass a stub).
     """
     log("base model")
@@ -74,12 +80,15 @@ def compare(
         }
     base_reward = mean_of([c["metrics"]["mean_reward"]["base"] for c in categories.values()])
     tuned_reward = mean_of([c["metrics"]["mean_reward"]["tuned"] for c in categories.values()])
+    base_pass = mean_of([c["metrics"]["guard_pass_rate"]["base"] for c in categories.values()])
+    tuned_pass = mean_of([c["metrics"]["guard_pass_rate"]["tuned"] for c in categories.values()])
     return {
         "lambdas": list(lambdas),
         "params": params.as_dict(),
         "base_model": base.get("model", ""),
         "tuned_model": tuned.get("model", ""),
         "mean_reward": {"base": base_reward, "tuned": tuned_reward},
+        "guard_pass_rate": {"base": base_pass, "tuned": tuned_pass},
         "beats_base": base_reward is not None and tuned_reward is not None and tuned_reward > base_reward,
         "categories": categories,
         "seconds": round(base["seconds"] + tuned["seconds"], 1),
@@ -105,8 +114,10 @@ def format_comparison(comparison: dict[str, Any]) -> str:
         lines.append("")
     verdict = "beats" if comparison["beats_base"] else "does NOT beat"
     reward = comparison["mean_reward"]
+    passing = comparison.get("guard_pass_rate") or {}
     lines.append(
         f"the adapter {verdict} the base on mean reward ({cell(reward['tuned'], '{:.4f}')} vs "
-        f"{cell(reward['base'], '{:.4f}')}); base {comparison['base_model']}, tuned {comparison['tuned_model']}"
+        f"{cell(reward['base'], '{:.4f}')}; guard pass rate {cell(passing.get('tuned'), '{:.0%}')} vs "
+        f"{cell(passing.get('base'), '{:.0%}')}); base {comparison['base_model']}, tuned {comparison['tuned_model']}"
     )
     return "\n".join(lines)

@@ -12,17 +12,31 @@ from generator.evaluation.sweep import PAPER
 TABLE_COLUMNS = (
     ("λ", "lambda", "{:.2f}"),
     ("R", "mean_reward", "{:.3f}"),
-    ("D", "diversity", "{:.3f}"),
+    ("D pool", "pool_diversity", "{:.3f}"),
+    ("D top", "diversity", "{:.3f}"),
     ("D×prod", "diversity_across_products", "{:.3f}"),
     ("sent", "sentiment", "{:+.2f}"),
     ("read", "readability", "{:.0f}"),
     ("CTA", "cta_rate", "{:.0%}"),
+    ("CTA mod", "cta_model_rate", "{:.0%}"),
     ("+CTA", "cta_appended_rate", "{:.0%}"),
     ("kw", "keyword_strength", "{:.2f}"),
     ("rel", "relevance", "{:.2f}"),
     ("pCTR", "predicted_ctr", "{:.1%}"),
     ("pCVR", "predicted_cvr", "{:.2%}"),
     ("compl", "compliance_rate", "{:.0%}"),
+)
+
+GUARD_COLUMNS = (
+    ("λ", "lambda", "{:.2f}"),
+    ("sampled", "candidates_sampled", "{:d}"),
+    ("pass", "guard_pass_rate", "{:.0%}"),
+    ("✗ground", "fail_grounding", "{:.0%}"),
+    ("✗topic", "fail_topic", "{:.0%}"),
+    ("✗publ", "fail_publishable", "{:.0%}"),
+    ("dropped", "dropped_by_guards", "{:.0%}"),
+    ("variant", "variant_rate", "{:.0%}"),
+    ("rounds", "rounds", "{:.2f}"),
 )
 
 
@@ -36,22 +50,32 @@ def cell(value: Any, fmt: str) -> str:
     return fmt.format(value) if isinstance(value, int | float) else str(value)
 
 
+def _block(columns: Sequence[tuple[str, str, str]], rows: Sequence[dict[str, Any]], arms: dict[str, dict]) -> list[str]:
+    """One table: a line per λ row, then a line per baseline arm (control copy, template copy)."""
+    widths = [max(len(title), 7) for title, _key, _fmt in columns]
+    lines = ["  " + "  ".join(title.rjust(w) for (title, _k, _f), w in zip(columns, widths, strict=True))]
+    for row in rows:
+        lines.append(_line([cell(row.get(key), fmt) for _t, key, fmt in columns], widths))
+    for name, scores in arms.items():
+        if scores:
+            cells = [name if key == "lambda" else cell(scores.get(key), fmt) for _t, key, fmt in columns]
+            lines.append(_line(cells, widths))
+    return lines
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """The report as a plain-text table: one block per category, control copy last."""
-    widths = [max(len(title), 7) for title, _key, _fmt in TABLE_COLUMNS]
-    header = "  ".join(title.rjust(w) for (title, _k, _f), w in zip(TABLE_COLUMNS, widths, strict=True))
+    """The report as plain-text tables: per category the copy guards' figures over every sampled
+    candidate, then the selected copy's scores, with the control and template copy last."""
     lines = []
     for category, data in report["categories"].items():
         lines.append(f"{category} ({len(data['products'])} products, predictor {data['predictor']})")
-        lines.append("  " + header)
-        for row in data["rows"]:
-            lines.append(_line([cell(row.get(key), fmt) for _t, key, fmt in TABLE_COLUMNS], widths))
-        control = dict(data["control"])
-        if control:
-            control["lambda"] = "control"
-            control["diversity_across_products"] = control.get("diversity_across_products")
-            cells = ["control" if key == "lambda" else cell(control.get(key), fmt) for _t, key, fmt in TABLE_COLUMNS]
-            lines.append(_line(cells, widths))
+        template = data.get("template") or {}
+        if any("guard_pass_rate" in row for row in data["rows"]):
+            lines.append("  copy guards, share of sampled candidates; variant = share of products with one")
+            guard_arms = {"template": {"guard_pass_rate": template.get("guard_pass_rate")}} if template else {}
+            lines.extend(_block(GUARD_COLUMNS, data["rows"], guard_arms))
+            lines.append("  selected copy (the best candidate per product and λ)")
+        lines.extend(_block(TABLE_COLUMNS, data["rows"], {"control": data.get("control") or {}, "template": template}))
         knee = data["elbow"]
         knee_text = "none"
         if knee.get("lambda") is not None:
@@ -65,9 +89,12 @@ def format_table(report: dict[str, Any]) -> str:
         "elbow λ 0.4–0.6"
     )
     lines.append(
-        "D = 1 − mean pairwise cosine of each product's top-K set; D×prod = of the best copies across "
-        "products (comparable with the control row); +CTA = stock CTA appended; compl = raw samples "
-        "passing the brand rules"
+        "D pool = 1 − mean pairwise cosine of each product's candidates that passed every filter (the guards "
+        "included; needs two); D top = of its top-K; D×prod = of the selected copies across products "
+        "(comparable with the control and template rows); CTA = selected copy with a call to action, CTA mod = "
+        "written by the model, +CTA = appended by post-processing; R = mean R_abs over every sample, a guard "
+        "failure worthless; compl = raw samples passing the brand rules; ✗ = failing that guard; dropped = "
+        "dropped by the reranker's guard filter (it checks only what passed the earlier filters)"
     )
     return "\n".join(lines)
 
@@ -84,7 +111,10 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     figure = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=("Creativity vs conversion (predicted CVR against D, by λ)", "Diversity D by λ"),
+        subplot_titles=(
+            "Creativity vs conversion (predicted CVR against D, by λ)",
+            "Pool diversity D by λ (after the filters and guards)",
+        ),
     )
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
     for index, (category, data) in enumerate(report["categories"].items()):
@@ -133,7 +163,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         figure.add_trace(
             go.Bar(
                 x=[f"{r['lambda']:.2f}" for r in data["rows"]],
-                y=[r.get("diversity") for r in data["rows"]],
+                y=[r.get("pool_diversity", r.get("diversity")) for r in data["rows"]],
                 name=f"{category} D",
                 marker_color=color,
                 showlegend=False,

@@ -11,5 +11,6 @@ transformers and peft are imported inside functions. One module per job:
 - `loss`: the written multi-objective SFT loss and the batches it reads;
 - `run`: LoRA attachment, checkpoints, the step loop and the run-finishing step shared by both modes;
 - `sft`: supervised training with that loss;
-- `rl`: REINFORCE on the reranker's reward.
+- `rl`: REINFORCE on the reranker's reward;
+- `reward`: that reward with copy that fails a guard counted as worthless (RL and the evaluation gate).
 """

@@ -2,6 +2,12 @@
 
 Pure: plain values in and out (`dataset` gathers them from the database). Examples are
 prompted exactly as the generator prompts, so the adapter learns the prompts it will see.
+
+Only copy a shop could publish is trained on (`fit_to_train`): copy with its product's facts
+must pass every copy guard against them; the seed corpus's rows have no product facts (only a
+short product name), so a row is kept only when it makes no checkable claim at all (it passes
+the grounding guard with empty facts) and is publishable. Otherwise SFT would teach the very
+figures, materials and offers that the reranker's guards then drop.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog.guards import GROUNDING, PUBLISHABLE, ProductFacts, fact_index, guards_check
 from catalog.rules import Guideline, cta_matches
 from generator.corpus import SEED_CORPUS, seed_corpus_rows
 from generator.prompts import SENTIMENT_TARGETS, ProductContext
@@ -120,12 +127,27 @@ def training_example(
     )
 
 
+NO_FACTS = ProductFacts(sku="", title="")
+
+
+def fit_to_train(text: str, facts: ProductFacts | None, *, other_brands: Sequence[str] = ()) -> bool:
+    """Whether copy may be a training target: with its product's facts, it passes every copy guard
+    against them; without (`None`), it passes grounding with empty facts (no checkable claim: no
+    figure, standard, material, certification, feature or name) and is publishable."""
+    if facts is None:
+        return guards_check(text, fact_index(NO_FACTS), guards=(GROUNDING, PUBLISHABLE)).passed
+    return guards_check(text, fact_index(facts, other_brands=tuple(other_brands))).passed
+
+
 def corpus_examples(
     path: Path = SEED_CORPUS, *, category: str, lam: float, keywords: Sequence[str] = ()
 ) -> list[TrainingExample]:
-    """The seed corpus's lines of one category as training examples (weight 1)."""
+    """The seed corpus's lines of one category that are fit to train on without product facts
+    (`fit_to_train`), as training examples (weight 1)."""
     examples: list[TrainingExample] = []
     for row in seed_corpus_rows(category=category, path=path):
+        if not fit_to_train(str(row["text"]), None):
+            continue
         product = ProductContext(
             title=str(row.get("product") or "a product"),
             category=str(row.get("category")),

@@ -11,16 +11,20 @@ from generator.finetune.data import (
     RLPrompt,
     TrainingExample,
     corpus_examples,
+    fit_to_train,
     outcome_weight,
     sentiment_tag_for,
     training_example,
 )
+from generator.pipeline import product_facts
 from generator.prompts import ProductContext, build_prompts, category_keywords
 from generator.scorers import sentiment_polarity
 
 
 def finetune_examples(*, category: Category) -> list[TrainingExample]:
-    """SFT data: the category's approved non-control copy (weighted by logged CTR/CVR) + the seed corpus."""
+    """SFT data: the category's approved non-control copy that passes the copy guards against its
+    own product's facts (weighted by logged CTR/CVR) + the seed corpus's rows fit to train on
+    without facts (`data.fit_to_train`)."""
     lam = float(category.recommended_lambda)
     keywords = tuple(category.keywords or ())
     outcomes = {o.variant_id: o for o in selectors.variant_outcomes(category=category)}
@@ -36,6 +40,9 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
     )
     examples: list[TrainingExample] = []
     for index, variant in enumerate(approved):
+        context = selectors.product_context(product=variant.experiment.product)
+        if not fit_to_train(variant.copy, product_facts(context), other_brands=context.other_brands):
+            continue  # approved before the guards, or edited by hand beyond the product's facts
         outcome = outcomes.get(variant.pk)
         weight = (
             outcome_weight(
@@ -50,7 +57,7 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
         )
         examples.append(
             training_example(
-                product=selectors.product_context(product=variant.experiment.product),
+                product=context,
                 text=variant.copy,
                 lam=lam,
                 sentiment=sentiment_tag_for(sentiment_polarity(variant.copy)),

@@ -2,8 +2,10 @@
 
 Per step, P prompts (products of the category, prompts as the generator builds them at the
 category's recommended λ) get G samples each. Each group is scored by the reranker itself
-(same scorers, predictor, brand rules and filters) and each sample gets R_abs =
-λ·D + (1 − λ)·P̃_conv − w_brand·(1 − compliant) (see `generator.reward`). The advantage is the
+(same scorers, predictor, brand rules, filters and copy guards, against the prompt's product
+facts) and each sample gets R_abs = λ·D + (1 − λ)·P̃_conv − w_brand·(1 − compliant) (see
+`generator.reward`), or −w_brand when it fails a copy guard: such copy is worthless
+(`generator.finetune.reward`). The advantage is the
 reward minus its group's mean (divided by the group's std + 0.1), and the loss is
 −mean_j A_j · mean_t log π(y_jt). There is no KL term: LoRA's low rank and the low rate keep
 the policy near the base, and the evaluation gate catches a drift that hurts the reward.
@@ -32,16 +34,20 @@ def group_rewards(
     dedupe_threshold: float = 0.92,
     relevance_threshold: float = 0.15,
 ) -> list[float]:
-    """R_abs of each sample of one prompt's group, scored by the reranker as a pool."""
+    """R_abs of each sample of one prompt's group, scored by the reranker as a pool; a sample that
+    fails a copy guard against the prompt's product facts gets −compliance_weight."""
+    from catalog.guards import fact_index
     from generator.embeddings import embed
+    from generator.finetune.reward import guarded_pool_rewards
+    from generator.pipeline import product_facts
     from generator.postprocess import clean_generation
     from generator.prompts import category_keywords
     from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
-    from generator.reward import pool_rewards
 
     cleaned = [clean_generation(t) for t in texts]
     vectors = embed([*cleaned, prompt.product.reference_text])
     raw = [RawCandidate(text=t, embedding=vectors[i]) for i, t in enumerate(cleaned)]
+    facts = fact_index(product_facts(prompt.product), other_brands=prompt.product.other_brands)
     result = rerank_candidates(
         raw,
         config=RerankConfig(
@@ -55,8 +61,17 @@ def group_rewards(
         keywords=prompt.keywords or category_keywords(prompt.product.category, prompt.product.keywords),
         guideline=prompt.guideline,
         predictor=predictor,
+        facts=facts,
     )
-    return pool_rewards(result, lam=lam, predictor=predictor, compliance_weight=compliance_weight)
+    rewards, _passed = guarded_pool_rewards(
+        result,
+        lam=lam,
+        predictor=predictor,
+        facts=facts,
+        compliance_weight=compliance_weight,
+        relevance_threshold=relevance_threshold,
+    )
+    return rewards
 
 
 def sample_groups(

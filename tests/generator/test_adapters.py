@@ -100,7 +100,11 @@ def _ready_adapter(category: Category, tmp_path, *, base: float | None, tuned: f
     (folder / "adapter_config.json").write_text("{}")
     metrics = {}
     if base is not None:
-        metrics["evaluation"] = {"mean_reward": {"base": base, "tuned": tuned}, "categories": {}}
+        metrics["evaluation"] = {
+            "mean_reward": {"base": base, "tuned": tuned},
+            "guard_pass_rate": {"base": 0.5, "tuned": 0.6},
+            "categories": {},
+        }
     return Adapter.objects.create(
         category=category,
         version=version,

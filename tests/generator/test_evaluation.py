@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES
 from generator.evaluation import sweep
 from generator.evaluation.products import products_from_csv
@@ -110,3 +112,85 @@ def test_web_and_ingest_imports_do_not_load_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+HELD_OUT = ROOT / "tests" / "generator" / "data" / "heldout_products.csv"
+
+
+def test_held_out_csv_is_the_guard_eval_sets_held_out_products_verbatim():
+    chosen = products_from_csv(path=HELD_OUT, guidelines_path=None, categories=None, per_category=10)
+    assert {c: len(p) for c, p in chosen.items()} == {"Apparel": 3, "Electronics": 3, "FMCG": 3}
+    source = json.loads((ROOT / "tests" / "catalog" / "data" / "guard_eval_products.json").read_text())
+    held_out = {p["sku"]: p for p in source["products"] if p["held_out"]}
+    for items in chosen.values():
+        for item in items:
+            row = held_out[item.sku]
+            assert (item.context.title, item.context.brand, item.context.description) == (
+                row["title"],
+                row["brand"],
+                row["description"],
+            )
+            assert item.context.attributes == row["attributes"]
+
+
+def _fake_embed(texts):
+    import numpy as np
+
+    rows = []
+    for text in texts:
+        v = np.random.default_rng(sum(map(ord, text)) % 10_000).normal(size=16)
+        v[0] += 6.0
+        rows.append(v / np.linalg.norm(v))
+    return np.vstack(rows) if rows else np.zeros((0, 16))
+
+
+def test_guard_tally_recomputes_every_guard_on_every_candidate():
+    from catalog.guards import fact_index
+    from tests.generator.test_guarded_training import GROUNDED, PULSE, UNSUPPORTED, _scored
+
+    pool = [
+        _scored(GROUNDED),
+        _scored(UNSUPPORTED, rank=None, reason='guards: unsupported claim: "Fifty hours"'),
+        # dropped by the brand rule first, so the reranker never guard-checked it
+        _scored("Fresh lentil soup for cold evenings, ready in minutes. Shop now.", rank=None, reason="brand: x"),
+        _scored("Best price ever!!! [insert name]", rank=None, reason="brand: y"),
+    ]
+    tally = sweep.guard_tally(pool, fact_index(PULSE), relevance_threshold=0.15)
+    assert tally == {
+        "candidates": 4,
+        "guard_pass": 1,
+        "dropped_by_guards": 1,
+        "fail_grounding": 1,
+        "fail_topic": 2,
+        "fail_publishable": 1,
+    }
+
+
+def test_evaluate_reports_guards_variants_selected_copy_and_the_template_arm(monkeypatch):
+    from generator import embeddings
+    from generator.pipeline import GenerationParams
+    from tests.generator.conftest import STUB_TEXTS, stub_generate_for_product
+
+    monkeypatch.setattr(embeddings, "embed", _fake_embed)
+    products = products_from_csv(path=HELD_OUT, guidelines_path=None, categories=["Electronics"], per_category=2)
+    report = sweep.evaluate(
+        products, lambdas=[0.4, 0.6], params=GenerationParams(candidates=4, top_k=2), generate=stub_generate_for_product
+    )
+    data = report["categories"]["Electronics"]
+    row = data["rows"][1]
+    assert row["lambda"] == 0.6 and row["candidates_sampled"] == 8 and row["variant_rate"] == 1.0
+    for key in ("guard_pass_rate", "fail_grounding", "fail_topic", "fail_publishable", "dropped_by_guards"):
+        assert 0.0 <= row[key] <= 1.0
+    # The stub's texts are about earbuds: off topic for a kitchen scale and a router.
+    assert row["fail_topic"] > 0 and row["guard_pass_rate"] < 1.0
+    assert row["cta_rate"] == pytest.approx(row["cta_model_rate"] + row["cta_appended_rate"])
+    assert row["pool_diversity"] is not None and row["predicted_cvr"] > 0
+    picks = data["selected"]["0.60"]
+    assert [p["sku"] for p in picks] == data["products"] and all(p["text"] in STUB_TEXTS for p in picks)
+    rejected = data["rejected"]["0.60"]
+    assert rejected and all(r["findings"] and r["text"] in STUB_TEXTS for r in rejected)
+    # The template arm: deterministic copy of the same products, grounded by construction.
+    assert [t["sku"] for t in data["template_texts"]] == data["products"]
+    assert data["template"]["guard_pass_rate"] == 1.0 and data["template"]["diversity_across_products"] is not None
+    table = format_table(report)
+    assert "template" in table and "✗ground" in table and "variant" in table and "CTA mod" in table

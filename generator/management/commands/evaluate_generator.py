@@ -1,5 +1,11 @@
 """manage.py evaluate_generator --categories FMCG,Apparel --lambdas 0.2,0.4,0.6,0.8 --products 3 --out DIR
 
+Per category and λ: the copy guards' pass rate over every sampled candidate (and the share
+failing each guard), the share of products that got a variant, and the selected copy's scores,
+next to the control copy and the template writer's copy; the selected texts are in the JSON.
+`--csv PATH` evaluates the products of that CSV (e.g. tests/generator/data/heldout_products.csv)
+instead of the database's held-out ones; `--prompt v2` generates without the facts in the prompt.
+
 With --adapter ID|CATEGORY:vN: base model vs that fine-tuned adapter on the category's held-out
 products (same prompts and seeds), stored on the adapter for the activation gate.
 """
@@ -7,6 +13,7 @@ products (same prompts and seeds), stored on the adapter for the activation gate
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -44,9 +51,19 @@ class Command(BaseCommand):
         parser.add_argument("--max-new-tokens", type=int, default=None)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--max-rounds", type=int, default=None, help="Batches per λ at most while none passes (default 3)."
+        )
+        parser.add_argument(
+            "--prompt",
+            choices=("v3", "v2"),
+            default="v3",
+            help="v3 (default): the product's facts as the only facts to use; v2: without them, for comparison.",
+        )
+        parser.add_argument(
             "--csv",
             default="",
-            help="Catalog CSV to read when the database has no products (default: catalog/fixtures/demo_catalog.csv).",
+            help="Catalog CSV to evaluate instead of the database's held-out products (without it and with an "
+            "empty database: catalog/fixtures/demo_catalog.csv).",
         )
         parser.add_argument("--out", default="var/evaluation", help="Output folder.")
 
@@ -72,9 +89,19 @@ class Command(BaseCommand):
             seed=options["seed"],
             max_new_tokens=options["max_new_tokens"],
         )
+        params = replace(params, facts_in_prompt=options["prompt"] == "v3")
+        if options["max_rounds"] is not None:
+            if options["max_rounds"] < 1:
+                raise CommandError("--max-rounds must be at least 1")
+            params = replace(params, max_rounds=options["max_rounds"])
         products, source, db_ok = {}, "database", True
         try:
-            products = products_from_db(categories=categories, per_category=options["products"])
+            if not options["csv"]:
+                products = products_from_db(categories=categories, per_category=options["products"])
+            else:
+                from catalog.models import Category
+
+                Category.objects.exists()  # DatabaseError without a migrated database
         except DatabaseError:
             db_ok = False  # no migrated database at all: the CSV path below still works
         if not any(products.values()):
@@ -100,6 +127,7 @@ class Command(BaseCommand):
             log=lambda msg: self.stderr.write(msg),
         )
         report["source"] = str(source)
+        report["prompt"] = options["prompt"]
         json_path, html_path = write_report(report, Path(options["out"]))
         self.stdout.write(format_table(report))
         self.stdout.write(f"\nwrote {json_path} and {html_path} in {report['seconds']:.0f} s")
