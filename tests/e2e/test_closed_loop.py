@@ -110,7 +110,7 @@ def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
     )
     world = TextModel(seed=5)
 
-    first = _round(marketer_client, marketer, "loop-r1", seed=1, candidates=4)
+    first = _round(marketer_client, marketer, "loop-r1", seed=1, candidates=8)
     assert len({p["copy"] for p in first}) == len(first) >= 2
     response = marketer_client.post("/api/v1/experiments/loop-r1/start")
     assert response.status_code == 200, response.content
@@ -155,7 +155,7 @@ def test_outcomes_retrain_the_predictor_that_feeds_the_next_round(
     }
     assert errors["refit"] < errors["prior"], errors
 
-    second = _round(marketer_client, marketer, "loop-r2", seed=3, candidates=4)
+    second = _round(marketer_client, marketer, "loop-r2", seed=3, candidates=8)
     job = GenerationJob.objects.filter(experiment__key="loop-r2").get()
     in_use = refit if refit.active else overall if overall.active else None
     assert job.predictor_version == (in_use.label if in_use else "prior-v1")
