@@ -12,12 +12,14 @@ report says so rather than guess.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from analytics.selectors import VariantAggregates
 from analytics.stats import StatsConfig, fixed_horizon_test
@@ -275,4 +277,18 @@ def lambda_tradeoff(*, categories: Sequence[Category], points: Mapping[int, Sequ
                 and abs(category.recommended_lambda - recommended) < 0.005,
             )
         )
+    return result
+
+
+def offline_lambda_elbows() -> dict[str, Elbow]:
+    """Per category: the elbow λ of the last offline evaluation (`manage.py evaluate_generator`), if any."""
+    path = settings.VAR_DIR / "evaluation" / "evaluation.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    result = {}
+    for name, data in (report.get("categories") or {}).items():
+        knee = (data or {}).get("elbow") or {}
+        result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result

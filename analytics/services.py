@@ -16,7 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import dispatch
-from analytics.lambdas import Elbow, LambdaEntry, arm_points, elbow, lambda_curve, lambda_tradeoff
+from analytics.lambdas import (
+    Elbow,
+    LambdaEntry,
+    arm_points,
+    elbow,
+    lambda_curve,
+    lambda_tradeoff,
+    offline_lambda_elbows,
+)
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
@@ -397,21 +405,3 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
         )
         entries.append(dataclasses.replace(entry, online=online, offline=stored))
     return entries
-
-
-def offline_lambda_elbows() -> dict[str, Elbow]:
-    """Per category: the elbow λ of the last offline evaluation (`manage.py evaluate_generator`), if any."""
-    import json
-
-    from django.conf import settings
-
-    path = settings.VAR_DIR / "evaluation" / "evaluation.json"
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    result = {}
-    for name, data in (report.get("categories") or {}).items():
-        knee = (data or {}).get("elbow") or {}
-        result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
-    return result

@@ -10,6 +10,8 @@ from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments import services
+from experiments.history import experiment_history
+from experiments.inputs import experiment_namespace_parse
 from experiments.models import VARIANT_FIELDS, VARIANT_READ_ONLY_FIELDS, AllocationVersion, Experiment, Variant
 
 
@@ -88,7 +90,7 @@ class ExperimentAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         try:
-            services.experiment_namespace_parse(_namespace_value(cleaned))
+            experiment_namespace_parse(_namespace_value(cleaned))
         except FieldErrors as exc:
             self.add_error("namespace_id", "; ".join(exc.errors.values()))
         return cleaned
@@ -121,7 +123,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "—"
         rows = []
-        for entry in reversed(services.experiment_history(obj)):
+        for entry in reversed(experiment_history(obj)):
             changes = entry["changes"] or {}
             detail = format_html_join(
                 "",
@@ -137,7 +139,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         )
 
     def log_addition(self, request, obj, message):
-        """The services record the creation, with its values (experiments.services._log_history)."""
+        """The services record the creation, with its values (experiments.history)."""
 
     def log_change(self, request, obj, message):
         """The services record every change with old and new values; a second, vaguer entry would be noise."""

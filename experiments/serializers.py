@@ -137,6 +137,6 @@ class ExperimentDetailSerializer(ExperimentSerializer):
 
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, experiment: Experiment) -> list[dict]:
-        from experiments.services import experiment_history
+        from experiments.history import experiment_history
 
         return experiment_history(experiment)

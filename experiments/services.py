@@ -16,15 +16,12 @@ Rules (each broken rule raises `LifecycleError` with a sentence a marketer can a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
-from django.contrib.auth import get_user_model
+from django.contrib.admin.models import ADDITION
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,162 +30,15 @@ from catalog.models import Product
 from catalog.rules import check_copy
 from experiments.adaptive import allocation_initialize
 from experiments.assignment import snapshot_cache_clear
-from experiments.models import REPORT_METRICS, Experiment, Variant
+from experiments.history import history_diff, history_record, history_values, history_variant_values
+from experiments.inputs import experiment_guardrails_parse, experiment_namespace_parse
+from experiments.models import Experiment, Variant
 
 FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
 ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction", "guardrail_metrics", "planned_units")
 EDITABLE_WHEN_LIVE = ("name", "hypothesis")
-HISTORY_FIELDS = (
-    "name",
-    "hypothesis",
-    "primary_metric",
-    "alpha",
-    "correction",
-    "guardrail_metrics",
-    "planned_units",
-    "seed",
-    "coverage",
-    "namespace_id",
-    "namespace_start",
-    "namespace_end",
-    "allocation_mode",
-    "bandit_holdout",
-    "bandit_floor",
-)
-SYSTEM_USERNAME = "system"
 VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "copy", "weight", "source")
 ACTIVE_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED)
-
-
-def experiment_guardrails_parse(value: Any) -> list[str]:
-    """Guardrail metrics: distinct names of report metrics; FieldErrors names what is wrong."""
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)) or not all(isinstance(m, str) for m in value):
-        raise FieldErrors({"guardrail_metrics": "must be a list of metric names"})
-    unknown = sorted(set(value) - set(REPORT_METRICS))
-    if unknown:
-        raise FieldErrors(
-            {"guardrail_metrics": f"unknown metric(s) {', '.join(unknown)}; one of {', '.join(REPORT_METRICS)}"}
-        )
-    return list(dict.fromkeys(value))
-
-
-def system_user() -> AbstractBaseUser:
-    """The author of changes made by commands and tasks (no person behind them): an inactive user
-    without a usable password, so it can never log in."""
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
-
-
-def _log_history(
-    experiment: Experiment,
-    user: AbstractBaseUser | None,
-    message: str,
-    *,
-    changes: dict[str, dict[str, Any]] | None = None,
-    action_flag: int = CHANGE,
-) -> None:
-    """Record a change in the admin history of the experiment: who, when (LogEntry.action_time),
-    and, for edits, each field's old and new value. Without a user (a command, a task) the
-    `system` user is the author: no change goes unrecorded."""
-    if user is None or not getattr(user, "pk", None):
-        user = system_user()
-    if changes is not None:
-        # Django's own format first (the admin's History page reads it), then the values.
-        message = json.dumps(
-            [
-                {"changed": {"fields": sorted(changes)}},
-                {"copylift": {"action": message, "changes": changes}},
-            ],
-            default=str,
-        )
-    LogEntry.objects.log_actions(
-        user_id=user.pk,
-        queryset=[experiment],
-        action_flag=action_flag,
-        change_message=message,
-        single_object=True,
-    )
-
-
-def experiment_history(experiment: Experiment) -> list[dict[str, Any]]:
-    """The experiment's history, oldest first: `{"at", "user", "action", "changes"}`."""
-    entries = (
-        LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Experiment), object_id=str(experiment.pk)
-        )
-        .select_related("user")
-        .order_by("action_time", "pk")
-    )
-    history = []
-    for entry in entries:
-        action, changes = entry.change_message, {}
-        if action.startswith("["):
-            try:
-                parts = json.loads(action)
-            except ValueError:
-                parts = []
-            ours = next((p["copylift"] for p in parts if isinstance(p, dict) and "copylift" in p), None)
-            if ours is not None:
-                action, changes = ours.get("action", ""), ours.get("changes", {})
-            else:
-                action = entry.get_change_message()
-        elif entry.action_flag == DELETION:
-            action = action or "Deleted"
-        history.append(
-            {
-                "at": entry.action_time.isoformat(),
-                "user": entry.user.get_username() if entry.user else None,
-                "action": action,
-                "changes": changes,
-            }
-        )
-    return history
-
-
-def _values(experiment: Experiment) -> dict[str, Any]:
-    return {name: getattr(experiment, name) for name in HISTORY_FIELDS}
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: {"old": before[name], "new": after[name]} for name in before if before[name] != after[name]}
-
-
-def _variant_values(experiment: Experiment) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": v.key,
-            "is_control": v.is_control,
-            "lambda": v.lambda_value,
-            "copy": v.copy,
-            "weight": v.weight,
-            "approved": v.approved,
-        }
-        for v in experiment.variants.order_by("position", "pk")
-    ]
-
-
-def experiment_namespace_parse(value: Any) -> tuple[str, float | None, float | None]:
-    """`[id, start, end]` (or null) → the three namespace fields; FieldErrors names what is wrong."""
-    if value in (None, "", []):
-        return ("", None, None)
-    if not isinstance(value, (list, tuple)) or len(value) != 3:
-        raise FieldErrors({"namespace": "must be [id, start, end] or null"})
-    ns_id, start, end = value
-    if not isinstance(ns_id, str) or not ns_id.strip():
-        raise FieldErrors({"namespace": "id must be a non-empty string"})
-    try:
-        start_f, end_f = float(start), float(end)
-    except (TypeError, ValueError):
-        raise FieldErrors({"namespace": "start and end must be numbers"}) from None
-    if not (0.0 <= start_f < end_f <= 1.0):
-        raise FieldErrors({"namespace": "needs 0 <= start < end <= 1"})
-    return (ns_id.strip(), start_f, end_f)
 
 
 def _variant_rows(variants: Iterable[dict]) -> list[dict]:
@@ -277,9 +127,9 @@ def experiment_create(
         planned_units=planned_units,
     )
     _variants_replace(experiment, rows, owner)
-    changes = {name: {"old": None, "new": value} for name, value in _values(experiment).items()}
-    changes["variants"] = {"old": None, "new": _variant_values(experiment)}
-    _log_history(experiment, owner, "Created", changes=changes, action_flag=ADDITION)
+    changes = {name: {"old": None, "new": value} for name, value in history_values(experiment).items()}
+    changes["variants"] = {"old": None, "new": history_variant_values(experiment)}
+    history_record(experiment, owner, "Created", changes=changes, action_flag=ADDITION)
     return experiment
 
 
@@ -315,19 +165,19 @@ def experiment_update(
     if "guardrail_metrics" in data:
         data["guardrail_metrics"] = experiment_guardrails_parse(data["guardrail_metrics"])
     variants = data.pop("variants", None)
-    before = _values(experiment)
-    variants_before = _variant_values(experiment) if variants is not None else None
+    before = history_values(experiment)
+    variants_before = history_variant_values(experiment) if variants is not None else None
     for field, value in data.items():
         setattr(experiment, field, value)
     experiment.save()
-    changes = _diff(before, _values(experiment))
+    changes = history_diff(before, history_values(experiment))
     if variants is not None:
         _variants_replace(experiment, _variant_rows(variants), user)
-        variants_after = _variant_values(experiment)
+        variants_after = history_variant_values(experiment)
         if variants_after != variants_before:
             changes["variants"] = {"old": variants_before, "new": variants_after}
     if changes:
-        _log_history(experiment, user, "Changed", changes=changes)
+        history_record(experiment, user, "Changed", changes=changes)
     snapshot_cache_clear(experiment.key)
     return experiment
 
@@ -390,7 +240,7 @@ def experiment_start(*, experiment: Experiment, user: AbstractBaseUser | None = 
     experiment.save(update_fields=["status", "started_at", "updated_at"])
     allocation_initialize(experiment=experiment)
     snapshot_cache_clear(experiment.key)
-    _log_history(experiment, user, "Resumed" if resumed else "Started")
+    history_record(experiment, user, "Resumed" if resumed else "Started")
     return experiment
 
 
@@ -402,7 +252,7 @@ def experiment_pause(*, experiment: Experiment, user: AbstractBaseUser | None = 
     experiment.status = Experiment.Status.PAUSED
     experiment.save(update_fields=["status", "updated_at"])
     snapshot_cache_clear(experiment.key)
-    _log_history(experiment, user, "Paused")
+    history_record(experiment, user, "Paused")
     return experiment
 
 
@@ -417,7 +267,7 @@ def experiment_stop(*, experiment: Experiment, user: AbstractBaseUser | None = N
     experiment.stopped_at = timezone.now()
     experiment.save(update_fields=["status", "stopped_at", "updated_at"])
     snapshot_cache_clear(experiment.key)
-    _log_history(experiment, user, "Stopped")
+    history_record(experiment, user, "Stopped")
     return experiment
 
 
@@ -430,7 +280,7 @@ def variant_approve(*, variant: Variant, user: AbstractBaseUser | None, approved
     variant.approved_by = user if approved and user is not None and user.pk else None
     variant.approved_at = timezone.now() if approved else None
     variant.save(update_fields=["approved", "approved_by", "approved_at"])
-    _log_history(variant.experiment, user, f"{'Approved' if approved else 'Unapproved'} variant {variant.key}")
+    history_record(variant.experiment, user, f"{'Approved' if approved else 'Unapproved'} variant {variant.key}")
     return variant
 
 
@@ -465,7 +315,7 @@ def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> V
         if old is None or getattr(old, name) != getattr(variant, name)
     }
     if changes:
-        _log_history(
+        history_record(
             experiment, user, f"{'Added' if old is None else 'Changed'} variant {variant.key}", changes=changes
         )
     if wants_approval and not was_approved:
@@ -480,7 +330,7 @@ def variant_delete(*, variant: Variant, user: AbstractBaseUser | None = None) ->
     _draft_or_refuse(experiment, "variants")
     changes = {f"variant {variant.key}": {"old": variant.copy, "new": None}}
     variant.delete()
-    _log_history(experiment, user, f"Deleted variant {variant.key}", changes=changes)
+    history_record(experiment, user, f"Deleted variant {variant.key}", changes=changes)
     snapshot_cache_clear(experiment.key)
 
 
@@ -497,7 +347,7 @@ def variant_save_generated(
     """
     variant = experiment.variants.filter(key=key).first()
     if variant is not None and not variant.is_control:
-        _log_history(
+        history_record(
             experiment,
             None,
             f"Generated copy for variant {variant.key}",
@@ -521,7 +371,7 @@ def variant_save_generated(
         source=Variant.Source.LLM,
         approved=False,
     )
-    _log_history(
+    history_record(
         experiment,
         None,
         f"Generated variant {variant.key}",

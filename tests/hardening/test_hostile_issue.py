@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from experiments.history import experiment_history
 from experiments.models import Experiment
 from ingest.models import Event, IngestStats, QuarantinedEvent, RateLimitWindow, UnitTotals, WriteKey
 from ingest.tasks import events_ingest
@@ -294,7 +295,7 @@ def test_case6_every_change_is_recorded_with_who_when_old_and_new(make_experimen
     from experiments import services
 
     services.experiment_update(experiment=experiment, data={"hypothesis": "from a command"})
-    assert services.experiment_history(experiment)[-1]["user"] == "system"
+    assert experiment_history(experiment)[-1]["user"] == "system"
 
 
 def test_case6_admin_edit_is_recorded_and_alpha_is_read_only_after_start(running_experiment, marketer):
