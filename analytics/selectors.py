@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from analytics.stats import RatioStatistic, SampleMeanStatistic
 from experiments.models import Experiment, Variant
-from ingest.models import EventType, UnitTotals
+from ingest.models import EventType, QuarantinedEvent, UnitTotals
 
 # metric -> (numerator, denominator) per unit; None denominator = a mean per unit.
 METRICS: dict[str, tuple[str, str | None]] = {
@@ -369,3 +369,11 @@ def copy_scores(*, variant_ids: Iterable[int]) -> dict[int, dict[str, float | No
     for row in rows:
         scores.setdefault(row.pop("variant_id"), row)
     return scores
+
+
+def quarantine_counts(*, experiment: Experiment) -> tuple[int, int, dict[str, int]]:
+    """Events ingestion quarantined for the experiment (implausible streams): (events, units, by reason)."""
+    rows = QuarantinedEvent.objects.filter(experiment=experiment)
+    by_reason = dict(rows.values_list("reason").annotate(n=Count("id")).order_by("reason"))
+    units = rows.values("unit").distinct().count() if by_reason else 0
+    return sum(by_reason.values()), units, by_reason

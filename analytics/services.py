@@ -29,11 +29,12 @@ from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.options import ALL_METRICS, ReportOptions
-from analytics.report.types import Allocation, Report, RevenueCapping, SnapshotInfo, TrafficCounts
+from analytics.report.types import Allocation, DataQuality, Report, RevenueCapping, SnapshotInfo, TrafficCounts
 from analytics.selectors import (
     VariantAggregates,
     copy_scores,
     daily_aggregates_from_events,
+    quarantine_counts,
     snapshots_for,
     unit_revenues,
     units_in_several_variants,
@@ -134,7 +135,8 @@ def report_build(
     now = now or timezone.now()
     options = options or ReportOptions()
     if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
-        return _bandit_report_build(experiment=experiment, options=options, metrics=metrics, now=now)
+        report = _bandit_report_build(experiment=experiment, options=options, metrics=metrics, now=now)
+        return report_with_data_quality(report, experiment=experiment)
     variants = list(experiment.variants.all())
     aggregates = variant_aggregates(experiment=experiment)
     snapshots = snapshots_for(experiment=experiment)
@@ -154,7 +156,7 @@ def report_build(
     capped, capping = revenue_capped(
         experiment=experiment, aggregates=aggregates, percentile=options.revenue_cap_percentile
     )
-    return _report_from(
+    report = _report_from(
         experiment=experiment,
         variants=variants,
         live=aggregates,
@@ -169,6 +171,34 @@ def report_build(
         units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
         backfill=state,
     )
+    return report_with_data_quality(report, experiment=experiment)
+
+
+RATE_METRICS = ("ctr", "cvr", "click_to_order", "atc_rate")
+
+
+def report_with_data_quality(report: Report, *, experiment: Experiment) -> Report:
+    """The report with what ingestion quarantined, and a warning for any rate above 100 %: such a
+    number cannot be a real conversion rate, so the page and the JSON say so next to it."""
+    events, units, by_reason = quarantine_counts(experiment=experiment)
+    impossible = [
+        f"{variant.key}: {metric} {result.value:.1%}"
+        for variant in report.variants
+        for metric, result in variant.metrics.items()
+        if metric in RATE_METRICS and result.value is not None and result.value > 1.0
+    ]
+    warnings = list(report.warnings)
+    if impossible:
+        warnings.append(
+            "impossible rates (above 100 %): " + "; ".join(impossible) + ". The events behind them are not"
+            " plausible visitors; check the data-quality panel before reading any lift."
+        )
+    if events:
+        warnings.append(f"{events} implausible event(s) of {units} unit(s) were quarantined, not counted.")
+    quality = DataQuality(
+        quarantined_events=events, quarantined_units=units, quarantined_by_reason=by_reason, impossible_rates=impossible
+    )
+    return dataclasses.replace(report, data_quality=quality, warnings=warnings)
 
 
 def _report_from(

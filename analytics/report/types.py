@@ -266,6 +266,18 @@ class RevenueCapping(_Json):
 
 
 @frozen
+class DataQuality(_Json):
+    """What ingestion kept out of the totals, and any rate that cannot be true."""
+
+    quarantined_events: int
+    quarantined_units: int
+    quarantined_by_reason: dict[str, int]
+    impossible_rates: list[str] = spec(
+        description="variant: metric value for every rate above 100 % (the numbers are not to be trusted)"
+    )
+
+
+@frozen
 class Report(_Json):
     """The lift report of one experiment: what the pages, the API, the CSV and the command render."""
 
@@ -300,6 +312,7 @@ class Report(_Json):
     guardrail_metrics: list[str] = spec(default_factory=list)
     plan: Plan | None = None
     revenue_capping: RevenueCapping | None = None
+    data_quality: DataQuality | None = None
     allocation: Allocation | None = spec(default=None, omit_if_none=True)
 
     @property

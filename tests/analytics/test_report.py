@@ -9,6 +9,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
@@ -387,3 +388,17 @@ def test_stopped_experiment_without_result_is_inconclusive(two_arm):
     n = 3_000
     report = assemble(two_arm, [{"control": _aggregates(n, n * 0.09), "llm-l060": _aggregates(n, n * 0.091)}])
     assert report.decision.status == "inconclusive"
+
+
+def test_an_impossible_rate_is_flagged_in_the_data_quality_panel(running):
+    """Totals that no real visitor makes (more clicks than impressions in a whole arm) are named as
+    such in the JSON, the warnings and the page, instead of reading as a +2,000 % lift."""
+    hand_built_totals(running, {"control": 100, "llm-l040": 100, "llm-l060": 100})
+    assert services.report_build(experiment=running, backfill="never").data_quality.impossible_rates == []
+    treatment = running.variants.get(key="llm-l060")
+    UnitTotals.objects.filter(experiment=running, variant=treatment).update(clicks=F("impressions") * 3)
+    report = services.report_build(experiment=running, backfill="never")
+    assert report.data_quality.impossible_rates == ["llm-l060: ctr 300.0%"]
+    assert report.data_quality.quarantined_events == 0
+    assert any(w.startswith("impossible rates (above 100 %): llm-l060") for w in report.warnings)
+    assert report.to_dict()["data_quality"]["impossible_rates"] == ["llm-l060: ctr 300.0%"]

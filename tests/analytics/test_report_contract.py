@@ -173,6 +173,12 @@ REPORT = {
         ),
         "*",
     ),
+    "data_quality": {
+        "quarantined_events": "*",
+        "quarantined_units": "*",
+        "quarantined_by_reason": {},
+        "impossible_rates": "*[]",
+    },
 }
 
 

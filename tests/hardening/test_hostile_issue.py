@@ -80,6 +80,13 @@ def test_case1_poisoned_stream_is_quarantined_or_refused_never_summed(running_ex
     assert _post_events(orders[:1], key).status_code == 202
     assert QuarantinedEvent.objects.filter(event_id="p0").count() == 1 and not Event.objects.filter(event_id="p0")
 
+    # The report's data-quality panel counts what was kept out of the totals.
+    from analytics.services import report_build
+
+    quality = report_build(experiment=running_experiment, backfill="never").data_quality
+    assert (quality.quarantined_events, quality.quarantined_units) == (25, 3)
+    assert quality.quarantined_by_reason == {"burst": 5, "clicks_over_impressions": 17, "order_without_click": 3}
+
 
 def test_case1_key_scopes_experiments_and_origins(running_experiment, make_experiment, product):
     key_obj, key = write_key_create(name="scoped shop")
