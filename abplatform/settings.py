@@ -264,6 +264,8 @@ GENERATOR_MODEL_CACHE = Path(envstr("GENERATOR_MODEL_CACHE", str(VAR_DIR / "mode
 GENERATOR_ADAPTER_DIR = Path(envstr("GENERATOR_ADAPTER_DIR", str(VAR_DIR / "adapters")))
 GENERATOR_DEDUPE_THRESHOLD = envfloat("GENERATOR_DEDUPE_THRESHOLD", 0.92)
 GENERATOR_RELEVANCE_THRESHOLD = envfloat("GENERATOR_RELEVANCE_THRESHOLD", 0.15)
+# Batches of candidates sampled per λ at most while none passes the filters and copy guards.
+GENERATOR_MAX_ROUNDS = envint("GENERATOR_MAX_ROUNDS", 3)
 
 # --- Lift reports (defaults of analytics.report.options.ReportOptions; pages and the API may override
 # the method and correction per request) ---

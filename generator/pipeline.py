@@ -92,6 +92,7 @@ class GenerationParams:
             seed=seed,
             dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
             relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
+            max_rounds=settings.GENERATOR_MAX_ROUNDS,
         )
 
 
