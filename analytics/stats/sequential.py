@@ -217,6 +217,9 @@ def msprt_test(control: Statistic, treatment: Statistic, config: StatsConfig = D
     return mixture_test(control, treatment, config, method="msprt")
 
 
+MAX_LOOKS = 10_000
+
+
 def equal_information_fractions(look: int, planned_looks: int) -> list[float]:
     """Information fractions k / K of looks 1..look of an equally spaced design."""
     return [k / planned_looks for k in range(1, look + 1)]
@@ -251,6 +254,9 @@ def group_sequential_test(
             return replace(base, error="group-sequential test needs the look number or the information fractions")
         if isinstance(look, bool) or not isinstance(look, int) or look < 1:
             return replace(base, error="look must be a positive integer")
+        if look > MAX_LOOKS:
+            # Daily looks for 27 years; a larger number is garbage, and the fractions list would be huge.
+            return replace(base, error=f"look must be at most {MAX_LOOKS}")
         information_fractions = equal_information_fractions(look, config.planned_looks)
     fractions = [float(t) for t in information_fractions]
     if not fractions or any(not math.isfinite(t) or t <= 0 for t in fractions):
