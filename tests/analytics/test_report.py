@@ -215,30 +215,6 @@ def assemble(experiment: Experiment, looks_by_variant: list[dict[str, VariantAgg
     )
 
 
-@pytest.fixture
-def two_arm(make_experiment, product):
-    rows = [
-        {
-            "key": "control",
-            "is_control": True,
-            "copy": "Wireless earbuds with long battery life.",
-            "weight": 1,
-            "approved": True,
-        },
-        {
-            "key": "llm-l060",
-            "lambda_value": 0.6,
-            "copy": "All-day sound that keeps going. Shop now.",
-            "weight": 1,
-            "approved": True,
-        },
-    ]
-    experiment = make_experiment("two-arm", start=True, variants=rows, primary_metric="cvr")
-    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=10))
-    experiment.refresh_from_db()
-    return experiment
-
-
 def test_decision_ship_says_it_in_plain_words(two_arm):
     n = 40_000
     report = assemble(two_arm, [{"control": _aggregates(n, n * 0.09), "llm-l060": _aggregates(n, n * 0.105)}])

@@ -23,30 +23,6 @@ from tests.analytics.test_report_contract import with_traffic
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def two_arm(make_experiment):
-    rows = [
-        {
-            "key": "control",
-            "is_control": True,
-            "copy": "Wireless earbuds with long battery life.",
-            "weight": 1,
-            "approved": True,
-        },
-        {
-            "key": "llm-l060",
-            "lambda_value": 0.6,
-            "copy": "All-day sound that keeps going. Shop now.",
-            "weight": 1,
-            "approved": True,
-        },
-    ]
-    experiment = make_experiment("two-arm", start=True, variants=rows, primary_metric="cvr")
-    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=10))
-    experiment.refresh_from_db()
-    return experiment
-
-
 def assemble(experiment: Experiment, looks_by_variant: list[dict], options: ReportOptions | None = None) -> Report:
     """Daily looks ending now, one per entry, from aggregates by variant key."""
     variants = list(experiment.variants.all())

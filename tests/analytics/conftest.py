@@ -1,0 +1,34 @@
+"""Report fixtures shared by the report and report-wiring tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from experiments.models import Experiment
+
+
+@pytest.fixture
+def two_arm(make_experiment, product):
+    rows = [
+        {
+            "key": "control",
+            "is_control": True,
+            "copy": "Wireless earbuds with long battery life.",
+            "weight": 1,
+            "approved": True,
+        },
+        {
+            "key": "llm-l060",
+            "lambda_value": 0.6,
+            "copy": "All-day sound that keeps going. Shop now.",
+            "weight": 1,
+            "approved": True,
+        },
+    ]
+    experiment = make_experiment("two-arm", start=True, variants=rows, primary_metric="cvr")
+    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=10))
+    experiment.refresh_from_db()
+    return experiment
