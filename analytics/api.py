@@ -31,7 +31,7 @@ OPTION_PARAMETERS = [
 
 
 def _experiment(key: str) -> Experiment:
-    experiment = Experiment.objects.select_related("product__category").filter(key=key).first()
+    experiment = Experiment.objects.prefetch_related("products__category").filter(key=key).first()
     if experiment is None:
         raise NotFound(f"experiment {key!r} not found")
     return experiment

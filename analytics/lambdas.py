@@ -147,7 +147,7 @@ def arm_points(
             for metric in ("cvr", "ctr"):
                 result = fixed_horizon_test(stats[control.pk].statistic(metric), agg.statistic(metric), config)
                 lifts[metric] = (result.relative.estimate, result.relative.std_error, result.treatment_mean)
-            points[experiment.product.category_id].append(
+            points[experiment_category_id(experiment)].append(
                 ArmPoint(
                     experiment=experiment.key,
                     variant=variant.key,
@@ -292,3 +292,12 @@ def offline_lambda_elbows() -> dict[str, Elbow]:
         knee = (data or {}).get("elbow") or {}
         result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result
+
+
+def experiment_category_id(experiment: Experiment) -> int | None:
+    """The category of an experiment's products (the commonest, for a mixed set): where its arms
+    sit on the λ trade-off page."""
+    from django.db.models import Count
+
+    row = experiment.products.values("category").annotate(n=Count("id")).order_by("-n", "category").first()
+    return row["category"] if row else None

@@ -411,8 +411,8 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
     """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
     experiments = list(
         Experiment.objects.filter(status__in=REPORTED_STATUSES)
-        .select_related("product")
-        .filter(**({"product__category": category} if category else {}))
+        .filter(**({"products__category": category} if category else {}))
+        .distinct()
     )
     variants: dict[int, list[Variant]] = {}
     for variant in Variant.objects.filter(experiment__in=experiments):

@@ -144,12 +144,12 @@ def _lead(report: Report) -> Lead | None:
 def index(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     category = request.GET.get("category", "")
-    experiments = Experiment.objects.select_related("product__category").prefetch_related("variants")
+    experiments = Experiment.objects.prefetch_related("products__category").prefetch_related("variants")
     experiments = experiments.order_by("-started_at", "-created_at")
     if status in Experiment.Status.values:
         experiments = experiments.filter(status=status)
     if category:
-        experiments = experiments.filter(product__category__name=category)
+        experiments = experiments.filter(products__category__name=category).distinct()
     rows = []
     for experiment in experiments:
         report = services.report_build(
@@ -225,7 +225,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
 @require_safe
 @reader_required
 def detail(request: HttpRequest, key: str) -> HttpResponse:
-    experiment = get_object_or_404(Experiment.objects.select_related("product__category"), key=key)
+    experiment = get_object_or_404(Experiment.objects.prefetch_related("products__category"), key=key)
     try:
         options = report_options(request.GET)
     except FieldErrors as exc:

@@ -59,6 +59,10 @@ class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     price = models.DecimalField(max_digits=10, decimal_places=2)
     description = models.TextField(blank=True)
+    copy = models.TextField(
+        blank=True,
+        help_text="The copy the shop shows today: what a catalog experiment's control arm shows.",
+    )
     attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -67,6 +71,11 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} · {self.title}"
+
+    @property
+    def current_copy(self) -> str:
+        """The live copy, or the description where none was imported."""
+        return self.copy or self.description
 
     @property
     def guideline(self) -> BrandGuideline | None:

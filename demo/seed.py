@@ -121,7 +121,8 @@ def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
     facts = fact_index(product_facts(product_context(product=experiment.product)))
     approved = []
     for variant in experiment.variants.filter(is_control=False):
-        if guards_check(variant.copy, facts).passed:
+        copy = variant.copies.values_list("copy", flat=True).first() or ""
+        if copy and guards_check(copy, facts).passed:
             approved.append(services.variant_approve(variant=variant, user=None))
         else:
             services.variant_delete(variant=variant)

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from experiments.models import Experiment
+from experiments.models import Experiment, VariantCopy
 from ingest.writekeys import demo_write_key_path, write_key_authenticate
 
 
@@ -32,7 +32,7 @@ def demo_store(request: HttpRequest) -> HttpResponse:
     """A product page wired to the tracker, for trying an experiment end to end in a browser."""
     key = request.GET.get("experiment", "").strip()
     # Like the storefront API: running or paused experiments only; a draft's copy may be unapproved.
-    experiments = Experiment.objects.select_related("product__category").filter(
+    experiments = Experiment.objects.prefetch_related("products__category").filter(
         status__in=(Experiment.Status.RUNNING, Experiment.Status.PAUSED)
     )
     running = list(experiments.filter(status=Experiment.Status.RUNNING).order_by("started_at", "pk"))
@@ -57,6 +57,7 @@ def demo_store(request: HttpRequest) -> HttpResponse:
         context["write_key"] = write_key
     product = experiment.product
     context["product"] = product
-    context["control_copy"] = next((v.copy for v in experiment.variants.all() if v.is_control), product.description)
+    control = VariantCopy.objects.filter(variant__experiment=experiment, variant__is_control=True, product=product)
+    context["control_copy"] = next(iter(control.values_list("copy", flat=True)), product.current_copy)
     context["demo_config"] = {"price": float(product.price), "experiment": experiment.key}
     return render(request, "demo/demo_store.html", context)

@@ -9,17 +9,34 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Category
 from experiments import services
+from experiments.copies import variant_copy_counts
 from experiments.history import experiment_history
-from experiments.inputs import experiment_namespace_parse
-from experiments.models import VARIANT_FIELDS, VARIANT_READ_ONLY_FIELDS, AllocationVersion, Experiment, Variant
+from experiments.inputs import experiment_namespace_parse, product_set_parse
+from experiments.models import VARIANT_FIELDS, AllocationVersion, Experiment, Variant
+from experiments.product_sets import product_set_describe, product_set_resolve
 
 
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 0
-    fields = ("position", *VARIANT_FIELDS)
-    readonly_fields = VARIANT_READ_ONLY_FIELDS
+    fields = ("position", *VARIANT_FIELDS, "prompt_version", "model_name", "adapter", "copy_review")
+    readonly_fields = ("copy_review",)
+
+    @admin.display(description="Copy per product")
+    def copy_review(self, obj: Variant) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        counts = variant_copy_counts(obj)
+        return format_html(
+            '<a href="{}">review</a> · {} approved, {} pending, {} rejected, {} failed',
+            f"/experiments/{obj.experiment.key}/variants/{obj.key}/review",
+            counts.approved,
+            counts.pending,
+            counts.rejected,
+            counts.failed,
+        )
 
     def _frozen(self, obj: Experiment | None) -> bool:
         return obj is not None and obj.status != Experiment.Status.DRAFT
@@ -80,12 +97,64 @@ def _namespace_value(cleaned: dict) -> list | None:
     return [cleaned["namespace_id"], 0.0 if start is None else start, 1.0 if end is None else end]
 
 
+def _lines(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+
+
 class ExperimentAdminForm(forms.ModelForm):
-    """Checks in the form what the services would refuse, so the admin shows the reason on the page."""
+    """Checks in the form what the services would refuse, so the admin shows the reason on the page.
+
+    The product set is one of: categories, a list of SKUs, or a filter (brands, price range, and
+    optionally categories); it can change while the experiment is a draft."""
+
+    set_categories = forms.ModelMultipleChoiceField(
+        Category.objects.all(), required=False, label="Categories", help_text="Every product of these categories."
+    )
+    set_skus = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="SKUs", help_text="One per line or comma."
+    )
+    set_brands = forms.CharField(required=False, label="Filter: brands", help_text="Comma-separated.")
+    set_price_min = forms.DecimalField(required=False, min_value=0, label="Filter: price from")
+    set_price_max = forms.DecimalField(required=False, min_value=0, label="Filter: price to")
 
     class Meta:
         model = Experiment
-        fields = ("key", "product", *ADMIN_EDITABLE)
+        fields = ("key", "control_fallback", *ADMIN_EDITABLE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        spec = self.instance.product_set if self.instance and self.instance.pk else {}
+        kind, body = next(iter(spec.items())) if spec else ("", None)
+        if kind == "skus":
+            self.initial["set_skus"] = "\n".join(body)
+        elif kind == "categories":
+            self.initial["set_categories"] = Category.objects.filter(name__in=body)
+        elif kind == "filter":
+            self.initial["set_categories"] = Category.objects.filter(name__in=body.get("categories", []))
+            self.initial["set_brands"] = ", ".join(body.get("brands", []))
+            self.initial["set_price_min"] = body.get("price_min")
+            self.initial["set_price_max"] = body.get("price_max")
+
+    def product_set_spec(self, cleaned: dict) -> dict | None:
+        categories = [c.name for c in cleaned.get("set_categories") or []]
+        skus = _lines(cleaned.get("set_skus") or "")
+        brands = _lines(cleaned.get("set_brands") or "")
+        prices = {
+            k: float(cleaned[f"set_{k}"]) for k in ("price_min", "price_max") if cleaned.get(f"set_{k}") is not None
+        }
+        if skus:
+            return {"skus": skus}
+        if brands or prices:
+            return {
+                "filter": {
+                    **({"categories": categories} if categories else {}),
+                    **({"brands": brands} if brands else {}),
+                    **prices,
+                }
+            }
+        if categories:
+            return {"categories": categories}
+        return None
 
     def clean(self):
         cleaned = super().clean()
@@ -93,26 +162,55 @@ class ExperimentAdminForm(forms.ModelForm):
             experiment_namespace_parse(_namespace_value(cleaned))
         except FieldErrors as exc:
             self.add_error("namespace_id", "; ".join(exc.errors.values()))
+        spec = self.product_set_spec(cleaned)
+        if spec is None and not (self.instance and self.instance.pk):
+            self.add_error("set_categories", "choose the products: categories, SKUs or a filter")
+        elif spec is not None:
+            try:
+                product_set_resolve(product_set_parse(spec))
+            except FieldErrors as exc:
+                self.add_error("set_skus" if "skus" in spec else "set_categories", "; ".join(exc.errors.values()))
+        cleaned["product_set_spec"] = spec
         return cleaned
 
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
     form = ExperimentAdminForm
-    list_display = ("key", "name", "product", "category", "status", "primary_metric", "started_at", "stopped_at")
-    list_filter = ("status", "product__category", "primary_metric")
-    search_fields = ("key", "name", "product__sku", "product__title", "product__brand")
-    list_select_related = ("product__category",)
+    list_display = ("key", "name", "products_summary", "status", "primary_metric", "started_at", "stopped_at")
+    list_filter = ("status", "products__category", "primary_metric")
+    search_fields = ("key", "name", "products__sku", "products__title", "products__brand")
     inlines = [VariantInline, AllocationVersionInline]
-    readonly_fields = ("status", "started_at", "stopped_at", "owner", "created_at", "updated_at", "change_history")
-    autocomplete_fields = ("product",)
+    readonly_fields = (
+        "products_summary",
+        "status",
+        "started_at",
+        "stopped_at",
+        "owner",
+        "created_at",
+        "updated_at",
+        "change_history",
+    )
     actions = [
         _transition(services.experiment_start, "start", "started"),
         _transition(services.experiment_pause, "pause", "paused"),
         _transition(services.experiment_stop, "stop", "stopped"),
     ]
     fieldsets = (
-        (None, {"fields": ("key", "name", "product", "hypothesis", "status")}),
+        (None, {"fields": ("key", "name", "hypothesis", "status")}),
+        (
+            "Products (frozen once started)",
+            {
+                "fields": (
+                    "products_summary",
+                    "set_categories",
+                    "set_skus",
+                    "set_brands",
+                    ("set_price_min", "set_price_max"),
+                    "control_fallback",
+                )
+            },
+        ),
         ("Analysis plan (frozen once started)", {"fields": services.ANALYSIS_PLAN_FIELDS}),
         ("Allocation (frozen once started)", {"fields": ALLOCATION_FIELDS}),
         ("History", {"fields": ("owner", "started_at", "stopped_at", "created_at", "updated_at", "change_history")}),
@@ -144,15 +242,30 @@ class ExperimentAdmin(admin.ModelAdmin):
     def log_change(self, request, obj, message):
         """The services record every change with old and new values; a second, vaguer entry would be noise."""
 
-    @admin.display(ordering="product__category__name")
-    def category(self, obj: Experiment) -> str:
-        return obj.product.category.name
+    @admin.display(description="Products")
+    def products_summary(self, obj: Experiment) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        count = obj.products.count()
+        return f"{count} product{'s' if count != 1 else ''} ({product_set_describe(obj.product_set)})"
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Experiment.Status.DRAFT:
-            fields += ["key", "product", *services.ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS]
+            fields += ["key", "control_fallback", *services.ANALYSIS_PLAN_FIELDS, *ALLOCATION_FIELDS]
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status != Experiment.Status.DRAFT:
+            # The set is frozen: show its size, not the inputs that could change it.
+            return [
+                (name, {**options, "fields": ("products_summary", "control_fallback")})
+                if name and name.startswith("Products")
+                else (name, options)
+                for name, options in fieldsets
+            ]
+        return fieldsets
 
     def save_model(self, request, obj, form, change):
         # Through the services, like the API: the namespace is validated and the assignment
@@ -162,12 +275,17 @@ class ExperimentAdmin(admin.ModelAdmin):
             for name in NAMESPACE_FIELDS:
                 data.pop(name, None)
             data["namespace"] = _namespace_value(form.cleaned_data)
+        spec = form.cleaned_data.get("product_set_spec")
+        if "control_fallback" in form.changed_data:
+            data["control_fallback"] = form.cleaned_data["control_fallback"]
         if change:
+            if spec is not None and spec != obj.product_set and obj.status == Experiment.Status.DRAFT:
+                data["products"] = spec
             services.experiment_update(experiment=obj, data=data, user=request.user)
         else:
             data["name"] = form.cleaned_data["name"]
             created = services.experiment_create(
-                key=form.cleaned_data["key"], product=form.cleaned_data["product"], owner=request.user, **data
+                key=form.cleaned_data["key"], products=spec, owner=request.user, **data
             )
             obj.pk = created.pk
         obj.refresh_from_db()

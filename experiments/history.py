@@ -34,6 +34,8 @@ HISTORY_FIELDS = (
     "allocation_mode",
     "bandit_holdout",
     "bandit_floor",
+    "product_set",
+    "control_fallback",
 )
 
 
@@ -123,14 +125,13 @@ def history_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dic
 
 
 def history_variant_values(experiment: Experiment) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": v.key,
-            "is_control": v.is_control,
-            "lambda": v.lambda_value,
-            "copy": v.copy,
-            "weight": v.weight,
-            "approved": v.approved,
-        }
-        for v in experiment.variants.order_by("position", "pk")
-    ]
+    rows = []
+    for v in experiment.variants.order_by("position", "pk").prefetch_related("copies__product"):
+        copies = sorted(v.copies.all(), key=lambda c: c.product.sku)
+        row = {"key": v.key, "is_control": v.is_control, "lambda": v.lambda_value, "weight": v.weight}
+        if len(copies) == 1:  # a one-product experiment's history reads as before
+            row |= {"copy": copies[0].copy, "approved": copies[0].approved}
+        else:
+            row["approved"] = f"{sum(c.approved for c in copies)} of {len(copies)} products"
+        rows.append(row)
+    return rows

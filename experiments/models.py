@@ -36,7 +36,18 @@ class Experiment(models.Model):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     hypothesis = models.TextField(blank=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="experiments")
+    products = models.ManyToManyField(Product, through="ExperimentProduct", related_name="experiments")
+    product_set = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Which products: {"skus": [...]}, {"categories": [...]} or {"filter": {...}}; resolved into '
+        "the experiment's products while it is a draft, frozen at start.",
+    )
+    control_fallback = models.BooleanField(
+        default=False,
+        help_text="Start even where an arm lacks approved copy for a product: that arm shows the control copy "
+        "there, and those products are left out of the analysis.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     primary_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.CTR)
     alpha = models.FloatField(default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)])
@@ -98,6 +109,13 @@ class Experiment(models.Model):
         return self.key
 
     @property
+    def product(self) -> Product | None:
+        """The product of a one-product experiment (the v1 shape); None for a larger set."""
+        cached = getattr(self, "_prefetched_objects_cache", {}).get("products")
+        rows = list(cached) if cached is not None else list(self.products.all()[:2])
+        return rows[0] if len(rows) == 1 else None
+
+    @property
     def hash_seed(self) -> str:
         return self.seed or self.key
 
@@ -128,14 +146,15 @@ class Variant(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Creativity weight used to generate this copy (empty for the control).",
     )
-    copy = models.TextField()
     weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.HUMAN)
-    approved = models.BooleanField(default=False)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    prompt_version = models.CharField(
+        max_length=32, blank=True, help_text="LLM arms: the prompt version to write with."
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    model_name = models.CharField(
+        max_length=200, blank=True, help_text="LLM arms: the model (empty: the platform's default)."
+    )
+    adapter = models.CharField(max_length=200, blank=True, help_text="LLM arms: an optional fine-tuned adapter.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,21 +165,59 @@ class Variant(models.Model):
         return f"{self.experiment.key}/{self.key}"
 
 
-# A variant's fields as the admin's inline and the API show them, in this order; who approved it
-# and when are written by the approval service only.
-VARIANT_FIELDS = (
-    "key",
-    "name",
-    "is_control",
-    "lambda_value",
-    "copy",
-    "weight",
-    "source",
-    "approved",
-    "approved_by",
-    "approved_at",
-)
-VARIANT_READ_ONLY_FIELDS = ("approved_by", "approved_at")
+# A variant's own fields as the admin's inline and the API show them, in this order; its copy is
+# per product (`VariantCopy`).
+VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "weight", "source")
+
+
+class ExperimentProduct(models.Model):
+    """One product of an experiment's set (frozen at start)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "product"], name="experiment_product_unique")]
+        indexes = [models.Index(fields=["product"], name="experimentproduct_product")]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id} · {self.product_id}"
+
+
+class VariantCopy(models.Model):
+    """The copy one arm shows on one product, with its review state and what the checks found."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Generation failed"
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="copies")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    copy = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    flags = models.JSONField(default=list, blank=True, help_text="What the checks found (brand rule, guards…).")
+    candidates = models.JSONField(
+        default=list, blank=True, help_text="The chosen copy and the runner-ups with their scores."
+    )
+    error = models.TextField(blank=True, help_text="Why generation failed, for a failed product.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["variant", "product__sku"]
+        constraints = [models.UniqueConstraint(fields=["variant", "product"], name="variantcopy_variant_product")]
+
+    def __str__(self) -> str:
+        return f"{self.variant} · {self.product_id}"
+
+    @property
+    def approved(self) -> bool:
+        return self.status == self.Status.APPROVED
 
 
 class AllocationVersion(models.Model):

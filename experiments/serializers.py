@@ -7,16 +7,23 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Product
-from experiments.models import UNIT_MAX_LENGTH, VARIANT_FIELDS, VARIANT_READ_ONLY_FIELDS, Experiment, Variant
+from experiments.models import VARIANT_FIELDS, Experiment, Variant, VariantCopy
 
 
 class VariantSerializer(serializers.ModelSerializer):
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    """An arm. `copy` and `approved` are the v1 shape of a one-product experiment (its one copy);
+    `copies` ({SKU: text}) fills a hand-written arm of a larger set; per-product review state is at
+    …/variants/KEY/copies, and `copy_counts` sums it up."""
+
+    copy = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    copies = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, write_only=True, help_text="SKU → copy"
+    )
+    approved = serializers.BooleanField(required=False, write_only=True)
 
     class Meta:
         model = Variant
-        fields = [*VARIANT_FIELDS]
-        read_only_fields = [*VARIANT_READ_ONLY_FIELDS]
+        fields = [*VARIANT_FIELDS, "prompt_version", "model_name", "adapter", "copy", "copies", "approved"]
         extra_kwargs = {
             "lambda_value": {"source": "lambda_value", "min_value": 0.0, "max_value": 1.0},
             "weight": {"min_value": 0.0},
@@ -26,6 +33,24 @@ class VariantSerializer(serializers.ModelSerializer):
     def get_fields(self):
         # The API calls it `lambda` (a Python keyword, hence the model's `lambda_value`).
         return {("lambda" if name == "lambda_value" else name): field for name, field in super().get_fields().items()}
+
+    def to_representation(self, instance: Variant) -> dict:
+        data = super().to_representation(instance)
+        copies = list(instance.copies.all())
+        counts = {status: 0 for status in VariantCopy.Status.values}
+        for row in copies:
+            counts[row.status] += 1
+        only = copies[0] if len(copies) == 1 else None
+        data["copy"] = only.copy if only else None
+        data["approved"] = bool(copies) and counts[VariantCopy.Status.APPROVED] == len(copies)
+        data["approved_by"] = only.reviewed_by.get_username() if only and only.approved and only.reviewed_by else None
+        data["approved_at"] = (
+            serializers.DateTimeField().to_representation(only.reviewed_at)
+            if only and only.approved and only.reviewed_at
+            else None
+        )
+        data["copy_counts"] = counts
+        return data
 
 
 class NamespaceField(serializers.ListField):
@@ -48,11 +73,20 @@ class ProductField(serializers.SlugRelatedField):
 
 
 class ExperimentSerializer(serializers.ModelSerializer):
-    product = ProductField(slug_field="sku", queryset=Product.objects.all())
+    product = ProductField(
+        slug_field="sku", queryset=Product.objects.all(), required=False, help_text="A one-product experiment's SKU."
+    )
+    products = serializers.JSONField(
+        required=False,
+        write_only=True,
+        help_text='The product set: {"skus": [...]}, {"categories": [...]} or {"filter": {"categories", "brands", '
+        '"price_min", "price_max", "attributes"}}.',
+    )
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     namespace = NamespaceField(required=False)
     variants = VariantSerializer(many=True, required=False)
-    category = serializers.CharField(source="product.category.name", read_only=True)
+    category = serializers.SerializerMethodField()
+    product_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Experiment
@@ -61,6 +95,10 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "name",
             "hypothesis",
             "product",
+            "products",
+            "product_set",
+            "product_count",
+            "control_fallback",
             "category",
             "status",
             "primary_metric",
@@ -82,6 +120,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [
+            "product_set",
             "status",
             "owner",
             "started_at",
@@ -97,6 +136,29 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "planned_units": {"min_value": 1},
         }
 
+    def to_representation(self, instance: Experiment) -> dict:
+        data = super().to_representation(instance)
+        product = instance.product
+        data["product"] = product.sku if product is not None else None
+        return data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_category(self, experiment: Experiment) -> str | None:
+        """The category of the set's products, when they share one."""
+        names = {p.category.name for p in experiment.products.all()}
+        return next(iter(names)) if len(names) == 1 else None
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_product_count(self, experiment: Experiment) -> int:
+        return len(experiment.products.all())
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is None and ("product" in attrs) == ("products" in attrs):
+            raise serializers.ValidationError(
+                {"products": 'give either "product" (a SKU) or "products" (a product set), not both'}
+            )
+        return attrs
+
     def validate_variants(self, value: list[dict]) -> list[dict]:
         keys = [v["key"] for v in value]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
@@ -105,16 +167,42 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return value
 
 
-class AssignQuerySerializer(serializers.Serializer):
-    experiment = serializers.SlugField(max_length=64)
-    unit = serializers.CharField(max_length=UNIT_MAX_LENGTH, trim_whitespace=False)
-
-
 class AssignmentSerializer(serializers.Serializer):
     experiment = serializers.CharField()
     variant = serializers.CharField()
+    product = serializers.CharField(help_text="The SKU whose copy this is.")
     copy = serializers.CharField()
     in_experiment = serializers.BooleanField()
+
+
+class ProductCopySerializer(serializers.Serializer):
+    experiment = serializers.CharField(allow_null=True)
+    variant = serializers.CharField(allow_null=True)
+    copy = serializers.CharField()
+    in_experiment = serializers.BooleanField()
+
+
+class VariantCopySerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    title = serializers.CharField(source="product.title")
+    current_copy = serializers.CharField(source="product.current_copy")
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = VariantCopy
+        fields = [
+            "sku",
+            "title",
+            "current_copy",
+            "copy",
+            "status",
+            "flags",
+            "candidates",
+            "error",
+            "reviewed_by",
+            "reviewed_at",
+            "updated_at",
+        ]
 
 
 class HistoryEntrySerializer(serializers.Serializer):

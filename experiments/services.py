@@ -30,14 +30,26 @@ from catalog.models import Product
 from catalog.rules import check_copy
 from experiments.adaptive import allocation_initialize
 from experiments.assignment import snapshot_cache_clear
+from experiments.copies import variant_copies_sync, variant_copy_generated
 from experiments.history import history_diff, history_record, history_values, history_variant_values
-from experiments.inputs import experiment_guardrails_parse, experiment_namespace_parse
-from experiments.models import Experiment, Variant
+from experiments.inputs import experiment_guardrails_parse, experiment_namespace_parse, product_set_parse
+from experiments.models import Experiment, ExperimentProduct, Variant, VariantCopy
+from experiments.product_sets import product_set_resolve
 
 FROZEN_EXPERIMENT_FIELDS = ("seed", "coverage", "namespace_id", "namespace_start", "namespace_end")
 ANALYSIS_PLAN_FIELDS = ("primary_metric", "alpha", "correction", "guardrail_metrics", "planned_units")
 EDITABLE_WHEN_LIVE = ("name", "hypothesis")
-VARIANT_FIELDS = ("key", "name", "is_control", "lambda_value", "copy", "weight", "source")
+VARIANT_FIELDS = (
+    "key",
+    "name",
+    "is_control",
+    "lambda_value",
+    "weight",
+    "source",
+    "prompt_version",
+    "model_name",
+    "adapter",
+)
 ACTIVE_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED)
 
 
@@ -58,11 +70,30 @@ def _variant_source(row: dict) -> str:
     return Variant.Source.LLM if row.get("lambda_value") is not None else Variant.Source.HUMAN
 
 
+def _hand_copies(experiment: Experiment, rows: list[dict]) -> dict[str, dict[str, str]]:
+    """Variant key → SKU → text from the rows' `copy` (a one-product experiment's v1 shape) and
+    `copies` ({SKU: text}); FieldErrors for a SKU outside the set or `copy` on a larger set."""
+    skus = set(experiment.products.values_list("sku", flat=True))
+    only = next(iter(skus)) if len(skus) == 1 else None
+    texts: dict[str, dict[str, str]] = {}
+    for index, row in enumerate(rows):
+        mine = dict(row.get("copies") or {})
+        outside = sorted(set(mine) - skus)
+        if outside:
+            raise FieldErrors({f"variants[{index}].copies": f"SKU(s) not in the experiment: {', '.join(outside[:10])}"})
+        if row.get("copy"):
+            if only is None:
+                raise FieldErrors(
+                    {f"variants[{index}].copy": 'one copy fits a one-product experiment; use "copies": {SKU: text}'}
+                )
+            mine.setdefault(only, row["copy"])
+        texts[row["key"]] = mine
+    return texts
+
+
 def _variants_replace(experiment: Experiment, rows: list[dict], user: AbstractBaseUser | None) -> None:
     experiment.variants.all().delete()
-    now = timezone.now()
     for position, row in enumerate(rows):
-        approved = bool(row.get("approved", False))
         Variant.objects.create(
             experiment=experiment,
             position=position,
@@ -70,13 +101,43 @@ def _variants_replace(experiment: Experiment, rows: list[dict], user: AbstractBa
             name=row.get("name") or row["key"],
             is_control=bool(row.get("is_control", False)),
             lambda_value=row.get("lambda_value"),
-            copy=row.get("copy", ""),
             weight=float(row.get("weight", 1.0)),
             source=_variant_source(row),
-            approved=approved,
-            approved_by=user if approved and user is not None and user.pk else None,
-            approved_at=now if approved else None,
+            prompt_version=row.get("prompt_version", ""),
+            model_name=row.get("model_name", ""),
+            adapter=row.get("adapter", ""),
         )
+    variant_copies_sync(experiment=experiment, hand_copies=_hand_copies(experiment, rows))
+    for row in rows:
+        if row.get("approved"):
+            # The v1 body approves an arm's copy with the arm: the caller read it before sending.
+            _variant_copies_approve_all(experiment.variants.get(key=row["key"]), user)
+
+
+def _variant_copies_approve_all(variant: Variant, user: AbstractBaseUser | None) -> int:
+    return (
+        VariantCopy.objects.filter(variant=variant)
+        .exclude(copy="")
+        .update(
+            status=VariantCopy.Status.APPROVED,
+            reviewed_by=user if user and user.pk else None,
+            reviewed_at=timezone.now(),
+        )
+    )
+
+
+def experiment_products_set(*, experiment: Experiment, spec: Any) -> int:
+    """Resolve a product set spec into the experiment's products (a draft's only); returns the count."""
+    spec = product_set_parse(spec)
+    products = list(product_set_resolve(spec).values_list("pk", flat=True))
+    ExperimentProduct.objects.filter(experiment=experiment).exclude(product_id__in=products).delete()
+    have = set(ExperimentProduct.objects.filter(experiment=experiment).values_list("product_id", flat=True))
+    ExperimentProduct.objects.bulk_create(
+        [ExperimentProduct(experiment=experiment, product_id=pk) for pk in products if pk not in have], batch_size=2000
+    )
+    experiment.product_set = spec
+    experiment.save(update_fields=["product_set", "updated_at"])
+    return len(products)
 
 
 @transaction.atomic
@@ -84,7 +145,9 @@ def experiment_create(
     *,
     key: str,
     name: str,
-    product: Product,
+    product: Product | None = None,
+    products: Any = None,
+    control_fallback: bool = False,
     owner: AbstractBaseUser | None = None,
     hypothesis: str = "",
     primary_metric: str = Experiment.Metric.CTR,
@@ -104,12 +167,14 @@ def experiment_create(
         raise FieldErrors({"key": f"an experiment with key {key!r} already exists"})
     if not 0.0 < coverage <= 1.0:
         raise FieldErrors({"coverage": "must be in (0, 1]"})
+    if (product is None) == (products is None):
+        raise FieldErrors({"products": 'give either "product" (a SKU) or "products" (a product set), not both'})
     ns_id, ns_start, ns_end = experiment_namespace_parse(namespace)
     rows = _variant_rows(variants)
     experiment = Experiment.objects.create(
         key=key,
         name=name,
-        product=product,
+        control_fallback=control_fallback,
         owner=owner if owner is not None and owner.pk else None,
         hypothesis=hypothesis,
         primary_metric=primary_metric,
@@ -126,6 +191,7 @@ def experiment_create(
         guardrail_metrics=experiment_guardrails_parse(guardrail_metrics),
         planned_units=planned_units,
     )
+    experiment_products_set(experiment=experiment, spec=products if products is not None else {"skus": [product.sku]})
     _variants_replace(experiment, rows, owner)
     changes = {name: {"old": None, "new": value} for name, value in history_values(experiment).items()}
     changes["variants"] = {"old": None, "new": history_variant_values(experiment)}
@@ -165,11 +231,18 @@ def experiment_update(
     if "guardrail_metrics" in data:
         data["guardrail_metrics"] = experiment_guardrails_parse(data["guardrail_metrics"])
     variants = data.pop("variants", None)
+    spec = data.pop("products", None)
+    if "product" in data:
+        spec = {"skus": [data.pop("product").sku]}
     before = history_values(experiment)
     variants_before = history_variant_values(experiment) if variants is not None else None
     for field, value in data.items():
         setattr(experiment, field, value)
     experiment.save()
+    if spec is not None and not live:
+        experiment_products_set(experiment=experiment, spec=spec)
+        if variants is None:
+            variant_copies_sync(experiment=experiment)
     changes = history_diff(before, history_values(experiment))
     if variants is not None:
         _variants_replace(experiment, _variant_rows(variants), user)
@@ -191,18 +264,48 @@ def experiment_start_problems(experiment: Experiment) -> list[str]:
         problems.append(f"needs exactly one control variant (has {len(controls)})")
     if len(variants) - len(controls) < 1:
         problems.append("needs at least one variant besides the control")
-    guideline = experiment.product.guideline
-    rules = guideline.as_rules() if guideline is not None else None
+    n_products = ExperimentProduct.objects.filter(experiment=experiment).count()
+    if n_products == 0:
+        problems.append("its product set is empty")
     for variant in variants:
         if variant.weight <= 0:
             problems.append(f"variant {variant.key!r} has weight {variant.weight}; weights must be positive")
-        if not variant.approved:
-            problems.append(f"variant {variant.key!r} copy is not approved")
-        compliance = check_copy(variant.copy, rules)
-        problems.extend(f"variant {variant.key!r}: {reason}" for reason in compliance.violations)
+        missing = list(
+            VariantCopy.objects.filter(variant=variant)
+            .exclude(status=VariantCopy.Status.APPROVED)
+            .values_list("product__sku", flat=True)[:4]
+        )
+        n_missing = n_products - VariantCopy.objects.filter(variant=variant, status=VariantCopy.Status.APPROVED).count()
+        if n_missing and (variant.is_control or not experiment.control_fallback):
+            shown = ", ".join(missing[:3]) + (" …" if n_missing > 3 else "")
+            if n_products == 1:
+                problems.append(f"variant {variant.key!r} copy is not approved")
+            else:
+                problems.append(
+                    f"variant {variant.key!r} has no approved copy for {n_missing} of {n_products} products ({shown}); "
+                    "approve them, or start with control_fallback so those show the control copy"
+                )
+        for row in VariantCopy.objects.filter(variant=variant, status=VariantCopy.Status.APPROVED).select_related(
+            "product"
+        ):
+            guideline = row.product.guideline
+            compliance = check_copy(row.copy, guideline.as_rules() if guideline is not None else None)
+            where = "" if n_products == 1 else f" on {row.product.sku}"
+            problems.extend(f"variant {variant.key!r}{where}: {reason}" for reason in compliance.violations)
     if not 0.0 < experiment.coverage <= 1.0:
         problems.append("coverage must be in (0, 1]")
     return problems
+
+
+def experiment_excluded_products(experiment: Experiment) -> list[str]:
+    """SKUs left out of the analysis: some arm had no approved copy there and showed the control's."""
+    return sorted(
+        set(
+            VariantCopy.objects.filter(variant__experiment=experiment)
+            .exclude(status=VariantCopy.Status.APPROVED)
+            .values_list("product__sku", flat=True)
+        )
+    )
 
 
 def _ranges_overlap(a: Experiment, b: Experiment) -> bool:
@@ -222,16 +325,30 @@ def experiment_start(*, experiment: Experiment, user: AbstractBaseUser | None = 
     problems = experiment_start_problems(experiment)
     if problems:
         raise LifecycleError(f"experiment {experiment.key!r} cannot start: " + "; ".join(problems))
-    # Lock the product row so two concurrent starts on one product serialize here.
-    Product.objects.select_for_update().get(pk=experiment.product_id)
-    others = Experiment.objects.filter(product_id=experiment.product_id, status__in=ACTIVE_STATUSES).exclude(
-        pk=experiment.pk
+    # Lock the products' rows so two concurrent starts over shared products serialize here.
+    product_ids = list(ExperimentProduct.objects.filter(experiment=experiment).values_list("product_id", flat=True))
+    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk", flat=True))
+    shared = (
+        ExperimentProduct.objects.filter(product_id__in=product_ids, experiment__status__in=ACTIVE_STATUSES)
+        .exclude(experiment=experiment)
+        .values_list("experiment_id", "product__sku")
     )
-    clashes = [other.key for other in others if _ranges_overlap(experiment, other)]
+    by_experiment: dict[int, list[str]] = {}
+    for other_id, sku in shared:
+        by_experiment.setdefault(other_id, []).append(sku)
+    clashes = [
+        (other, by_experiment[other.pk])
+        for other in Experiment.objects.filter(pk__in=by_experiment)
+        if _ranges_overlap(experiment, other)
+    ]
     if clashes:
+        detail = "; ".join(
+            f"{other.key} on {', '.join(sorted(skus)[:5])}{' …' if len(skus) > 5 else ''}" for other, skus in clashes
+        )
+        noun = "product " if len(product_ids) == 1 else "products "
         raise LifecycleError(
-            f"product {experiment.product.sku} already has active experiment(s) {', '.join(clashes)} whose "
-            "traffic overlaps; give both the same namespace with non-overlapping ranges"
+            f"{noun}already in active experiment(s) whose traffic overlaps ({detail}); give both the same namespace "
+            "with non-overlapping ranges"
         )
     resumed = experiment.status == Experiment.Status.PAUSED
     experiment.status = Experiment.Status.RUNNING
@@ -273,13 +390,19 @@ def experiment_stop(*, experiment: Experiment, user: AbstractBaseUser | None = N
 
 @transaction.atomic
 def variant_approve(*, variant: Variant, user: AbstractBaseUser | None, approved: bool = True) -> Variant:
+    """Approve (or withdraw approval of) every product copy of the arm at once: the v1 action, for
+    one-product experiments and for marketers who reviewed the whole arm."""
     variant = Variant.objects.select_for_update().select_related("experiment").get(pk=variant.pk)
-    if variant.experiment.status != Experiment.Status.DRAFT and not approved:
-        raise LifecycleError("approval cannot be withdrawn from a variant of a started experiment")
-    variant.approved = approved
-    variant.approved_by = user if approved and user is not None and user.pk else None
-    variant.approved_at = timezone.now() if approved else None
-    variant.save(update_fields=["approved", "approved_by", "approved_at"])
+    if variant.experiment.status != Experiment.Status.DRAFT:
+        raise LifecycleError(
+            f"experiment {variant.experiment.key!r} is {variant.experiment.status}: its copy approvals are frozen"
+        )
+    if approved:
+        _variant_copies_approve_all(variant, user)
+    else:
+        VariantCopy.objects.filter(variant=variant, status=VariantCopy.Status.APPROVED).update(
+            status=VariantCopy.Status.PENDING, reviewed_by=None, reviewed_at=None
+        )
     history_record(variant.experiment, user, f"{'Approved' if approved else 'Unapproved'} variant {variant.key}")
     return variant
 
@@ -295,16 +418,10 @@ def _draft_or_refuse(experiment: Experiment, what: str) -> None:
 @transaction.atomic
 def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> Variant:
     """Save one variant edited in place (the admin's inline rows); only while the experiment is a draft.
-
-    Approval is not granted here: a newly ticked "approved" goes through `variant_approve`, so who
-    approved and when are recorded."""
+    A new arm gets its per-product copy rows (the control's hold each product's current copy)."""
     experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
     _draft_or_refuse(experiment, "variants")
     old = Variant.objects.filter(pk=variant.pk).first() if variant.pk is not None else None
-    was_approved = old is not None and old.approved
-    wants_approval = variant.approved
-    if not was_approved:
-        variant.approved = False
     variant.save()
     changes = {
         f"variant {variant.key}: {name}": {
@@ -318,8 +435,7 @@ def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> V
         history_record(
             experiment, user, f"{'Added' if old is None else 'Changed'} variant {variant.key}", changes=changes
         )
-    if wants_approval and not was_approved:
-        variant = variant_approve(variant=variant, user=user)
+    variant_copies_sync(experiment=experiment)
     snapshot_cache_clear(experiment.key)
     return variant
 
@@ -328,38 +444,23 @@ def variant_save(*, variant: Variant, user: AbstractBaseUser | None = None) -> V
 def variant_delete(*, variant: Variant, user: AbstractBaseUser | None = None) -> None:
     experiment = Experiment.objects.select_for_update().get(pk=variant.experiment_id)
     _draft_or_refuse(experiment, "variants")
-    changes = {f"variant {variant.key}": {"old": variant.copy, "new": None}}
+    changes = {f"variant {variant.key}": {"old": variant.key, "new": None}}
     variant.delete()
     history_record(experiment, user, f"Deleted variant {variant.key}", changes=changes)
     snapshot_cache_clear(experiment.key)
 
 
-def variant_save_generated(
-    *, experiment: Experiment, key: str, copy: str, lambda_value: float, position: int
-) -> tuple[Variant, bool]:
-    """Store copy an LLM wrote at λ = `lambda_value` as the experiment's variant `key`.
-
-    An existing non-control variant of that key gets the new copy and loses its approval (fresh
-    copy needs fresh review: the old approval was for other words). Otherwise a new, unapproved
-    variant is made at `position`, under `key-llm` when the control holds `key` (the control is
-    never overwritten, even if someone named it like an LLM arm). Returns (variant, created).
-    The caller holds the experiment's row lock and has checked that it is a draft.
-    """
+def variant_for_lambda(*, experiment: Experiment, key: str, lambda_value: float, position: int) -> tuple[Variant, bool]:
+    """The LLM arm `key` at λ = `lambda_value`, made (unapproved copy rows for every product) when
+    missing. The control is never taken over, even if someone named it like an LLM arm: the new
+    arm is then `key-llm`. Returns (variant, created). The caller holds the experiment's row lock
+    and has checked that it is a draft."""
     variant = experiment.variants.filter(key=key).first()
     if variant is not None and not variant.is_control:
-        history_record(
-            experiment,
-            None,
-            f"Generated copy for variant {variant.key}",
-            changes={f"variant {variant.key}: copy": {"old": variant.copy, "new": copy}},
-        )
-        variant.copy = copy
-        variant.lambda_value = lambda_value
-        variant.source = Variant.Source.LLM
-        variant.approved = False
-        variant.approved_by = None
-        variant.approved_at = None
-        variant.save(update_fields=["copy", "lambda_value", "source", "approved", "approved_by", "approved_at"])
+        if variant.lambda_value != lambda_value or variant.source != Variant.Source.LLM:
+            variant.lambda_value = lambda_value
+            variant.source = Variant.Source.LLM
+            variant.save(update_fields=["lambda_value", "source"])
         return variant, False
     variant = Variant.objects.create(
         experiment=experiment,
@@ -367,14 +468,39 @@ def variant_save_generated(
         name=f"LLM λ={lambda_value:.2f}",
         position=position,
         lambda_value=lambda_value,
-        copy=copy,
         source=Variant.Source.LLM,
-        approved=False,
     )
+    variant_copies_sync(experiment=experiment)
     history_record(
         experiment,
         None,
         f"Generated variant {variant.key}",
-        changes={f"variant {variant.key}: copy": {"old": None, "new": copy}},
+        changes={f"variant {variant.key}": {"old": None, "new": key}},
     )
     return variant, True
+
+
+def variant_save_generated(
+    *,
+    experiment: Experiment,
+    key: str,
+    copy: str,
+    lambda_value: float,
+    position: int,
+    product: Product | None = None,
+    candidates: list[dict] | None = None,
+) -> tuple[Variant, bool]:
+    """Store copy an LLM wrote at λ = `lambda_value` for `product` (default: the experiment's only
+    product) in arm `key`; fresh copy needs fresh review, so it is pending. Returns (variant, created)."""
+    variant, created = variant_for_lambda(experiment=experiment, key=key, lambda_value=lambda_value, position=position)
+    product = product or experiment.product
+    old = VariantCopy.objects.filter(variant=variant, product=product).values_list("copy", flat=True).first()
+    variant_copy_generated(variant=variant, product=product, copy=copy, candidates=candidates or [])
+    if not created:
+        history_record(
+            experiment,
+            None,
+            f"Generated copy for variant {variant.key}",
+            changes={f"variant {variant.key}: copy": {"old": old, "new": copy}},
+        )
+    return variant, created

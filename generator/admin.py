@@ -54,6 +54,9 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "experiment",
         "status",
         "progress_bar",
+        "eta",
+        "cost",
+        "failed_products",
         "error",
         "lambdas",
         "candidates_per_lambda",
@@ -83,7 +86,34 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress_bar(self, obj: GenerationJob) -> str:
         percent = round(100 * (obj.progress or 0))
-        return format_html('<progress max="100" value="{}"></progress> {}%', percent, percent)
+        finished = obj.products_done + obj.products_failed
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}% ({} of {} products)',
+            percent,
+            percent,
+            finished,
+            obj.products_total,
+        )
+
+    @admin.display(description="ETA")
+    def eta(self, obj: GenerationJob) -> str:
+        seconds = obj.eta_seconds
+        if seconds is None:
+            return "— (after the first product)"
+        return "done" if obj.finished else f"about {seconds / 60:.1f} min at the pace so far"
+
+    @admin.display(description="running cost")
+    def cost(self, obj: GenerationJob) -> str:
+        return f"{obj.candidates_made} candidates, {obj.tokens} tokens, {obj.work_seconds:.0f} s"
+
+    @admin.display(description="failed products")
+    def failed_products(self, obj: GenerationJob) -> str:
+        rows = obj.products.filter(status="failed").select_related("product").order_by("product__sku")[:100]
+        if not rows:
+            return "—"
+        return format_html_join(
+            "", "<div><code>{}</code> λ={}: {}</div>", ((r.product.sku, f"{r.lambda_value:.2f}", r.error) for r in rows)
+        )
 
     @admin.display(description="duration")
     def duration(self, obj: GenerationJob) -> str:

@@ -12,11 +12,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment
-from generator import jobs, selectors
+from generator import jobs
 
 
 class GenerateForm(forms.Form):
@@ -46,10 +46,9 @@ class GenerateForm(forms.Form):
 
 
 def _initial_lambdas(queryset: QuerySet[Experiment]) -> str:
-    categories = {e.product.category_id: e.product.category for e in queryset}
-    if len(categories) != 1:
-        return ""  # mixed categories: each experiment gets its own category's default
-    values = selectors.default_lambdas(category=next(iter(categories.values())))
+    if len(queryset) != 1:
+        return ""  # each experiment gets its own arms' λ, or its category's default
+    values = jobs.experiment_lambdas(experiment=queryset[0])
     return ", ".join(f"{v:.2f}" for v in values)
 
 
@@ -57,32 +56,45 @@ def _initial_lambdas(queryset: QuerySet[Experiment]) -> str:
 def generate_llm_variants(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Experiment]
 ) -> HttpResponse | None:
-    queryset = queryset.select_related("product__category")
     if "apply" in request.POST:
         form = GenerateForm(request.POST)
         if form.is_valid():
             for experiment in queryset:
                 try:
-                    job = jobs.generation_job_create(
-                        experiment=experiment,
-                        lambdas=form.cleaned_data["lambdas"],
-                        candidates=form.cleaned_data["candidates"],
-                        top_k=form.cleaned_data["top_k"],
-                        user=request.user,
-                    )
+                    # One job per LLM arm: each has its own progress, ETA and cost, and resumes alone.
+                    created = [
+                        jobs.generation_job_create(
+                            experiment=experiment,
+                            lambdas=[lam],
+                            candidates=form.cleaned_data["candidates"],
+                            top_k=form.cleaned_data["top_k"],
+                            user=request.user,
+                        )
+                        for lam in form.cleaned_data["lambdas"] or jobs.experiment_lambdas(experiment=experiment)
+                    ]
                 except (LifecycleError, FieldErrors) as exc:
                     modeladmin.message_user(request, f"{experiment.key}: {exc}", level=messages.ERROR)
                     continue
-                url = reverse("admin:generator_generationjob_change", args=[job.pk])
+                links = format_html_join(
+                    ", ",
+                    '<a href="{}">#{}</a> (λ = {})',
+                    (
+                        (
+                            reverse("admin:generator_generationjob_change", args=[job.pk]),
+                            job.pk,
+                            f"{job.lambdas[0]:.2f}",
+                        )
+                        for job in created
+                    ),
+                )
                 modeladmin.message_user(
                     request,
                     format_html(
-                        '{}: generation job <a href="{}">#{}</a> queued for λ = {}; its draft variants appear '
-                        "when it finishes.",
+                        "{}: generation jobs {} queued over {} products; copy appears for review product by "
+                        "product as they run.",
                         experiment.key,
-                        url,
-                        job.pk,
-                        ", ".join(f"{v:.2f}" for v in job.lambdas),
+                        links,
+                        experiment.products.count(),
                     ),
                     level=messages.SUCCESS,
                 )

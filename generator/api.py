@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from abplatform.api_errors import ERROR_SCHEMA, Conflict
 from abplatform.errors import FieldErrors
 from abplatform.roles import MarketerWritesAnalystReads
-from experiments.models import Experiment
+from experiments.models import Experiment, VariantCopy
 from generator import jobs, selectors
 from generator.models import Candidate, GenerationJob
 from generator.scorers import SHOWN_SCORES
@@ -38,6 +38,9 @@ class GenerateRequestSerializer(serializers.Serializer):
     top_k = serializers.IntegerField(min_value=1, max_value=32, default=3, help_text="Kept per λ (≤ candidates).")
     seed = serializers.IntegerField(
         required=False, min_value=0, max_value=2**31 - 1, help_text="Sampling seed (default: a fresh random one)."
+    )
+    skus = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Only these products (retry); default: all."
     )
 
 
@@ -75,12 +78,13 @@ def _lambda_results(job: GenerationJob) -> list[dict[str, Any]]:
         key = round(float(lam), 4)
         candidates = sorted(by_lambda.get(key, []), key=lambda c: (c.rank is None, c.rank or 0, c.position))
         entry = summary.get(key, {})
-        variant = next((c.variant for c in candidates if c.variant_id), None)
+        chosen = next((c for c in candidates if c.variant_id), None)
+        variant = chosen.variant if chosen is not None else None
         results.append(
             {
                 "lambda": float(lam),
                 "variant": (
-                    {"key": variant.key, "id": variant.pk, "copy": variant.copy, "approved": variant.approved}
+                    {"key": variant.key, "id": variant.pk, "copy": chosen.text, "approved": _copy_approved(chosen)}
                     if variant is not None
                     else None
                 ),
@@ -93,7 +97,18 @@ def _lambda_results(job: GenerationJob) -> list[dict[str, Any]]:
     return results
 
 
+def _copy_approved(candidate: Candidate) -> bool:
+    """Whether the arm's copy for the candidate's product is (still) this text, approved."""
+    return VariantCopy.objects.filter(
+        variant_id=candidate.variant_id,
+        product_id=candidate.product_id,
+        copy=candidate.text,
+        status=VariantCopy.Status.APPROVED,
+    ).exists()
+
+
 def job_payload(job: GenerationJob) -> dict[str, Any]:
+    failed = job.products.filter(status="failed").select_related("product").order_by("product__sku")[:200]
     return {
         "id": job.pk,
         "experiment": job.experiment.key,
@@ -108,6 +123,14 @@ def job_payload(job: GenerationJob) -> dict[str, Any]:
         "prompt_version": job.prompt_version,
         "predictor_version": job.predictor_version,
         "timings": job.timings,
+        "products": {
+            "total": job.products_total,
+            "done": job.products_done,
+            "failed": job.products_failed,
+            "eta_s": None if job.eta_seconds is None else round(job.eta_seconds, 1),
+            "cost": {"candidates": job.candidates_made, "tokens": job.tokens, "seconds": round(job.work_seconds, 1)},
+            "failures": [{"sku": f.product.sku, "lambda": f.lambda_value, "error": f.error} for f in failed],
+        },
         "created_by": job.created_by.get_username() if job.created_by else None,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -130,7 +153,7 @@ class GenerateView(APIView):
         },
     )
     def post(self, request: Request, key: str) -> Response:
-        experiment = get_object_or_404(Experiment.objects.select_related("product__category"), key=key)
+        experiment = get_object_or_404(Experiment, key=key)
         if experiment.status != Experiment.Status.DRAFT:
             raise Conflict(f"experiment {key!r} is {experiment.status}; LLM copy can only be generated for a draft")
         data = request.data if isinstance(request.data, dict) else {}
@@ -138,6 +161,9 @@ class GenerateView(APIView):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
             # GenerationJob.seed is a 32-bit column: a larger value would be a database error (500).
             raise FieldErrors({"seed": "must be an integer from 0 to 2147483647"})
+        skus = data.get("skus", [])
+        if not isinstance(skus, list) or not all(isinstance(s, str) for s in skus):
+            raise FieldErrors({"skus": "must be a list of SKUs of the experiment"})
         job = jobs.generation_job_create(
             experiment=experiment,
             lambdas=data.get("lambdas"),
@@ -145,6 +171,7 @@ class GenerateView(APIView):
             top_k=data.get("top_k", 3),
             seed=seed,
             user=request.user,
+            skus=skus,
         )
         return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
 

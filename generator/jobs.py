@@ -21,10 +21,12 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from abplatform.errors import FieldErrors, LifecycleError
+from catalog.models import Category
+from experiments.copies import variant_copy_generated
 from experiments.models import Experiment
-from experiments.services import variant_save_generated
+from experiments.services import variant_for_lambda
 from generator import dispatch, selectors
-from generator.models import Candidate, GenerationJob
+from generator.models import Candidate, GenerationJob, GenerationJobProduct
 from generator.pipeline import GenerationParams, PipelineResult, generate_for_product
 from generator.predictor import PRIOR_VERSION, LogisticModel
 from generator.prompts import learned_directives
@@ -101,15 +103,23 @@ def generation_job_create(
     seed: int | None = None,
     user: AbstractBaseUser | None = None,
     enqueue: bool = True,
+    skus: Sequence[str] = (),
 ) -> GenerationJob:
-    """A queued job for a draft experiment, sent to the `generation` queue once the row is committed."""
+    """A queued job writing copy at each λ for every product of a draft experiment's set (or for
+    `skus` only: a retry), sent to the `generation` queue once the row is committed."""
     if experiment.status != Experiment.Status.DRAFT:
         raise LifecycleError(
             f"experiment {experiment.key!r} is {experiment.status}; LLM copy can only be generated for a draft"
         )
     if lambdas is None:
-        lambdas = selectors.default_lambdas(category=experiment.product.category)
+        lambdas = experiment_lambdas(experiment=experiment)
     clean_lambdas, n, k = generation_input_validate(lambdas=lambdas, candidates=candidates, top_k=top_k)
+    products = experiment.products.all()
+    if skus:
+        unknown = sorted(set(skus) - set(products.filter(sku__in=list(skus)).values_list("sku", flat=True)))
+        if unknown:
+            raise FieldErrors({"skus": f"not products of {experiment.key!r}: {', '.join(unknown[:10])}"})
+        products = products.filter(sku__in=list(skus))
     job = GenerationJob.objects.create(
         experiment=experiment,
         lambdas=clean_lambdas,
@@ -119,10 +129,35 @@ def generation_job_create(
         seed=seed if seed is not None else random.randrange(1, 1_000_000),
         created_by=user if user is not None and user.is_authenticated else None,
         model_name=settings.GENERATOR_MODEL,
+        skus=list(skus),
+        products_total=products.count() * len(clean_lambdas),
     )
     if enqueue:
         dispatch.generation_job_enqueue(job_id=job.pk)
     return job
+
+
+def generation_product_retry(
+    *, experiment: Experiment, lam: float, sku: str, user: AbstractBaseUser | None = None, enqueue: bool = True
+) -> GenerationJob:
+    """Generate one product's copy at one λ again (a failed product, or copy a reviewer rejected)."""
+    return generation_job_create(experiment=experiment, lambdas=[lam], skus=[sku], user=user, enqueue=enqueue)
+
+
+def experiment_lambdas(*, experiment: Experiment) -> list[float]:
+    """The λ of the experiment's LLM arms (the policies the marketer set up), else the main
+    category's default: its recommended λ and ±0.2."""
+    arms = experiment.variants.filter(is_control=False, lambda_value__isnull=False).order_by("position")
+    values = sorted({round(float(v), 2) for v in arms.values_list("lambda_value", flat=True)})
+    return values or selectors.default_lambdas(category=_main_category(experiment))
+
+
+def _main_category(experiment: Experiment):
+    """The category most of the set's products are in (its λ defaults apply)."""
+    from django.db.models import Count
+
+    row = experiment.products.values("category").annotate(n=Count("id")).order_by("-n", "category").first()
+    return Category.objects.filter(pk=row["category"]).first() if row else None
 
 
 def _job_params(job: GenerationJob, predictor: LogisticModel | None = None) -> GenerationParams:
@@ -141,66 +176,46 @@ def _progress_set(job_id: int, value: float) -> None:
     GenerationJob.objects.filter(pk=job_id).update(progress=round(min(1.0, max(0.0, value)), 3))
 
 
-def generation_job_run(*, job_id: int, adapter: str | None = None, generate: Generate | None = None) -> GenerationJob:
-    """Run a job end to end. Idempotent: a finished job is left as it is; a job whose worker died
-    mid-run (acks_late redelivery) starts again from scratch. `generate` replaces the pipeline
-    (default: `generate_for_product`, looked up when the job runs).
-
-    Nothing becomes visible until the end: candidates and variants are written in one
-    transaction, so a failure leaves the job's error and no half-made variants.
+def generation_job_run(
+    *,
+    job_id: int,
+    adapter: str | None = None,
+    generate: Generate | None = None,
+    time_budget_s: float | None = None,
+) -> GenerationJob:
+    """Run a job, product by product. Each finished (product, λ) is written at once, in its own
+    transaction (its candidates, the arm's copy for that product, and a `GenerationJobProduct`
+    row), so a job whose worker dies resumes where it stopped when its message comes back, and a
+    redelivery never writes a product twice. `generate` replaces the pipeline (default:
+    `generate_for_product`). With `time_budget_s`, the run stops after that many seconds and
+    re-queues the rest (long catalog jobs then never hit the task's time limit).
     """
-    job = GenerationJob.objects.select_related("experiment__product__category").get(pk=job_id)
+    job = GenerationJob.objects.select_related("experiment").get(pk=job_id)
     if job.finished:
         return job
     if job.status == GenerationJob.Status.RUNNING and job.attempts >= MAX_JOB_ATTEMPTS:
         generation_job_fail(
             job_id=job.pk,
-            error=f"given up after {job.attempts} attempts: the worker running it died each time (out of "
-            "memory? see the generation worker's log), or CELERY_VISIBILITY_TIMEOUT is shorter than the job",
+            error=f"given up after {job.attempts} attempts without progress: the worker running it died each "
+            "time (out of memory? see the generation worker's log), or CELERY_VISIBILITY_TIMEOUT is shorter "
+            "than one product",
         )
         job.refresh_from_db()
         return job
     started = time.perf_counter()
     GenerationJob.objects.filter(pk=job.pk).update(
         status=GenerationJob.Status.RUNNING,
-        started_at=timezone.now(),
-        progress=0.0,
+        started_at=job.started_at or timezone.now(),
         error="",
         attempts=F("attempts") + 1,
     )
     try:
-        experiment = job.experiment
-        product = experiment.product
-        category = product.category
-        predictor = selectors.predictor_for(category=category, target="cvr")
-        params = _job_params(job, predictor)
-        click_predictor = selectors.predictor_for(category=category, target="ctr")
-        if adapter is None:
-            # The category's active fine-tuned adapter, if one was trained on this job's model.
-            adapter = selectors.adapter_path_for(
-                category=category, base_model=job.model_name or settings.GENERATOR_MODEL
-            )
-        result = (generate or generate_for_product)(
-            product=selectors.product_context(product=product),
-            lambdas=[float(v) for v in job.lambdas],
-            params=params,
-            guideline=selectors.product_guideline(product=product),
-            control_text=selectors.control_copy(experiment=experiment),
-            examples=selectors.few_shot_examples(category=category, exclude_product=product, seed=job.seed),
-            predictor=predictor,
-            click_predictor=click_predictor,
-            model_name=job.model_name or None,
-            adapter=adapter,
-            progress=lambda share: _progress_set(job.pk, 0.05 + 0.9 * share),
-        )
-        with transaction.atomic():
-            _job_results_save(
-                job=job,
-                result=result,
-                params=params,
-                predictor_version=predictor.version,
-                seconds=time.perf_counter() - started,
-            )
+        more = _job_products_run(job=job, adapter=adapter, generate=generate, started=started, budget=time_budget_s)
+        if more:
+            GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, attempts=0)
+            dispatch.generation_job_enqueue(job_id=job.pk)
+        else:
+            _job_finish(job=job)
     except RETRYABLE_ERRORS:
         GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED)
         raise
@@ -208,13 +223,103 @@ def generation_job_run(*, job_id: int, adapter: str | None = None, generate: Gen
         generation_job_fail(
             job_id=job.pk,
             error=f"stopped after {time.perf_counter() - started:.0f} s: the job ran past its time limit "
-            "(fewer λ values or candidates, or a GPU worker, will fit)",
+            "(the products finished so far are kept; generate again to resume the rest, or use a GPU worker)",
         )
     except Exception as exc:
         logger.exception("generation job %s failed", job.pk)
         generation_job_fail(job_id=job.pk, error=exc)
     job.refresh_from_db()
     return job
+
+
+def _job_products_run(
+    *, job: GenerationJob, adapter: str | None, generate: Generate | None, started: float, budget: float | None
+) -> bool:
+    """Generate every (product, λ) of the job not yet done; True when the time budget ran out first."""
+    experiment = job.experiment
+    products = list(experiment.products.select_related("category").order_by("sku"))
+    if job.skus:
+        products = [p for p in products if p.sku in set(job.skus)]
+    done = set(GenerationJobProduct.objects.filter(job=job).values_list("product_id", "lambda_value"))
+    variants = _job_variants(job)
+    by_category: dict[int, tuple] = {}
+    total = max(1, len(products) * len(job.lambdas))
+    for lam in (float(v) for v in job.lambdas):
+        for product in products:
+            if (product.pk, lam) in done:
+                continue
+            if budget is not None and time.perf_counter() - started > budget:
+                return True
+            if product.category_id not in by_category:
+                category = product.category
+                predictor = selectors.predictor_for(category=category, target="cvr")
+                by_category[product.category_id] = (
+                    predictor,
+                    selectors.predictor_for(category=category, target="ctr"),
+                    _job_params(job, predictor),
+                    adapter
+                    or selectors.adapter_path_for(
+                        category=category, base_model=job.model_name or settings.GENERATOR_MODEL
+                    ),
+                )
+            predictor, click_predictor, params, product_adapter = by_category[product.category_id]
+            product_started = time.perf_counter()
+            error = ""
+            result: PipelineResult | None = None
+            try:
+                result = (generate or generate_for_product)(
+                    product=selectors.product_context(product=product),
+                    lambdas=[lam],
+                    params=params,
+                    guideline=selectors.product_guideline(product=product),
+                    control_text=selectors.control_copy(experiment=experiment, product=product),
+                    examples=selectors.few_shot_examples(
+                        category=product.category, exclude_product=product, seed=job.seed
+                    ),
+                    predictor=predictor,
+                    click_predictor=click_predictor,
+                    model_name=job.model_name or None,
+                    adapter=product_adapter,
+                )
+            except (*RETRYABLE_ERRORS, SoftTimeLimitExceeded):
+                raise
+            except Exception as exc:
+                if len(products) * len(job.lambdas) == 1:
+                    raise  # a one-product job fails as a whole, with the reason
+                logger.exception("generation job %s: product %s at λ=%s failed", job.pk, product.sku, lam)
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+            with transaction.atomic():
+                _job_product_save(
+                    job=job,
+                    product=product,
+                    lam=lam,
+                    variant=variants.get(lam),
+                    result=result,
+                    error=error,
+                    params=params,
+                    predictor_version=predictor.version,
+                    seconds=time.perf_counter() - product_started,
+                )
+            done.add((product.pk, lam))
+            _progress_set(job.pk, len(done) / total)
+    return False
+
+
+def _job_variants(job: GenerationJob) -> dict[float, Any]:
+    """The LLM arm of each λ, made when missing (only while the experiment is a draft)."""
+    with transaction.atomic():
+        experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
+        if experiment.status != Experiment.Status.DRAFT:
+            return {}
+        next_position = (experiment.variants.aggregate(top=Max("position"))["top"] or 0) + 1
+        variants = {}
+        for lam in (float(v) for v in job.lambdas):
+            variant, created = variant_for_lambda(
+                experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=next_position
+            )
+            next_position += int(created)
+            variants[lam] = variant
+        return variants
 
 
 def generation_job_fail(*, job_id: int, error: BaseException | str) -> None:
@@ -227,9 +332,10 @@ def generation_job_fail(*, job_id: int, error: BaseException | str) -> None:
 FINISHED = (GenerationJob.Status.SUCCEEDED, GenerationJob.Status.FAILED)
 
 
-def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate) -> Candidate:
+def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate, product_id: int) -> Candidate:
     return Candidate(
         job=job,
+        product_id=product_id,
         lambda_value=lam,
         position=c.position,
         prompt_type=c.prompt_type,
@@ -242,65 +348,132 @@ def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate) -> Candid
     )
 
 
-def _job_results_save(
-    *, job: GenerationJob, result: PipelineResult, params: GenerationParams, predictor_version: str, seconds: float
-) -> None:
-    # Another delivery of the same message may have finished the job meanwhile (Redis hands a job
-    # that outlives the visibility timeout to a second worker): its copy stands, and may already
-    # be approved. Locked, so two deliveries finishing at once write one result.
-    if GenerationJob.objects.select_for_update().filter(pk=job.pk, status__in=FINISHED).exists():
-        logger.warning("generation job %s was finished by another delivery; this run's results are dropped", job.pk)
-        return
-    # Lock the experiment: its status decides whether variants may change, and a concurrent job
-    # for the same experiment must not pick the same positions.
-    experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
-    is_draft = experiment.status == Experiment.Status.DRAFT
-    Candidate.objects.filter(job=job).delete()  # a redelivered job starts over
-    summary: list[dict[str, Any]] = []
-    next_position = (experiment.variants.aggregate(top=Max("position"))["top"] or 0) + 1
-    for outcome in result.outcomes:
-        rows = {c.position: _candidate_row(job, outcome.lam, c) for c in outcome.result.candidates}
-        best = outcome.result.best
-        entry: dict[str, Any] = {
-            "lambda": outcome.lam,
-            "temperature": outcome.temperature,
-            "top_diversity": round(outcome.result.top_diversity, 4),
-            "pool_diversity": round(outcome.result.pool_diversity, 4),
-            "kept": len(outcome.result.top),
-            "dropped": outcome.result.dropped,
-            "rounds": outcome.rounds,
-            "variant": None,
+def _review_candidates(outcome) -> list[dict[str, Any]]:
+    """The chosen copy and the runner-ups, with the scores a reviewer compares."""
+    return [
+        {
+            "rank": c.rank,
+            "text": c.text,
+            "reward": None if c.reward is None else round(c.reward, 4),
+            "p_conv": round(c.p_conv, 4),
+            "novelty": round(c.novelty, 4),
+            "relevance": round(c.relevance, 4),
         }
+        for c in sorted(outcome.result.top, key=lambda c: c.rank or 0)
+    ]
+
+
+def _job_product_save(
+    *,
+    job: GenerationJob,
+    product: Any,
+    lam: float,
+    variant: Any,
+    result: PipelineResult | None,
+    error: str,
+    params: GenerationParams,
+    predictor_version: str,
+    seconds: float,
+) -> None:
+    # Locked, and checked: a second delivery of the same message (Redis hands a job that outlives
+    # the visibility timeout to another worker) may have written this product meanwhile.
+    GenerationJob.objects.select_for_update().filter(pk=job.pk).first()
+    if GenerationJobProduct.objects.filter(job=job, product=product, lambda_value=lam).exists():
+        return
+    outcome = result.outcomes[0] if result is not None and result.outcomes else None
+    Candidate.objects.filter(job=job, product=product, lambda_value=lam).delete()
+    note = error
+    best = outcome.result.best if outcome is not None else None
+    if outcome is not None:
+        rows = {c.position: _candidate_row(job, lam, c, product.pk) for c in outcome.result.candidates}
         if best is None:
-            entry["note"] = (
+            note = (
                 f"none of the {len(outcome.result.candidates)} candidates ({outcome.rounds} rounds) passed the "
-                "filters and copy guards: no variant for this λ"
+                "filters and copy guards"
             )
-        elif not is_draft:
-            entry["note"] = f"the experiment is {experiment.status} now: no variant was created"
-        else:
-            variant, created = variant_save_generated(
-                experiment=experiment,
-                key=variant_key_for(outcome.lam),
-                copy=best.text,
-                lambda_value=outcome.lam,
-                position=next_position,
-            )
-            next_position += int(created)
-            rows[best.position].variant = variant
-            entry["variant"] = variant.key
+        if variant is not None:
+            experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
+            if experiment.status == Experiment.Status.DRAFT:
+                variant_copy_generated(
+                    variant=variant,
+                    product=product,
+                    copy=best.text if best is not None else "",
+                    candidates=_review_candidates(outcome),
+                    error=note,
+                )
+                if best is not None:
+                    rows[best.position].variant = variant
         Candidate.objects.bulk_create(rows.values())
+    elif variant is not None:
+        variant_copy_generated(variant=variant, product=product, copy="", candidates=[], error=note)
+    succeeded = best is not None and not error
+    tokens = outcome.generated_tokens if outcome is not None else 0
+    GenerationJobProduct.objects.create(
+        job=job,
+        product=product,
+        lambda_value=lam,
+        status=GenerationJobProduct.Status.DONE if succeeded else GenerationJobProduct.Status.FAILED,
+        error=note[:2000],
+        rounds=outcome.rounds if outcome is not None else 0,
+        candidates=len(outcome.result.candidates) if outcome is not None else 0,
+        tokens=tokens,
+        seconds=seconds,
+    )
+    meta = {}
+    if result is not None:
+        meta = {"model_version": result.model_version, "prompt_version": result.prompt_version}
+    GenerationJob.objects.filter(pk=job.pk).update(
+        products_done=F("products_done") + int(succeeded),
+        products_failed=F("products_failed") + int(not succeeded),
+        candidates_made=F("candidates_made") + (len(outcome.result.candidates) if outcome is not None else 0),
+        tokens=F("tokens") + tokens,
+        work_seconds=F("work_seconds") + seconds,
+        predictor_version=predictor_version,
+        params=params.as_dict(),
+        attempts=1,  # progress: a later redelivery is a resume, not a retry of a poison job
+        **meta,
+    )
+
+
+def _job_finish(*, job: GenerationJob) -> None:
+    """Summarise per λ (set diversity of the chosen copy, how many products got copy) and close."""
+    summary: list[dict[str, Any]] = []
+    rows = GenerationJobProduct.objects.filter(job=job)
+    for lam in (float(v) for v in job.lambdas):
+        mine = rows.filter(lambda_value=lam)
+        done = mine.filter(status=GenerationJobProduct.Status.DONE).count()
+        failed = mine.filter(status=GenerationJobProduct.Status.FAILED).count()
+        chosen = Candidate.objects.filter(job=job, lambda_value=lam, rank__isnull=False)
+        entry: dict[str, Any] = {
+            "lambda": lam,
+            "products_done": done,
+            "products_failed": failed,
+            "kept": chosen.count(),
+            "dropped": Candidate.objects.filter(job=job, lambda_value=lam, rank__isnull=True).count(),
+            "rounds": max(mine.values_list("rounds", flat=True), default=0),
+            "variant": variant_key_for(lam) if done else None,
+        }
+        if not done:
+            first = mine.exclude(error="").values_list("error", flat=True).first()
+            entry["note"] = (first or "no copy was written") + (
+                ""
+                if job.experiment.status == Experiment.Status.DRAFT
+                else f"; the experiment is {job.experiment.status} now"
+            )
         summary.append(entry)
-    timings = result.timings | {"total_s": round(seconds, 3)}
+    job.refresh_from_db()
     GenerationJob.objects.filter(pk=job.pk).update(
         status=GenerationJob.Status.SUCCEEDED,
         progress=1.0,
         error="",
-        model_version=result.model_version,
-        prompt_version=result.prompt_version,
-        predictor_version=predictor_version,
-        params=params.as_dict(),
-        timings=timings,
+        timings={
+            "generate_s": round(job.work_seconds, 3),
+            "tokens": job.tokens,
+            "candidates": job.candidates_made,
+            "products_per_hour": round(3600 * (job.products_done + job.products_failed) / job.work_seconds, 1)
+            if job.work_seconds
+            else None,
+        },
         summary={"lambdas": summary},
         finished_at=timezone.now(),
     )

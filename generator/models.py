@@ -34,6 +34,15 @@ class GenerationJob(models.Model):
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent loading, generating, scoring.")
     summary = models.JSONField(default=dict, blank=True, help_text="Per λ: set diversity, drops, variant made.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    skus = models.JSONField(
+        default=list, blank=True, help_text="Only these products (a retry of failed ones); empty: the whole set."
+    )
+    products_total = models.PositiveIntegerField(default=0, help_text="Products × λ values to write.")
+    products_done = models.PositiveIntegerField(default=0, help_text="Of those, finished with a copy.")
+    products_failed = models.PositiveIntegerField(default=0, help_text="Of those, finished without one.")
+    candidates_made = models.PositiveIntegerField(default=0, help_text="Samples drawn so far (the running cost).")
+    tokens = models.PositiveBigIntegerField(default=0, help_text="Tokens generated so far.")
+    work_seconds = models.FloatField(default=0.0, help_text="Seconds spent generating and scoring so far.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
     )
@@ -50,6 +59,42 @@ class GenerationJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the pace so far (None before the first product is done)."""
+        finished = self.products_done + self.products_failed
+        if self.finished or not finished or not self.work_seconds:
+            return None if not self.finished else 0.0
+        return self.work_seconds / finished * max(0, self.products_total - finished)
+
+
+class GenerationJobProduct(models.Model):
+    """One (product, λ) of a job, written the moment it is finished: a resumed or redelivered job
+    skips what is here, so no product is generated twice and none is lost."""
+
+    class Status(models.TextChoices):
+        DONE = "done", "Copy written"
+        FAILED = "failed", "No copy"
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="products")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    lambda_value = models.FloatField("λ")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error = models.TextField(blank=True)
+    rounds = models.PositiveSmallIntegerField(default=0)
+    candidates = models.PositiveSmallIntegerField(default=0)
+    tokens = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "product", "lambda_value"], name="generationjobproduct_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} · {self.product_id} · λ={self.lambda_value:.2f}"
 
 
 class Candidate(models.Model):
@@ -80,6 +125,9 @@ class Candidate(models.Model):
     dropped_reason = models.CharField(max_length=500, blank=True)
     variant = models.ForeignKey(
         "experiments.Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
 
     class Meta:

@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 from django.apps import apps
-from django.db.models import Max, Min, Prefetch, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
 
 from catalog.models import Category, Product
 from catalog.rules import Guideline
-from experiments.models import Experiment, Variant
+from experiments.models import Experiment, ExperimentProduct, VariantCopy
 from generator.corpus import seed_corpus_examples
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
@@ -55,9 +55,15 @@ def product_guideline(*, product: Product) -> Guideline | None:
     return guideline.as_rules() if guideline else None
 
 
-def control_copy(*, experiment: Experiment) -> str:
-    control = experiment.variants.filter(is_control=True).order_by("position", "id").first()
-    return control.copy if control else experiment.product.description
+def control_copy(*, experiment: Experiment, product: Product | None = None) -> str:
+    """The control arm's copy on `product` (default: the experiment's only product)."""
+    product = product or experiment.product
+    row = (
+        VariantCopy.objects.filter(variant__experiment=experiment, variant__is_control=True, product=product)
+        .values_list("copy", flat=True)
+        .first()
+    )
+    return row if row is not None else product.current_copy
 
 
 def few_shot_examples(
@@ -68,22 +74,23 @@ def few_shot_examples(
     Short copy is preferred: examples set the length the model imitates.
     """
     approved = (
-        Variant.objects.filter(approved=True, experiment__product__category=category)
-        .exclude(is_control=True)
-        .select_related("experiment__product")
-        .order_by("-approved_at", "-id")[:50]
+        VariantCopy.objects.filter(status=VariantCopy.Status.APPROVED, product__category=category)
+        .exclude(variant__is_control=True)
+        .exclude(copy="")
+        .select_related("product")
+        .order_by("-reviewed_at", "-id")[:50]
     )
     pool = [
         FewShotExample(
-            title=v.experiment.product.title,
-            brand=v.experiment.product.brand,
+            title=row.product.title,
+            brand=row.product.brand,
             category=category.name,
-            text=v.copy,
-            description=v.experiment.product.description,
-            attributes=dict(v.experiment.product.attributes or {}),
+            text=row.copy,
+            description=row.product.description,
+            attributes=dict(row.product.attributes or {}),
         )
-        for v in approved
-        if exclude_product is None or v.experiment.product_id != exclude_product.pk
+        for row in approved
+        if exclude_product is None or row.product_id != exclude_product.pk
     ]
     if len(pool) < limit:
         corpus = seed_corpus_examples(category=category.name)
@@ -127,6 +134,15 @@ class VariantOutcome:
     orders: int
 
 
+def _multi_product_experiments():
+    return (
+        ExperimentProduct.objects.values("experiment_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("experiment_id", flat=True)
+    )
+
+
 def _unit_totals_model():
     try:
         return apps.get_model("ingest", "UnitTotals")
@@ -140,7 +156,7 @@ def _outcome_units(category: Category | None):
         return None
     rows = totals_model.objects.all()
     if category is not None:
-        rows = rows.filter(variant__experiment__product__category=category)
+        rows = rows.filter(variant__experiment__in=Experiment.objects.filter(products__category=category))
     return rows
 
 
@@ -178,11 +194,18 @@ def variant_outcomes(
         .order_by("variant_id")
     )
     by_variant = {row["variant_id"]: row for row in sums if row["impressions"]}
-    variants = Variant.objects.filter(pk__in=by_variant).select_related("experiment__product__category")
+    # Per-unit totals sum over an arm's products, so a variant's totals belong to one copy only in a
+    # one-product experiment: those are the outcomes a copy-level predictor can learn from.
+    copies = {
+        row.variant_id: row
+        for row in VariantCopy.objects.filter(variant_id__in=by_variant)
+        .exclude(variant__experiment__in=_multi_product_experiments())
+        .select_related("variant__experiment", "product__category")
+    }
     contexts: dict[int, ProductContext] = {}
     outcomes: list[VariantOutcome] = []
-    for variant in variants:
-        product = variant.experiment.product
+    for _variant_id, row_copy in sorted(copies.items()):
+        variant, product = row_copy.variant, row_copy.product
         if product.pk not in contexts:
             contexts[product.pk] = product_context(product=product)
         row = by_variant[variant.pk]
@@ -192,7 +215,7 @@ def variant_outcomes(
                 experiment_key=variant.experiment.key,
                 category=product.category.name,
                 product=contexts[product.pk],
-                copy=variant.copy,
+                copy=row_copy.copy,
                 impressions=int(row["impressions"] or 0),
                 clicks=int(row["clicks"] or 0),
                 orders=int(row["orders"] or 0),

@@ -61,7 +61,9 @@ def generation_task(*, soft_time_limit: int, time_limit: int, acks_late: bool, *
 def generation_job_execute(self, job_id: int) -> str:
     """Run generation job `job_id`; retried only when the database was briefly unavailable."""
     try:
-        job = jobs.generation_job_run(job_id=job_id)
+        # A run stops at half the soft limit and re-queues the rest: a catalog job of thousands of
+        # products is many short runs, each resumable, never one run past its time limit.
+        job = jobs.generation_job_run(job_id=job_id, time_budget_s=GENERATION_SOFT_LIMIT_S / 2)
     except jobs.RETRYABLE_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             jobs.generation_job_fail(job_id=job_id, error=exc)

@@ -8,6 +8,7 @@ does the reads and calls it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -29,7 +30,8 @@ from analytics.report.types import (
 )
 from analytics.stats import sample_size, srm_test
 from analytics.stats.results import finite_or_none
-from experiments.models import Experiment, Variant
+from experiments.models import Experiment, Variant, VariantCopy
+from experiments.product_sets import product_set_describe
 
 
 def _srm(ordered: list[Variant], units: dict[str, int], threshold: float) -> Srm:
@@ -140,7 +142,7 @@ def _variant_result(
         lambda_value=variant.lambda_value,
         source=variant.source,
         weight=variant.weight,
-        copy=variant.copy,
+        copy=_only_copy(variant),
         diversity=score.get("diversity"),
         novelty=score.get("novelty"),
         p_conv=score.get("p_conv"),
@@ -239,12 +241,11 @@ def report_assemble(
         days_running=days_running,
         guardrails={m: analyses[m] for m in guardrail_metrics if m in analyses and m != experiment.primary_metric},
     )
-    product = experiment.product
     return Report(
         experiment=experiment.key,
         name=experiment.name,
         status=experiment.status,
-        product=Product(sku=product.sku, title=product.title, category=product.category.name),
+        product=_product_summary(experiment),
         primary_metric=experiment.primary_metric,
         computed_at=now,
         started_at=experiment.started_at,
@@ -274,3 +275,19 @@ def report_assemble(
         plan=plan,
         revenue_capping=revenue_capping,
     )
+
+
+def _only_copy(variant: Variant) -> str | None:
+    copies = list(VariantCopy.objects.filter(variant=variant).values_list("copy", flat=True)[:2])
+    return copies[0] if len(copies) == 1 else None
+
+
+def _product_summary(experiment: Experiment) -> Product:
+    products = list(experiment.products.select_related("category").order_by("sku")[:2])
+    count = experiment.products.count()
+    if count == 1:
+        only = products[0]
+        return Product(sku=only.sku, title=only.title, category=only.category.name, count=1)
+    categories = Counter(experiment.products.values_list("category__name", flat=True))
+    main = categories.most_common(1)[0][0] if categories else ""
+    return Product(sku="", title=product_set_describe(experiment.product_set), category=main, count=count)

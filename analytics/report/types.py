@@ -101,7 +101,7 @@ class VariantResult(_Json):
     lambda_value: float | None = spec(name="lambda", description="creativity weight λ (null: not LLM copy)")
     source: str
     weight: float
-    copy: str
+    copy: str | None = spec(description="the arm's copy on a one-product experiment; null for a set")
     diversity: float | None
     novelty: float | None
     p_conv: float | None
@@ -118,9 +118,12 @@ class VariantResult(_Json):
 
 @frozen
 class Product(_Json):
-    sku: str
-    title: str
-    category: str
+    """The product of a one-product experiment; for a larger set, a summary of it."""
+
+    sku: str = spec(description="the SKU; empty for a set of several products")
+    title: str = spec(description="the product's title, or the set's description")
+    category: str = spec(description="the category (the commonest one of a set)")
+    count: int = spec(description="products in the experiment's set")
 
 
 @frozen

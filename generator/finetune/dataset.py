@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalog.models import Category
 from catalog.rules import has_call_to_action
-from experiments.models import Variant
+from experiments.models import VariantCopy
 from generator import selectors
 from generator.corpus import seed_corpus_examples
 from generator.finetune.data import (
@@ -32,18 +32,18 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
     mean_ctr = sum(o.clicks for o in outcomes.values()) / impressions if impressions else 0.0
     mean_cvr = sum(o.orders for o in outcomes.values()) / impressions if impressions else 0.0
     approved = (
-        Variant.objects.filter(approved=True, experiment__product__category=category)
-        .exclude(is_control=True)
+        VariantCopy.objects.filter(status=VariantCopy.Status.APPROVED, product__category=category)
+        .exclude(variant__is_control=True)
         .exclude(copy="")
-        .select_related("experiment__product__category")
+        .select_related("product__category")
         .order_by("id")
     )
     examples: list[TrainingExample] = []
-    for index, variant in enumerate(approved):
-        context = selectors.product_context(product=variant.experiment.product)
-        if not fit_to_train(variant.copy, product_facts(context), other_brands=context.other_brands):
+    for index, row in enumerate(approved):
+        context = selectors.product_context(product=row.product)
+        if not fit_to_train(row.copy, product_facts(context), other_brands=context.other_brands):
             continue  # approved before the guards, or edited by hand beyond the product's facts
-        outcome = outcomes.get(variant.pk)
+        outcome = outcomes.get(row.variant_id)
         weight = (
             outcome_weight(
                 impressions=outcome.impressions,
@@ -58,12 +58,12 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
         examples.append(
             training_example(
                 product=context,
-                text=variant.copy,
+                text=row.copy,
                 lam=lam,
-                sentiment=sentiment_tag_for(sentiment_polarity(variant.copy)),
-                cta=has_call_to_action(variant.copy),
+                sentiment=sentiment_tag_for(sentiment_polarity(row.copy)),
+                cta=has_call_to_action(row.copy),
                 weight=weight,
-                source=f"variant:{variant.pk}",
+                source=f"variant:{row.variant_id}:{row.product.sku}",
                 index=index,
             )
         )

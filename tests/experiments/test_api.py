@@ -48,7 +48,7 @@ def test_assign_running_experiment_matches_hash(make_experiment, anon_client):
         response = anon_client.get("/api/v1/assign", {"experiment": experiment.key, "unit": unit})
         assert response.status_code == 200
         body = response.json()
-        assert set(body) == {"experiment", "variant", "copy", "in_experiment"}
+        assert set(body) == {"experiment", "variant", "product", "copy", "in_experiment"}
         assert body["in_experiment"] is True
         assert body["variant"] == allocation.variant_keys[allocation.variation_index(unit)]
         assert body["copy"] == experiment.variants.get(key=body["variant"]).copy

@@ -24,7 +24,7 @@ from analytics.stats import (
     srm_test,
 )
 from analytics.stats.statistics import statistic_problem
-from experiments.assignment import ExperimentSnapshot
+from experiments.assignment import ExperimentSnapshot, ProductCopies
 from experiments.hashing import Allocation
 from experiments.models import UNIT_MAX_LENGTH, Experiment
 from ingest.accept import EVENT_ID_MAX_LENGTH, EVENT_TYPES, event_validate
@@ -43,7 +43,7 @@ _SNAPSHOTS = {
         allocation=Allocation.build(
             key="live", seed="live", variant_keys=["control", "b"], weights=[1, 1], coverage=0.8, active=True
         ),
-        copies=("c", "b"),
+        products={"SKU-1": ProductCopies(product_id=5, price=20.0, copies=("c", "b"))},
         control_index=0,
         started_at_ts=STARTED.timestamp(),
         status=Experiment.Status.RUNNING,
@@ -54,7 +54,7 @@ _SNAPSHOTS = {
         allocation=Allocation.build(
             key="draft", seed="draft", variant_keys=["control", "b"], weights=[1, 1], coverage=1.0, active=False
         ),
-        copies=("c", "b"),
+        products={"SKU-1": ProductCopies(product_id=5, price=20.0, copies=("c", "b"))},
         control_index=0,
         started_at_ts=None,
         status=Experiment.Status.DRAFT,

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, key: str, format: str, output: Path | None, **options):
-        experiment = Experiment.objects.select_related("product__category").filter(key=key).first()
+        experiment = Experiment.objects.prefetch_related("products__category").filter(key=key).first()
         if experiment is None:
             raise CommandError(f"experiment {key!r} not found")
         report = services.report_build(
