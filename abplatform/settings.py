@@ -206,6 +206,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Django's <slug:…> routes answer 404 to anything else: the schema says so.
     "PATH_CONVERTER_OVERRIDES": {"slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
+    # Two models have a `status`: name their enums apart in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ExperimentStatusEnum": "experiments.models.Experiment.Status",
+        "CopyStatusEnum": "experiments.models.VariantCopy.Status",
+    },
 }
 
 # Storefronts call these from their own origin (the tracker script); nothing else is

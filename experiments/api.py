@@ -7,8 +7,9 @@ import json
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,7 +26,6 @@ from experiments.serializers import (
     AssignmentSerializer,
     ExperimentDetailSerializer,
     ExperimentSerializer,
-    ProductCopySerializer,
     VariantCopySerializer,
 )
 
@@ -105,7 +105,14 @@ class CopyView(APIView):
                 "products", str, required=True, description=f"Comma-separated SKUs, at most {COPY_MAX_SKUS}"
             ),
         ],
-        responses={200: serializers.DictField(child=ProductCopySerializer(allow_null=True)), 400: ERROR_SCHEMA},
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="SKU → {experiment, variant, copy, in_experiment} (null for an unknown SKU); experiment "
+                "and variant are null for a product in no running experiment",
+            ),
+            400: ERROR_SCHEMA,
+        },
     )
     def get(self, request: Request) -> Response:
         unit = request.query_params.get("unit", "")

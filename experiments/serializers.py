@@ -3,11 +3,33 @@ experiment's state live in `experiments.services`."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from catalog.models import Product
 from experiments.models import VARIANT_FIELDS, Experiment, Variant, VariantCopy
+
+
+def _only_copy(variant: Variant) -> VariantCopy | None:
+    """A one-product experiment's copy row of the arm (prefetched by the API's queryset)."""
+    copies = list(variant.copies.all())
+    return copies[0] if len(copies) == 1 else None
+
+
+class ArmCopyField(serializers.CharField):
+    """Writes the copy of a one-product arm; reads it back from its copy row (null for a set)."""
+
+    def get_attribute(self, instance: Variant) -> str | None:
+        only = _only_copy(instance)
+        return only.copy if only else None
+
+
+class ArmApprovedField(serializers.BooleanField):
+    """Writes approval of the arm's copy; reads whether every product's copy is approved."""
+
+    def get_attribute(self, instance: Variant) -> bool:
+        copies = list(instance.copies.all())
+        return bool(copies) and all(c.approved for c in copies)
 
 
 class VariantSerializer(serializers.ModelSerializer):
@@ -15,15 +37,29 @@ class VariantSerializer(serializers.ModelSerializer):
     `copies` ({SKU: text}) fills a hand-written arm of a larger set; per-product review state is at
     …/variants/KEY/copies, and `copy_counts` sums it up."""
 
-    copy = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    copy = ArmCopyField(required=False, allow_blank=True, allow_null=True)
     copies = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False, write_only=True, help_text="SKU → copy"
     )
-    approved = serializers.BooleanField(required=False, write_only=True)
+    approved = ArmApprovedField(required=False)
+    approved_by = serializers.SerializerMethodField()
+    approved_at = serializers.SerializerMethodField()
+    copy_counts = serializers.SerializerMethodField()
 
     class Meta:
         model = Variant
-        fields = [*VARIANT_FIELDS, "prompt_version", "model_name", "adapter", "copy", "copies", "approved"]
+        fields = [
+            *VARIANT_FIELDS,
+            "prompt_version",
+            "model_name",
+            "adapter",
+            "copy",
+            "copies",
+            "approved",
+            "approved_by",
+            "approved_at",
+            "copy_counts",
+        ]
         extra_kwargs = {
             "lambda_value": {"source": "lambda_value", "min_value": 0.0, "max_value": 1.0},
             "weight": {"min_value": 0.0},
@@ -34,23 +70,26 @@ class VariantSerializer(serializers.ModelSerializer):
         # The API calls it `lambda` (a Python keyword, hence the model's `lambda_value`).
         return {("lambda" if name == "lambda_value" else name): field for name, field in super().get_fields().items()}
 
-    def to_representation(self, instance: Variant) -> dict:
-        data = super().to_representation(instance)
-        copies = list(instance.copies.all())
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_approved_by(self, variant: Variant) -> str | None:
+        only = _only_copy(variant)
+        return only.reviewed_by.get_username() if only and only.approved and only.reviewed_by else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_approved_at(self, variant: Variant) -> str | None:
+        only = _only_copy(variant)
+        if only and only.approved and only.reviewed_at:
+            return serializers.DateTimeField().to_representation(only.reviewed_at)
+        return None
+
+    @extend_schema_field(
+        inline_serializer("CopyCounts", {status: serializers.IntegerField() for status in VariantCopy.Status.values})
+    )
+    def get_copy_counts(self, variant: Variant) -> dict[str, int]:
         counts = {status: 0 for status in VariantCopy.Status.values}
-        for row in copies:
+        for row in variant.copies.all():
             counts[row.status] += 1
-        only = copies[0] if len(copies) == 1 else None
-        data["copy"] = only.copy if only else None
-        data["approved"] = bool(copies) and counts[VariantCopy.Status.APPROVED] == len(copies)
-        data["approved_by"] = only.reviewed_by.get_username() if only and only.approved and only.reviewed_by else None
-        data["approved_at"] = (
-            serializers.DateTimeField().to_representation(only.reviewed_at)
-            if only and only.approved and only.reviewed_at
-            else None
-        )
-        data["copy_counts"] = counts
-        return data
+        return counts
 
 
 class NamespaceField(serializers.ListField):
@@ -171,13 +210,6 @@ class AssignmentSerializer(serializers.Serializer):
     experiment = serializers.CharField()
     variant = serializers.CharField()
     product = serializers.CharField(help_text="The SKU whose copy this is.")
-    copy = serializers.CharField()
-    in_experiment = serializers.BooleanField()
-
-
-class ProductCopySerializer(serializers.Serializer):
-    experiment = serializers.CharField(allow_null=True)
-    variant = serializers.CharField(allow_null=True)
     copy = serializers.CharField()
     in_experiment = serializers.BooleanField()
 

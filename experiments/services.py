@@ -342,13 +342,17 @@ def experiment_start(*, experiment: Experiment, user: AbstractBaseUser | None = 
         if _ranges_overlap(experiment, other)
     ]
     if clashes:
-        detail = "; ".join(
-            f"{other.key} on {', '.join(sorted(skus)[:5])}{' …' if len(skus) > 5 else ''}" for other, skus in clashes
+        skus = sorted({sku for _, shared_skus in clashes for sku in shared_skus})
+        keys = ", ".join(other.key for other, _ in clashes)
+        where = (
+            f"product {skus[0]} already has"
+            if len(skus) == 1
+            else f"{len(skus)} products ({', '.join(skus[:5])}"
+            + (" …) already have" if len(skus) > 5 else ") already have")
         )
-        noun = "product " if len(product_ids) == 1 else "products "
         raise LifecycleError(
-            f"{noun}already in active experiment(s) whose traffic overlaps ({detail}); give both the same namespace "
-            "with non-overlapping ranges"
+            f"{where} active experiment(s) {keys} whose traffic overlaps; give both the same namespace with "
+            "non-overlapping ranges"
         )
     resumed = experiment.status == Experiment.Status.PAUSED
     experiment.status = Experiment.Status.RUNNING

@@ -7,6 +7,7 @@ through `generator.dispatch`; the variants they make are written by `experiments
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -112,7 +113,7 @@ def generation_job_create(
             f"experiment {experiment.key!r} is {experiment.status}; LLM copy can only be generated for a draft"
         )
     if lambdas is None:
-        lambdas = experiment_lambdas(experiment=experiment)
+        lambdas = selectors.default_lambdas(category=_main_category(experiment))
     clean_lambdas, n, k = generation_input_validate(lambdas=lambdas, candidates=candidates, top_k=top_k)
     products = experiment.products.all()
     if skus:
@@ -171,6 +172,11 @@ def _job_params(job: GenerationJob, predictor: LogisticModel | None = None) -> G
     )
 
 
+def _share_progress(job_id: int, finished: int, total: int, share: float) -> None:
+    """Progress inside one product: `finished` products done, `share` of the next."""
+    _progress_set(job_id, (finished + share) / total)
+
+
 def _progress_set(job_id: int, value: float) -> None:
     # A plain UPDATE outside any long transaction, so the admin sees progress while the job runs.
     GenerationJob.objects.filter(pk=job_id).update(progress=round(min(1.0, max(0.0, value)), 3))
@@ -193,12 +199,13 @@ def generation_job_run(
     job = GenerationJob.objects.select_related("experiment").get(pk=job_id)
     if job.finished:
         return job
-    if job.status == GenerationJob.Status.RUNNING and job.attempts >= MAX_JOB_ATTEMPTS:
+    stuck = not GenerationJobProduct.objects.filter(job=job, attempt__gt=job.attempts - MAX_JOB_ATTEMPTS).exists()
+    if job.status == GenerationJob.Status.RUNNING and job.attempts >= MAX_JOB_ATTEMPTS and stuck:
         generation_job_fail(
             job_id=job.pk,
-            error=f"given up after {job.attempts} attempts without progress: the worker running it died each "
-            "time (out of memory? see the generation worker's log), or CELERY_VISIBILITY_TIMEOUT is shorter "
-            "than one product",
+            error=f"given up after {job.attempts} attempts, the last {MAX_JOB_ATTEMPTS} without a finished product: "
+            "the worker running it died each time (out of memory? see the generation worker's log), or "
+            "CELERY_VISIBILITY_TIMEOUT is shorter than one product",
         )
         job.refresh_from_db()
         return job
@@ -212,7 +219,7 @@ def generation_job_run(
     try:
         more = _job_products_run(job=job, adapter=adapter, generate=generate, started=started, budget=time_budget_s)
         if more:
-            GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, attempts=0)
+            GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED)
             dispatch.generation_job_enqueue(job_id=job.pk)
         else:
             _job_finish(job=job)
@@ -241,7 +248,6 @@ def _job_products_run(
     if job.skus:
         products = [p for p in products if p.sku in set(job.skus)]
     done = set(GenerationJobProduct.objects.filter(job=job).values_list("product_id", "lambda_value"))
-    variants = _job_variants(job)
     by_category: dict[int, tuple] = {}
     total = max(1, len(products) * len(job.lambdas))
     for lam in (float(v) for v in job.lambdas):
@@ -280,6 +286,7 @@ def _job_products_run(
                     click_predictor=click_predictor,
                     model_name=job.model_name or None,
                     adapter=product_adapter,
+                    progress=functools.partial(_share_progress, job.pk, len(done), total),
                 )
             except (*RETRYABLE_ERRORS, SoftTimeLimitExceeded):
                 raise
@@ -293,7 +300,6 @@ def _job_products_run(
                     job=job,
                     product=product,
                     lam=lam,
-                    variant=variants.get(lam),
                     result=result,
                     error=error,
                     params=params,
@@ -305,21 +311,18 @@ def _job_products_run(
     return False
 
 
-def _job_variants(job: GenerationJob) -> dict[float, Any]:
-    """The LLM arm of each λ, made when missing (only while the experiment is a draft)."""
-    with transaction.atomic():
-        experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
-        if experiment.status != Experiment.Status.DRAFT:
-            return {}
-        next_position = (experiment.variants.aggregate(top=Max("position"))["top"] or 0) + 1
-        variants = {}
-        for lam in (float(v) for v in job.lambdas):
-            variant, created = variant_for_lambda(
-                experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=next_position
-            )
-            next_position += int(created)
-            variants[lam] = variant
-        return variants
+def _job_variant(job: GenerationJob, lam: float) -> tuple[Any, str]:
+    """The LLM arm of λ, made when missing, with the experiment locked; (None, why) once the
+    experiment has left draft (its copy is frozen then). Called inside the product's transaction,
+    so a failed save leaves no half-made arm."""
+    experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
+    if experiment.status != Experiment.Status.DRAFT:
+        return None, f"the experiment is {experiment.status} now: no variant was created"
+    next_position = (experiment.variants.aggregate(top=Max("position"))["top"] or 0) + 1
+    variant, _ = variant_for_lambda(
+        experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=next_position
+    )
+    return variant, ""
 
 
 def generation_job_fail(*, job_id: int, error: BaseException | str) -> None:
@@ -368,7 +371,6 @@ def _job_product_save(
     job: GenerationJob,
     product: Any,
     lam: float,
-    variant: Any,
     result: PipelineResult | None,
     error: str,
     params: GenerationParams,
@@ -391,21 +393,24 @@ def _job_product_save(
                 f"none of the {len(outcome.result.candidates)} candidates ({outcome.rounds} rounds) passed the "
                 "filters and copy guards"
             )
+        variant, frozen = _job_variant(job, lam)
         if variant is not None:
-            experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
-            if experiment.status == Experiment.Status.DRAFT:
-                variant_copy_generated(
-                    variant=variant,
-                    product=product,
-                    copy=best.text if best is not None else "",
-                    candidates=_review_candidates(outcome),
-                    error=note,
-                )
-                if best is not None:
-                    rows[best.position].variant = variant
+            variant_copy_generated(
+                variant=variant,
+                product=product,
+                copy=best.text if best is not None else "",
+                candidates=_review_candidates(outcome),
+                error=note,
+            )
+            if best is not None:
+                rows[best.position].variant = variant
+        else:
+            note, best = frozen, None
         Candidate.objects.bulk_create(rows.values())
-    elif variant is not None:
-        variant_copy_generated(variant=variant, product=product, copy="", candidates=[], error=note)
+    else:
+        variant, frozen = _job_variant(job, lam)
+        if variant is not None:
+            variant_copy_generated(variant=variant, product=product, copy="", candidates=[], error=note)
     succeeded = best is not None and not error
     tokens = outcome.generated_tokens if outcome is not None else 0
     GenerationJobProduct.objects.create(
@@ -418,6 +423,7 @@ def _job_product_save(
         candidates=len(outcome.result.candidates) if outcome is not None else 0,
         tokens=tokens,
         seconds=seconds,
+        attempt=GenerationJob.objects.filter(pk=job.pk).values_list("attempts", flat=True).first() or 1,
     )
     meta = {}
     if result is not None:
@@ -430,13 +436,14 @@ def _job_product_save(
         work_seconds=F("work_seconds") + seconds,
         predictor_version=predictor_version,
         params=params.as_dict(),
-        attempts=1,  # progress: a later redelivery is a resume, not a retry of a poison job
         **meta,
     )
 
 
 def _job_finish(*, job: GenerationJob) -> None:
     """Summarise per λ (set diversity of the chosen copy, how many products got copy) and close."""
+    if GenerationJob.objects.filter(pk=job.pk, status__in=FINISHED).exists():
+        return  # another delivery finished it while this one ran: its summary stands
     summary: list[dict[str, Any]] = []
     rows = GenerationJobProduct.objects.filter(job=job)
     for lam in (float(v) for v in job.lambdas):
@@ -451,15 +458,10 @@ def _job_finish(*, job: GenerationJob) -> None:
             "kept": chosen.count(),
             "dropped": Candidate.objects.filter(job=job, lambda_value=lam, rank__isnull=True).count(),
             "rounds": max(mine.values_list("rounds", flat=True), default=0),
-            "variant": variant_key_for(lam) if done else None,
+            "variant": chosen.exclude(variant=None).values_list("variant__key", flat=True).first(),
         }
         if not done:
-            first = mine.exclude(error="").values_list("error", flat=True).first()
-            entry["note"] = (first or "no copy was written") + (
-                ""
-                if job.experiment.status == Experiment.Status.DRAFT
-                else f"; the experiment is {job.experiment.status} now"
-            )
+            entry["note"] = mine.exclude(error="").values_list("error", flat=True).first() or "no copy was written"
         summary.append(entry)
     job.refresh_from_db()
     GenerationJob.objects.filter(pk=job.pk).update(

@@ -86,6 +86,7 @@ class GenerationJobProduct(models.Model):
     candidates = models.PositiveSmallIntegerField(default=0)
     tokens = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0.0)
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="The delivery of the job that wrote it.")
     finished_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -207,3 +207,10 @@ def _migration_rows(request):
     paper_categories_seed(Category)
     importlib.import_module("experiments.migrations.0002_roles").create_groups(django_apps, None)
     role_permissions_sync()
+
+
+def arm_copy(variant):
+    """The copy row of an arm of a one-product experiment (its only product)."""
+    from experiments.models import VariantCopy
+
+    return VariantCopy.objects.select_related("reviewed_by").get(variant=variant)

@@ -76,6 +76,7 @@ class Migration(migrations.Migration):
                 ('candidates', models.PositiveSmallIntegerField(default=0)),
                 ('tokens', models.PositiveIntegerField(default=0)),
                 ('seconds', models.FloatField(default=0.0)),
+                ('attempt', models.PositiveSmallIntegerField(default=1, help_text='The delivery of the job that wrote it.')),
                 ('finished_at', models.DateTimeField(auto_now_add=True)),
                 ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='generator.generationjob')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),

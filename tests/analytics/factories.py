@@ -14,6 +14,7 @@ from experiments.models import Experiment
 from ingest.accept import EVENT_TYPES
 from ingest.models import Event, EventType, UnitTotals
 from simulator.traffic import ArmTruth, visit_funnel
+from tests.conftest import arm_copy
 
 # A variant's true rates (CTR 9 %, CVR 4 % unless given), as the traffic simulator's.
 Truth = ArmTruth
@@ -175,7 +176,7 @@ def candidates_for(experiment: Experiment) -> None:
             job=job,
             lambda_value=lam,
             position=position,
-            text=variant.copy,
+            text=arm_copy(variant).copy,
             novelty=0.3 + 0.45 * lam,
             diversity=0.35 + 0.4 * lam,
             sentiment=0.4,

@@ -51,22 +51,21 @@ def test_demo_traffic_seed_starts_two_weeks_back_and_is_idempotent(settings, tmp
 
     from analytics.models import ReportSnapshot
     from demo.seed import DEMO_DAYS, demo_arm_truth, demo_seed, demo_traffic_seed, demo_write_key
-    from experiments.models import Variant
+    from experiments.services import variant_approve, variant_save_generated
     from ingest.models import Event, UnitTotals
 
     settings.VAR_DIR = tmp_path
     demo_seed()
     experiment = Experiment.objects.get(key="demo-tee")
     for i, lam in enumerate((0.35, 0.55, 0.75), start=1):
-        Variant.objects.create(
+        variant, _ = variant_save_generated(
             experiment=experiment,
             key=f"llm-l{round(lam * 100):03d}",
-            name=f"λ {lam}",
             position=i,
             lambda_value=lam,
             copy=f"Soft organic cotton, cut to last. Shop now ({lam}).",
-            approved=True,
         )
+        variant_approve(variant=variant, user=None)
     stored = demo_traffic_seed(experiment=experiment, write_key=demo_write_key(), visitors=1500)
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.RUNNING
@@ -101,7 +100,7 @@ def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monk
     """Defence in depth: even if a variant with an invented claim reached the demo, it is dropped,
     and an experiment left without LLM copy stays a draft instead of breaking `make run`."""
     from demo.seed import demo_experiment_create, demo_seed, demo_variants_generate
-    from experiments.models import Variant
+    from experiments.services import variant_save_generated
     from generator import jobs as generator_jobs
     from generator.models import GenerationJob
 
@@ -115,7 +114,7 @@ def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monk
 
     def made_variants(*, experiment, **kwargs):
         for position, (key, copy) in enumerate(copies.items(), start=1):
-            Variant.objects.create(experiment=experiment, key=key, copy=copy, lambda_value=0.2, position=position)
+            variant_save_generated(experiment=experiment, key=key, copy=copy, lambda_value=0.2, position=position)
         return GenerationJob(experiment=experiment, lambdas=[0.2, 0.4], status=GenerationJob.Status.SUCCEEDED)
 
     monkeypatch.setattr(generator_jobs, "generation_run_sync", made_variants)

@@ -9,7 +9,7 @@ from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Product
 from experiments import services
 from experiments.models import Experiment
-from tests.conftest import variant_rows
+from tests.conftest import arm_copy, variant_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -135,4 +135,5 @@ def test_approve_records_who_and_when(make_experiment, marketer):
     variant = experiment.variants.get(key="llm-l060")
     services.variant_approve(variant=variant, user=marketer)
     variant.refresh_from_db()
-    assert variant.approved and variant.approved_by == marketer and variant.approved_at is not None
+    row = arm_copy(variant)
+    assert row.approved and row.reviewed_by == marketer and row.reviewed_at is not None

@@ -7,6 +7,7 @@ from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment, Variant
 from generator import jobs, tasks
 from generator.models import Candidate, ConversionPredictor, GenerationJob
+from tests.conftest import arm_copy
 
 
 @pytest.mark.parametrize(
@@ -72,21 +73,21 @@ def test_job_run_stores_every_candidate_and_one_draft_variant_per_lambda(draft_e
     variants = {v.key: v for v in draft_experiment.variants.all()}
     assert {"llm-l040", "llm-l080"} <= set(variants)
     new = variants["llm-l080"]
-    assert new.source == Variant.Source.LLM and not new.approved and new.lambda_value == 0.8
+    assert new.source == Variant.Source.LLM and not arm_copy(new).approved and new.lambda_value == 0.8
     assert new.position > max(v.position for v in variants.values() if v.key != "llm-l080") - 1
     best = Candidate.objects.get(job=job, lambda_value=0.8, rank=1)
-    assert best.variant == new and best.text == new.copy
+    assert best.variant == new and best.text == arm_copy(new).copy
     assert [e["variant"] for e in job.summary["lambdas"]] == ["llm-l040", "llm-l080"]
 
 
 def test_existing_llm_key_gets_new_copy_and_loses_its_approval(draft_experiment, stub_pipeline):
     existing = draft_experiment.variants.get(key="llm-l040")
-    assert existing.approved
+    assert arm_copy(existing).approved
     job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.4], candidates=4, top_k=1, enqueue=False)
     jobs.generation_job_run(job_id=job.pk, generate=stub_pipeline)
     existing.refresh_from_db()
-    assert not existing.approved and existing.source == Variant.Source.LLM
-    assert existing.copy == Candidate.objects.get(job=job, rank=1).text
+    assert not arm_copy(existing).approved and existing.source == Variant.Source.LLM
+    assert arm_copy(existing).copy == Candidate.objects.get(job=job, rank=1).text
     assert draft_experiment.variants.filter(key="llm-l040").count() == 1
 
 
@@ -160,7 +161,7 @@ def test_sync_run_for_set_up_commands(draft_experiment, stub_pipeline):
         experiment=draft_experiment, lambdas=[0.75], candidates=3, top_k=2, generate=stub_pipeline
     )
     assert job.status == GenerationJob.Status.SUCCEEDED
-    assert draft_experiment.variants.filter(key="llm-l075", source="llm", approved=False).exists()
+    assert draft_experiment.variants.filter(key="llm-l075", source="llm", copies__status="pending").exists()
 
 
 def test_a_fitted_predictor_puts_its_directives_in_the_jobs_prompts(draft_experiment):
@@ -192,13 +193,17 @@ def test_a_fitted_predictor_puts_its_directives_in_the_jobs_prompts(draft_experi
 
 def test_a_control_named_like_an_llm_arm_is_never_overwritten(draft_experiment, stub_pipeline):
     control = draft_experiment.variants.get(is_control=True)
-    original = control.copy
+    original = arm_copy(control).copy
     Variant.objects.filter(pk=control.pk).update(key="llm-l050")
     job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.5], candidates=2, top_k=1, enqueue=False)
     job = jobs.generation_job_run(job_id=job.pk, generate=stub_pipeline)
     control.refresh_from_db()
-    assert control.is_control and control.copy == original and control.key == "llm-l050"
+    assert control.is_control and arm_copy(control).copy == original and control.key == "llm-l050"
     made = draft_experiment.variants.get(key="llm-l050-llm")
-    assert made.source == Variant.Source.LLM and not made.approved and made.copy != control.copy
+    assert (
+        made.source == Variant.Source.LLM
+        and not arm_copy(made).approved
+        and arm_copy(made).copy != arm_copy(control).copy
+    )
     assert job.summary["lambdas"][0]["variant"] == "llm-l050-llm"
     assert made.position > max(v.position for v in draft_experiment.variants.exclude(pk=made.pk))

@@ -14,6 +14,7 @@ from generator.jobs import generation_job_create
 from generator.models import Candidate, GenerationJob
 from generator.pipeline import product_facts
 from generator.selectors import product_context
+from tests.conftest import arm_copy
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
@@ -71,8 +72,8 @@ def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
             assert all(not c.kept for c in pool[: 3 * (rounds[lam] - 1)])
         if kept:
             assert all(guards_check(c.text, facts).passed for c in kept)
-            assert variant is not None and variant.copy == kept[0].text and kept[0].variant_id == variant.pk
-            assert variant.source == "llm" and not variant.approved and variant.lambda_value == lam
+            assert variant is not None and arm_copy(variant).copy == kept[0].text and kept[0].variant_id == variant.pk
+            assert variant.source == "llm" and not arm_copy(variant).approved and variant.lambda_value == lam
             assert all(a.reward >= b.reward for a, b in itertools.pairwise(kept))
         else:
-            assert variant is None or variant.copy != ""
+            assert variant is None or arm_copy(variant).copy != ""

@@ -2,6 +2,7 @@
 
 from generator import selectors
 from generator.models import ConversionPredictor
+from tests.conftest import arm_copy
 
 
 def test_default_lambdas_are_recommended_and_plus_minus_two_tenths_clipped(db):
@@ -33,7 +34,7 @@ def test_variant_outcomes_read_unit_totals(draft_experiment):
         )
     outcomes = selectors.variant_outcomes()
     assert [(o.variant_id, o.impressions, o.clicks, o.orders) for o in outcomes] == [(control.pk, 15, 3, 1)]
-    assert outcomes[0].category == "Electronics" and outcomes[0].copy == control.copy
+    assert outcomes[0].category == "Electronics" and outcomes[0].copy == arm_copy(control).copy
     assert selectors.variant_outcomes(category=draft_experiment.product.category)
     from catalog.models import Category
 
@@ -58,12 +59,17 @@ def test_predictor_for_prefers_category_then_global_then_prior(db):
 
 def test_few_shot_examples_prefer_approved_copy_of_the_category(draft_experiment, product):
     from catalog.models import Category, Product
+    from experiments.models import VariantCopy
 
     other = Product.objects.create(
         sku="ELEC-T02", title="Other earbuds", brand="Voltora", category=product.category, price="10.00"
     )
     examples = selectors.few_shot_examples(category=product.category, exclude_product=other, limit=2)
-    approved_copies = set(draft_experiment.variants.filter(is_control=False).values_list("copy", flat=True))
+    approved_copies = set(
+        VariantCopy.objects.filter(variant__experiment=draft_experiment, variant__is_control=False).values_list(
+            "copy", flat=True
+        )
+    )
     assert {e.text for e in examples} <= approved_copies and len(examples) == 2
     # The product's own copy is never its own example; without any, built-in examples serve.
     fallback = selectors.few_shot_examples(category=Category.objects.get(name="FMCG"))

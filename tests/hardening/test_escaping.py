@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from catalog.models import Product
 from experiments import services
-from experiments.models import Variant
+from experiments.models import VariantCopy
 from ingest.models import Event, UnitTotals, WriteKey
+from tests.conftest import arm_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def _assert_escaped(html: str, *raw: str) -> None:
 def test_api_returns_markup_as_json_strings(hostile):
     client = Client()
     assignment = _json(client.get("/api/v1/assign", {"experiment": hostile.key, "unit": UNIT}))
-    copies = {v.key: v.copy for v in hostile.variants.all()}
+    copies = {v.key: arm_copy(v).copy for v in hostile.variants.all()}
     assert assignment["copy"] == copies[assignment["variant"]]
     config = _json(client.get(f"/api/v1/experiments/{hostile.key}/config"))
     assert [v["copy"] for v in config["variations"]] == [f"Plain {SCRIPT}", f"Bold {IMG} copy"]
@@ -121,4 +122,4 @@ def test_demo_store_renders_copy_escaped(hostile):
     response = Client().get("/demo/store/", {"experiment": hostile.key})
     assert response.status_code == 200
     _assert_escaped(response.content.decode(), SCRIPT, IMG)
-    assert Variant.objects.filter(experiment=hostile, copy__contains="<script>").exists()
+    assert VariantCopy.objects.filter(variant__experiment=hostile, copy__contains="<script>").exists()

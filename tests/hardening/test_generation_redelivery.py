@@ -9,6 +9,7 @@ import pytest
 from experiments.models import Variant
 from generator import jobs
 from generator.models import Candidate, GenerationJob
+from tests.conftest import arm_copy
 from tests.generator.conftest import stub_generate_for_product
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,9 @@ def test_winner_copy_and_its_approval_survive_a_late_duplicate(job, marketer):
 
     jobs.generation_job_run(job_id=job.pk, generate=late_pipeline)
     variant = Variant.objects.get(experiment=job.experiment, key="llm-l030")
-    assert variant.approved and variant.approved_by == marketer  # not reset by the duplicate's upsert
+    assert (
+        arm_copy(variant).approved and arm_copy(variant).reviewed_by == marketer
+    )  # not reset by the duplicate's upsert
 
 
 def test_job_found_running_after_max_attempts_is_failed_without_running(job):

@@ -16,7 +16,7 @@ from experiments.models import Experiment
 from ingest.models import Event, IngestStats, QuarantinedEvent, RateLimitWindow, UnitTotals, WriteKey
 from ingest.tasks import events_ingest
 from ingest.writekeys import write_key_create, write_key_revoke
-from tests.conftest import _user
+from tests.conftest import _user, arm_copy
 from tests.hardening.conftest import RUNNING_KEY
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +255,7 @@ def test_case5_drafts_are_404_on_every_storefront_endpoint(make_experiment, runn
     settings.DEBUG = True
     page = client.get("/demo/store/", {"experiment": draft.key})
     assert page.status_code == 404
-    secret = draft.variants.get(key="llm-l060").copy
+    secret = arm_copy(draft.variants.get(key="llm-l060")).copy
     assert secret.encode() not in page.content
     event = {"event_id": "d", "type": "impression", "experiment": draft.key, "unit": "u", "ts": _ts()}
     assert _post_events([event], write_key[1]).json()["accepted"] == 0

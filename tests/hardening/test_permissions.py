@@ -29,7 +29,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Category, Product
-from experiments.models import Experiment, Variant
+from experiments.models import Experiment, VariantCopy
 from generator.models import ConversionPredictor, GenerationJob
 from ingest.models import Event, WriteKey
 from tests.conftest import _user, variant_rows
@@ -117,6 +117,8 @@ ACTIONS: list[Action] = [
     # --- storefront endpoints: public ---
     Action("assign", "GET", "/api/v1/assign?experiment={running.key}&unit=u1", EVERYONE, surface="page"),
     Action("experiment config", "GET", "/api/v1/experiments/{running.key}/config", EVERYONE, surface="page"),
+    Action("copy map", "GET", "/api/v1/experiments/{running.key}/copy.json", EVERYONE, surface="page"),
+    Action("copy for products", "GET", "/api/v1/copy?unit=u1&products=ELEC-T01", EVERYONE, surface="page"),
     Action("tracker.js", "GET", "/tracker.js", EVERYONE, surface="page"),
     Action(
         "post events with a write key",
@@ -167,7 +169,22 @@ ACTIONS: list[Action] = [
         "/api/v1/experiments/{draft.key}",
         EDITORS,
         body=_approve_body,
-        effect=lambda w, r: not Variant.objects.filter(experiment=w.draft, approved=False).exists(),
+        effect=lambda w, r: (
+            not VariantCopy.objects.filter(variant__experiment=w.draft)
+            .exclude(status=VariantCopy.Status.APPROVED)
+            .exists()
+        ),
+    ),
+    Action("read an arm's copies", "GET", "/api/v1/experiments/{draft.key}/variants/llm-l040/copies", READERS),
+    Action(
+        "review an arm's copies",
+        "PATCH",
+        "/api/v1/experiments/{draft.key}/variants/llm-l040/copies",
+        EDITORS,
+        body=lambda w: {w.draft.product.sku: {"copy": "Thirty hours of battery life. Shop now.", "approved": False}},
+        effect=lambda w, r: VariantCopy.objects.filter(
+            variant__experiment=w.draft, variant__key="llm-l040", copy="Thirty hours of battery life. Shop now."
+        ).exists(),
     ),
     Action(
         "start an experiment",
@@ -465,7 +482,9 @@ def _denied(action: Action, role: str, response) -> bool:
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.name for a in ACTIONS])
 def test_permission_matrix(action: Action, role: str, world: World):
     if "approved" in action.tags:
-        Variant.objects.filter(experiment=world.draft).update(approved=True, approved_at=timezone.now())
+        VariantCopy.objects.filter(variant__experiment=world.draft).update(
+            status=VariantCopy.Status.APPROVED, reviewed_at=timezone.now()
+        )
     response = _request(action, world, role)
     assert response.status_code < 500, response.content[:500]
     happened = action.effect(world, response) if action.effect else None
@@ -492,6 +511,11 @@ def test_matrix_covers_every_route_that_exists():
     }
     expected_api = {
         "assign": "/api/v1/assign",
+        "copy": "/api/v1/copy",
+        "experiments/<slug:key>/copy.json": "/api/v1/experiments/{running.key}/copy.json",
+        "experiments/<slug:key>/variants/<slug:variant>/copies": (
+            "/api/v1/experiments/{draft.key}/variants/llm-l040/copies"
+        ),
         "events": "/api/v1/events",
         "experiments": "/api/v1/experiments",
         "experiments/<slug:key>": "/api/v1/experiments/{draft.key}",

@@ -32,6 +32,7 @@ import pytest
 from experiments.models import Variant
 from generator import jobs, tasks
 from generator.models import Candidate, GenerationJob
+from tests.conftest import arm_copy
 from tests.integration import conftest as integration
 from tests.integration.conftest import ROOT, Worker, wait_for
 
@@ -159,9 +160,11 @@ def _assert_complete(job: GenerationJob, variants_before: set[str], attempts: in
     assert set(variants.values_list("key", flat=True)) == variants_before | llm_keys
     for key in llm_keys:
         variant = variants.get(key=key)
-        assert variant.source == Variant.Source.LLM and not variant.approved and variant.copy.strip()
+        assert (
+            variant.source == Variant.Source.LLM and not arm_copy(variant).approved and arm_copy(variant).copy.strip()
+        )
         linked = [c for c in candidates if c.variant_id == variant.pk]
-        assert len(linked) == 1 and linked[0].text == variant.copy and linked[0].rank == 1
+        assert len(linked) == 1 and linked[0].text == arm_copy(variant).copy and linked[0].rank == 1
 
 
 def test_pool_child_killed_mid_job_is_requeued_and_finishes_whole(make_experiment, generation_worker):
