@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from catalog.models import Product
@@ -58,6 +59,9 @@ def demo_store(request: HttpRequest) -> HttpResponse:
     else:
         context["write_key"] = write_key
     product = experiment.product
+    if product is None:
+        # A catalog experiment has no one product page: its products are on the listing.
+        return redirect(f"{reverse('demo-listing')}?{request.GET.urlencode()}")
     context["product"] = product
     control = VariantCopy.objects.filter(variant__experiment=experiment, variant__is_control=True, product=product)
     context["control_copy"] = next(iter(control.values_list("copy", flat=True)), product.current_copy)

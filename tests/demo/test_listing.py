@@ -41,3 +41,9 @@ def test_unknown_experiment_is_404_and_nothing_running_explains(running):
 def test_nothing_running_explains_what_to_do(db):
     response = Client().get(URL)
     assert response.status_code == 200 and "No experiment is running" in response.content.decode()
+
+
+def test_the_product_page_of_a_catalog_experiment_sends_to_the_listing(running, write_key):
+    response = Client().get("/demo/store/", {"experiment": "tees", "write_key": write_key[1]})
+    assert response.status_code == 302
+    assert response["Location"].startswith(URL + "?") and "experiment=tees" in response["Location"]
