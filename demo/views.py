@@ -1,13 +1,16 @@
-"""The demo storefront: a product page wired to tracker.js, for trying an experiment in a browser."""
+"""The demo storefront: a product page and a listing page wired to tracker.js, for trying an experiment in a
+browser."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from experiments.models import Experiment, VariantCopy
+from catalog.models import Product
+from experiments.models import Experiment, ExperimentProduct, VariantCopy
 from ingest.writekeys import demo_write_key_path, write_key_authenticate
 
 
@@ -56,8 +59,55 @@ def demo_store(request: HttpRequest) -> HttpResponse:
     else:
         context["write_key"] = write_key
     product = experiment.product
+    if product is None:
+        # A catalog experiment has no one product page: its products are on the listing.
+        return redirect(f"{reverse('demo-listing')}?{request.GET.urlencode()}")
     context["product"] = product
     control = VariantCopy.objects.filter(variant__experiment=experiment, variant__is_control=True, product=product)
     context["control_copy"] = next(iter(control.values_list("copy", flat=True)), product.current_copy)
     context["demo_config"] = {"price": float(product.price), "experiment": experiment.key}
     return render(request, "demo/demo_store.html", context)
+
+
+LISTING_MAX_PRODUCTS = 24  # one /api/v1/copy call takes up to 100 SKUs
+
+
+def _write_key_context(request: HttpRequest) -> dict[str, str]:
+    write_key, source = _demo_write_key(request)
+    if not write_key:
+        return {"write_key": "", "write_key_problem": "missing"}
+    if write_key_authenticate(write_key) is None:
+        return {"write_key": "", "write_key_problem": "invalid", "write_key_source": source}
+    return {"write_key": write_key, "write_key_problem": ""}
+
+
+@require_safe
+def demo_listing(request: HttpRequest) -> HttpResponse:
+    """A listing of several products' cards: the browser asks /api/v1/copy once for all of them.
+
+    `?experiment=KEY` lists that running or paused experiment's products; `?products=SKU1,SKU2` lists
+    those SKUs (a product in no experiment shows its current copy); without either, the first
+    running experiment's products."""
+    key = request.GET.get("experiment", "").strip()
+    skus = [s for s in dict.fromkeys(request.GET.get("products", "").split(",")) if s.strip()]
+    active = Experiment.objects.filter(status__in=(Experiment.Status.RUNNING, Experiment.Status.PAUSED))
+    experiment = None
+    if key:
+        experiment = active.filter(key=key).first()
+    elif not skus:
+        experiment = active.filter(status=Experiment.Status.RUNNING).order_by("started_at", "pk").first()
+    products = Product.objects.select_related("category").order_by("sku")
+    if skus:
+        products = products.filter(sku__in=skus[:LISTING_MAX_PRODUCTS])
+    elif experiment is not None:
+        products = products.filter(pk__in=ExperimentProduct.objects.filter(experiment=experiment).values("product_id"))
+    else:
+        products = products.none()
+    context = {
+        "requested_key": key,
+        "experiment": experiment,
+        "products": list(products[:LISTING_MAX_PRODUCTS]),
+        **_write_key_context(request),
+    }
+    missing = bool(key and experiment is None)
+    return render(request, "demo/listing.html", context, status=404 if missing else 200)

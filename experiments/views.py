@@ -1,14 +1,29 @@
-"""The storefront tracker script, served from the app folder with an ETag."""
+"""The storefront tracker script (served from the app folder with an ETag) and the copy review page."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import condition, require_safe
+from django.views.decorators.http import condition, require_http_methods, require_safe
+
+from abplatform.errors import FieldErrors, LifecycleError
+from abplatform.roles import can_edit, can_read
+from catalog.models import Product
+from experiments.assignment import snapshot_cache_clear
+from experiments.models import Experiment, ExperimentProduct, Variant, VariantCopy
 
 TRACKER_PATH = Path(__file__).resolve().parent / "static" / "experiments" / "tracker.js"
 # Short enough that a fix reaches storefronts within minutes, long enough to spare the web nodes.
@@ -47,3 +62,164 @@ def tracker_js(request: HttpRequest) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = "*"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
+
+
+# --- The review page of one arm's copy per product -------------------------------------------------------------
+
+REVIEW_PAGE_SIZE = 50
+REVIEW_ACTIONS = ("approve_passing", "approve", "save", "reject", "regenerate")
+
+
+def _reader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous visitors go to the admin login; a logged-in user without a role gets 403."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not can_read(request.user):
+            raise PermissionDenied("Copy review is for the Marketer and Analyst roles.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    flagged: bool = False
+    todo: bool = False  # awaiting a decision: pending or failed
+    brand: str = ""
+
+    @classmethod
+    def of(cls, query: Mapping[str, str]) -> ReviewFilters:
+        return cls(
+            flagged=query.get("flagged") == "1", todo=query.get("todo") == "1", brand=query.get("brand", "").strip()
+        )
+
+    def apply(self, rows: QuerySet[VariantCopy]) -> QuerySet[VariantCopy]:
+        if self.flagged:
+            rows = rows.filter(~Q(flags=[]) | ~Q(error="") | Q(status=VariantCopy.Status.FAILED))
+        if self.todo:
+            rows = rows.filter(status__in=(VariantCopy.Status.PENDING, VariantCopy.Status.FAILED))
+        if self.brand:
+            rows = rows.filter(product__brand=self.brand)
+        return rows
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One product's row: its copy in this arm, the chosen candidate and the runner-ups."""
+
+    copy: VariantCopy
+    chosen: dict | None
+    runner_ups: list[dict]
+
+    @classmethod
+    def of(cls, row: VariantCopy) -> ReviewRow:
+        candidates = [c for c in row.candidates or [] if isinstance(c, dict) and c.get("text")]
+        chosen = next((c for c in candidates if c["text"] == row.copy), None)
+        return cls(copy=row, chosen=chosen, runner_ups=[c for c in candidates if c is not chosen])
+
+
+def _review_regenerable(variant: Variant) -> bool:
+    """Regeneration writes to the arm named after its λ (generator.jobs.variant_key_for)."""
+    from generator.jobs import variant_key_for
+
+    return (
+        variant.lambda_value is not None
+        and not variant.is_control
+        and variant.key == variant_key_for(variant.lambda_value)
+    )
+
+
+def _review_act(request: HttpRequest, experiment: Experiment, variant: Variant) -> str:
+    """Run the posted action through its service; returns the success message. Raises FieldErrors,
+    LifecycleError or PermissionDenied."""
+    from experiments.copies import variant_copies_approve_passing, variant_copy_review
+
+    action = request.POST.get("action", "")
+    sku = request.POST.get("sku", "").strip()
+    copy = request.POST.get("copy")
+    if copy is not None:
+        copy = copy.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
+    if action not in REVIEW_ACTIONS:
+        raise FieldErrors({"action": f"one of {', '.join(REVIEW_ACTIONS)}"})
+    if action != "approve_passing" and not sku:
+        raise FieldErrors({"sku": "which product: this field is required"})
+    if action == "approve_passing":
+        n = variant_copies_approve_passing(variant=variant, user=request.user)
+        return f"Approved {n} cop{'y' if n == 1 else 'ies'} that pass every check."
+    if action == "regenerate":
+        from generator.jobs import generation_product_retry
+
+        if not _review_regenerable(variant):
+            raise LifecycleError(f"arm {variant.key!r} is not an LLM arm named after its λ: it cannot be regenerated")
+        job = generation_product_retry(
+            experiment=experiment, lam=float(variant.lambda_value), sku=sku, user=request.user
+        )
+        return f"{sku}: queued generation job #{job.pk}; its copy comes back here for review."
+    if action == "reject":
+        variant_copy_review(variant=variant, sku=sku, user=request.user, rejected=True)
+        return f"{sku}: rejected."
+    row = variant_copy_review(
+        variant=variant, sku=sku, user=request.user, copy=copy, approved=True if action == "approve" else None
+    )
+    if action == "approve":
+        return f"{sku}: approved."
+    problems = f"; {len(row.flags)} problem(s) to fix before it can be approved" if row.flags else ""
+    return f"{sku}: saved{problems}."
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@_reader_required
+def variant_review(request: HttpRequest, key: str, variant: str) -> HttpResponse:
+    """One arm's copy per product, for review: filters, pagination, and the review actions (POST,
+    Marketers and admins only, while the experiment is a draft)."""
+    experiment = get_object_or_404(Experiment, key=key)
+    arm = get_object_or_404(Variant.objects.select_related("experiment"), experiment=experiment, key=variant)
+    error, status = "", 200
+    if request.method == "POST":
+        if not can_edit(request.user):
+            raise PermissionDenied("Only Marketers and admins may review copy; Analysts may read it.")
+        try:
+            done = _review_act(request, experiment, arm)
+        except FieldErrors as exc:
+            error, status = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), 400
+        except LifecycleError as exc:
+            error, status = str(exc), 409
+        else:
+            snapshot_cache_clear(experiment.key)
+            messages.success(request, done)
+            return redirect(request.get_full_path())
+        experiment.refresh_from_db()
+    return render(request, "experiments/review.html", _review_context(request, experiment, arm, error), status=status)
+
+
+def _review_context(request: HttpRequest, experiment: Experiment, arm: Variant, error: str) -> dict[str, Any]:
+    from experiments.copies import variant_copy_counts
+
+    filters = ReviewFilters.of(request.GET)
+    rows = filters.apply(
+        VariantCopy.objects.filter(variant=arm).select_related("product", "reviewed_by").order_by("product__sku")
+    )
+    page = Paginator(rows, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    product_ids = ExperimentProduct.objects.filter(experiment=experiment).values("product_id")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "experiment": experiment,
+        "arm": arm,
+        "arms": list(experiment.variants.order_by("position", "pk").values_list("key", flat=True)),
+        "counts": variant_copy_counts(arm),
+        "filters": filters,
+        "brands": list(
+            Product.objects.filter(pk__in=product_ids).order_by("brand").values_list("brand", flat=True).distinct()
+        ),
+        "page": page,
+        "rows": [ReviewRow.of(row) for row in page.object_list],
+        "filter_query": query.urlencode(),
+        "editable": experiment.status == Experiment.Status.DRAFT and can_edit(request.user),
+        "can_edit": can_edit(request.user),
+        "regenerable": _review_regenerable(arm),
+        "error": error,
+    }

@@ -6,7 +6,14 @@
  *
  * Puts the assigned copy into every [data-copylift-slot] element and reports an impression
  * (a slot at least 50 % visible), clicks ([data-copylift-slot], [data-copylift-click]),
- * add-to-carts ([data-copylift-add-to-cart]) and orders (window.copylift.order({revenue})).
+ * add-to-carts ([data-copylift-add-to-cart]) and orders (window.copylift.order({revenue, product})).
+ *
+ * Catalog experiments: give each slot its product's SKU, `data-product="SKU"` (on the slot or on
+ * an element around it, e.g. the product card; clicks and add-to-carts take the SKU the same
+ * way). A page with one SKU asks /api/v1/assign?product=SKU; a listing with several asks
+ * /api/v1/copy once (data-experiment is then optional: each product's running experiment
+ * decides), and one impression per product is reported. Every event carries its `product`.
+ * Without data-product the page is one product of a one-product experiment, as before.
  *
  * Delivery is at-least-once: every event carries a random event_id and the server drops
  * duplicates, so whenever in doubt (retries, beacons, reloads) this script sends again.
@@ -218,10 +225,9 @@
   // --- Assignment, slots and events ---
 
   const unit = unitId();
+  const COPY_MAX_SKUS = 100; // what one /api/v1/copy call takes
 
-  async function fetchAssignment() {
-    if (!experiment || !writeKey || !endpoint) throw new Error("data-experiment and data-write-key are required");
-    const url = `${endpoint}/api/v1/assign?experiment=${encodeURIComponent(experiment)}&unit=${encodeURIComponent(unit)}`;
+  async function getJson(url) {
     for (let attempt = 1; ; attempt++) {
       let response = null;
       try {
@@ -238,16 +244,47 @@
     }
   }
 
+  // One experiment's arm and copy; `sku` names the product (omitted: a one-product experiment).
+  function fetchAssignment(sku) {
+    if (!experiment || !writeKey || !endpoint) throw new Error("data-experiment and data-write-key are required");
+    const product = sku ? `&product=${encodeURIComponent(sku)}` : "";
+    return getJson(
+      `${endpoint}/api/v1/assign?experiment=${encodeURIComponent(experiment)}&unit=${encodeURIComponent(unit)}${product}`
+    );
+  }
+
+  // Copy of many products at once (a listing): SKU -> {experiment, variant, copy, in_experiment}, or null
+  // for a SKU the shop does not know. One call per 100 SKUs.
+  async function fetchCopies(skus) {
+    if (!writeKey || !endpoint) throw new Error("data-write-key is required");
+    const result = {};
+    for (let i = 0; i < skus.length; i += COPY_MAX_SKUS) {
+      const chunk = skus.slice(i, i + COPY_MAX_SKUS).map(encodeURIComponent).join(",");
+      Object.assign(result, await getJson(`${endpoint}/api/v1/copy?unit=${encodeURIComponent(unit)}&products=${chunk}`));
+    }
+    return result;
+  }
+
   const domReady = new Promise((resolve) => {
     if (document.readyState !== "loading") resolve();
     else document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
   });
   const slots = () => Array.from(document.querySelectorAll("[data-copylift-slot]"));
+  const holderSku = (element) => {
+    const holder = element.closest("[data-product]");
+    return holder ? holder.getAttribute("data-product") : "";
+  };
 
-  function watchImpression(elements) {
+  // Pages name their products with data-product (on the slot, or on an element around it such as
+  // the product card). Without it, the page shows one product of a one-product experiment.
+  let pageSkus = []; // distinct SKUs of the page's slots, in page order
+  let byProduct = null; // SKU -> assignment (null: no copy for that SKU); null on a page without SKUs
+  const slotSku = (slot) => holderSku(slot) || (pageSkus.length === 1 ? pageSkus[0] : "");
+
+  function watchImpression(elements, seen) {
     let sent = false;
     const impression = () => {
-      if (!sent) track("impression");
+      if (!sent) seen();
       sent = true;
     };
     if (!elements.length) return;
@@ -264,25 +301,67 @@
     for (const element of elements) observer.observe(element);
   }
 
-  // Resolves to the assignment, or to null when there is none (bad config, unknown experiment,
-  // endpoint down): storefront code can always `await copylift.ready` without a catch.
-  const ready = Promise.all([fetchAssignment(), domReady]).then(
-    ([assignment]) => {
-      for (const slot of slots()) {
-        slot.textContent = assignment.copy; // never innerHTML: copy is untrusted text
-        slot.setAttribute("data-copylift-variant", assignment.variant);
-        slot.setAttribute("data-copylift-state", "ready");
-      }
-      watchImpression(slots());
+  function fill(slot, assignment) {
+    slot.textContent = assignment.copy; // never innerHTML: copy is untrusted text
+    if (assignment.variant) slot.setAttribute("data-copylift-variant", assignment.variant);
+    slot.setAttribute("data-copylift-state", "ready");
+  }
+
+  async function assignPage() {
+    await domReady;
+    pageSkus = Array.from(new Set(slots().map(holderSku).filter(Boolean)));
+    if (!pageSkus.length) {
+      const assignment = await fetchAssignment(null);
+      for (const slot of slots()) fill(slot, assignment);
+      watchImpression(slots(), () => track("impression"));
       return assignment;
-    },
-    async (error) => {
-      log("warn", `no assignment for experiment ${JSON.stringify(experiment)}: ${error.message}`);
-      await domReady;
-      for (const slot of slots()) slot.setAttribute("data-copylift-state", "error"); // keep the page's fallback
-      return null;
     }
-  );
+    // One product with a known experiment: /assign. Several (a listing): one /copy call, where each
+    // product's own running experiment decides (the same arm for a visitor on every product).
+    const single = pageSkus.length === 1 && experiment;
+    const found = single ? { [pageSkus[0]]: await fetchAssignment(pageSkus[0]) } : await fetchCopies(pageSkus);
+    byProduct = new Map(pageSkus.map((sku) => [sku, found[sku] || null]));
+    const groups = new Map();
+    for (const slot of slots()) {
+      const sku = slotSku(slot);
+      const assignment = byProduct.get(sku);
+      if (!assignment) {
+        slot.setAttribute("data-copylift-state", "error"); // unknown SKU: keep the page's fallback
+        log("warn", `no copy for product ${JSON.stringify(sku)}`);
+        continue;
+      }
+      fill(slot, assignment);
+      if (!groups.has(sku)) groups.set(sku, []);
+      groups.get(sku).push(slot);
+    }
+    for (const [sku, elements] of groups) watchImpression(elements, () => track("impression", { product: sku }));
+    return single ? found[pageSkus[0]] : { products: Object.fromEntries(byProduct) };
+  }
+
+  // Resolves to the assignment (a page with one product), to {products: {SKU: assignment}} (a page
+  // with several), or to null when there is none (bad config, unknown experiment, endpoint down):
+  // storefront code can always `await copylift.ready` without a catch.
+  const ready = assignPage().catch(async (error) => {
+    log("warn", `no assignment for experiment ${JSON.stringify(experiment)}: ${error.message}`);
+    await domReady;
+    for (const slot of slots()) slot.setAttribute("data-copylift-state", "error"); // keep the page's fallback
+    return null;
+  });
+
+  // Which experiment and arm an event of `sku` belongs to; null where the server would refuse it
+  // (outside the experiment: coverage, namespace, not running, or a product in no experiment).
+  function eventTarget(sku, assignment) {
+    if (!assignment) return null;
+    if (!byProduct) return assignment.in_experiment ? { experiment, variant: assignment.variant } : null;
+    if (!sku && pageSkus.length === 1) sku = pageSkus[0];
+    let chosen = sku ? byProduct.get(sku) : null;
+    if (!sku && experiment) {
+      // An order on a listing without a SKU: the visitor's arm is the same on every product.
+      chosen = Array.from(byProduct.values()).find((a) => a && a.experiment === experiment) || null;
+    }
+    if (!chosen || !chosen.experiment || !chosen.in_experiment) return null;
+    return { experiment: chosen.experiment, variant: chosen.variant, product: sku || undefined };
+  }
 
   async function track(type, extra = {}) {
     const ts = new Date().toISOString(); // when it happened, even if the assignment is still loading
@@ -299,10 +378,11 @@
       }
       event.revenue = revenue;
     }
-    const assignment = await ready;
-    // Outside the experiment (coverage, namespace, not running) the server would refuse events.
-    if (!assignment || !assignment.in_experiment) return false;
-    event.variant = assignment.variant; // lets the server catch a storefront showing the wrong copy
+    const target = eventTarget(extra.product ? String(extra.product) : "", await ready);
+    if (!target) return false;
+    event.experiment = target.experiment;
+    event.variant = target.variant; // lets the server catch a storefront showing the wrong copy
+    if (target.product) event.product = target.product;
     enqueue(event);
     return true;
   }
@@ -313,8 +393,10 @@
     "click",
     (e) => {
       if (!(e.target instanceof Element)) return;
-      if (e.target.closest("[data-copylift-slot], [data-copylift-click]")) track("click");
-      if (e.target.closest("[data-copylift-add-to-cart]")) track("add_to_cart");
+      const clicked = e.target.closest("[data-copylift-slot], [data-copylift-click]");
+      if (clicked) track("click", { product: holderSku(clicked) });
+      const added = e.target.closest("[data-copylift-add-to-cart]");
+      if (added) track("add_to_cart", { product: holderSku(added) });
     },
     true
   );
@@ -335,7 +417,12 @@
     unit,
     ready,
     track: (type, extra) => track(type, extra || {}),
-    order: ({ revenue } = {}) => track("order", { revenue }),
+    order: ({ revenue, product } = {}) => track("order", { revenue, product }),
+    // The assignment of one product of the page (null: none), once `ready` has resolved.
+    assignmentFor: async (sku) => {
+      const assignment = await ready;
+      return byProduct ? byProduct.get(sku) || null : assignment;
+    },
     flush,
   };
 })();

@@ -1,0 +1,222 @@
+"""The copy review page of one arm (/experiments/KEY/variants/VKEY/review): roles, filters, paging,
+the review actions through their services, and service errors shown on the page (400/409, no 500)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from experiments import services
+from experiments.models import VariantCopy
+from generator.models import GenerationJob
+from tests.experiments.catalog_helpers import FLAGGED_COPY, catalog_experiment, catalog_products
+
+pytestmark = pytest.mark.django_db
+
+URL = "/experiments/tees/variants/llm-l050/review"
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def tees(marketer):
+    products = catalog_products(6)
+    return catalog_experiment("tees", products, owner=marketer, flagged=("TEE-001",), failed=("TEE-004",))
+
+
+def _status(sku: str) -> str:
+    return VariantCopy.objects.get(variant__key="llm-l050", product__sku=sku).status
+
+
+# --- Who may see and act ---
+
+
+def test_anonymous_goes_to_login_and_users_without_a_role_are_refused(tees, outsider):
+    response = Client().get(URL)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert _client(outsider).get(URL).status_code == 403
+    assert _client(outsider).post(URL, {"action": "approve_passing"}).status_code == 403
+
+
+def test_analyst_reads_every_row_but_gets_no_form_and_may_not_post(tees, analyst):
+    client = _client(analyst)
+    page = client.get(URL)
+    assert page.status_code == 200
+    body = page.content.decode()
+    for sku in ("TEE-001", "TEE-002", "TEE-006"):
+        assert f'id="row-{sku}"' in body
+    assert "approve-passing" not in body and 'name="action"' not in body
+    assert "only Marketers and admins may change copy" in body
+    assert client.post(URL, {"action": "approve_passing"}).status_code == 403
+    assert _status("TEE-002") == "pending"
+
+
+def test_unknown_experiment_or_arm_is_404(tees, marketer):
+    client = _client(marketer)
+    assert client.get("/experiments/nope/variants/llm-l050/review").status_code == 404
+    assert client.get("/experiments/tees/variants/nope/review").status_code == 404
+
+
+# --- What a row shows ---
+
+
+def test_row_shows_product_current_copy_chosen_copy_candidates_and_every_flag(tees, marketer):
+    body = _client(marketer).get(URL).content.decode()
+    assert "Northwind organic cotton tee 1" in body and "Northwind" in body
+    assert "Our organic cotton tee 1." in body  # the product's current copy
+    assert FLAGGED_COPY in body
+    assert "brand: copy uses the forbidden word &#x27;cheap&#x27;" in body
+    assert "generation: none of the 8 candidates passed" in body  # the failed product's error
+    assert "Breathable organic cotton tee 2 for everyday wear. Shop now." in body  # a runner-up
+    assert "0.550" in body and "0.049" in body and "0.41" in body and "0.69" in body  # its scores
+    counts = body[body.index('id="review-counts"') :]
+    assert "<strong>0</strong>approved" in counts and "<strong>5</strong>pending" in counts
+    assert "<strong>1</strong>failed" in counts
+
+
+def test_filters_flagged_awaiting_review_and_brand(tees, marketer):
+    client = _client(marketer)
+    flagged = client.get(URL, {"flagged": "1"}).content.decode()
+    assert 'id="row-TEE-001"' in flagged and 'id="row-TEE-004"' in flagged
+    assert 'id="row-TEE-002"' not in flagged
+    by_brand = client.get(URL, {"brand": "Loomly"}).content.decode()
+    assert [s for s in ("TEE-002", "TEE-004", "TEE-006") if f'id="row-{s}"' in by_brand] == [
+        "TEE-002",
+        "TEE-004",
+        "TEE-006",
+    ]
+    assert 'id="row-TEE-001"' not in by_brand
+    client.post(URL, {"action": "approve", "sku": "TEE-002", "copy": _copy("TEE-002")})
+    todo = client.get(URL, {"todo": "1"}).content.decode()
+    assert 'id="row-TEE-002"' not in todo and 'id="row-TEE-003"' in todo and 'id="row-TEE-004"' in todo
+
+
+def _copy(sku: str) -> str:
+    return VariantCopy.objects.get(variant__key="llm-l050", product__sku=sku).copy
+
+
+def test_pages_of_fifty_and_no_query_per_row(marketer):
+    products = catalog_products(120, prefix="BIG")
+    catalog_experiment("big", products, owner=marketer)
+    client = _client(marketer)
+    url = "/experiments/big/variants/llm-l050/review"
+    client.get(url)  # warm the session and the user's groups
+    with CaptureQueriesContext(connection) as first:
+        page1 = client.get(url)
+    with CaptureQueriesContext(connection) as last:
+        page3 = client.get(url, {"page": "3"})
+    assert 'id="row-BIG-001"' in page1.content.decode() and 'id="row-BIG-051"' not in page1.content.decode()
+    assert 'id="row-BIG-101"' in page3.content.decode() and "page 3 of 3" in page3.content.decode()
+    assert len(first) == len(last) <= 12, [q["sql"] for q in first.captured_queries]
+    # a garbage page number is the last or first page, never a 500
+    assert client.get(url, {"page": "999"}).status_code == 200
+    assert client.get(url, {"page": "x"}).status_code == 200
+
+
+# --- Actions ---
+
+
+def test_approve_all_that_pass_skips_flagged_and_failed(tees, marketer):
+    client = _client(marketer)
+    response = client.post(URL + "?flagged=", {"action": "approve_passing"})
+    assert response.status_code == 302 and response["Location"] == URL + "?flagged="
+    assert [_status(f"TEE-00{i}") for i in range(1, 7)] == [
+        "pending",
+        "approved",
+        "approved",
+        "failed",
+        "approved",
+        "approved",
+    ]
+    page = client.get(response["Location"]).content.decode()
+    assert "Approved 4 copies that pass every check." in page
+
+
+def test_edit_then_approve_one_and_pick_a_runner_up(tees, marketer):
+    client = _client(marketer)
+    edited = "Organic cotton tee 1, soft and breathable for everyday wear. Shop now."
+    crlf = edited.replace(" Shop", "\r\n Shop")  # how browsers send a textarea's line breaks
+    assert client.post(URL, {"action": "save", "sku": "TEE-001", "copy": crlf}).status_code == 302
+    row = VariantCopy.objects.get(variant__key="llm-l050", product__sku="TEE-001")
+    assert row.copy == edited.replace(" Shop", "\n Shop") and row.flags == [] and row.status == "pending"
+    assert client.post(URL, {"action": "approve", "sku": "TEE-001", "copy": edited}).status_code == 302
+    row.refresh_from_db()
+    assert row.status == "approved" and row.copy == edited and row.reviewed_by == marketer
+
+    runner_up = "Breathable organic cotton tee 3 for everyday wear. Shop now."
+    assert client.post(URL, {"action": "save", "sku": "TEE-003", "copy": runner_up}).status_code == 302
+    assert _copy("TEE-003") == runner_up
+    body = client.get(URL).content.decode()
+    assert "TEE-003: saved." in body
+
+
+def test_reject_one(tees, marketer):
+    assert _client(marketer).post(URL, {"action": "reject", "sku": "TEE-005"}).status_code == 302
+    assert _status("TEE-005") == "rejected"
+
+
+def test_approving_flagged_copy_is_refused_on_the_page_with_the_reason(tees, marketer):
+    response = _client(marketer).post(URL, {"action": "approve", "sku": "TEE-001", "copy": FLAGGED_COPY})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="review-error"' in body and "cannot approve copy with problems" in body and "cheap" in body
+    assert _status("TEE-001") == "pending"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"action": "approve", "sku": "NOPE-1", "copy": "x"}, "NOPE-1: not a product of experiment"),
+        ({"action": "approve", "copy": "x"}, "sku: which product"),
+        ({"action": "explode", "sku": "TEE-002"}, "action: one of"),
+        ({"action": "approve", "sku": "TEE-004", "copy": ""}, "TEE-004: cannot approve"),
+    ],
+)
+def test_bad_input_is_400_on_the_page(tees, marketer, data, expected):
+    response = _client(marketer).post(URL, data)
+    assert response.status_code == 400
+    assert expected in response.content.decode()
+
+
+def test_started_experiment_is_read_only_and_actions_are_409(tees, marketer):
+    tees.control_fallback = True
+    tees.save(update_fields=["control_fallback"])
+    client = _client(marketer)
+    client.post(URL, {"action": "approve_passing"})
+    services.experiment_start(experiment=tees, user=marketer)
+    page = client.get(URL).content.decode()
+    assert 'id="review-frozen"' in page and "approve-passing" not in page and 'name="copy"' not in page
+    for data in (
+        {"action": "approve_passing"},
+        {"action": "reject", "sku": "TEE-002"},
+        {"action": "regenerate", "sku": "TEE-004"},
+    ):
+        response = client.post(URL, data)
+        assert response.status_code == 409, data
+        assert "frozen" in response.content.decode() or "only be generated for a draft" in response.content.decode()
+    assert _status("TEE-002") == "approved"
+
+
+def test_regenerate_one_queues_a_job_for_that_product_through_the_dispatch(tees, marketer, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr("generator.dispatch.generation_job_enqueue", lambda *, job_id: queued.append(job_id))
+    client = _client(marketer)
+    response = client.post(URL, {"action": "regenerate", "sku": "TEE-004"})
+    assert response.status_code == 302
+    job = GenerationJob.objects.get()
+    assert queued == [job.pk] and job.skus == ["TEE-004"] and job.lambdas == [0.5]
+    assert f"TEE-004: queued generation job #{job.pk}" in client.get(URL).content.decode()
+
+
+def test_control_arm_cannot_be_regenerated(tees, marketer):
+    response = _client(marketer).post(
+        "/experiments/tees/variants/control/review", {"action": "regenerate", "sku": "TEE-002"}
+    )
+    assert response.status_code == 409 and "cannot be regenerated" in response.content.decode()
+    assert not GenerationJob.objects.exists()
