@@ -274,6 +274,11 @@ GENERATOR_MAX_ROUNDS = envint("GENERATOR_MAX_ROUNDS", 3)
 
 # --- Lift reports (defaults of analytics.report.options.ReportOptions; pages and the API may override
 # the method and correction per request) ---
+# The λ of a category created by a catalog import (the paper's three have their own).
+COPYLIFT_DEFAULT_LAMBDA = envfloat("COPYLIFT_DEFAULT_LAMBDA", 0.5)
+if not 0 <= COPYLIFT_DEFAULT_LAMBDA <= 1:
+    raise ConfigurationError(f"COPYLIFT_DEFAULT_LAMBDA={COPYLIFT_DEFAULT_LAMBDA!r} must lie in [0, 1]")
+
 COPYLIFT_REPORT_SEQUENTIAL_METHOD = envchoice(
     "COPYLIFT_REPORT_SEQUENTIAL_METHOD", "cs", {"cs", "msprt", "group_sequential"}
 )

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -22,6 +23,9 @@ from abplatform.errors import FieldErrors
 from catalog.models import BrandGuideline, Category, Product
 
 CSV_HEADER = ("sku", "title", "brand", "category", "price", "description", "attributes")
+# Optional columns: `copy`, the product's current live copy (the description when absent).
+CSV_OPTIONAL = ("copy",)
+CATEGORY_NAME_MAX_LENGTH = 64
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEMO_CATALOG = FIXTURES / "demo_catalog.csv"
 DEMO_GUIDELINES = FIXTURES / "brand_guidelines.json"
@@ -36,6 +40,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    categories_created: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -43,7 +48,8 @@ class ImportReport:
 
 
 def _product_fields(row: dict[str, str], categories: dict[str, Category]) -> dict:
-    """The model fields of one CSV row; raises ValueError naming the bad field."""
+    """The model fields of one CSV row (`category` is a name where the category is new); raises
+    ValueError naming the bad field."""
     sku = (row.get("sku") or "").strip()
     if not sku:
         raise ValueError("sku: required")
@@ -56,11 +62,11 @@ def _product_fields(row: dict[str, str], categories: dict[str, Category]) -> dic
     if not brand:
         raise ValueError("brand: required")
     category_name = (row.get("category") or "").strip()
-    category = categories.get(category_name.lower())
-    if category is None:
-        raise ValueError(
-            f"category: unknown {category_name!r} (known: {', '.join(c.name for c in categories.values())})"
-        )
+    if not category_name:
+        raise ValueError("category: required")
+    if len(category_name) > CATEGORY_NAME_MAX_LENGTH:
+        raise ValueError(f"category: at most {CATEGORY_NAME_MAX_LENGTH} characters")
+    category = categories.get(category_name.lower(), category_name)
     try:
         price = Decimal((row.get("price") or "").strip())
     except InvalidOperation:
@@ -82,6 +88,7 @@ def _product_fields(row: dict[str, str], categories: dict[str, Category]) -> dic
         "price": price.quantize(Decimal("0.01")),
         "description": (row.get("description") or "").strip(),
         "attributes": attributes,
+        **({"copy": row["copy"].strip()} if (row.get("copy") or "").strip() else {}),
     }
 
 
@@ -102,6 +109,16 @@ def products_import(*, rows: Iterable[tuple[int, dict[str, str]]]) -> ImportRepo
             report.errors.append((line, f"sku: {sku!r} repeats line {seen[sku]}"))
             continue
         seen[sku] = line
+        if isinstance(fields["category"], str):
+            # A category beyond the paper's three starts at the platform's default λ
+            # (COPYLIFT_DEFAULT_LAMBDA) with no keywords; both are edited in the admin.
+            name = fields["category"]
+            fields["category"] = categories[name.lower()] = Category.objects.create(
+                name=name, recommended_lambda=settings.COPYLIFT_DEFAULT_LAMBDA
+            )
+            report.categories_created.append(name)
+        if "copy" not in fields and not Product.objects.filter(sku=sku).exists():
+            fields["copy"] = fields["description"]  # what a new product's page shows until told otherwise
         _, created = Product.objects.update_or_create(sku=sku, defaults=fields)
         if created:
             report.created += 1

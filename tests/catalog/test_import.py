@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import BrandGuideline, Product
+from catalog.models import BrandGuideline, Category, Product
 from catalog.rules import check_copy
 from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES, guidelines_import, products_import_csv
 
@@ -42,7 +42,7 @@ def test_import_reports_bad_rows_by_line_and_loads_the_rest(tmp_path):
         HEADER
         + 'KEEP-1,New title,B,FMCG,2.50,Updated,"{""size"": ""1 l""}"\n'
         + "NEW-1,Fresh,B,fmcg,3,Desc,\n"
-        + "BAD-1,T,B,Toys,3,D,{}\n"
+        + "BAD-1,T,B,Toys,oops,D,{}\n"
         + "BAD-2,T,B,FMCG,abc,D,{}\n"
         + 'BAD-3,T,B,FMCG,1,D,"[1, 2]"\n'
         + "BAD-4,T,B,FMCG,1,D,{oops\n"
@@ -57,7 +57,7 @@ def test_import_reports_bad_rows_by_line_and_loads_the_rest(tmp_path):
     assert "1 created, 1 updated, 7 rejected" in out.getvalue()
     lines = err.getvalue().splitlines()
     assert lines == [
-        "line 4: category: unknown 'Toys' (known: Apparel, Electronics, FMCG)",
+        "line 4: price: 'oops' is not a number",
         "line 5: price: 'abc' is not a number",
         "line 6: attributes: must be a JSON object",
         "line 7: attributes: not valid JSON (Expecting property name enclosed in double quotes)",
@@ -68,6 +68,29 @@ def test_import_reports_bad_rows_by_line_and_loads_the_rest(tmp_path):
     kept = Product.objects.get(sku="KEEP-1")
     assert kept.title == "New title" and kept.attributes == {"size": "1 l"}
     assert Product.objects.get(sku="NEW-1").category.name == "FMCG"
+    assert not Category.objects.filter(name="Toys").exists()  # a rejected row creates no category
+
+
+def test_import_takes_the_live_copy_and_creates_new_categories_at_the_default_lambda(tmp_path, settings):
+    settings.COPYLIFT_DEFAULT_LAMBDA = 0.45
+    Product.objects.create(sku="KEEP-1", title="Old", brand="B", category_id=1, price=1, copy="Live copy kept")
+    path = tmp_path / "catalog.csv"
+    path.write_text(
+        "sku,title,brand,category,price,description,attributes,copy\n"
+        "TOY-1,Wooden train,Tinker,Toys,19,A wooden train set.,{},Roll into playtime. Shop now.\n"
+        "TOY-2,Puzzle,Tinker,toys,9,A 100-piece puzzle.,{},\n"
+        "KEEP-1,Old,B,FMCG,1,New description,{},\n",
+        encoding="utf-8",
+    )
+    out = StringIO()
+    call_command("import_products", str(path), stdout=out)
+    toys = Category.objects.get(name="Toys")
+    assert toys.recommended_lambda == 0.45 and toys.keywords == []
+    assert "new category Toys (default λ 0.45" in out.getvalue()
+    assert Product.objects.get(sku="TOY-1").copy == "Roll into playtime. Shop now."
+    assert Product.objects.get(sku="TOY-2").copy == "A 100-piece puzzle."  # no copy: the description
+    assert Product.objects.get(sku="TOY-2").category == toys  # matched case-insensitively, created once
+    assert Product.objects.get(sku="KEEP-1").copy == "Live copy kept"  # an empty cell changes nothing
 
 
 @pytest.mark.parametrize(
