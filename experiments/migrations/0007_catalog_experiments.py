@@ -185,7 +185,9 @@ class Migration(migrations.Migration):
             name="adapter",
             field=models.CharField(blank=True, help_text="LLM arms: an optional fine-tuned adapter.", max_length=200),
         ),
-        # Nullable first, so that migrating back can re-add the column before filling it.
+        # Nullable (or with a default) first, so that migrating back can re-add the columns before
+        # filling them.
+        migrations.AlterField(model_name="variant", name="copy", field=models.TextField(blank=True, default="")),
         migrations.AlterField(
             model_name="experiment",
             name="product",
