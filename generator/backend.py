@@ -207,6 +207,8 @@ def _load_uncached(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     torch.set_grad_enabled(False)
+    if device == "cpu":
+        _use_all_cpu_cores()
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -217,6 +219,18 @@ def _load_uncached(
         source=source,
         load_seconds=time.perf_counter() - started,
     )
+
+
+def _use_all_cpu_cores() -> None:
+    """Sampling on CPU is compute-bound: use every core this process may run on (torch's default
+    can be fewer), unless the deployment chose a number with OMP_NUM_THREADS."""
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if torch.get_num_threads() < cores:
+        torch.set_num_threads(cores)
 
 
 def load_model(
@@ -275,11 +289,20 @@ def generate(
     top_p: float = 0.95,
     seed: int = 0,
     batch_size: int = 16,
+    share_prefix: bool = True,
 ) -> list[Generation]:
     """Sample one completion per conversation, `batch_size` rows per forward pass.
 
     Seeded with `seed` before each batch, so the same job (same prompts, same batching) gives the
     same texts on the same hardware.
+
+    `share_prefix`: conversations that differ only in their last message (the system prompt and
+    few-shot turns are the same for every prompt of a category, ~⅔ of each prompt's tokens) have
+    that prefix run through the model once per batch; its key/value cache is then copied to every
+    row that shares it, and only the rows' own last turns are prefilled. Greedy output is the same
+    token for token. Identical whole conversations are not special-cased with
+    `num_return_sequences`: transformers repeats the input rows before the prefill, so that would
+    save no compute; the shared-prefix cache is what saves it.
     """
     import torch
 
@@ -289,18 +312,21 @@ def generate(
     prompts = render_prompts(loaded, conversations)
     eos_ids = _eos_ids(loaded)
     results: list[Generation] = []
-    for start in range(0, len(prompts), max(1, batch_size)):
-        chunk = prompts[start : start + max(1, batch_size)]
-        # The chat template already starts with its own special tokens.
-        encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
-        encoded = {k: v.to(loaded.device) for k, v in encoded.items()}
+    step = max(1, batch_size)
+    for start in range(0, len(prompts), step):
+        chunk = prompts[start : start + step]
+        inputs = _shared_prefix_inputs(loaded, conversations[start : start + step], chunk) if share_prefix else None
+        if inputs is None:
+            # The chat template already starts with its own special tokens.
+            inputs = dict(tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False))
+            inputs = {k: v.to(loaded.device) for k, v in inputs.items()}
         generator_seed = seed + start
         torch.manual_seed(generator_seed)
         if loaded.device == "cuda":
             torch.cuda.manual_seed_all(generator_seed)
         with torch.inference_mode():
             output = loaded.model.generate(
-                **encoded,
+                **inputs,
                 do_sample=temperature > 0,
                 temperature=temperature if temperature > 0 else None,
                 top_p=top_p if temperature > 0 else None,
@@ -310,7 +336,7 @@ def generate(
                 eos_token_id=eos_ids,
                 repetition_penalty=1.1,
             )
-        new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
+        new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
         for row in new_tokens:
             n = len(row)
             for i, token in enumerate(row):
@@ -320,6 +346,64 @@ def generate(
             text = tokenizer.decode(row[:n], skip_special_tokens=True)
             results.append(Generation(text=text, n_tokens=n))
     return results
+
+
+def _left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
+    return ids, mask
+
+
+def _shared_prefix_inputs(
+    loaded: LoadedModel, conversations: Sequence[Sequence[dict[str, str]]], prompts: Sequence[str]
+) -> dict[str, Any] | None:
+    """generate() inputs whose cache already holds each row's prefix (all turns but the last),
+    computed once per distinct prefix; None when no prefix is shared or the split is not exact.
+
+    Row layout: [left pad][prefix][pad][last turn]. The attention mask hides both pads and
+    generate() derives positions from the mask, so every token sits where it would unpadded.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    tokenizer = loaded.tokenizer
+    if not getattr(tokenizer, "chat_template", None) or any(len(c) < 2 for c in conversations):
+        return None
+    prefixes = [tokenizer.apply_chat_template(list(c[:-1]), tokenize=False) for c in conversations]
+    if any(not p or not full.startswith(p) for p, full in zip(prefixes, prompts, strict=True)):
+        return None
+    full_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    prefix_ids = [tuple(ids) for ids in tokenizer(prefixes, add_special_tokens=False)["input_ids"]]
+    # The prefix must tokenize the same alone as inside the prompt, and leave a turn to prefill.
+    if any(len(f) <= len(p) or tuple(f[: len(p)]) != p for f, p in zip(full_ids, prefix_ids, strict=True)):
+        return None
+    distinct = list(dict.fromkeys(prefix_ids))
+    if len(distinct) == len(prefix_ids):
+        return None
+    row_prefix = torch.tensor([distinct.index(p) for p in prefix_ids], dtype=torch.long)
+    prefix_tokens, prefix_mask = _left_padded(distinct, tokenizer.pad_token_id)
+    suffix_tokens, suffix_mask = _left_padded(
+        [f[len(p) :] for f, p in zip(full_ids, prefix_ids, strict=True)], tokenizer.pad_token_id
+    )
+    device = loaded.device
+    cache = DynamicCache(config=loaded.model.config)
+    with torch.inference_mode():
+        loaded.model(
+            input_ids=prefix_tokens.to(device),
+            attention_mask=prefix_mask.to(device),
+            position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0).to(device),
+            cache=cache,
+            use_cache=True,
+        )
+        cache.batch_select_indices(row_prefix.to(device))
+    return {
+        "input_ids": torch.cat([prefix_tokens[row_prefix], suffix_tokens], dim=1).to(device),
+        "attention_mask": torch.cat([prefix_mask[row_prefix], suffix_mask], dim=1).to(device),
+        "cache": cache,
+    }
 
 
 def _eos_ids(loaded: LoadedModel) -> list[int]:

@@ -1,9 +1,13 @@
-"""The generation pipeline for one product, without the database.
+"""The generation pipeline, without the database: one product (`generate_for_product`) or many
+at one λ (`generate_for_products`, a catalog arm); the first is the second for a set of one.
 
-prompts → LLM samples (one batch per λ) → cleaning → embeddings → rerank (dedupe, filters and
-copy guards, P_conv, R = λ·D + (1 − λ)·P_conv, top-K). When no candidate of a λ passes the
-filters, another batch is sampled, up to `max_rounds` batches in all (the candidate budget is
-`candidates × max_rounds`); a λ whose whole budget fails gets no copy, and the job says so.
+prompts → LLM samples (one batch per round) → cleaning → embeddings → rerank (dedupe, filters
+and copy guards, P_conv, R = λ·D + (1 − λ)·P_conv, top-K), per product. When no candidate of a
+product passes the filters, another batch is sampled for it, up to `max_rounds` batches in all
+(the candidate budget is `candidates × max_rounds`); a product whose whole budget fails gets no
+copy, and the job says so. Each round's batch holds the prompts of every product still open, so a
+catalog arm samples in large batches whose system and few-shot turns are prefilled once
+(`backend.generate(share_prefix=True)`).
 
 Used by the Celery job (through `jobs`), by the offline evaluation (which may run from the demo
 CSV with no database) and by the bench.
@@ -14,14 +18,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from catalog.guards import GROUNDING, PUBLISHABLE, ProductFacts, fact_index, guards_check
+import numpy as np
+
+from catalog.guards import GROUNDING, PUBLISHABLE, FactIndex, ProductFacts, fact_index, guards_check
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
 from generator.postprocess import clean_generation, ensure_cta
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext
-from generator.rerank import RawCandidate, RerankConfig, RerankResult, rerank_candidates
+from generator.rerank import RawCandidate, RerankConfig, RerankResult, ScoredCandidate, rerank_candidates
+
+if TYPE_CHECKING:
+    from generator.backend import Generation
 
 # Sampling temperature grows with λ: the creativity weight also loosens the sampler, so that
 # high-λ pools contain genuinely different copy for the reranker to reward. Small models turn
@@ -50,6 +60,7 @@ class GenerationParams:
     directives: tuple[str, ...] = ()  # learned from outcomes: prompts.learned_directives
     max_rounds: int = 3  # batches of `candidates` sampled per λ at most, while none passes the filters
     facts_in_prompt: bool = True  # prompt v3: the product's facts as the only facts (False: v2, for comparison)
+    share_prefix: bool = True  # backend.generate: prefill prompts' shared system + few-shot turns once per batch
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +78,7 @@ class GenerationParams:
             "directives": list(self.directives),
             "max_rounds": self.max_rounds,
             "facts_in_prompt": self.facts_in_prompt,
+            "share_prefix": self.share_prefix,
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 
@@ -127,6 +139,184 @@ class PipelineResult:
         }
 
 
+@dataclass(frozen=True)
+class ProductInput:
+    """One product of a catalog job: what its prompts and guards need, decoupled from the ORM."""
+
+    key: str  # the caller's id for the product (the SKU): outcomes and callbacks carry it back
+    product: ProductContext
+    guideline: Guideline | None = None
+    control_text: str = ""
+    examples: tuple[FewShotExample, ...] = ()
+
+
+@dataclass
+class ProductOutcome:
+    """One product's pool at one λ. `generate_seconds` is its share (by rows) of the batches it
+    was sampled in; `error` is set, and `result` is None, when preparing or scoring it failed."""
+
+    key: str
+    lam: float
+    temperature: float
+    result: RerankResult | None = None
+    rounds: int = 0
+    generated_tokens: int = 0
+    generate_seconds: float = 0.0
+    score_seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def best(self) -> ScoredCandidate | None:
+        return self.result.best if self.result else None
+
+
+@dataclass
+class BatchResult:
+    model_version: str
+    prompt_version: str
+    outcomes: list[ProductOutcome] = field(default_factory=list)  # in the order of the items
+    load_seconds: float = 0.0
+
+
+def generate_for_products(
+    *,
+    items: Sequence[ProductInput],
+    lam: float,
+    params: GenerationParams,
+    predictor: LogisticModel | None = None,
+    click_predictor: LogisticModel | None = None,
+    model_name: str | None = None,
+    device: str | None = None,
+    adapter: str | None = None,
+    on_product_done: Callable[[str, ProductOutcome], None] | None = None,
+    isolate_errors: bool = True,
+) -> BatchResult:
+    """Copy at one λ for many products, batched across products.
+
+    Each round samples `params.candidates` prompts for every product still without a selected
+    copy, in one `backend.generate` call (`params.batch_size` rows per forward pass) and one
+    `embed` call, then reranks each product's pool (all its rounds so far). A product whose
+    rerank selects a best is final and leaves the next round; so is every product after
+    `params.max_rounds` rounds. `on_product_done(key, outcome)` is called as soon as a product is
+    final, so the caller can store it before the rest finish. An error while preparing or
+    scoring one product is recorded on its outcome and the others go on (`isolate_errors=False`:
+    it is raised instead); an error of the model or the embedder fails the whole call.
+    """
+    from generator import backend
+    from generator.embeddings import embed
+
+    keys = [item.key for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("product keys must be distinct: outcomes are reported by key")
+    predictor = predictor or prior_model("cvr")
+    loaded = _load(model_name, device, adapter)
+    batch = BatchResult(
+        model_version=loaded.version, prompt_version=_prompt_version(params), load_seconds=loaded.load_seconds
+    )
+    temperature = temperature_for(lam)
+    config = RerankConfig(
+        lam=lam,
+        top_k=params.top_k,
+        dedupe_threshold=params.dedupe_threshold,
+        relevance_threshold=params.relevance_threshold,
+        reward_scale=params.reward_scale,
+    )
+    pools = [_Pool(item=item, outcome=ProductOutcome(key=item.key, lam=lam, temperature=temperature)) for item in items]
+    batch.outcomes = [pool.outcome for pool in pools]
+
+    def finish(pool: _Pool) -> None:
+        if on_product_done:
+            on_product_done(pool.item.key, pool.outcome)
+
+    def guarded(pool: _Pool, step: Callable[[], None]) -> bool:
+        """Run one product's step; with isolate_errors a failure ends that product only."""
+        try:
+            step()
+            return True
+        except Exception as exc:
+            if not isolate_errors:
+                raise
+            pool.outcome.error = f"{type(exc).__name__}: {exc}"
+            pool.outcome.result = None
+            finish(pool)
+            return False
+
+    active = [pool for pool in pools if guarded(pool, lambda pool=pool: _prepare_pool(pool, lam=lam, params=params))]
+    # Every product's reference text and control copy, embedded in one call.
+    references = [_reference_texts(pool.item) for pool in active]
+    reference_vectors = embed([text for texts in references for text in texts])
+    row = 0
+    for pool, texts in zip(active, references, strict=True):
+        pool.product_embedding = reference_vectors[row]
+        pool.control_embedding = reference_vectors[row + 1] if len(texts) > 1 else None
+        row += len(texts)
+
+    rounds = max(1, params.max_rounds)
+    for round_index in range(rounds):
+        if not active:
+            break
+        seed = round_seed(params.seed, lam, round_index)
+        specs = [spec for pool in active for spec in pool.specs]
+        started = time.perf_counter()
+        generations = backend.generate(
+            loaded,
+            [spec.messages for spec in specs],
+            max_new_tokens=params.max_new_tokens,
+            temperature=temperature,
+            top_p=params.top_p,
+            seed=seed,
+            batch_size=params.batch_size,
+            share_prefix=params.share_prefix,
+        )
+        slices: list[tuple[_Pool, int, int]] = []
+        texts: list[str] = []
+        appended: list[bool] = []
+        for pool in active:
+            start = len(texts)
+            pool_texts, pool_appended = _cleaned(
+                pool.specs, generations[start : start + len(pool.specs)], params=params, seed=seed
+            )
+            texts += pool_texts
+            appended += pool_appended
+            slices.append((pool, start, len(texts)))
+        vectors = embed(texts)
+        per_row = (time.perf_counter() - started) / len(specs)
+        still_open: list[_Pool] = []
+        for pool, start, end in slices:
+            outcome = pool.outcome
+            rows = slice(start, end)
+            sampled = generations[rows]
+            pool.raw.extend(_raw_candidates(pool.specs, sampled, texts[rows], appended[rows], vectors[rows]))
+            outcome.rounds += 1
+            outcome.generated_tokens += sum(g.n_tokens for g in sampled)
+            outcome.generate_seconds += per_row * (end - start)
+            scored_at = time.perf_counter()
+
+            def score(pool: _Pool = pool) -> None:
+                pool.outcome.result = rerank_candidates(
+                    pool.raw,
+                    config=config,
+                    product_embedding=pool.product_embedding,
+                    control_embedding=pool.control_embedding,
+                    keywords=pool.keywords,
+                    guideline=pool.item.guideline,
+                    predictor=predictor,
+                    click_predictor=click_predictor,
+                    facts=pool.facts,
+                )
+
+            ok = guarded(pool, score)
+            outcome.score_seconds += time.perf_counter() - scored_at
+            if not ok:
+                continue
+            if outcome.best is not None or round_index == rounds - 1:
+                finish(pool)
+            else:
+                still_open.append(pool)
+        active = still_open
+    return batch
+
+
 def generate_for_product(
     *,
     product: ProductContext,
@@ -142,83 +332,49 @@ def generate_for_product(
     adapter: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> PipelineResult:
-    """Candidates for each λ, scored and reranked. `progress` receives the done share in [0, 1]."""
-    from generator import backend
-    from generator.embeddings import embed
-
-    predictor = predictor or prior_model("cvr")
-    loaded = backend.load_model(model_name, device=device, adapter=adapter)
-    prompt_version = prompt_lib.PROMPT_VERSION if params.facts_in_prompt else prompt_lib.PROMPT_VERSION_WITHOUT_FACTS
-    result = PipelineResult(model_version=loaded.version, prompt_version=prompt_version)
-    result.load_seconds = loaded.load_seconds
-    keywords = prompt_lib.category_keywords(product.category, product.keywords)
-    cta_required = bool(guideline and guideline.cta_required)
-    max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
-    examples = list(examples) or prompt_lib.builtin_examples(product.category)
-    if params.facts_in_prompt:
-        # An example whose copy goes beyond its own facts would teach exactly what the guards refuse.
-        examples = [e for e in examples if example_is_grounded(e)] or prompt_lib.builtin_examples(product.category)
-    reference = embed([product.reference_text] + ([control_text] if control_text.strip() else []))
-    product_embedding = reference[0]
-    control_embedding = reference[1] if len(reference) > 1 else None
-    facts = fact_index(product_facts(product), other_brands=product.other_brands)
+    """Candidates for each λ, scored and reranked: the catalog path for a set of one, λ by λ.
+    Errors propagate (a one-product job fails as a whole). `progress` receives the done share."""
+    item = ProductInput(
+        key="", product=product, guideline=guideline, control_text=control_text, examples=tuple(examples)
+    )
+    result: PipelineResult | None = None
     for index, lam in enumerate(lambdas):
-        temperature = temperature_for(lam)
-        config = RerankConfig(
+        batch = generate_for_products(
+            items=[item],
             lam=lam,
-            top_k=params.top_k,
-            dedupe_threshold=params.dedupe_threshold,
-            relevance_threshold=params.relevance_threshold,
-            reward_scale=params.reward_scale,
+            params=params,
+            predictor=predictor,
+            click_predictor=click_predictor,
+            model_name=model_name,
+            device=device,
+            adapter=adapter,
+            on_product_done=None,
+            isolate_errors=False,
         )
-        raw: list[RawCandidate] = []
-        tokens, generate_seconds, score_seconds, rounds = 0, 0.0, 0.0, 0
-        while rounds < max(1, params.max_rounds):
-            started = time.perf_counter()
-            batch, batch_tokens = _sample_round(
-                loaded,
-                product=product,
-                lam=lam,
-                params=params,
-                cta_required=cta_required,
-                examples=examples,
-                max_words=max_words,
-                temperature=temperature,
-                # Distinct seeds per λ and round: otherwise pools would share their random draws.
-                seed=params.seed * 1000 + index * 101 + rounds * 7919,
+        if result is None:
+            result = PipelineResult(
+                model_version=batch.model_version, prompt_version=batch.prompt_version, load_seconds=batch.load_seconds
             )
-            generated = time.perf_counter()
-            raw.extend(batch)
-            tokens += batch_tokens
-            rounds += 1
-            reranked = rerank_candidates(
-                raw,
-                config=config,
-                product_embedding=product_embedding,
-                control_embedding=control_embedding,
-                keywords=keywords,
-                guideline=guideline,
-                predictor=predictor,
-                click_predictor=click_predictor,
-                facts=facts,
-            )
-            generate_seconds += generated - started
-            score_seconds += time.perf_counter() - generated
-            if reranked.best is not None:
-                break
+        outcome = batch.outcomes[0]
+        assert outcome.result is not None  # isolate_errors=False: a failure raised instead
         result.outcomes.append(
             LambdaOutcome(
                 lam=lam,
-                temperature=temperature,
-                result=reranked,
-                rounds=rounds,
-                generated_tokens=tokens,
-                generate_seconds=generate_seconds,
-                score_seconds=score_seconds,
+                temperature=outcome.temperature,
+                result=outcome.result,
+                rounds=outcome.rounds,
+                generated_tokens=outcome.generated_tokens,
+                generate_seconds=outcome.generate_seconds,
+                score_seconds=outcome.score_seconds,
             )
         )
         if progress:
             progress((index + 1) / len(lambdas))
+    if result is None:  # no λ asked for: still say which model and prompts would have been used
+        loaded = _load(model_name, device, adapter)
+        result = PipelineResult(
+            model_version=loaded.version, prompt_version=_prompt_version(params), load_seconds=loaded.load_seconds
+        )
     return result
 
 
@@ -248,42 +404,72 @@ def example_is_grounded(example: FewShotExample) -> bool:
     return guards_check(example.text, facts, guards=(GROUNDING, PUBLISHABLE)).passed
 
 
-def _sample_round(
-    loaded,
-    *,
-    product: ProductContext,
-    lam: float,
-    params: GenerationParams,
-    cta_required: bool,
-    examples: Sequence[FewShotExample],
-    max_words: int,
-    temperature: float,
-    seed: int,
-) -> tuple[list[RawCandidate], int]:
-    """One batch of `params.candidates` samples for a λ, cleaned and embedded."""
-    from generator import backend
-    from generator.embeddings import embed
+def round_seed(seed: int, lam: float, round_index: int) -> int:
+    """The sampling seed of one round at one λ: distinct per λ and round, otherwise pools would
+    share their random draws; derived from λ's value, not its position, so an arm samples the same
+    way whichever other arms run with it."""
+    return seed * 1000 + round(lam * 1000) * 101 + round_index * 7919
 
-    specs = prompt_lib.build_prompts(
-        product=product,
+
+def _prompt_version(params: GenerationParams) -> str:
+    return prompt_lib.PROMPT_VERSION if params.facts_in_prompt else prompt_lib.PROMPT_VERSION_WITHOUT_FACTS
+
+
+def _load(model_name: str | None, device: str | None, adapter: str | None):
+    from generator import backend
+
+    return backend.load_model(model_name, device=device, adapter=adapter)
+
+
+@dataclass
+class _Pool:
+    """One product's state while its rounds run."""
+
+    item: ProductInput
+    outcome: ProductOutcome
+    keywords: tuple[str, ...] = ()
+    cta_required: bool = False
+    max_words: int = 40
+    examples: list[FewShotExample] = field(default_factory=list)
+    facts: FactIndex | None = None
+    product_embedding: np.ndarray | None = None
+    control_embedding: np.ndarray | None = None
+    raw: list[RawCandidate] = field(default_factory=list)
+    specs: list[prompt_lib.PromptSpec] = field(default_factory=list)  # the same prompts every round
+
+
+def _prepare_pool(pool: _Pool, *, lam: float, params: GenerationParams) -> None:
+    product, guideline = pool.item.product, pool.item.guideline
+    pool.keywords = prompt_lib.category_keywords(product.category, product.keywords)
+    pool.cta_required = bool(guideline and guideline.cta_required)
+    pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
+    examples = list(pool.item.examples) or prompt_lib.builtin_examples(product.category)
+    if params.facts_in_prompt:
+        # An example whose copy goes beyond its own facts would teach exactly what the guards refuse.
+        examples = [e for e in examples if example_is_grounded(e)] or prompt_lib.builtin_examples(product.category)
+    pool.examples = examples
+    pool.facts = fact_index(product_facts(product), other_brands=product.other_brands)
+    pool.specs = _round_prompts(pool, lam=lam, params=params)
+
+
+def _round_prompts(pool: _Pool, *, lam: float, params: GenerationParams) -> list[prompt_lib.PromptSpec]:
+    return prompt_lib.build_prompts(
+        product=pool.item.product,
         lam=lam,
         count=params.candidates,
         persona=params.persona,
-        cta_required=cta_required,
-        examples=examples,
-        max_words=max_words,
+        cta_required=pool.cta_required,
+        examples=pool.examples,
+        max_words=pool.max_words,
         directives=params.directives,
         facts_in_prompt=params.facts_in_prompt,
     )
-    generations = backend.generate(
-        loaded,
-        [spec.messages for spec in specs],
-        max_new_tokens=params.max_new_tokens,
-        temperature=temperature,
-        top_p=params.top_p,
-        seed=seed,
-        batch_size=params.batch_size,
-    )
+
+
+def _cleaned(
+    specs: Sequence[prompt_lib.PromptSpec], generations: Sequence[Generation], *, params: GenerationParams, seed: int
+) -> tuple[list[str], list[bool]]:
+    """Each sample cleaned, with a stock CTA added where its prompt asked for one and it has none."""
     texts: list[str] = []
     appended: list[bool] = []
     for i, (spec, g) in enumerate(zip(specs, generations, strict=True)):
@@ -293,8 +479,17 @@ def _sample_round(
             text, added = ensure_cta(text, index=seed + i)
         texts.append(text)
         appended.append(added)
-    vectors = embed(texts)
-    candidates = [
+    return texts, appended
+
+
+def _raw_candidates(
+    specs: Sequence[prompt_lib.PromptSpec],
+    generations: Sequence[Generation],
+    texts: Sequence[str],
+    appended: Sequence[bool],
+    vectors: np.ndarray,
+) -> list[RawCandidate]:
+    return [
         RawCandidate(
             text=text,
             embedding=vectors[i],
@@ -305,4 +500,8 @@ def _sample_round(
         )
         for i, (text, spec, g) in enumerate(zip(texts, specs, generations, strict=True))
     ]
-    return candidates, sum(g.n_tokens for g in generations)
+
+
+def _reference_texts(item: ProductInput) -> list[str]:
+    """What relevance and novelty are measured against: the product, and its control copy if any."""
+    return [item.product.reference_text] + ([item.control_text] if item.control_text.strip() else [])

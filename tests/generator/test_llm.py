@@ -77,3 +77,66 @@ def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
             assert all(a.reward >= b.reward for a, b in itertools.pairwise(kept))
         else:
             assert variant is None or arm_copy(variant).copy != ""
+
+
+def test_catalog_generation_batches_products_and_keeps_their_pools_apart(loaded, monkeypatch):
+    from generator.pipeline import GenerationParams, ProductInput, generate_for_products
+    from generator.postprocess import clean_generation
+    from generator.prompts import ProductContext
+
+    items = [
+        ProductInput(
+            key="TEE-1",
+            product=ProductContext(
+                title="Organic Cotton Tee", brand="Loomwell", category="Apparel", description="Organic cotton tee."
+            ),
+        ),
+        ProductInput(
+            key="BUDS-2",
+            product=ProductContext(
+                title="Pulse Wireless Earbuds",
+                brand="Voltora",
+                category="Electronics",
+                attributes={"battery_life_h": 30},
+            ),
+            control_text="Wireless earbuds with 30 hours of battery life.",
+        ),
+        ProductInput(
+            key="FIZZ-3",
+            product=ProductContext(
+                title="Sparkling Lemon Water", brand="Fizzco", category="FMCG", description="Lemon water, no sugar."
+            ),
+        ),
+    ]
+    real_generate = backend.generate
+    sampled: dict[str, list[str]] = {item.product.title: [] for item in items}
+    batches: list[int] = []
+
+    def spy(loaded_model, conversations, **kwargs):
+        generations = real_generate(loaded_model, conversations, **kwargs)
+        batches.append(len(conversations))
+        for conversation, g in zip(conversations, generations, strict=True):
+            title = next(t for t in sampled if f"Product: {t}\n" in conversation[-1]["content"])
+            sampled[title].append(g.text)
+        return generations
+
+    monkeypatch.setattr(backend, "generate", spy)
+    done: list[str] = []
+    params = GenerationParams(candidates=2, max_new_tokens=16, max_rounds=2, top_k=1, seed=5)
+    batch = generate_for_products(
+        items=items, lam=0.5, params=params, device="cpu", on_product_done=lambda key, o: done.append(key)
+    )
+
+    assert [o.key for o in batch.outcomes] == ["TEE-1", "BUDS-2", "FIZZ-3"] and sorted(done) == sorted(
+        ["TEE-1", "BUDS-2", "FIZZ-3"]
+    )
+    assert batches[0] == 6  # one generate call for the first round of all three products
+    assert len(batches) == max(o.rounds for o in batch.outcomes)
+    for item, outcome in zip(items, batch.outcomes, strict=True):
+        assert not outcome.error and 1 <= outcome.rounds <= 2
+        pool = outcome.result.candidates
+        own = sampled[item.product.title]
+        # The pool is exactly this product's samples, in order (a stock CTA may have been added).
+        assert len(pool) == len(own) == 2 * outcome.rounds
+        assert all(c.text.startswith(clean_generation(text)) for c, text in zip(pool, own, strict=True))
+        assert outcome.generated_tokens > 0 and (outcome.best is not None or outcome.rounds == 2)
