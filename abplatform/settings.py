@@ -271,6 +271,11 @@ GENERATOR_DEDUPE_THRESHOLD = envfloat("GENERATOR_DEDUPE_THRESHOLD", 0.92)
 GENERATOR_RELEVANCE_THRESHOLD = envfloat("GENERATOR_RELEVANCE_THRESHOLD", 0.15)
 # Batches of candidates sampled per λ at most while none passes the filters and copy guards.
 GENERATOR_MAX_ROUNDS = envint("GENERATOR_MAX_ROUNDS", 3)
+# Products a generation job samples together in one batched call (more: bigger batches, better
+# GPU use; fewer: each product is stored sooner).
+GENERATOR_JOB_CHUNK = envint("GENERATOR_JOB_CHUNK", 16)
+if GENERATOR_JOB_CHUNK < 1:
+    raise ConfigurationError("GENERATOR_JOB_CHUNK must be at least 1")
 
 # --- Lift reports (defaults of analytics.report.options.ReportOptions; pages and the API may override
 # the method and correction per request) ---

@@ -7,7 +7,7 @@ through `generator.dispatch`; the variants they make are written by `experiments
 
 from __future__ import annotations
 
-import functools
+import itertools
 import logging
 import random
 import time
@@ -28,15 +28,24 @@ from experiments.models import Experiment
 from experiments.services import variant_for_lambda
 from generator import dispatch, selectors
 from generator.models import Candidate, GenerationJob, GenerationJobProduct
-from generator.pipeline import GenerationParams, PipelineResult, generate_for_product
+from generator.pipeline import (
+    BatchResult,
+    GenerationParams,
+    PipelineResult,
+    ProductInput,
+    ProductOutcome,
+    generate_for_products,
+)
 from generator.predictor import PRIOR_VERSION, LogisticModel
 from generator.prompts import learned_directives
-from generator.rerank import ScoredCandidate
+from generator.rerank import RerankResult, ScoredCandidate
 
 logger = logging.getLogger(__name__)
 
-# The pipeline's signature (`generator.pipeline.generate_for_product`): tests pass a stub.
+# The pipelines' signatures (`generator.pipeline.generate_for_product`, one product: tests pass a
+# stub; `generate_for_products`, a batch of products: what jobs run).
 Generate = Callable[..., PipelineResult]
+GenerateBatch = Callable[..., BatchResult]
 
 MAX_LAMBDAS = 5
 MAX_CANDIDATES = 32
@@ -239,76 +248,174 @@ def generation_job_run(
     return job
 
 
-def _job_products_run(
-    *, job: GenerationJob, adapter: str | None, generate: Generate | None, started: float, budget: float | None
-) -> bool:
-    """Generate every (product, λ) of the job not yet done; True when the time budget ran out first."""
-    experiment = job.experiment
-    products = list(experiment.products.select_related("category").order_by("sku"))
-    if job.skus:
-        products = [p for p in products if p.sku in set(job.skus)]
-    done = set(GenerationJobProduct.objects.filter(job=job).values_list("product_id", "lambda_value"))
-    by_category: dict[int, tuple] = {}
-    total = max(1, len(products) * len(job.lambdas))
-    for lam in (float(v) for v in job.lambdas):
-        for product in products:
-            if (product.pk, lam) in done:
-                continue
-            if budget is not None and time.perf_counter() - started > budget:
-                return True
-            if product.category_id not in by_category:
-                category = product.category
-                predictor = selectors.predictor_for(category=category, target="cvr")
-                by_category[product.category_id] = (
-                    predictor,
-                    selectors.predictor_for(category=category, target="ctr"),
-                    _job_params(job, predictor),
-                    adapter
-                    or selectors.adapter_path_for(
-                        category=category, base_model=job.model_name or settings.GENERATOR_MODEL
-                    ),
-                )
-            predictor, click_predictor, params, product_adapter = by_category[product.category_id]
-            product_started = time.perf_counter()
-            error = ""
-            result: PipelineResult | None = None
+def per_product_batch(generate: Generate, *, progress: Callable[[float], None] | None = None) -> GenerateBatch:
+    """`generate_for_products`'s signature over a one-product pipeline (`generate_for_product`'s
+    signature: the tests' stubs, or one product at a time), calling it product by product."""
+
+    def run(
+        *,
+        items: Sequence[ProductInput],
+        lam: float,
+        params: GenerationParams,
+        on_product_done: Callable[[str, ProductOutcome], None] | None = None,
+        isolate_errors: bool = True,
+        **kwargs: Any,
+    ) -> BatchResult:
+        batch = BatchResult(model_version="", prompt_version="")
+        for item in items:
             try:
-                result = (generate or generate_for_product)(
-                    product=selectors.product_context(product=product),
+                result = generate(
+                    product=item.product,
                     lambdas=[lam],
                     params=params,
-                    guideline=selectors.product_guideline(product=product),
-                    control_text=selectors.control_copy(experiment=experiment, product=product),
-                    examples=selectors.few_shot_examples(
-                        category=product.category, exclude_product=product, seed=job.seed
-                    ),
-                    predictor=predictor,
-                    click_predictor=click_predictor,
-                    model_name=job.model_name or None,
-                    adapter=product_adapter,
-                    progress=functools.partial(_share_progress, job.pk, len(done), total),
+                    guideline=item.guideline,
+                    control_text=item.control_text,
+                    examples=list(item.examples),
+                    progress=progress,
+                    **kwargs,
                 )
+                if not result.outcomes:
+                    raise RuntimeError("the pipeline returned no result")
+                one = result.outcomes[0]
+                outcome = ProductOutcome(
+                    key=item.key,
+                    lam=lam,
+                    temperature=one.temperature,
+                    result=one.result,
+                    rounds=one.rounds,
+                    generated_tokens=one.generated_tokens,
+                    generate_seconds=one.generate_seconds,
+                    score_seconds=one.score_seconds,
+                )
+                batch.model_version, batch.prompt_version = result.model_version, result.prompt_version
             except (*RETRYABLE_ERRORS, SoftTimeLimitExceeded):
                 raise
             except Exception as exc:
-                if len(products) * len(job.lambdas) == 1:
-                    raise  # a one-product job fails as a whole, with the reason
-                logger.exception("generation job %s: product %s at λ=%s failed", job.pk, product.sku, lam)
-                error = f"{type(exc).__name__}: {exc}"[:2000]
-            with transaction.atomic():
-                _job_product_save(
-                    job=job,
-                    product=product,
-                    lam=lam,
-                    result=result,
-                    error=error,
-                    params=params,
-                    predictor_version=predictor.version,
-                    seconds=time.perf_counter() - product_started,
+                if not isolate_errors:
+                    raise
+                logger.exception("generation of %s at λ=%s failed", item.key, lam)
+                outcome = ProductOutcome(key=item.key, lam=lam, temperature=0.0, error=f"{type(exc).__name__}: {exc}")
+            batch.outcomes.append(outcome)
+            if on_product_done:
+                on_product_done(item.key, outcome)
+        return batch
+
+    return run
+
+
+def _job_products_run(
+    *, job: GenerationJob, adapter: str | None, generate: Generate | None, started: float, budget: float | None
+) -> bool:
+    """Generate every (product, λ) of the job not yet done, `GENERATOR_JOB_CHUNK` products per
+    batched call; each product is stored the moment it is final. True when the time budget ran
+    out first (the rest is re-queued)."""
+    experiment = job.experiment
+    products = list(experiment.products.select_related("category").order_by("category_id", "sku"))
+    if job.skus:
+        products = [p for p in products if p.sku in set(job.skus)]
+    done = set(GenerationJobProduct.objects.filter(job=job).values_list("product_id", "lambda_value"))
+    total = max(1, len(products) * len(job.lambdas))
+    chunk = settings.GENERATOR_JOB_CHUNK
+    if generate is not None:
+        run_batch = per_product_batch(
+            generate, progress=lambda share: _progress_set(job.pk, (len(done) + share) / total)
+        )
+    else:
+        run_batch = generate_for_products
+    contexts: dict[int, tuple] = {}
+    for lam in (float(v) for v in job.lambdas):
+        todo = [p for p in products if (p.pk, lam) not in done]
+        for category_id, group in itertools.groupby(todo, key=lambda p: p.category_id):
+            group = list(group)
+            if category_id not in contexts:
+                contexts[category_id] = _category_context(job, group[0].category, adapter)
+            predictor, click_predictor, params, category_adapter = contexts[category_id]
+            for start in range(0, len(group), chunk):
+                if budget is not None and time.perf_counter() - started > budget:
+                    return True
+                part = {p.sku: p for p in group[start : start + chunk]}
+                items = [
+                    ProductInput(
+                        key=p.sku,
+                        product=selectors.product_context(product=p),
+                        guideline=selectors.product_guideline(product=p),
+                        control_text=selectors.control_copy(experiment=experiment, product=p),
+                        examples=tuple(
+                            selectors.few_shot_examples(category=p.category, exclude_product=p, seed=job.seed)
+                        ),
+                    )
+                    for p in part.values()
+                ]
+                store = _ProductStore(
+                    job=job, products=part, lam=lam, params=params, predictor_version=predictor.version, done=done
                 )
-            done.add((product.pk, lam))
-            _progress_set(job.pk, len(done) / total)
+                batch = run_batch(
+                    items=items,
+                    lam=lam,
+                    params=params,
+                    predictor=predictor,
+                    click_predictor=click_predictor,
+                    model_name=job.model_name or None,
+                    adapter=category_adapter,
+                    on_product_done=store,
+                    isolate_errors=total > 1,  # a one-product job fails as a whole, with the reason
+                )
+                if batch.model_version:
+                    GenerationJob.objects.filter(pk=job.pk).update(
+                        model_version=batch.model_version, prompt_version=batch.prompt_version
+                    )
     return False
+
+
+class _ProductStore:
+    """`on_product_done` for one chunk: stores a final product at once, in its own transaction,
+    and moves the job's progress (`done`, shared with the caller, gains the pair)."""
+
+    def __init__(
+        self,
+        *,
+        job: GenerationJob,
+        products: dict[str, Any],
+        lam: float,
+        params: GenerationParams,
+        predictor_version: str,
+        done: set,
+    ) -> None:
+        self.job, self.products, self.lam, self.params = job, products, lam, params
+        self.predictor_version, self.done = predictor_version, done
+        self.total = max(1, job.products_total)
+        self.last = time.perf_counter()
+
+    def __call__(self, key: str, outcome: ProductOutcome) -> None:
+        product = self.products[key]
+        now = time.perf_counter()
+        with transaction.atomic():
+            _job_product_save(
+                job=self.job,
+                product=product,
+                lam=self.lam,
+                outcome=outcome,
+                params=self.params,
+                predictor_version=self.predictor_version,
+                seconds=now - self.last,
+            )
+        self.last = now
+        self.done.add((product.pk, self.lam))
+        _progress_set(self.job.pk, len(self.done) / self.total)
+
+
+def _category_context(job: GenerationJob, category: Category, adapter: str | None) -> tuple:
+    """What a category's products share in a job: predictors, settings and the adapter."""
+    predictor = selectors.predictor_for(category=category, target="cvr")
+    params = _job_params(job, predictor)
+    # Recorded now, so a job shows the settings it runs with before its first product is done.
+    GenerationJob.objects.filter(pk=job.pk).update(params=params.as_dict(), predictor_version=predictor.version)
+    return (
+        predictor,
+        selectors.predictor_for(category=category, target="ctr"),
+        params,
+        adapter or selectors.adapter_path_for(category=category, base_model=job.model_name or settings.GENERATOR_MODEL),
+    )
 
 
 def _job_variant(job: GenerationJob, lam: float) -> tuple[Any, str]:
@@ -351,7 +458,7 @@ def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate, product_i
     )
 
 
-def _review_candidates(outcome) -> list[dict[str, Any]]:
+def _review_candidates(result: RerankResult) -> list[dict[str, Any]]:
     """The chosen copy and the runner-ups, with the scores a reviewer compares."""
     return [
         {
@@ -362,7 +469,7 @@ def _review_candidates(outcome) -> list[dict[str, Any]]:
             "novelty": round(c.novelty, 4),
             "relevance": round(c.relevance, 4),
         }
-        for c in sorted(outcome.result.top, key=lambda c: c.rank or 0)
+        for c in sorted(result.top, key=lambda c: c.rank or 0)
     ]
 
 
@@ -371,8 +478,7 @@ def _job_product_save(
     job: GenerationJob,
     product: Any,
     lam: float,
-    result: PipelineResult | None,
-    error: str,
+    outcome: ProductOutcome,
     params: GenerationParams,
     predictor_version: str,
     seconds: float,
@@ -382,61 +488,53 @@ def _job_product_save(
     GenerationJob.objects.select_for_update().filter(pk=job.pk).first()
     if GenerationJobProduct.objects.filter(job=job, product=product, lambda_value=lam).exists():
         return
-    outcome = result.outcomes[0] if result is not None and result.outcomes else None
     Candidate.objects.filter(job=job, product=product, lambda_value=lam).delete()
-    note = error
-    best = outcome.result.best if outcome is not None else None
-    if outcome is not None:
-        rows = {c.position: _candidate_row(job, lam, c, product.pk) for c in outcome.result.candidates}
-        if best is None:
-            note = (
-                f"none of the {len(outcome.result.candidates)} candidates ({outcome.rounds} rounds) passed the "
-                "filters and copy guards"
-            )
-        variant, frozen = _job_variant(job, lam)
-        if variant is not None:
-            variant_copy_generated(
-                variant=variant,
-                product=product,
-                copy=best.text if best is not None else "",
-                candidates=_review_candidates(outcome),
-                error=note,
-            )
-            if best is not None:
-                rows[best.position].variant = variant
-        else:
-            note, best = frozen, None
-        Candidate.objects.bulk_create(rows.values())
+    result = outcome.result
+    best = result.best if result is not None else None
+    note = outcome.error
+    if result is not None and best is None:
+        note = (
+            f"none of the {len(result.candidates)} candidates ({outcome.rounds} rounds) passed the filters and "
+            "copy guards"
+        )
+    variant, frozen = _job_variant(job, lam)
+    if variant is None:
+        note, best = frozen, None
     else:
-        variant, frozen = _job_variant(job, lam)
-        if variant is not None:
-            variant_copy_generated(variant=variant, product=product, copy="", candidates=[], error=note)
-    succeeded = best is not None and not error
-    tokens = outcome.generated_tokens if outcome is not None else 0
+        variant_copy_generated(
+            variant=variant,
+            product=product,
+            copy=best.text if best is not None else "",
+            candidates=_review_candidates(result) if result is not None else [],
+            error=note,
+        )
+    if result is not None:
+        rows = {c.position: _candidate_row(job, lam, c, product.pk) for c in result.candidates}
+        if best is not None:
+            rows[best.position].variant = variant
+        Candidate.objects.bulk_create(rows.values())
+    succeeded = best is not None
+    n_candidates = len(result.candidates) if result is not None else 0
     GenerationJobProduct.objects.create(
         job=job,
         product=product,
         lambda_value=lam,
         status=GenerationJobProduct.Status.DONE if succeeded else GenerationJobProduct.Status.FAILED,
         error=note[:2000],
-        rounds=outcome.rounds if outcome is not None else 0,
-        candidates=len(outcome.result.candidates) if outcome is not None else 0,
-        tokens=tokens,
+        rounds=outcome.rounds,
+        candidates=n_candidates,
+        tokens=outcome.generated_tokens,
         seconds=seconds,
         attempt=GenerationJob.objects.filter(pk=job.pk).values_list("attempts", flat=True).first() or 1,
     )
-    meta = {}
-    if result is not None:
-        meta = {"model_version": result.model_version, "prompt_version": result.prompt_version}
     GenerationJob.objects.filter(pk=job.pk).update(
         products_done=F("products_done") + int(succeeded),
         products_failed=F("products_failed") + int(not succeeded),
-        candidates_made=F("candidates_made") + (len(outcome.result.candidates) if outcome is not None else 0),
-        tokens=F("tokens") + tokens,
+        candidates_made=F("candidates_made") + n_candidates,
+        tokens=F("tokens") + outcome.generated_tokens,
         work_seconds=F("work_seconds") + seconds,
         predictor_version=predictor_version,
         params=params.as_dict(),
-        **meta,
     )
 
 
