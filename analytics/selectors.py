@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Coalesce
@@ -377,3 +378,63 @@ def quarantine_counts(*, experiment: Experiment) -> tuple[int, int, dict[str, in
     by_reason = dict(rows.values_list("reason").annotate(n=Count("id")).order_by("reason"))
     units = rows.values("unit").distinct().count() if by_reason else 0
     return sum(by_reason.values()), units, by_reason
+
+
+# --- Breakdowns of catalog experiments: per product and per category -------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakdownData:
+    """Per row (a product or a category) and variant: the sufficient statistics of `BreakdownStats`,
+    as arrays over the rows (`stats[variant_id][field]`), with the rows' labels."""
+
+    dimension: str
+    keys: list[str]
+    titles: list[str]
+    categories: list[str | None]
+    excluded: np.ndarray
+    stats: dict[int, dict[str, np.ndarray]]
+
+    def units(self) -> np.ndarray:
+        return sum((arm["units"] for arm in self.stats.values()), np.zeros(len(self.keys)))
+
+
+def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
+    """Two queries: the experiment's statistics rows of the dimension, and the rows' labels."""
+    from catalog.models import Category, Product
+    from ingest.models import BreakdownStats, Dimension
+    from ingest.store import STAT_FIELDS
+
+    code = Dimension.PRODUCT if dimension == "product" else Dimension.CATEGORY
+    rows = list(
+        BreakdownStats.objects.filter(experiment=experiment, dimension=code).values_list(
+            "key", "variant_id", "excluded", *STAT_FIELDS
+        )
+    )
+    index: dict[int, int] = {}
+    for row in rows:
+        index.setdefault(row[0], len(index))
+    size = len(index)
+    variant_ids = list(Variant.objects.filter(experiment=experiment).values_list("id", flat=True))
+    stats = {v: {name: np.zeros(size) for name in STAT_FIELDS} for v in variant_ids}
+    excluded = np.zeros(size, dtype=bool)
+    for key, variant_id, is_excluded, *values in rows:
+        i = index[key]
+        excluded[i] |= is_excluded
+        arm = stats.setdefault(variant_id, {name: np.zeros(size) for name in STAT_FIELDS})
+        for name, value in zip(STAT_FIELDS, values, strict=True):
+            arm[name][i] = value
+    keys: list[str] = [""] * size
+    titles: list[str] = [""] * size
+    categories: list[str | None] = [None] * size
+    if code == Dimension.PRODUCT:
+        labels = Product.objects.filter(pk__in=list(index)).values_list("pk", "sku", "title", "category__name")
+        for pk, sku, title, category in labels.iterator(chunk_size=5000):
+            i = index[pk]
+            keys[i], titles[i], categories[i] = sku, title, category
+    else:
+        for pk, name in Category.objects.filter(pk__in=list(index)).values_list("pk", "name"):
+            keys[index[pk]] = titles[index[pk]] = name
+    return BreakdownData(
+        dimension=dimension, keys=keys, titles=titles, categories=categories, excluded=excluded, stats=stats
+    )

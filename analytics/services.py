@@ -27,11 +27,22 @@ from analytics.lambdas import (
 )
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
+from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
+from analytics.report.metrics import arms_of
 from analytics.report.options import ALL_METRICS, ReportOptions
-from analytics.report.types import Allocation, DataQuality, Report, RevenueCapping, SnapshotInfo, TrafficCounts
+from analytics.report.types import (
+    Allocation,
+    DataQuality,
+    ExcludedProducts,
+    Report,
+    RevenueCapping,
+    SnapshotInfo,
+    TrafficCounts,
+)
 from analytics.selectors import (
     VariantAggregates,
+    breakdown_data,
     copy_scores,
     daily_aggregates_from_events,
     quarantine_counts,
@@ -45,6 +56,7 @@ from analytics.selectors import (
 from analytics.stats import cap_arms
 from catalog.models import Category
 from experiments.models import Experiment, Variant
+from experiments.services import experiment_excluded_products
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +183,49 @@ def report_build(
         units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
         backfill=state,
     )
+    report = report_with_breakdowns(report, experiment=experiment, variants=variants, options=options)
     return report_with_data_quality(report, experiment=experiment)
+
+
+EXCLUDED_REASON = (
+    "some arm had no approved copy for these products and showed the control's copy there (the experiment "
+    "started with control_fallback): their events are left out of the pooled analysis and shown, flagged, "
+    "in the product breakdown"
+)
+
+
+def report_with_breakdowns(
+    report: Report, *, experiment: Experiment, variants: list[Variant], options: ReportOptions
+) -> Report:
+    """A catalog experiment's report with its excluded products and its per-product and per-category
+    breakdowns (read from the per-product statistics: rows per product and arm, never per unit)."""
+    products = experiment.products.count()
+    arms = arms_of(variants)
+    if products < 2 or arms is None:
+        return report
+    excluded = experiment_excluded_products(experiment)
+    warnings = list(report.warnings)
+    if excluded:
+        warnings.append(f"{len(excluded)} of {products} products are out of the pooled analysis: {EXCLUDED_REASON}.")
+    metrics = breakdown_metrics(experiment.primary_metric)
+    correction = options.correction_for(experiment)
+    config = options.config(experiment)
+    breakdowns = []
+    for dimension in ("product", "category"):
+        data = breakdown_data(experiment=experiment, dimension=dimension)
+        if dimension == "category" and len(data.keys) < 2:
+            continue  # one category: its row is the pooled result
+        breakdowns.append(
+            breakdown_analyse(
+                data, arms=arms, metrics=metrics, config=config, correction=correction, alpha=experiment.alpha
+            )
+        )
+    return dataclasses.replace(
+        report,
+        warnings=warnings,
+        excluded_products=ExcludedProducts(count=len(excluded), skus=excluded[:100], reason=EXCLUDED_REASON),
+        breakdowns=breakdowns,
+    )
 
 
 RATE_METRICS = ("ctr", "cvr", "click_to_order", "atc_rate")
