@@ -368,11 +368,11 @@ class Report(_Json):
     plan: Plan | None = None
     revenue_capping: RevenueCapping | None = None
     data_quality: DataQuality | None = None
-    allocation: Allocation | None = spec(default=None, omit_if_none=True)
     excluded_products: ExcludedProducts | None = spec(default=None, description="catalog experiments only")
     breakdowns: list[Breakdown] = spec(
         default_factory=list, description="per product and per category (catalog experiments of several products)"
     )
+    allocation: Allocation | None = spec(default=None, omit_if_none=True)
 
     @property
     def treatments(self) -> list[VariantResult]:
