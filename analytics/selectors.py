@@ -406,11 +406,14 @@ def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
     from ingest.store import STAT_FIELDS
 
     code = Dimension.PRODUCT if dimension == "product" else Dimension.CATEGORY
-    rows = list(
-        BreakdownStats.objects.filter(experiment=experiment, dimension=code).values_list(
-            "key", "variant_id", "excluded", *STAT_FIELDS
+    # A plain cursor: Django's per-row conversions cost more than the query at 30,000 rows.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT key, variant_id, excluded, {', '.join(STAT_FIELDS)} FROM {BreakdownStats._meta.db_table} "  # noqa: S608
+            "WHERE experiment_id = %s AND dimension = %s",
+            [experiment.pk, int(code)],
         )
-    )
+        rows = cursor.fetchall()
     index: dict[int, int] = {}
     for row in rows:
         index.setdefault(row[0], len(index))
@@ -418,20 +421,32 @@ def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
     variant_ids = list(Variant.objects.filter(experiment=experiment).values_list("id", flat=True))
     stats = {v: {name: np.zeros(size) for name in STAT_FIELDS} for v in variant_ids}
     excluded = np.zeros(size, dtype=bool)
-    for key, variant_id, is_excluded, *values in rows:
-        i = index[key]
-        excluded[i] |= is_excluded
-        arm = stats.setdefault(variant_id, {name: np.zeros(size) for name in STAT_FIELDS})
-        for name, value in zip(STAT_FIELDS, values, strict=True):
-            arm[name][i] = value
+    if rows:
+        # Columns at once: a Python loop over 30,000 rows × 16 fields costs more than the query.
+        row_index = np.fromiter((index[row[0]] for row in rows), dtype=np.int64, count=len(rows))
+        row_variant = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+        values = np.array([row[3:] for row in rows], dtype=float)
+        np.logical_or.at(excluded, row_index, np.fromiter((row[2] for row in rows), dtype=bool, count=len(rows)))
+        for variant_id in np.unique(row_variant).tolist():
+            mask = row_variant == variant_id
+            arm = stats.setdefault(variant_id, {name: np.zeros(size) for name in STAT_FIELDS})
+            for j, name in enumerate(STAT_FIELDS):
+                arm[name][row_index[mask]] = values[mask, j]
     keys: list[str] = [""] * size
     titles: list[str] = [""] * size
     categories: list[str | None] = [None] * size
     if code == Dimension.PRODUCT:
-        labels = Product.objects.filter(pk__in=list(index)).values_list("pk", "sku", "title", "category__name")
-        for pk, sku, title, category in labels.iterator(chunk_size=5000):
-            i = index[pk]
-            keys[i], titles[i], categories[i] = sku, title, category
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.id, p.sku, p.title, c.name FROM {Product._meta.db_table} p "  # noqa: S608
+                f"JOIN {Category._meta.db_table} c ON c.id = p.category_id "
+                "WHERE p.id IN (SELECT product_id FROM experiments_experimentproduct WHERE experiment_id = %s)",
+                [experiment.pk],
+            )
+            for pk, sku, title, category in cursor.fetchall():
+                i = index.get(pk)
+                if i is not None:
+                    keys[i], titles[i], categories[i] = sku, title, category
     else:
         for pk, name in Category.objects.filter(pk__in=list(index)).values_list("pk", "name"):
             keys[index[pk]] = titles[index[pk]] = name

@@ -137,8 +137,11 @@ def report_build(
     with_timeseries: bool = True,
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
+    breakdown_rows: int | None = None,
 ) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
+
+    `breakdown_rows`: list that many top rows of each breakdown (by units) and summarise the rest; None: all.
 
     Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
     for web requests), right here (`now`, for the command) or not at all (`never`).
@@ -183,7 +186,9 @@ def report_build(
         units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
         backfill=state,
     )
-    report = report_with_breakdowns(report, experiment=experiment, variants=variants, options=options)
+    report = report_with_breakdowns(
+        report, experiment=experiment, variants=variants, options=options, top=breakdown_rows
+    )
     return report_with_data_quality(report, experiment=experiment)
 
 
@@ -195,7 +200,12 @@ EXCLUDED_REASON = (
 
 
 def report_with_breakdowns(
-    report: Report, *, experiment: Experiment, variants: list[Variant], options: ReportOptions
+    report: Report,
+    *,
+    experiment: Experiment,
+    variants: list[Variant],
+    options: ReportOptions,
+    top: int | None = None,
 ) -> Report:
     """A catalog experiment's report with its excluded products and its per-product and per-category
     breakdowns (read from the per-product statistics: rows per product and arm, never per unit)."""
@@ -217,7 +227,13 @@ def report_with_breakdowns(
             continue  # one category: its row is the pooled result
         breakdowns.append(
             breakdown_analyse(
-                data, arms=arms, metrics=metrics, config=config, correction=correction, alpha=experiment.alpha
+                data,
+                arms=arms,
+                metrics=metrics,
+                config=config,
+                correction=correction,
+                alpha=experiment.alpha,
+                top=top,
             )
         )
     return dataclasses.replace(

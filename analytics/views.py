@@ -193,6 +193,17 @@ def breakdown_tables(report: Report, *, top: int = BREAKDOWN_TOP_ROWS) -> list[d
     treatments = [v.key for v in report.treatments]
     for breakdown in report.breakdowns:
         shown, rest = breakdown.rows[:top], breakdown.rows[top:]
+        summary = {
+            "rows": len(rest),
+            "units": sum(sum(row.units.values()) for row in rest),
+            "excluded": sum(row.excluded for row in rest),
+            "significant": sum(
+                any(lift.significant for m in row.metrics.values() for lift in m.lifts.values()) for row in rest
+            ),
+        }
+        if breakdown.rest is not None:  # the report listed its top rows only
+            for name in summary:
+                summary[name] += getattr(breakdown.rest, name)
         tables.append(
             {
                 "breakdown": breakdown,
@@ -210,14 +221,7 @@ def breakdown_tables(report: Report, *, top: int = BREAKDOWN_TOP_ROWS) -> list[d
                     }
                     for row in shown
                 ],
-                "rest": {
-                    "rows": len(rest),
-                    "units": sum(sum(row.units.values()) for row in rest),
-                    "excluded": sum(row.excluded for row in rest),
-                    "significant": sum(
-                        any(lift.significant for m in row.metrics.values() for lift in m.lifts.values()) for row in rest
-                    ),
-                },
+                "rest": summary,
             }
         )
     return tables
@@ -271,7 +275,9 @@ def detail(request: HttpRequest, key: str) -> HttpResponse:
         options = report_options(request.GET)
     except FieldErrors as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    report = services.report_build(experiment=experiment, options=options, metrics=ALL_METRICS)
+    report = services.report_build(
+        experiment=experiment, options=options, metrics=ALL_METRICS, breakdown_rows=BREAKDOWN_TOP_ROWS
+    )
     return render(request, "analytics/detail.html", detail_context(report))
 
 

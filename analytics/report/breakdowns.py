@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from analytics.report.metrics import Arms
-from analytics.report.types import Breakdown, BreakdownLift, BreakdownMetric, BreakdownRow
+from analytics.report.types import Breakdown, BreakdownLift, BreakdownMetric, BreakdownRest, BreakdownRow
 from analytics.selectors import METRICS, BreakdownData
 from analytics.stats import StatsConfig, metric_scale
 from analytics.stats.breakdown import ArmArrays, RowLifts, adjust_rows, row_lifts
@@ -43,8 +43,9 @@ def _arm_arrays(stats: dict[str, np.ndarray], metric: str) -> ArmArrays:
     )
 
 
-def _value(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
+def _values(x: np.ndarray) -> list[float | None]:
+    """The array as a list, None where not finite (one numpy pass, not one call per cell)."""
+    return np.where(np.isfinite(x), x, None).tolist()
 
 
 def breakdown_analyse(
@@ -55,8 +56,10 @@ def breakdown_analyse(
     config: StatsConfig,
     correction: str,
     alpha: float,
+    top: int | None = None,
 ) -> Breakdown:
-    """The breakdown with every row, most units first."""
+    """The breakdown's rows, most units first: all of them, or the `top` ones with the rest summarised
+    (every row is tested and adjusted either way; only the listing stops)."""
     empty = {name: np.zeros(len(data.keys)) for name in next(iter(data.stats.values()), {})}
     stats_of = {v.pk: data.stats.get(v.pk, empty) for v in arms.all}
     lifts: dict[str, dict[str, RowLifts]] = {}
@@ -83,18 +86,29 @@ def breakdown_analyse(
     # Plain Python lists once: indexing numpy scalars row by row is several times slower.
     columns = {
         (metric, key): (
-            r.control_mean.tolist(),
-            r.treatment_mean.tolist(),
-            r.estimate.tolist(),
-            r.ci_lower.tolist(),
-            r.ci_upper.tolist(),
-            r.p_value.tolist(),
-            adjusted[metric][key].tolist(),
+            _values(r.control_mean),
+            _values(r.treatment_mean),
+            _values(r.estimate),
+            _values(r.ci_lower),
+            _values(r.ci_upper),
+            _values(r.p_value),
+            _values(adjusted[metric][key]),
+            (np.nan_to_num(adjusted[metric][key], nan=1.0) < alpha).tolist(),
         )
         for metric, by_arm in lifts.items()
         for key, r in by_arm.items()
     }
     unit_lists = {key: values.astype(int).tolist() for key, values in units.items()}
+    rest = None
+    if top is not None and top < len(order):
+        left = order[top:]
+        rest = BreakdownRest(
+            rows=int(left.size),
+            units=int(total_units[left].sum()),
+            excluded=int(data.excluded[left].sum()),
+            significant=int(significant_any[left].sum()),
+        )
+        order = order[:top]
     rows: list[BreakdownRow] = []
     for i in order.tolist():
         row_metrics = {}
@@ -102,16 +116,16 @@ def breakdown_analyse(
             values: dict[str, float | None] = {}
             row_lifts_: dict[str, BreakdownLift] = {}
             for v in arms.treatments:
-                control_mean, treatment_mean, estimate, lower, upper, p, p_adj = columns[(metric, v.key)]
-                values[arms.control.key] = _value(control_mean[i])
-                values[v.key] = _value(treatment_mean[i])
-                low, high = _value(lower[i]), _value(upper[i])
+                control_mean, treatment_mean, estimate, lower, upper, p, p_adj, significant = columns[(metric, v.key)]
+                values[arms.control.key] = control_mean[i]
+                values[v.key] = treatment_mean[i]
+                low, high = lower[i], upper[i]
                 row_lifts_[v.key] = BreakdownLift(
-                    relative=_value(estimate[i]),
+                    relative=estimate[i],
                     ci=None if low is None and high is None else (low, high),
-                    p_value=_value(p[i]),
-                    p_value_adjusted=_value(p_adj[i]),
-                    significant=bool(np.isfinite(p_adj[i]) and p_adj[i] < alpha),
+                    p_value=p[i],
+                    p_value_adjusted=p_adj[i],
+                    significant=significant[i],
                 )
             row_metrics[metric] = BreakdownMetric(values=values, lifts=row_lifts_)
         rows.append(
@@ -133,4 +147,5 @@ def breakdown_analyse(
         significant_rows=int(significant_any.sum()),
         note=BREAKDOWN_NOTE.format(correction="Holm" if correction == "holm" else "Benjamini-Hochberg"),
         rows=rows,
+        rest=rest,
     )

@@ -310,6 +310,16 @@ class BreakdownRow(_Json):
 
 
 @frozen
+class BreakdownRest(_Json):
+    """The rows a report left out (it was asked for its top rows only), summarised."""
+
+    rows: int
+    units: int
+    excluded: int
+    significant: int
+
+
+@frozen
 class Breakdown(_Json):
     """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
 
@@ -320,7 +330,8 @@ class Breakdown(_Json):
     excluded_rows: int
     significant_rows: int = spec(description="rows with an adjusted p < alpha on some metric and arm")
     note: str
-    rows: list[BreakdownRow] = spec(description="by units, most first")
+    rows: list[BreakdownRow] = spec(description="by units, most first (the top rows only, if the report was asked so)")
+    rest: BreakdownRest | None = spec(default=None, description="the rows not listed, summarised; null: all listed")
 
 
 @frozen

@@ -210,6 +210,7 @@ BREAKDOWN = {
             "metrics": {"<key>": {"values": {"<key>": "*"}, "lifts": {"<key>": BREAKDOWN_LIFT}}},
         }
     ],
+    "rest": "*",  # null: every row listed; see the test below for the summary's shape
 }
 CATALOG = {"excluded_products": {"count": "*", "skus": "*[]", "reason": "*"}, "breakdowns": [BREAKDOWN]}
 
@@ -314,3 +315,7 @@ def test_catalog_report_adds_excluded_products_and_breakdowns(marketer, settings
     assert {key: pinned[key] for key in CATALOG} == CATALOG
     assert [b["dimension"] for b in data["breakdowns"]] == ["product", "category"]
     assert_valid(data)
+    top = services.report_build(experiment=experiment, backfill="never", breakdown_rows=1).to_dict()
+    assert top["breakdowns"][0]["rest"].keys() == {"rows", "units", "excluded", "significant"}
+    assert top["breakdowns"][0]["rest"]["rows"] == 2 and len(top["breakdowns"][0]["rows"]) == 1
+    assert_valid(top)
