@@ -453,3 +453,18 @@ def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
     return BreakdownData(
         dimension=dimension, keys=keys, titles=titles, categories=categories, excluded=excluded, stats=stats
     )
+
+
+def category_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict[int, dict[int, VariantAggregates]]]:
+    """Per experiment id, category id and variant id: the per-category statistics of catalog experiments
+    (excluded products left out), in one query: {experiment id: {category id: {variant id: ...}}}."""
+    from ingest.models import BreakdownStats, Dimension
+    from ingest.store import STAT_FIELDS
+
+    result: dict[int, dict[int, dict[int, VariantAggregates]]] = {}
+    rows = BreakdownStats.objects.filter(experiment_id__in=list(experiment_ids), dimension=Dimension.CATEGORY)
+    for experiment_id, key, variant_id, *values in rows.values_list("experiment_id", "key", "variant_id", *STAT_FIELDS):
+        result.setdefault(experiment_id, {}).setdefault(key, {})[variant_id] = VariantAggregates(
+            **dict(zip(STAT_FIELDS, values, strict=True))
+        )
+    return result

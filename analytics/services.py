@@ -43,6 +43,7 @@ from analytics.report.types import (
 from analytics.selectors import (
     VariantAggregates,
     breakdown_data,
+    category_aggregates_many,
     copy_scores,
     daily_aggregates_from_events,
     quarantine_counts,
@@ -483,6 +484,7 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
         Experiment.objects.filter(status__in=REPORTED_STATUSES)
         .filter(**({"products__category": category} if category else {}))
         .distinct()
+        .prefetch_related("products")
     )
     variants: dict[int, list[Variant]] = {}
     for variant in Variant.objects.filter(experiment__in=experiments):
@@ -490,7 +492,15 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
     with_llm = [e for e in experiments if any(v.lambda_value is not None for v in variants.get(e.pk, ()))]
     aggregates = variant_aggregates_many(experiment_ids=[e.pk for e in with_llm])
     scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
-    points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
+    # Catalog experiments whose set spans categories: their arms on each category's curve.
+    spanning = [e.pk for e in with_llm if len({p.category_id for p in e.products.all()}) > 1]
+    points = arm_points(
+        experiments=with_llm,
+        variants=variants,
+        aggregates=aggregates,
+        scores=scores,
+        by_category=category_aggregates_many(experiment_ids=spanning) if spanning else None,
+    )
     categories = [category] if category else list(Category.objects.order_by("name"))
     # The online elbow: finished experiments only (their arms ran to the end; running ones may still
     # move), next to the offline evaluation's elbow and the paper's range.

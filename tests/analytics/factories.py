@@ -175,7 +175,7 @@ def candidates_for(experiment: Experiment) -> None:
             job=job,
             lambda_value=lam,
             position=position,
-            text=variant.copy,
+            text=variant.copies.values_list("copy", flat=True).first() or "",
             novelty=0.3 + 0.45 * lam,
             diversity=0.35 + 0.4 * lam,
             sentiment=0.4,

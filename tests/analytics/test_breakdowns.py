@@ -15,7 +15,7 @@ from django.test import Client
 from analytics import services
 from analytics.report.csv_export import CSV_COLUMNS, report_csv
 from analytics.stats import RatioStatistic, StatsConfig, adjust_p_values, fixed_horizon_test
-from catalog.models import Product
+from catalog.models import Category, Product
 from ingest.models import Event
 from ingest.store import events_store
 from tests.ingest.test_products import (  # noqa: F401 (catalog_products is a fixture)
@@ -142,3 +142,24 @@ def test_report_page_shows_breakdown_tables(marketer, analyst):
     assert page.status_code == 200, page.status_code
     html = page.content.decode()
     assert "Per product" in html and "CAT-A" in html and "Exploratory" in html
+
+
+@pytest.mark.usefixtures("catalog_products", "storage_only")
+def test_lambda_page_puts_a_catalog_experiments_arms_on_each_categorys_curve(marketer):
+    from ingest.models import BreakdownStats, Dimension
+
+    experiment = _catalog_experiment(marketer, lambda_value=0.6)
+    _traffic(np.random.default_rng(8), units=80)
+    experiment.status = "stopped"
+    experiment.save(update_fields=["status"])
+    entries = {entry.category: entry for entry in services.lambda_report_build()}
+    for name in ("Electronics", "Apparel"):
+        points = [p for p in entries[name].arms if p.experiment == "catalog"]
+        assert [p.lambda_value for p in points] == [0.6], name
+        category = BreakdownStats.objects.get(
+            experiment=experiment,
+            dimension=Dimension.CATEGORY,
+            variant__key="b",
+            key=Category.objects.get(name=name).pk,
+        )
+        assert points[0].units == category.units  # the units of that category, not of the whole experiment

@@ -41,7 +41,7 @@ def catalog_products(db) -> list[Product]:
     ]
 
 
-def _catalog_experiment(marketer, *, missing: tuple[str, ...] = ()):
+def _catalog_experiment(marketer, *, missing: tuple[str, ...] = (), lambda_value: float | None = None):
     """Three products; arm `b` has approved copy on each except the SKUs in `missing` (control_fallback)."""
     experiment = services.experiment_create(
         key="catalog",
@@ -54,6 +54,7 @@ def _catalog_experiment(marketer, *, missing: tuple[str, ...] = ()):
             {
                 "key": "b",
                 "weight": 1,
+                "lambda_value": lambda_value,
                 "approved": True,
                 "copies": {sku: f"Fresh words for {sku}." for sku in SKUS if sku not in missing},
             },
