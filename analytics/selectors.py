@@ -240,6 +240,19 @@ def _more_sort_memory(cursor) -> None:
         cursor.execute("SET LOCAL work_mem = '256MB'")
 
 
+# Excluded products' events (some arm had no approved copy there) are not in the per-unit totals:
+# scans of the raw events leave them out too (experiments.services.experiment_excluded_products).
+_NOT_EXCLUDED = (
+    " AND (product_id IS NULL OR product_id NOT IN (SELECT vc.product_id FROM experiments_variantcopy vc"
+    " JOIN experiments_variant v ON v.id = vc.variant_id WHERE v.experiment_id = %s AND vc.status <> 'approved'))"
+)
+
+
+def _excluded_ids(experiment: Experiment) -> list[int]:
+    """The parameters of `_NOT_EXCLUDED`."""
+    return [experiment.pk]
+
+
 def _day_expression() -> str:
     if connection.vendor == "postgresql":
         return "CAST((ts AT TIME ZONE 'UTC') AS date)"
@@ -266,12 +279,12 @@ def variant_aggregates_from_events(*, experiment: Experiment) -> dict[int, Varia
     sums.append("SUM(CASE WHEN impressions = 0 THEN 1 ELSE 0 END) AS units_without_impression")
     sql = (
         f"WITH per_unit AS (SELECT variant_id, unit, {per_unit} FROM experiments_event "  # noqa: S608 - fixed SQL
-        "WHERE experiment_id = %s GROUP BY variant_id, unit) "
+        f"WHERE experiment_id = %s{_NOT_EXCLUDED} GROUP BY variant_id, unit) "
         f"SELECT variant_id, {', '.join(sums)} FROM per_unit GROUP BY variant_id"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _more_sort_memory(cursor)
-        cursor.execute(sql, [experiment.pk])
+        cursor.execute(sql, [experiment.pk, *_excluded_ids(experiment)])
         names = [column[0] for column in cursor.description]
         result = {row[0]: _aggregates_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()}
     for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
@@ -305,7 +318,7 @@ def _daily_sql() -> str:
     )
     return (
         f"WITH daily AS (SELECT variant_id, unit, {day} AS day, {daily} FROM experiments_event "  # noqa: S608
-        f"WHERE experiment_id = %s GROUP BY variant_id, unit, {day}), "
+        f"WHERE experiment_id = %s{_NOT_EXCLUDED} GROUP BY variant_id, unit, {day}), "
         f"cumulative AS (SELECT *, {running}, ROW_NUMBER() OVER w AS nth FROM daily "
         "WINDOW w AS (PARTITION BY variant_id, unit ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) "
         f"SELECT day, variant_id, {', '.join(deltas)} FROM cumulative GROUP BY day, variant_id ORDER BY day, variant_id"
@@ -324,7 +337,7 @@ def daily_aggregates_from_events(*, experiment: Experiment) -> list[tuple[date, 
     """
     with transaction.atomic(), connection.cursor() as cursor:
         _more_sort_memory(cursor)
-        cursor.execute(_daily_sql(), [experiment.pk])
+        cursor.execute(_daily_sql(), [experiment.pk, *_excluded_ids(experiment)])
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     names = [f.name for f in fields(VariantAggregates)]

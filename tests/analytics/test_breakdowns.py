@@ -163,3 +163,14 @@ def test_lambda_page_puts_a_catalog_experiments_arms_on_each_categorys_curve(mar
             key=Category.objects.get(name=name).pk,
         )
         assert points[0].units == category.units  # the units of that category, not of the whole experiment
+
+
+@pytest.mark.usefixtures("catalog_products", "storage_only")
+def test_raw_event_scans_leave_excluded_products_out_like_the_totals(marketer):
+    from analytics.selectors import daily_aggregates_from_events, variant_aggregates, variant_aggregates_from_events
+
+    experiment = _catalog_experiment(marketer, missing=("CAT-B",))
+    _traffic(np.random.default_rng(4), units=50)
+    live = variant_aggregates(experiment=experiment)
+    assert variant_aggregates_from_events(experiment=experiment) == live
+    assert daily_aggregates_from_events(experiment=experiment)[-1][1] == live
