@@ -20,7 +20,7 @@ import numpy as np
 
 from analytics.stats.config import Correction, StatsConfig
 from analytics.stats.frequentist import fixed_horizon_arrays, lift_moments, welch_dof
-from analytics.stats.multiple import adjust_p_values
+from analytics.stats.multiple import benjamini_hochberg, holm
 from analytics.stats.statistics import FloatArray, mean_moments, ratio_moments
 
 
@@ -84,16 +84,17 @@ def row_lifts(control: ArmArrays, treatment: ArmArrays, *, relative: bool, confi
 
 
 def adjust_rows(p_values: Mapping[str, FloatArray], method: Correction) -> dict[str, FloatArray]:
-    """Adjust the p-values of every row and treatment arm of one metric as one family (NaN stays NaN)."""
+    """Adjust the p-values of every row and treatment arm of one metric as one family (NaN stays NaN):
+    :func:`analytics.stats.multiple.adjust_p_values` on arrays (the same Holm and BH kernels)."""
+    if method not in ("holm", "bh", "none"):
+        raise ValueError("method must be 'holm', 'bh' or 'none'")
     names: Sequence[str] = list(p_values)
     flat = np.concatenate([np.asarray(p_values[name], dtype=float) for name in names]) if names else np.array([])
-    adjusted = np.array(
-        [
-            np.nan if p is None else p
-            for p in adjust_p_values([None if np.isnan(p) else float(p) for p in flat], method)
-        ],
-        dtype=float,
-    )
+    valid = np.isfinite(flat) & (flat >= 0) & (flat <= 1)
+    adjusted = np.full(flat.shape, np.nan)
+    if valid.any():
+        kernel = {"holm": holm, "bh": benjamini_hochberg}.get(method)
+        adjusted[valid] = kernel(flat[valid]) if kernel else flat[valid]
     result: dict[str, FloatArray] = {}
     start = 0
     for name in names:
