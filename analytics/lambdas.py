@@ -127,42 +127,62 @@ def arm_points(
     variants: Mapping[int, Sequence[Variant]],
     aggregates: Mapping[int, Mapping[int, VariantAggregates]],
     scores: Mapping[int, Mapping[str, float | None]],
+    by_category: Mapping[int, Mapping[int, Mapping[int, VariantAggregates]]] | None = None,
 ) -> dict[int, list[ArmPoint]]:
-    """Per category id: one point per LLM arm (with a λ) of an experiment that has traffic."""
+    """Per category id: one point per LLM arm (with a λ) of an experiment that has traffic.
+
+    `by_category` (experiment id → category id → variant id → statistics, from the per-category
+    breakdown of a catalog experiment) puts the arms of an experiment whose set spans categories
+    on each category's curve, with the units of that category only: the paper's online test is
+    one experiment per category with arms at several λ. Other experiments sit in their category.
+    """
     config = StatsConfig()
     points: dict[int, list[ArmPoint]] = defaultdict(list)
     for experiment in experiments:
-        arms = variants.get(experiment.pk, ())
-        control = next((v for v in arms if v.is_control), None)
-        stats = aggregates.get(experiment.pk, {})
-        if control is None or control.pk not in stats:
+        per_category = (by_category or {}).get(experiment.pk) or {
+            experiment_category_id(experiment): aggregates.get(experiment.pk, {})
+        }
+        for category_id, stats in per_category.items():
+            _arm_points_of(experiment, variants.get(experiment.pk, ()), stats, scores, config, points[category_id])
+    return {category_id: found for category_id, found in points.items() if found}
+
+
+def _arm_points_of(
+    experiment: Experiment,
+    arms: Sequence[Variant],
+    stats: Mapping[int, VariantAggregates],
+    scores: Mapping[int, Mapping[str, float | None]],
+    config: StatsConfig,
+    out: list[ArmPoint],
+) -> None:
+    control = next((v for v in arms if v.is_control), None)
+    if control is None or control.pk not in stats:
+        return
+    for variant in arms:
+        if variant.is_control or variant.lambda_value is None:
             continue
-        for variant in arms:
-            if variant.is_control or variant.lambda_value is None:
-                continue
-            agg = stats.get(variant.pk) or VariantAggregates.empty()
-            if agg.units == 0:
-                continue
-            lifts = {}
-            for metric in ("cvr", "ctr"):
-                result = fixed_horizon_test(stats[control.pk].statistic(metric), agg.statistic(metric), config)
-                lifts[metric] = (result.relative.estimate, result.relative.std_error, result.treatment_mean)
-            points[experiment_category_id(experiment)].append(
-                ArmPoint(
-                    experiment=experiment.key,
-                    variant=variant.key,
-                    lambda_value=float(variant.lambda_value),
-                    units=int(agg.units),
-                    diversity=(scores.get(variant.pk) or {}).get("diversity"),
-                    cvr=lifts["cvr"][2],
-                    ctr=lifts["ctr"][2],
-                    cvr_lift=lifts["cvr"][0],
-                    cvr_lift_se=lifts["cvr"][1],
-                    ctr_lift=lifts["ctr"][0],
-                    ctr_lift_se=lifts["ctr"][1],
-                )
+        agg = stats.get(variant.pk) or VariantAggregates.empty()
+        if agg.units == 0:
+            continue
+        lifts = {}
+        for metric in ("cvr", "ctr"):
+            result = fixed_horizon_test(stats[control.pk].statistic(metric), agg.statistic(metric), config)
+            lifts[metric] = (result.relative.estimate, result.relative.std_error, result.treatment_mean)
+        out.append(
+            ArmPoint(
+                experiment=experiment.key,
+                variant=variant.key,
+                lambda_value=float(variant.lambda_value),
+                units=int(agg.units),
+                diversity=(scores.get(variant.pk) or {}).get("diversity"),
+                cvr=lifts["cvr"][2],
+                ctr=lifts["ctr"][2],
+                cvr_lift=lifts["cvr"][0],
+                cvr_lift_se=lifts["cvr"][1],
+                ctr_lift=lifts["ctr"][0],
+                ctr_lift_se=lifts["ctr"][1],
             )
-    return points
+        )
 
 
 def _pool(values: list[tuple[float | None, float | None]]) -> tuple[float | None, float | None]:

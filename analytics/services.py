@@ -27,11 +27,23 @@ from analytics.lambdas import (
 )
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
+from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
+from analytics.report.metrics import arms_of
 from analytics.report.options import ALL_METRICS, ReportOptions
-from analytics.report.types import Allocation, DataQuality, Report, RevenueCapping, SnapshotInfo, TrafficCounts
+from analytics.report.types import (
+    Allocation,
+    DataQuality,
+    ExcludedProducts,
+    Report,
+    RevenueCapping,
+    SnapshotInfo,
+    TrafficCounts,
+)
 from analytics.selectors import (
     VariantAggregates,
+    breakdown_data,
+    category_aggregates_many,
     copy_scores,
     daily_aggregates_from_events,
     quarantine_counts,
@@ -45,6 +57,7 @@ from analytics.selectors import (
 from analytics.stats import cap_arms
 from catalog.models import Category
 from experiments.models import Experiment, Variant
+from experiments.services import experiment_excluded_products
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +138,11 @@ def report_build(
     with_timeseries: bool = True,
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
+    breakdown_rows: int | None = None,
 ) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
+
+    `breakdown_rows`: list that many top rows of each breakdown (by units) and summarise the rest; None: all.
 
     Missing daily looks are backfilled from the raw events once: by a queued task (`enqueue`,
     for web requests), right here (`now`, for the command) or not at all (`never`).
@@ -171,7 +187,62 @@ def report_build(
         units_in_several_variants=snapshots[-1].units_in_several_variants if snapshots else None,
         backfill=state,
     )
+    report = report_with_breakdowns(
+        report, experiment=experiment, variants=variants, options=options, top=breakdown_rows
+    )
     return report_with_data_quality(report, experiment=experiment)
+
+
+EXCLUDED_REASON = (
+    "some arm had no approved copy for these products and showed the control's copy there (the experiment "
+    "started with control_fallback): their events are left out of the pooled analysis and shown, flagged, "
+    "in the product breakdown"
+)
+
+
+def report_with_breakdowns(
+    report: Report,
+    *,
+    experiment: Experiment,
+    variants: list[Variant],
+    options: ReportOptions,
+    top: int | None = None,
+) -> Report:
+    """A catalog experiment's report with its excluded products and its per-product and per-category
+    breakdowns (read from the per-product statistics: rows per product and arm, never per unit)."""
+    products = experiment.products.count()
+    arms = arms_of(variants)
+    if products < 2 or arms is None:
+        return report
+    excluded = experiment_excluded_products(experiment)
+    warnings = list(report.warnings)
+    if excluded:
+        warnings.append(f"{len(excluded)} of {products} products are out of the pooled analysis: {EXCLUDED_REASON}.")
+    metrics = breakdown_metrics(experiment.primary_metric)
+    correction = options.correction_for(experiment)
+    config = options.config(experiment)
+    breakdowns = []
+    for dimension in ("product", "category"):
+        data = breakdown_data(experiment=experiment, dimension=dimension)
+        if dimension == "category" and len(data.keys) < 2:
+            continue  # one category: its row is the pooled result
+        breakdowns.append(
+            breakdown_analyse(
+                data,
+                arms=arms,
+                metrics=metrics,
+                config=config,
+                correction=correction,
+                alpha=experiment.alpha,
+                top=top,
+            )
+        )
+    return dataclasses.replace(
+        report,
+        warnings=warnings,
+        excluded_products=ExcludedProducts(count=len(excluded), skus=excluded[:100], reason=EXCLUDED_REASON),
+        breakdowns=breakdowns,
+    )
 
 
 RATE_METRICS = ("ctr", "cvr", "click_to_order", "atc_rate")
@@ -413,6 +484,7 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
         Experiment.objects.filter(status__in=REPORTED_STATUSES)
         .filter(**({"products__category": category} if category else {}))
         .distinct()
+        .prefetch_related("products")
     )
     variants: dict[int, list[Variant]] = {}
     for variant in Variant.objects.filter(experiment__in=experiments):
@@ -420,7 +492,15 @@ def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry
     with_llm = [e for e in experiments if any(v.lambda_value is not None for v in variants.get(e.pk, ()))]
     aggregates = variant_aggregates_many(experiment_ids=[e.pk for e in with_llm])
     scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
-    points = arm_points(experiments=with_llm, variants=variants, aggregates=aggregates, scores=scores)
+    # Catalog experiments whose set spans categories: their arms on each category's curve.
+    spanning = [e.pk for e in with_llm if len({p.category_id for p in e.products.all()}) > 1]
+    points = arm_points(
+        experiments=with_llm,
+        variants=variants,
+        aggregates=aggregates,
+        scores=scores,
+        by_category=category_aggregates_many(experiment_ids=spanning) if spanning else None,
+    )
     categories = [category] if category else list(Category.objects.order_by("name"))
     # The online elbow: finished experiments only (their arms ran to the end; running ones may still
     # move), next to the offline evaluation's elbow and the paper's range.

@@ -183,6 +183,50 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/index.html", context)
 
 
+BREAKDOWN_TOP_ROWS = 20
+
+
+def breakdown_tables(report: Report, *, top: int = BREAKDOWN_TOP_ROWS) -> list[dict[str, Any]]:
+    """Per breakdown: its top rows by units, one cell per (metric, treatment), and the rest summarised
+    (a catalog of 10,000 products must not render 10,000 rows)."""
+    tables = []
+    treatments = [v.key for v in report.treatments]
+    for breakdown in report.breakdowns:
+        shown, rest = breakdown.rows[:top], breakdown.rows[top:]
+        summary = {
+            "rows": len(rest),
+            "units": sum(sum(row.units.values()) for row in rest),
+            "excluded": sum(row.excluded for row in rest),
+            "significant": sum(
+                any(lift.significant for m in row.metrics.values() for lift in m.lifts.values()) for row in rest
+            ),
+        }
+        if breakdown.rest is not None:  # the report listed its top rows only
+            for name in summary:
+                summary[name] += getattr(breakdown.rest, name)
+        tables.append(
+            {
+                "breakdown": breakdown,
+                "label": "Per product" if breakdown.dimension == "product" else "Per category",
+                "columns": [(METRIC_LABELS[m], m, key) for m in breakdown.metrics for key in treatments],
+                "rows": [
+                    {
+                        "row": row,
+                        "units": sum(row.units.values()),
+                        "cells": [
+                            (row.metrics[m].values.get(report.variants[0].key), row.metrics[m].lifts.get(key))
+                            for m in breakdown.metrics
+                            for key in treatments
+                        ],
+                    }
+                    for row in shown
+                ],
+                "rest": summary,
+            }
+        )
+    return tables
+
+
 def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any]:
     """Everything the detail template needs, from the report (also used by the HTML export)."""
     tables = [
@@ -208,6 +252,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
     context: dict[str, Any] = {
         "report": report,
         "tables": tables,
+        "breakdown_tables": breakdown_tables(report),
         "figures": figures,
         "lead": _lead(report),
         "treatments": report.treatments,
@@ -230,7 +275,9 @@ def detail(request: HttpRequest, key: str) -> HttpResponse:
         options = report_options(request.GET)
     except FieldErrors as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    report = services.report_build(experiment=experiment, options=options, metrics=ALL_METRICS)
+    report = services.report_build(
+        experiment=experiment, options=options, metrics=ALL_METRICS, breakdown_rows=BREAKDOWN_TOP_ROWS
+    )
     return render(request, "analytics/detail.html", detail_context(report))
 
 

@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 from django.apps import apps
-from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet, Sum
 
 from catalog.models import Category, Product
 from catalog.rules import Guideline
-from experiments.models import Experiment, ExperimentProduct, VariantCopy
+from experiments.models import Experiment, VariantCopy
 from generator.corpus import seed_corpus_examples
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
@@ -122,7 +122,7 @@ def next_predictor_version(*, target: str) -> int:
 
 @dataclass(frozen=True)
 class VariantOutcome:
-    """One variant's copy and its logged totals (summed over units)."""
+    """One copy (an arm on one product) and its logged totals, summed over units."""
 
     variant_id: int
     experiment_key: str
@@ -132,22 +132,18 @@ class VariantOutcome:
     impressions: int
     clicks: int
     orders: int
+    product_id: int = 0
 
 
-def _multi_product_experiments():
-    return (
-        ExperimentProduct.objects.values("experiment_id")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .values_list("experiment_id", flat=True)
-    )
+def _model(name: str):
+    try:
+        return apps.get_model("ingest", name)
+    except LookupError:
+        return None
 
 
 def _unit_totals_model():
-    try:
-        return apps.get_model("ingest", "UnitTotals")
-    except LookupError:
-        return None
+    return _model("UnitTotals")
 
 
 def _outcome_units(category: Category | None):
@@ -175,40 +171,55 @@ def variant_outcomes(
     exposed_before: datetime | None = None,
     exposed_since: datetime | None = None,
 ) -> list[VariantOutcome]:
-    """Per-variant totals of impressions, clicks and orders from ingestion's per-unit totals.
+    """Per copy (arm × product): totals of impressions, clicks and orders from ingestion's per-(unit,
+    product) totals, so each copy of a catalog experiment is one outcome for the predictor's refit.
 
-    `exposed_before` / `exposed_since` keep the units first exposed before / at or after a time:
-    the predictor's refit trains on the older units and checks itself on the recent ones.
+    `exposed_before` / `exposed_since` keep the units first exposed before / at or after a time (their
+    pooled unit totals' first exposure): the refit trains on the older units and checks itself on the
+    recent ones. Only approved copy counts (an arm without it showed the control's copy there).
     Returns [] while the ingestion tables do not exist (the predictor then keeps its prior).
     """
-    rows = _outcome_units(category)
-    if rows is None:
+    per_product, unit_totals = _model("BreakdownUnitTotals"), _unit_totals_model()
+    if per_product is None or unit_totals is None:
         return []
-    if exposed_before is not None:
-        rows = rows.filter(first_exposure__lt=exposed_before)
-    if exposed_since is not None:
-        rows = rows.filter(first_exposure__gte=exposed_since)
-    sums = (
-        rows.values("variant_id")
+    rows = per_product.objects.filter(dimension=0)  # ingest.models.Dimension.PRODUCT
+    if category is not None:
+        rows = rows.filter(key__in=Product.objects.filter(category=category).values("pk"))
+    for bound, lookup in ((exposed_before, "first_exposure__lt"), (exposed_since, "first_exposure__gte")):
+        if bound is not None:
+            rows = rows.filter(
+                Exists(
+                    unit_totals.objects.filter(
+                        experiment_id=OuterRef("experiment_id"),
+                        unit=OuterRef("unit"),
+                        variant_id=OuterRef("variant_id"),
+                        **{lookup: bound},
+                    )
+                )
+            )
+    sums = {
+        (row["variant_id"], row["key"]): row
+        for row in rows.values("variant_id", "key")
         .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), orders=Sum("orders"))
-        .order_by("variant_id")
-    )
-    by_variant = {row["variant_id"]: row for row in sums if row["impressions"]}
-    # Per-unit totals sum over an arm's products, so a variant's totals belong to one copy only in a
-    # one-product experiment: those are the outcomes a copy-level predictor can learn from.
-    copies = {
-        row.variant_id: row
-        for row in VariantCopy.objects.filter(variant_id__in=by_variant)
-        .exclude(variant__experiment__in=_multi_product_experiments())
-        .select_related("variant__experiment", "product__category")
+        .order_by()
+        if row["impressions"]
     }
+    copies = (
+        VariantCopy.objects.filter(
+            variant_id__in={variant_id for variant_id, _ in sums}, status=VariantCopy.Status.APPROVED
+        )
+        .select_related("variant__experiment", "product__category")
+        .order_by("variant_id", "product_id")
+    )
     contexts: dict[int, ProductContext] = {}
     outcomes: list[VariantOutcome] = []
-    for _variant_id, row_copy in sorted(copies.items()):
+    for row_copy in copies:
+        row = sums.get((row_copy.variant_id, row_copy.product_id))
+        if row is None:
+            continue
         variant, product = row_copy.variant, row_copy.product
         if product.pk not in contexts:
             contexts[product.pk] = product_context(product=product)
-        row = by_variant[variant.pk]
         outcomes.append(
             VariantOutcome(
                 variant_id=variant.pk,
@@ -219,6 +230,7 @@ def variant_outcomes(
                 impressions=int(row["impressions"] or 0),
                 clicks=int(row["clicks"] or 0),
                 orders=int(row["orders"] or 0),
+                product_id=product.pk,
             )
         )
     return outcomes

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from experiments.assignment import ExperimentSnapshot, experiment_snapshot
+from experiments.assignment import ExperimentSnapshot, ProductCopies, experiment_snapshot
 from experiments.models import UNIT_MAX_LENGTH, Experiment
 from ingest.models import EventType
 from ingest.writekeys import WriteKeyScope
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 EVENT_TYPES: dict[str, int] = {label: value for value, label in EventType.choices}
 ORDER = EventType.ORDER.value
 EVENT_ID_MAX_LENGTH = 64
+PRODUCT_MAX_LENGTH = 64  # catalog.Product.sku
 # Valid JSON, but not storable: PostgreSQL text cannot hold NUL, and a lone surrogate has no
 # UTF-8 encoding. Accepted, either would fail the whole batch in the worker.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -97,7 +98,12 @@ def event_validate(
     revenue above INGEST_REVENUE_CAP_FACTOR × the product's price is refused (a typo or a forgery
     either way; one such order outweighs every other order of the arm).
 
-    The row is `[experiment_id, variant_id, event_id, type, unit, ts_iso, revenue]`.
+    `product` (a SKU) is required on impressions, clicks and add-to-carts of an experiment of several
+    products and optional on orders; a one-product experiment's events may omit it (it defaults to
+    the only SKU). An order's revenue is capped by its product's price, or by the set's highest.
+
+    The row is `[experiment_id, variant_id, event_id, type, unit, ts_iso, revenue, product_id,
+    excluded]` (ingest.store.ROW_COLUMNS); `excluded` marks a product left out of the analysis.
     """
     if not isinstance(event, dict):
         return None, None, {"event": "must be a JSON object"}
@@ -143,12 +149,25 @@ def event_validate(
         elif snapshot.status != Experiment.Status.RUNNING:
             errors["experiment"] = f"experiment {key!r} is {snapshot.status}; only running experiments take events"
             snapshot = None
-    if snapshot is not None and isinstance(revenue, float) and "revenue" not in errors and snapshot.price:
-        cap = snapshot.price * settings.INGEST_REVENUE_CAP_FACTOR
+    sku = event.get("product")
+    product: ProductCopies | None = None
+    if sku is not None and (not isinstance(sku, str) or len(sku) > PRODUCT_MAX_LENGTH):
+        errors["product"] = f"must be a SKU (a string of at most {PRODUCT_MAX_LENGTH} characters)"
+    elif snapshot is not None:
+        if sku in (None, "") and event_type == ORDER:
+            # An order may be of the whole cart: it names a product only where the set has one.
+            sku = snapshot.only_sku
+        if sku not in (None, "") or event_type != ORDER:
+            _, product, reason = snapshot.product_for(sku)
+            if product is None:
+                errors["product"] = reason
+    # The revenue cap: the named product's price, else the dearest product of the set.
+    price = product.price if product is not None else (snapshot.price if snapshot is not None else 0.0)
+    if snapshot is not None and isinstance(revenue, float) and "revenue" not in errors and price:
+        cap = price * settings.INGEST_REVENUE_CAP_FACTOR
         if settings.INGEST_REVENUE_CAP_FACTOR > 0 and revenue > cap:
-            errors["revenue"] = (
-                f"more than {settings.INGEST_REVENUE_CAP_FACTOR:g} × the product's price ({snapshot.price:.2f})"
-            )
+            whose = "the product's price" if product is not None else "the highest price in the set"
+            errors["revenue"] = f"more than {settings.INGEST_REVENUE_CAP_FACTOR:g} × {whose} ({price:.2f})"
     if ts is not None:
         if ts > now + timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS):
             errors["ts"] = f"more than {settings.INGEST_MAX_FUTURE_SECONDS} s in the future"
@@ -177,6 +196,9 @@ def event_validate(
         unit,
         ts.isoformat(),
         revenue if event_type == ORDER else None,
+        product.product_id if product is not None else None,
+        # Excluded (some arm shows the control's copy on it): kept out of the pooled totals.
+        bool(product is not None and product.fallback),
     ]
     return row, snapshot.experiment_id, {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from catalog.models import Product
 from experiments.models import UNIT_MAX_LENGTH, Experiment, Variant
 
 # The tables keep the names they had when these models lived in the experiments app.
@@ -70,6 +71,11 @@ class Event(models.Model):
     unit = models.CharField(max_length=UNIT_MAX_LENGTH)
     ts = models.DateTimeField()
     revenue = models.FloatField(null=True, blank=True)
+    # The SKU the event is about (required on impressions, clicks and add-to-carts of a catalog
+    # experiment; an order may name none). Reports read the per-product totals, not this column.
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     write_key = models.ForeignKey(WriteKey, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     received_at = models.DateTimeField()
 
@@ -113,6 +119,84 @@ class UnitTotals(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} in variant {self.variant_id}"
+
+
+class Dimension(models.IntegerChoices):
+    """What a breakdown row is keyed by: a product id or a category id."""
+
+    PRODUCT = 0, "product"
+    CATEGORY = 1, "category"
+
+
+class BreakdownUnitTotals(models.Model):
+    """Running totals per (experiment, unit, variant, product) and per (experiment, unit, variant, category).
+
+    Kept so that each batch knows a unit's old totals on a product (old = new - delta, from the upsert's
+    RETURNING) and can move the sums of squares in `BreakdownStats` exactly. Events of excluded products
+    have product rows here but no category rows (categories, like the pooled totals, leave them out).
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
+    key = models.BigIntegerField(help_text="Product id or category id, per `dimension`.")
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    add_to_carts = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name_plural = "breakdown unit totals"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "unit", "variant", "dimension", "key"], name="breakdownunit_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} in variant {self.variant_id}, {self.get_dimension_display()} {self.key}"
+
+
+class BreakdownStats(models.Model):
+    """Sufficient statistics per (experiment, variant, product) and per (experiment, variant, category):
+    sums over units of the per-unit totals in `BreakdownUnitTotals`, their squares and cross products
+    (the fields of `analytics.selectors.VariantAggregates`). Moved in the transaction that stores the
+    events, so a breakdown report reads rows per product and arm, never units."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
+    key = models.BigIntegerField(help_text="Product id or category id, per `dimension`.")
+    excluded = models.BooleanField(
+        default=False, help_text="A product some arm had no approved copy for: not in the pooled analysis."
+    )
+    units = models.BigIntegerField(default=0)
+    impressions = models.FloatField(default=0.0)
+    clicks = models.FloatField(default=0.0)
+    add_to_carts = models.FloatField(default=0.0)
+    orders = models.FloatField(default=0.0)
+    revenue = models.FloatField(default=0.0)
+    sq_impressions = models.FloatField(default=0.0)
+    sq_clicks = models.FloatField(default=0.0)
+    sq_add_to_carts = models.FloatField(default=0.0)
+    sq_orders = models.FloatField(default=0.0)
+    sq_revenue = models.FloatField(default=0.0)
+    x_clicks_impressions = models.FloatField(default=0.0)
+    x_orders_impressions = models.FloatField(default=0.0)
+    x_orders_clicks = models.FloatField(default=0.0)
+    x_add_to_carts_clicks = models.FloatField(default=0.0)
+    units_without_impression = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "breakdown stats"
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "variant", "dimension", "key"], name="breakdownstats_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.variant_id}, {self.get_dimension_display()} {self.key}"
 
 
 class IngestStats(models.Model):
@@ -183,6 +267,9 @@ class QuarantinedEvent(models.Model):
     unit = models.CharField(max_length=UNIT_MAX_LENGTH)
     ts = models.DateTimeField()
     revenue = models.FloatField(null=True, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reason = models.CharField(max_length=32, choices=Reason.choices, db_index=True)
     write_key = models.ForeignKey(WriteKey, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     received_at = models.DateTimeField()

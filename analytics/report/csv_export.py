@@ -38,6 +38,11 @@ CSV_COLUMNS = (
     "estimate_sequential_ci_upper",
     "method",
     "guardrail",
+    # Catalog experiments: rows of the per-product and per-category breakdowns follow the pooled rows, with
+    # these three set (empty on pooled rows); their p-values are adjusted across the breakdown's rows.
+    "breakdown",
+    "breakdown_key",
+    "excluded",
 )
 _NO_INTERVAL = (None, None)
 
@@ -97,6 +102,42 @@ def report_csv(report: Report) -> str:
                 ),
                 *((lift.estimate, est_ci[0], est_ci[1], est_seq[0], est_seq[1], lift.method) if lift else (None,) * 6),
                 bool(settings and settings.guardrail),
+                None,
+                None,
+                None,
             ]
             writer.writerow([_cell(v) for v in row])
+    _breakdown_rows(writer, report)
     return buffer.getvalue()
+
+
+def _breakdown_rows(writer: Any, report: Report) -> None:
+    variants = {v.key: v for v in report.variants}
+    for breakdown in report.breakdowns:
+        for row in breakdown.rows:
+            for key, units in row.units.items():
+                variant = variants[key]
+                for metric, result in row.metrics.items():
+                    lift = result.lifts.get(key)
+                    ci = (lift.ci if lift else None) or _NO_INTERVAL
+                    line = [
+                        report.experiment,
+                        key,
+                        variant.is_control,
+                        variant.lambda_value,
+                        units,
+                        metric,
+                        result.values.get(key),
+                        None,
+                        *((lift.relative, ci[0], ci[1], lift.p_value, lift.p_value_adjusted) if lift else (None,) * 5),
+                        *(None,) * 5,
+                        lift.significant if lift else None,
+                        None,
+                        "relative" if lift else None,
+                        *(None,) * 6,
+                        False,
+                        breakdown.dimension,
+                        row.key,
+                        row.excluded,
+                    ]
+                    writer.writerow([_cell(v) for v in line])

@@ -281,6 +281,69 @@ class DataQuality(_Json):
 
 
 @frozen
+class BreakdownLift(_Json):
+    """One row's treatment vs control: relative lift, fixed-horizon interval, p-values."""
+
+    relative: float | None
+    ci: Interval | None
+    p_value: float | None
+    p_value_adjusted: float | None = spec(description="adjusted across every row and treatment arm of the metric")
+    significant: bool = spec(description="adjusted p < alpha")
+
+
+@frozen
+class BreakdownMetric(_Json):
+    values: dict[str, float | None] = spec(description="variant key → the metric's value in this row")
+    lifts: dict[str, BreakdownLift] = spec(description="treatment key → lift vs control")
+
+
+@frozen
+class BreakdownRow(_Json):
+    """One product (or category) of a breakdown."""
+
+    key: str = spec(description="the SKU, or the category's name")
+    title: str
+    category: str | None = spec(description="the product's category (null in the category breakdown)")
+    excluded: bool = spec(description="left out of the pooled analysis: some arm showed the control's copy here")
+    units: dict[str, int] = spec(description="variant key → units with events on this row")
+    metrics: dict[str, BreakdownMetric]
+
+
+@frozen
+class BreakdownRest(_Json):
+    """The rows a report left out (it was asked for its top rows only), summarised."""
+
+    rows: int
+    units: int
+    excluded: int
+    significant: int
+
+
+@frozen
+class Breakdown(_Json):
+    """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
+
+    dimension: Literal["product", "category"]
+    metrics: list[str]
+    correction: Correction
+    rows_total: int
+    excluded_rows: int
+    significant_rows: int = spec(description="rows with an adjusted p < alpha on some metric and arm")
+    note: str
+    rows: list[BreakdownRow] = spec(description="by units, most first (the top rows only, if the report was asked so)")
+    rest: BreakdownRest | None = spec(default=None, description="the rows not listed, summarised; null: all listed")
+
+
+@frozen
+class ExcludedProducts(_Json):
+    """Products left out of the pooled analysis (their events are only in the product breakdown)."""
+
+    count: int
+    skus: list[str] = spec(description="the first 100, by SKU")
+    reason: str
+
+
+@frozen
 class Report(_Json):
     """The lift report of one experiment: what the pages, the API, the CSV and the command render."""
 
@@ -316,6 +379,10 @@ class Report(_Json):
     plan: Plan | None = None
     revenue_capping: RevenueCapping | None = None
     data_quality: DataQuality | None = None
+    excluded_products: ExcludedProducts | None = spec(default=None, description="catalog experiments only")
+    breakdowns: list[Breakdown] = spec(
+        default_factory=list, description="per product and per category (catalog experiments of several products)"
+    )
     allocation: Allocation | None = spec(default=None, omit_if_none=True)
 
     @property

@@ -27,7 +27,7 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
     without facts (`data.fit_to_train`)."""
     lam = float(category.recommended_lambda)
     keywords = tuple(category.keywords or ())
-    outcomes = {o.variant_id: o for o in selectors.variant_outcomes(category=category)}
+    outcomes = {(o.variant_id, o.product_id): o for o in selectors.variant_outcomes(category=category)}
     impressions = sum(o.impressions for o in outcomes.values())
     mean_ctr = sum(o.clicks for o in outcomes.values()) / impressions if impressions else 0.0
     mean_cvr = sum(o.orders for o in outcomes.values()) / impressions if impressions else 0.0
@@ -43,7 +43,7 @@ def finetune_examples(*, category: Category) -> list[TrainingExample]:
         context = selectors.product_context(product=row.product)
         if not fit_to_train(row.copy, product_facts(context), other_brands=context.other_brands):
             continue  # approved before the guards, or edited by hand beyond the product's facts
-        outcome = outcomes.get(row.variant_id)
+        outcome = outcomes.get((row.variant_id, row.product_id))
         weight = (
             outcome_weight(
                 impressions=outcome.impressions,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from analytics.report.types import report_schema
 from experiments.assignment import snapshot_cache_clear
 from experiments.models import Experiment
 from tests.analytics.factories import Truth, traffic
+from tests.ingest.test_products import catalog_products  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,10 @@ KEYED_BY_DATA = {
     "timeseries[].lift",
     "timeseries[].lift.*",
     "allocation.all_traffic",
+    "breakdowns[].rows[].units",
+    "breakdowns[].rows[].metrics",
+    "breakdowns[].rows[].metrics.*.values",
+    "breakdowns[].rows[].metrics.*.lifts",
 }
 
 
@@ -104,7 +110,7 @@ DAYS_LEFT = dict.fromkeys(
 )
 REPORT = {
     **dict.fromkeys(("experiment", "name", "status"), "*"),
-    "product": {"sku": "*", "title": "*", "category": "*"},
+    "product": {"sku": "*", "title": "*", "category": "*", "count": "*"},
     **dict.fromkeys(("primary_metric", "computed_at", "started_at", "stopped_at", "days_running", "alpha"), "*"),
     **dict.fromkeys(("sequential_method", "sequential_tuning_n", "min_units_per_arm", "correction"), "*"),
     "minimum_lift": "*",
@@ -179,7 +185,34 @@ REPORT = {
         "quarantined_by_reason": {},
         "impossible_rates": "*[]",
     },
+    # A one-product experiment: no excluded products, no breakdowns (see CATALOG below).
+    "excluded_products": "*",
+    "breakdowns": "*[]",
 }
+
+
+BREAKDOWN_LIFT = {"relative": "*", "ci": "*[]", "p_value": "*", "p_value_adjusted": "*", "significant": "*"}
+BREAKDOWN = {
+    "dimension": "*",
+    "metrics": "*[]",
+    "correction": "*",
+    "rows_total": "*",
+    "excluded_rows": "*",
+    "significant_rows": "*",
+    "note": "*",
+    "rows": [
+        {
+            "key": "*",
+            "title": "*",
+            "category": "*",
+            "excluded": "*",
+            "units": {"<key>": "*"},
+            "metrics": {"<key>": {"values": {"<key>": "*"}, "lifts": {"<key>": BREAKDOWN_LIFT}}},
+        }
+    ],
+    "rest": "*",  # null: every row listed; see the test below for the summary's shape
+}
+CATALOG = {"excluded_products": {"count": "*", "skus": "*[]", "reason": "*"}, "breakdowns": [BREAKDOWN]}
 
 
 def _openapi_to_jsonschema(schema: Any) -> Any:
@@ -267,3 +300,22 @@ def test_schema_lists_exactly_the_json_keys(make_experiment):
     assert list(variant["properties"]) == list(data["variants"][0])
     lift = variant["properties"]["metrics"]["additionalProperties"]["properties"]["lift"]
     assert list(lift["properties"]) == list(LIFT) and lift["nullable"] is True
+
+
+@pytest.mark.usefixtures("catalog_products")
+def test_catalog_report_adds_excluded_products_and_breakdowns(marketer, settings):
+    from tests.analytics.test_breakdowns import _traffic
+    from tests.ingest.test_products import _catalog_experiment
+
+    settings.INGEST_ORDERS_NEED_CLICK = False
+    experiment = _catalog_experiment(marketer, missing=("CAT-B",))
+    _traffic(np.random.default_rng(1), units=60)
+    data = services.report_build(experiment=experiment, backfill="never").to_dict()
+    pinned = shape(data)
+    assert {key: pinned[key] for key in CATALOG} == CATALOG
+    assert [b["dimension"] for b in data["breakdowns"]] == ["product", "category"]
+    assert_valid(data)
+    top = services.report_build(experiment=experiment, backfill="never", breakdown_rows=1).to_dict()
+    assert top["breakdowns"][0]["rest"].keys() == {"rows", "units", "excluded", "significant"}
+    assert top["breakdowns"][0]["rest"]["rows"] == 2 and len(top["breakdowns"][0]["rows"]) == 1
+    assert_valid(top)
