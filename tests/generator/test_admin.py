@@ -46,7 +46,8 @@ def test_action_shows_the_form_with_category_defaults(admin_user, draft_experime
     response.render()
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'value="0.20, 0.40, 0.60"' in html and draft_experiment.key in html
+    # The λ of the experiment's LLM arms (a catalog experiment's policies), one job each.
+    assert 'value="0.40, 0.60"' in html and draft_experiment.key in html
     assert not GenerationJob.objects.exists()
 
 
@@ -58,8 +59,9 @@ def test_action_queues_jobs_and_skips_non_drafts(admin_user, draft_experiment, m
         admin, _request("post", admin_user, data), Experiment.objects.filter(pk__in=[draft_experiment.pk, running.pk])
     )
     assert result is None
-    job = GenerationJob.objects.get()
-    assert job.experiment == draft_experiment and job.lambdas == [0.3, 0.7] and job.top_k == 2
+    made = GenerationJob.objects.order_by("pk")
+    assert [job.lambdas for job in made] == [[0.3], [0.7]]  # one job per LLM arm
+    assert all(job.experiment == draft_experiment and job.top_k == 2 for job in made)
     assert any("queued" in m for m in admin.messages)
     assert any("pulse-live" in m and "draft" in m for m in admin.messages)
 

@@ -17,20 +17,16 @@ def test_default_lambdas_are_recommended_and_plus_minus_two_tenths_clipped(db):
 def test_variant_outcomes_read_unit_totals(draft_experiment):
     from django.utils import timezone
 
-    from ingest.models import UnitTotals
+    from ingest.models import BreakdownUnitTotals, Dimension, UnitTotals
 
     now = timezone.now()
     control = draft_experiment.variants.get(key="control")
     for unit, (imp, clk, orders) in enumerate([(10, 2, 1), (5, 1, 0)]):
-        UnitTotals.objects.create(
-            experiment=draft_experiment,
-            variant=control,
-            unit=f"u{unit}",
-            impressions=imp,
-            clicks=clk,
-            orders=orders,
-            first_seen=now,
-            last_seen=now,
+        counts = {"impressions": imp, "clicks": clk, "orders": orders}
+        common = {"experiment": draft_experiment, "variant": control, "unit": f"u{unit}"}
+        UnitTotals.objects.create(**common, **counts, first_seen=now, last_seen=now, first_exposure=now)
+        BreakdownUnitTotals.objects.create(
+            **common, **counts, dimension=Dimension.PRODUCT, key=draft_experiment.product.pk
         )
     outcomes = selectors.variant_outcomes()
     assert [(o.variant_id, o.impressions, o.clicks, o.orders) for o in outcomes] == [(control.pk, 15, 3, 1)]
