@@ -81,6 +81,70 @@ def bench_experiment(key: str = "bench-assign", weights=(1, 1, 2), coverage: flo
     return experiment
 
 
+def bench_catalog_experiment(key: str = "bench-catalog", n: int = 10_000, weights=(1, 1, 2)):
+    """A running three-arm experiment over `n` fixture products, every arm's copy approved on each
+    (created once, reused). Products and copy rows are written in bulk; the experiment is created
+    and started through the services, as the admin would. Returns (experiment, SKUs, setup timings)."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+    from django.utils import timezone
+
+    from catalog.models import Category, Product
+    from experiments import services
+    from experiments.models import Experiment, ExperimentProduct, VariantCopy
+
+    prefix = f"BCAT{n}-"
+    skus = [f"{prefix}{i:06d}" for i in range(n)]
+    existing = Experiment.objects.filter(key=key).first()
+    if existing is not None and ExperimentProduct.objects.filter(experiment=existing).count() == n:
+        return existing, skus, {}
+    if existing is not None:
+        existing.delete()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    have = set(Product.objects.filter(sku__startswith=prefix).values_list("sku", flat=True))
+    category = Category.objects.get(name="FMCG")
+    Product.objects.bulk_create(
+        [
+            Product(
+                sku=sku,
+                title=f"Bench catalog product {i}",
+                brand="BenchCatalog",
+                category=category,
+                price=5 + i % 40,
+                description=f"Bench catalog product {i}, fresh and ready.",
+                copy=f"Bench catalog product {i}: current copy.",
+            )
+            for i, sku in enumerate(skus)
+            if sku not in have
+        ],
+        batch_size=2000,
+    )
+    timings["products (bulk_create)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    experiment = services.experiment_create(
+        key=key,
+        name=key,
+        products={"skus": skus},
+        variants=[
+            {"key": f"v{i}", "is_control": i == 0, "weight": w, "lambda_value": None if i == 0 else 0.2 * i}
+            for i, w in enumerate(weights)
+        ],
+    )
+    timings["experiment_create (set + copy rows)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for variant in experiment.variants.filter(is_control=False):
+        text = Concat(Value(f"Bench copy {variant.key} for product "), Cast("product_id", CharField()))
+        VariantCopy.objects.filter(variant=variant).update(copy=text, status=VariantCopy.Status.APPROVED)
+    timings["approve copy rows (one UPDATE per arm)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    services.experiment_start(experiment=experiment)
+    timings["experiment_start"] = time.perf_counter() - started
+    Experiment.objects.filter(pk=experiment.pk).update(started_at=timezone.now() - timedelta(days=1))
+    experiment.refresh_from_db()
+    return experiment, skus, timings
+
+
 def bench_event(event_id: str, kind: str, experiment: str, unit: str, ts: str, revenue: float) -> dict:
     """One storefront event as POST /api/v1/events takes it; an order carries `revenue`."""
     event = {"event_id": event_id, "type": kind, "experiment": experiment, "unit": unit, "ts": ts}

@@ -2,11 +2,16 @@
 
     python -m tests.integration.generation_worker worker -Q generation --concurrency 1 …
 
-Everything but the model is the product's own code: the Celery app and task, generation_job_run,
-its transaction, PostgreSQL, the broker. The stand-in (the generator tests' stub pipeline) sleeps
-STUB_SECONDS_PER_POOL after each λ pool, so a test can kill the worker while a job is known to be
-half done, whatever the load of the machine; the real SmolLM2 on a shared 2-CPU runner takes
-anywhere from 5 s to minutes per pool, which no fault test can time.
+Everything but the model is the product's own code: the Celery app and task, generation_job_run
+and its per-product transactions, PostgreSQL, the broker. The stand-in (the generator tests' stub
+pipeline) takes STUB_SECONDS_PER_PRODUCT for each (product, λ) it is called for, after a one-off
+STUB_SECONDS_TO_LOAD in each new process (loading the model), so a test can kill the worker while
+a job is known to be part done, whatever the load of the machine; the real SmolLM2 on a shared
+2-CPU runner takes anywhere from 5 s to minutes per product, which no fault test can time.
+
+Every call is logged, before it starts, as one line "title<TAB>λ<TAB>pid" appended to
+STUB_CALLS_FILE (when set): the test counts from it how often each product was generated, and by
+which process (a killed pool child, its replacement, another worker).
 
 With STUB_IGNORE_SOFT_LIMIT=1 the stand-in swallows Celery's soft time limit, as a job hung
 inside a CUDA call never sees it: only the hard limit stops it.
@@ -27,8 +32,11 @@ django.setup()
 from generator import jobs  # noqa: E402
 from tests.generator.conftest import stub_generate_for_product  # noqa: E402
 
-SECONDS_PER_POOL = float(os.environ.get("STUB_SECONDS_PER_POOL", "1.5"))
+SECONDS_PER_PRODUCT = float(os.environ.get("STUB_SECONDS_PER_PRODUCT", "0.6"))
+SECONDS_TO_LOAD = float(os.environ.get("STUB_SECONDS_TO_LOAD", "0.3"))
+CALLS_FILE = os.environ.get("STUB_CALLS_FILE", "")
 IGNORE_SOFT_LIMIT = os.environ.get("STUB_IGNORE_SOFT_LIMIT") == "1"
+_loaded = False
 
 
 def _sleep(seconds: float) -> None:
@@ -41,14 +49,26 @@ def _sleep(seconds: float) -> None:
                 raise
 
 
-def paced_generate_for_product(*, progress=None, **kwargs):
-    def report(share: float) -> None:
-        if progress:
-            progress(share)
-        _sleep(SECONDS_PER_POOL)  # the next pool (or the last one's scoring) takes a while
+def _log_call(title: str, lambdas) -> None:
+    if not CALLS_FILE:
+        return
+    line = "".join(f"{title}\t{float(lam)}\t{os.getpid()}\n" for lam in lambdas).encode()
+    # One O_APPEND write per call: lines of concurrent processes never interleave.
+    fd = os.open(CALLS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
-    _sleep(SECONDS_PER_POOL / 2)  # loading the model
-    return stub_generate_for_product(progress=report, **kwargs)
+
+def paced_generate_for_product(*, product, lambdas, **kwargs):
+    global _loaded
+    _log_call(product.title, lambdas)
+    if not _loaded:
+        _sleep(SECONDS_TO_LOAD)
+        _loaded = True
+    _sleep(SECONDS_PER_PRODUCT * len(lambdas))
+    return stub_generate_for_product(product=product, lambdas=lambdas, **kwargs)
 
 
 jobs.generate_for_product = paced_generate_for_product
