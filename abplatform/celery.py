@@ -25,7 +25,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 def unacked_restore_options(visibility_timeout: int) -> dict[str, int]:
-    """How often a Redis consumer looks for messages whose worker died without acknowledging them.
+    """How often a Redis consumer looks for messages whose worker died without acknowledging them,
+    and how long its sweep's lock outlives a dead sweeper.
 
     kombu 5.7 sweeps every `unacked_restore_interval × unacked_restore_throttle` seconds (10 × 10
     by default). A message of a dead worker is redelivered once it is `visibility_timeout` old and
@@ -35,7 +36,15 @@ def unacked_restore_options(visibility_timeout: int) -> dict[str, int]:
     """
     period = max(1, min(100, visibility_timeout // 5))
     interval = min(10, period)
-    return {"unacked_restore_interval": interval, "unacked_restore_throttle": max(1, period // interval)}
+    return {
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": max(1, period // interval),
+        # A sweep holds a lock in Redis; a worker killed mid-sweep leaves it held until it expires
+        # (kombu's default: 300 s), and no consumer restores anything meanwhile. Expire it with
+        # the sweep period: a rare second concurrent sweep can deliver a job twice, which the
+        # tasks tolerate (idempotent), while a 5-minute stall after a crash is not tolerable.
+        "unacked_mutex_expire": max(10, period),
+    }
 
 
 def _configure() -> None:

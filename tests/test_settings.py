@@ -84,6 +84,8 @@ def test_a_dead_workers_messages_are_swept_within_a_fifth_of_the_visibility_time
     sweep = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
     assert 1 <= sweep <= sweep_at_most
     assert options["unacked_restore_interval"] <= 10  # kombu's timer still ticks at least every 10 s
+    # A sweeper killed holding the sweep's lock stalls every redelivery until the lock expires.
+    assert 10 <= options["unacked_mutex_expire"] <= max(10, sweep)
 
 
 def test_the_broker_gets_the_sweep_options():

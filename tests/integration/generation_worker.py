@@ -71,7 +71,9 @@ def paced_generate_for_product(*, product, lambdas, **kwargs):
     return stub_generate_for_product(product=product, lambdas=lambdas, **kwargs)
 
 
-jobs.generate_for_product = paced_generate_for_product
+# Jobs sample products in batched calls; the stand-in takes the batch one product at a time, so a
+# kill lands between two products whatever the chunk size.
+jobs.generate_for_products = jobs.per_product_batch(paced_generate_for_product)
 
 if __name__ == "__main__":
     from celery.__main__ import main
