@@ -24,9 +24,9 @@ from experiments import services
 from experiments.assignment import snapshot_build
 from experiments.models import Experiment, Variant
 from ingest.accept import event_validate
-from ingest.models import Event
+from ingest.models import Event, WriteKey
 from ingest.store import events_store
-from ingest.writekeys import demo_write_key_path, write_key_authenticate, write_key_create
+from ingest.writekeys import demo_write_key_path, write_key_authenticate, write_key_cache_clear, write_key_create
 from simulator.traffic import ArmTruth, traffic_events
 
 DEMO_WRITE_KEY_NAME = "demo storefront"
@@ -95,11 +95,16 @@ def demo_experiment_create(*, key: str, sku: str, hypothesis: str) -> Experiment
 
 def demo_write_key() -> str:
     """The demo storefront's write key, kept in `var/demo_write_key` for the demo page and the
-    simulator. A local development convenience: real storefronts get keys from the admin."""
+    simulator. A local development convenience: real storefronts get keys from the admin.
+
+    A simulated key: the experiments it posts events for (from the demo store page too) are
+    labelled "simulated traffic" in their reports. A key made before that flag existed gets it."""
     path = demo_write_key_path()
-    if path.exists() and write_key_authenticate(path.read_text().strip()) is not None:
+    if path.exists() and (key_id := write_key_authenticate(path.read_text().strip())) is not None:
+        if WriteKey.objects.filter(pk=key_id, simulated=False).update(simulated=True):
+            write_key_cache_clear()
         return path.read_text().strip()
-    _, clear = write_key_create(name=DEMO_WRITE_KEY_NAME)
+    _, clear = write_key_create(name=DEMO_WRITE_KEY_NAME, simulated=True)
     path.write_text(clear + "\n")
     path.chmod(0o600)
     return clear
@@ -140,6 +145,7 @@ def demo_traffic_seed(*, experiment: Experiment, write_key: str, visitors: int =
         experiment = services.experiment_start(experiment=experiment)
         experiment.started_at = now - timedelta(days=DEMO_DAYS)
         experiment.save(update_fields=["started_at"])
+    services.experiments_mark_simulated(ids=[experiment.pk])
     allocation = snapshot_build(experiment).allocation
     lambdas = {v.key: v.lambda_value for v in experiment.variants.all()}
     truths = {key: DEMO_CONTROL_TRUTH if lam is None else demo_arm_truth(float(lam)) for key, lam in lambdas.items()}

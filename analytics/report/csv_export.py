@@ -38,6 +38,8 @@ CSV_COLUMNS = (
     "estimate_sequential_ci_upper",
     "method",
     "guardrail",
+    # true on every row of a report whose events came from the traffic simulator (the demo's lifts are made up)
+    "simulated_traffic",
 )
 _NO_INTERVAL = (None, None)
 
@@ -97,6 +99,7 @@ def report_csv(report: Report) -> str:
                 ),
                 *((lift.estimate, est_ci[0], est_ci[1], est_seq[0], est_seq[1], lift.method) if lift else (None,) * 6),
                 bool(settings and settings.guardrail),
+                report.simulated_traffic,
             ]
             writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()
