@@ -45,6 +45,7 @@ class ArmPoint:
     cvr_lift_se: float | None
     ctr_lift: float | None
     ctr_lift_se: float | None
+    simulated: bool = False  # the experiment's events came from the traffic simulator
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class LambdaEntry:
         return self.recommendation.fit
 
     @property
+    def simulated_experiments(self) -> list[str]:
+        """The experiments behind the curve whose traffic was simulated (the demo's): the page says so."""
+        return sorted({arm.experiment for arm in self.arms if arm.simulated})
+
+    @property
     def chart_id(self) -> str:
         return f"chart-lambda-{self.category_id}"
 
@@ -181,6 +187,7 @@ def _arm_points_of(
                 cvr_lift_se=lifts["cvr"][1],
                 ctr_lift=lifts["ctr"][0],
                 ctr_lift_se=lifts["ctr"][1],
+                simulated=experiment.simulated_traffic,
             )
         )
 

@@ -4,6 +4,7 @@ browser."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,6 +45,7 @@ def demo_store(request: HttpRequest) -> HttpResponse:
         "requested_key": key,
         "experiment": experiment,
         "others": [e for e in running if e != experiment],
+        "catalog": _running_catalogs().first(),
         "write_key": "",
         "write_key_problem": "",
     }
@@ -81,13 +83,23 @@ def _write_key_context(request: HttpRequest) -> dict[str, str]:
     return {"write_key": write_key, "write_key_problem": ""}
 
 
+def _running_catalogs() -> QuerySet[Experiment]:
+    """Running experiments over more than one product, the oldest first: what a listing is for."""
+    return (
+        Experiment.objects.filter(status=Experiment.Status.RUNNING)
+        .annotate(n_products=Count("products"))
+        .filter(n_products__gt=1)
+        .order_by("started_at", "pk")
+    )
+
+
 @require_safe
 def demo_listing(request: HttpRequest) -> HttpResponse:
     """A listing of several products' cards: the browser asks /api/v1/copy once for all of them.
 
     `?experiment=KEY` lists that running or paused experiment's products; `?products=SKU1,SKU2` lists
     those SKUs (a product in no experiment shows its current copy); without either, the first
-    running experiment's products."""
+    running catalog experiment's products (the seeded demo's), else the first running experiment's."""
     key = request.GET.get("experiment", "").strip()
     skus = [s for s in dict.fromkeys(request.GET.get("products", "").split(",")) if s.strip()]
     active = Experiment.objects.filter(status__in=(Experiment.Status.RUNNING, Experiment.Status.PAUSED))
@@ -95,7 +107,10 @@ def demo_listing(request: HttpRequest) -> HttpResponse:
     if key:
         experiment = active.filter(key=key).first()
     elif not skus:
-        experiment = active.filter(status=Experiment.Status.RUNNING).order_by("started_at", "pk").first()
+        experiment = (
+            _running_catalogs().first()
+            or active.filter(status=Experiment.Status.RUNNING).order_by("started_at", "pk").first()
+        )
     products = Product.objects.select_related("category").order_by("sku")
     if skus:
         products = products.filter(sku__in=skus[:LISTING_MAX_PRODUCTS])

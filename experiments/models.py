@@ -49,6 +49,11 @@ class Experiment(models.Model):
         "there, and those products are left out of the analysis.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    simulated_traffic = models.BooleanField(
+        default=False,
+        help_text="Events came from the traffic simulator (simulate_traffic, the demo seed) or a write key marked "
+        "simulated: every report of this experiment says so, since its lifts describe made-up visitors.",
+    )
     primary_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.CTR)
     alpha = models.FloatField(default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)])
     correction = models.CharField(

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from abplatform.errors import FieldErrors, LifecycleError
@@ -253,6 +254,18 @@ def experiment_update(
         history_record(experiment, user, "Changed", changes=changes)
     snapshot_cache_clear(experiment.key)
     return experiment
+
+
+def experiments_mark_simulated(*, keys: Iterable[str] = (), ids: Iterable[int] = ()) -> int:
+    """Label experiments as holding simulated traffic (the simulator's, the demo's): their reports
+    say so. Idempotent; returns how many were newly marked. Not in the history: it records what
+    came in, not a choice anyone made."""
+    keys, ids = list(keys), list(ids)
+    if not keys and not ids:
+        return 0
+    return Experiment.objects.filter(Q(key__in=keys) | Q(pk__in=ids), simulated_traffic=False).update(
+        simulated_traffic=True
+    )
 
 
 def experiment_start_problems(experiment: Experiment) -> list[str]:

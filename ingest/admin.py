@@ -26,13 +26,13 @@ class IngestStatsInline(admin.TabularInline):
 class WriteKeyAdmin(admin.ModelAdmin):
     """Write keys are generated here and shown once, in the message after saving."""
 
-    list_display = ("name", "prefix", "active", "scope", "created_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = ("name", "prefix", "active", "simulated", "scope", "created_at", "revoked_at")
+    list_filter = ("revoked_at", "simulated")
     search_fields = ("name", "prefix")
     inlines = [IngestStatsInline]
     actions = ["revoke"]
     filter_horizontal = ("experiments",)
-    SCOPE_FIELDS = ("experiments", "allowed_origins", "rate_limit_per_minute")
+    SCOPE_FIELDS = ("experiments", "allowed_origins", "rate_limit_per_minute", "simulated")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -75,7 +75,9 @@ class WriteKeyAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj.prefix, obj.key_hash, obj.created_at = created.prefix, created.key_hash, created.created_at
         WriteKey.objects.filter(pk=created.pk).update(
-            allowed_origins=obj.allowed_origins, rate_limit_per_minute=obj.rate_limit_per_minute
+            allowed_origins=obj.allowed_origins,
+            rate_limit_per_minute=obj.rate_limit_per_minute,
+            simulated=obj.simulated,
         )
         self.message_user(
             request,

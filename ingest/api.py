@@ -144,4 +144,20 @@ class EventsView(APIView):
             response = _error(503, "event queue unavailable; nothing was accepted, retry later")
             response["Retry-After"] = "5"
             return response
+        if scope.simulated and result.accepted:
+            _experiments_mark_simulated(events, result.rejected)
         return Response({"accepted": result.accepted, "rejected": result.rejected}, status=status.HTTP_202_ACCEPTED)
+
+
+def _experiments_mark_simulated(events: list, rejected: list[dict]) -> None:
+    """A simulated key's accepted events make their experiments' reports say "simulated traffic".
+    One UPDATE that writes nothing once set; keys that are not simulated never get here."""
+    from experiments.services import experiments_mark_simulated
+
+    refused = {item["index"] for item in rejected}
+    keys = {
+        event["experiment"]
+        for index, event in enumerate(events)
+        if index not in refused and isinstance(event, dict) and isinstance(event.get("experiment"), str)
+    }
+    experiments_mark_simulated(keys=keys)

@@ -41,6 +41,11 @@ class WriteKey(models.Model):
         help_text="Requests per minute for this key, counted across all web processes; "
         "empty = INGEST_RATE_LIMIT_PER_MINUTE, 0 = unlimited.",
     )
+    simulated = models.BooleanField(
+        default=False,
+        help_text="Posts simulated traffic (the demo storefront, simulate_traffic): the experiments it sends events "
+        "for are labelled 'simulated traffic' in every report.",
+    )
 
     class Meta:
         db_table = "experiments_writekey"

@@ -33,6 +33,7 @@ class WriteKeyScope:
     experiments: frozenset[str] | None
     origins: frozenset[str]
     rate_limit_per_minute: int | None  # None: INGEST_RATE_LIMIT_PER_MINUTE, read at each request
+    simulated: bool = False  # posts simulated traffic: its experiments are labelled so in reports
 
     def allows_experiment(self, key: str) -> bool:
         return self.experiments is None or key in self.experiments
@@ -59,13 +60,21 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def write_key_create(*, name: str, user: AbstractBaseUser | None = None) -> tuple[WriteKey, str]:
-    """A new key and its clear text, which is returned here once and never stored."""
+def write_key_create(
+    *, name: str, user: AbstractBaseUser | None = None, simulated: bool = False
+) -> tuple[WriteKey, str]:
+    """A new key and its clear text, which is returned here once and never stored. A `simulated`
+    key is the simulator's or the demo's: the experiments it posts events for are labelled
+    "simulated traffic" in their reports."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)
     clear = f"{KEY_PREFIX}_{prefix}_{secret}"
     write_key = WriteKey.objects.create(
-        name=name, prefix=prefix, key_hash=_digest(clear), created_by=user if user and user.pk else None
+        name=name,
+        prefix=prefix,
+        key_hash=_digest(clear),
+        created_by=user if user and user.pk else None,
+        simulated=simulated,
     )
     return write_key, clear
 
@@ -102,6 +111,7 @@ def write_key_scope(clear: str) -> WriteKeyScope | None:
                 experiments=experiments or None,
                 origins=origins_parse(candidate.allowed_origins),
                 rate_limit_per_minute=candidate.rate_limit_per_minute,
+                simulated=candidate.simulated,
             )
     if len(_auth_cache) > 10_000:  # bound memory against random-key floods
         _auth_cache.clear()

@@ -245,6 +245,7 @@ def report_assemble(
         experiment=experiment.key,
         name=experiment.name,
         status=experiment.status,
+        simulated_traffic=experiment.simulated_traffic,
         product=_product_summary(experiment),
         primary_metric=experiment.primary_metric,
         computed_at=now,

@@ -43,6 +43,8 @@ CSV_COLUMNS = (
     "breakdown",
     "breakdown_key",
     "excluded",
+    # true on every row of a report whose events came from the traffic simulator (the demo's lifts are made up)
+    "simulated_traffic",
 )
 _NO_INTERVAL = (None, None)
 
@@ -105,6 +107,7 @@ def report_csv(report: Report) -> str:
                 None,
                 None,
                 None,
+                report.simulated_traffic,
             ]
             writer.writerow([_cell(v) for v in row])
     _breakdown_rows(writer, report)
@@ -139,5 +142,6 @@ def _breakdown_rows(writer: Any, report: Report) -> None:
                         breakdown.dimension,
                         row.key,
                         row.excluded,
+                        report.simulated_traffic,
                     ]
                     writer.writerow([_cell(v) for v in line])

@@ -350,6 +350,10 @@ class Report(_Json):
     experiment: str
     name: str
     status: str = spec(enum=Experiment.Status.values)
+    simulated_traffic: bool = spec(
+        description="the events came from the traffic simulator (the demo, simulate_traffic): the lifts describe "
+        "made-up visitors, not shoppers"
+    )
     product: Product
     primary_metric: str = spec(enum=ALL_METRICS)
     computed_at: datetime

@@ -110,7 +110,8 @@ DAYS_LEFT = dict.fromkeys(
 )
 REPORT = {
     **dict.fromkeys(("experiment", "name", "status"), "*"),
-    "product": {"sku": "*", "title": "*", "category": "*", "count": "*"},
+    "simulated_traffic": "*",  # added with the demo's label: events from the traffic simulator
+    "product": {"sku": "*", "title": "*", "category": "*", "count": "*"},  # count: a catalog experiment's products
     **dict.fromkeys(("primary_metric", "computed_at", "started_at", "stopped_at", "days_running", "alpha"), "*"),
     **dict.fromkeys(("sequential_method", "sequential_tuning_n", "min_units_per_arm", "correction"), "*"),
     "minimum_lift": "*",

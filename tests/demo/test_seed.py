@@ -24,7 +24,7 @@ def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
     assert write_key_authenticate(key) is not None
     out = capsys.readouterr().out
     assert "Demo experiments already present" in out
-    assert Experiment.objects.filter(key__startswith="demo-").count() == 3
+    assert Experiment.objects.filter(key__startswith="demo-").count() == 4  # three one-product, one catalog
     from catalog.models import Product
 
     assert Product.objects.count() == 60
@@ -126,6 +126,8 @@ def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monk
     other = demo_experiment_create(key="demo-other", sku="ELEC-002", hypothesis="")
     assert demo_variants_generate(experiment=other) == []
     monkeypatch.setattr("demo.seed.DEMO_EXPERIMENTS", (("demo-other", "ELEC-002", ""),))
+    # The fake writes one-product copy; the catalog demo has its own test (test_catalog_demo.py).
+    monkeypatch.setattr("demo.seed.demo_catalog_experiment_seed", lambda **kwargs: None)
     out = StringIO()
     Experiment.objects.filter(key="demo-other").first().variants.exclude(is_control=True).delete()
     call_command("seed_demo", "--llm", stdout=out)

@@ -35,6 +35,8 @@ def test_simulate_traffic_posts_over_http_with_the_true_rates(started, write_key
     out, err = StringIO(), StringIO()
     _simulate_week(started, live_server.url, write_key[1], stdout=out, stderr=err)
     assert "0 rejected" in out.getvalue(), out.getvalue() + err.getvalue()
+    started.refresh_from_db()
+    assert started.simulated_traffic  # even with a storefront's key: the command's visitors are made up
     totals = {
         row["variant__key"]: row
         for row in UnitTotals.objects.values("variant__key").annotate(

@@ -101,7 +101,7 @@ class Command(BaseCommand):
         path = demo_write_key_path()
         if path.exists():
             return path.read_text().strip()
-        return write_key_create(name="simulate_traffic")[1]
+        return write_key_create(name="simulate_traffic", simulated=True)[1]
 
     def _run(self, client: StorefrontClient, o: dict, ctr_spec, cvr_spec) -> None:
         allocation, config = client.allocation(o["experiment"])
@@ -165,6 +165,12 @@ class Command(BaseCommand):
             accepted, retries = self._flush(client, batch, accepted, retries, rejected)
             posted += len(batch)
         elapsed = time.monotonic() - began
+        if accepted:
+            # Whatever key posted them (one passed with --write-key may be a real storefront's), these
+            # visitors are made up: the experiment's reports say so from now on.
+            from experiments.services import experiments_mark_simulated
+
+            experiments_mark_simulated(keys=[o["experiment"]])
         for key, truth in truths.items() if isinstance(truths, dict) else ():
             self.stdout.write(f"  {key}: true CTR {truth.ctr:.3f}, CVR {truth.cvr:.3f}")
         self.stdout.write(
