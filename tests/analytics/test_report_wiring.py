@@ -163,7 +163,7 @@ def test_page_and_csv_show_the_plan_capping_guardrails_and_headline(make_experim
     running.refresh_from_db()
     report = services.report_build(experiment=running, backfill="never")
     rows = report_csv(report).splitlines()
-    assert rows[0].split(",") == list(CSV_COLUMNS) and CSV_COLUMNS[-7:] == (
+    assert rows[0].split(",") == list(CSV_COLUMNS) and CSV_COLUMNS[-11:] == (
         "estimate",
         "estimate_ci_lower",
         "estimate_ci_upper",
@@ -171,6 +171,11 @@ def test_page_and_csv_show_the_plan_capping_guardrails_and_headline(make_experim
         "estimate_sequential_ci_upper",
         "method",
         "guardrail",
+        "breakdown",
+        "breakdown_key",
+        "excluded",
+        "simulated_traffic",
     )
     atc_treatment = [r for r in rows if ",llm-l060," in r and ",atc_rate," in r]
-    assert atc_treatment and atc_treatment[0].endswith(",welch_t,true")
+    # guardrail true; no breakdown on a pooled row; real (not simulated) traffic
+    assert atc_treatment and atc_treatment[0].endswith(",welch_t,true,,,,false")
