@@ -418,13 +418,18 @@ def _category_context(job: GenerationJob, category: Category, adapter: str | Non
     )
 
 
-def _job_variant(job: GenerationJob, lam: float) -> tuple[Any, str]:
-    """The LLM arm of λ, made when missing, with the experiment locked; (None, why) once the
-    experiment has left draft (its copy is frozen then). Called inside the product's transaction,
-    so a failed save leaves no half-made arm."""
+def _job_variant(job: GenerationJob, lam: float, *, create: bool = True) -> tuple[Any, str]:
+    """The LLM arm of λ, made when missing (with `create`: only for copy that was chosen, so a λ
+    where nothing passed leaves no empty arm behind), with the experiment locked; (None, why) once
+    the experiment has left draft (its copy is frozen then). Called inside the product's
+    transaction, so a failed save leaves no half-made arm."""
     experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
     if experiment.status != Experiment.Status.DRAFT:
         return None, f"the experiment is {experiment.status} now: no variant was created"
+    if not create:
+        existing = experiment.variants.filter(key=variant_key_for(lam), is_control=False).first()
+        existing = existing or experiment.variants.filter(key=f"{variant_key_for(lam)}-llm").first()
+        return existing, ""
     next_position = (experiment.variants.aggregate(top=Max("position"))["top"] or 0) + 1
     variant, _ = variant_for_lambda(
         experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=next_position
@@ -497,9 +502,9 @@ def _job_product_save(
             f"none of the {len(result.candidates)} candidates ({outcome.rounds} rounds) passed the filters and "
             "copy guards"
         )
-    variant, frozen = _job_variant(job, lam)
+    variant, frozen = _job_variant(job, lam, create=best is not None)
     if variant is None:
-        note, best = frozen, None
+        note, best = frozen or note, None
     else:
         variant_copy_generated(
             variant=variant,
