@@ -27,6 +27,7 @@ from analytics.stats.results import finite_or_none
 from catalog.models import Category
 from catalog.paper import PAPER_LAMBDA_RANGES
 from experiments.models import Experiment, Variant
+from experiments.product_sets import experiment_main_category
 
 MIN_LAMBDAS_FOR_ELBOW = 3
 _Z95 = 1.959963984540054
@@ -146,7 +147,7 @@ def arm_points(
     points: dict[int, list[ArmPoint]] = defaultdict(list)
     for experiment in experiments:
         per_category = (by_category or {}).get(experiment.pk) or {
-            experiment_category_id(experiment): aggregates.get(experiment.pk, {})
+            getattr(experiment_main_category(experiment), "pk", None): aggregates.get(experiment.pk, {})
         }
         for category_id, stats in per_category.items():
             _arm_points_of(experiment, variants.get(experiment.pk, ()), stats, scores, config, points[category_id])
@@ -319,12 +320,3 @@ def offline_lambda_elbows() -> dict[str, Elbow]:
         knee = (data or {}).get("elbow") or {}
         result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result
-
-
-def experiment_category_id(experiment: Experiment) -> int | None:
-    """The category of an experiment's products (the commonest, for a mixed set): where its arms
-    sit on the λ trade-off page."""
-    from django.db.models import Count
-
-    row = experiment.products.values("category").annotate(n=Count("id")).order_by("-n", "category").first()
-    return row["category"] if row else None

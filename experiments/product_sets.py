@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from abplatform.errors import FieldErrors
 from catalog.models import Category, Product
@@ -47,6 +47,13 @@ def product_set_resolve(spec: dict[str, Any]) -> QuerySet[Product]:
     if not products.exists():
         raise FieldErrors({"products": "selects no product"})
     return products.order_by("sku")
+
+
+def experiment_main_category(experiment) -> Category | None:
+    """The category most of the experiment's products are in (ties: the lowest id): whose λ
+    defaults a job uses, where its arms sit on the λ page, what its report names."""
+    row = experiment.products.values("category").annotate(n=Count("id")).order_by("-n", "category").first()
+    return Category.objects.filter(pk=row["category"]).first() if row else None
 
 
 def product_set_describe(spec: dict[str, Any]) -> str:

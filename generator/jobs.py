@@ -25,6 +25,7 @@ from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Category
 from experiments.copies import variant_copy_generated
 from experiments.models import Experiment
+from experiments.product_sets import experiment_main_category
 from experiments.services import variant_for_lambda
 from generator import dispatch, selectors
 from generator.models import Candidate, GenerationJob, GenerationJobProduct
@@ -122,7 +123,7 @@ def generation_job_create(
             f"experiment {experiment.key!r} is {experiment.status}; LLM copy can only be generated for a draft"
         )
     if lambdas is None:
-        lambdas = selectors.default_lambdas(category=_main_category(experiment))
+        lambdas = selectors.default_lambdas(category=experiment_main_category(experiment))
     clean_lambdas, n, k = generation_input_validate(lambdas=lambdas, candidates=candidates, top_k=top_k)
     products = experiment.products.all()
     if skus:
@@ -159,15 +160,7 @@ def experiment_lambdas(*, experiment: Experiment) -> list[float]:
     category's default: its recommended λ and ±0.2."""
     arms = experiment.variants.filter(is_control=False, lambda_value__isnull=False).order_by("position")
     values = sorted({round(float(v), 2) for v in arms.values_list("lambda_value", flat=True)})
-    return values or selectors.default_lambdas(category=_main_category(experiment))
-
-
-def _main_category(experiment: Experiment):
-    """The category most of the set's products are in (its λ defaults apply)."""
-    from django.db.models import Count
-
-    row = experiment.products.values("category").annotate(n=Count("id")).order_by("-n", "category").first()
-    return Category.objects.filter(pk=row["category"]).first() if row else None
+    return values or selectors.default_lambdas(category=experiment_main_category(experiment))
 
 
 def _job_params(job: GenerationJob, predictor: LogisticModel | None = None) -> GenerationParams:

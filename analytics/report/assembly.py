@@ -8,7 +8,6 @@ does the reads and calls it.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -31,7 +30,7 @@ from analytics.report.types import (
 from analytics.stats import sample_size, srm_test
 from analytics.stats.results import finite_or_none
 from experiments.models import Experiment, Variant, VariantCopy
-from experiments.product_sets import product_set_describe
+from experiments.product_sets import experiment_main_category, product_set_describe
 
 
 def _srm(ordered: list[Variant], units: dict[str, int], threshold: float) -> Srm:
@@ -289,6 +288,7 @@ def _product_summary(experiment: Experiment) -> Product:
     if count == 1:
         only = products[0]
         return Product(sku=only.sku, title=only.title, category=only.category.name, count=1)
-    categories = Counter(experiment.products.values_list("category__name", flat=True))
-    main = categories.most_common(1)[0][0] if categories else ""
-    return Product(sku="", title=product_set_describe(experiment.product_set), category=main, count=count)
+    main = experiment_main_category(experiment)
+    return Product(
+        sku="", title=product_set_describe(experiment.product_set), category=main.name if main else "", count=count
+    )
