@@ -243,7 +243,10 @@ def _name_claims(text: str, index: FactIndex, taken: list[tuple[int, int]]) -> l
             continue
         base = tok.replace("’", "'").removesuffix("'s")
         head, _, suffix = base.partition("-")
-        is_camel = bool(re.fullmatch(r"[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*", head))
+        # camelCase and odd mixes ("MacBook", "iPhone", "VIPzx"); an acronym's plural ("USBs") is not one.
+        is_camel = bool(
+            re.fullmatch(r"[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z][A-Za-z]*", head)
+        ) and not re.fullmatch(r"[A-Z]{2,}s", head)
         if (base in _BRAND_SET or head in _BRAND_SET) and not _in_data(head, index):
             flush()
             claims.append(Claim("name", tok, m.start(), m.end(), False))

@@ -7,9 +7,9 @@ keyword strings of seven or more words without a single function word), no lists
 three times in a row), no placeholders or chat artefacts ("[Your Email Address]", "(laughs)",
 "lol", "As an AI"), no URLs, e-mail addresses, handles or phone numbers, nothing disparaging
 the product ("overpriced", "unflattering", "cheap-looking"; a negated word such as "never
-itchy" is fine), no offers the shop did not make (free shipping, discounts, "% off", coupons,
-"for 3 months" next to an offer, a price other than the product's), and English, the
-catalog's language (few non-ASCII letters, enough English function words).
+itchy" is fine), no price claims ("affordable", "budget-friendly"), no offers the shop did not
+make (free shipping, discounts, "% off", coupons, "for 3 months" next to an offer, a price other
+than the product's), and English, the catalog's language (few non-ASCII letters, enough English function words).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
 _DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)
 _OFFERS = re.compile("|".join(lexicon.OFFERS), re.IGNORECASE)
+_PRICE_CLAIM = re.compile("|".join(lexicon.PRICE_CLAIMS), re.IGNORECASE)
 _OFFER_DURATION = re.compile(r"\bfor (?:\d+|a|one|two|three|six|twelve) (?:months?|years?)\b", re.IGNORECASE)
 _OFFER_CUE = re.compile(lexicon.OFFER_CUES, re.IGNORECASE)
 _CHAT = re.compile("|".join(lexicon.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
@@ -76,6 +77,11 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         findings.append(
             _finding("offer", f'not publishable: an offer the shop did not make: "{m.group(0)}"', m.group(0))
         )
+    for m in _PRICE_CLAIM.finditer(stripped):
+        if index is None or m.group(0).lower() not in index.text:
+            message = f'not publishable: a price claim the shop did not make: "{m.group(0)}"'
+            findings.append(_finding("price_claim", message, m.group(0)))
+            break
     for sentence in _sentences(stripped):
         if _OFFER_CUE.search(sentence):
             for m in _OFFER_DURATION.finditer(sentence):
