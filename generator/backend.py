@@ -25,7 +25,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generator.constrained import DecodingConstraint, TokenTable
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +293,8 @@ def generate(
     seed: int = 0,
     batch_size: int = 16,
     share_prefix: bool = True,
+    constraints: Sequence[DecodingConstraint] | None = None,
+    openers: Sequence[str] | None = None,
 ) -> list[Generation]:
     """Sample one completion per conversation, `batch_size` rows per forward pass.
 
@@ -300,7 +305,15 @@ def generate(
     few-shot turns are the same for every prompt of a category, ~⅔ of each prompt's tokens) have
     that prefix run through the model once per batch; its key/value cache is then copied to every
     row that shares it, and only the rows' own last turns are prefilled. Greedy output is the same
-    token for token. Identical whole conversations are not special-cased with
+    token for token.
+
+    `constraints` (one per conversation): grounded decoding (`generator.constrained`): each row
+    may write only its product's numbers, and none of the characters shop copy has no use for.
+
+    `openers` (one per conversation, "" for none): text the answer starts with, for the model to
+    continue; the returned text is the continuation only.
+
+    Identical whole conversations are not special-cased with
     `num_return_sequences`: transformers repeats the input rows before the prefill, so that would
     save no compute; the shared-prefix cache is what saves it.
     """
@@ -310,6 +323,8 @@ def generate(
         return []
     tokenizer = loaded.tokenizer
     prompts = render_prompts(loaded, conversations)
+    if openers is not None:
+        prompts = [prompt + opener for prompt, opener in zip(prompts, openers, strict=True)]
     eos_ids = _eos_ids(loaded)
     results: list[Generation] = []
     step = max(1, batch_size)
@@ -324,6 +339,19 @@ def generate(
         torch.manual_seed(generator_seed)
         if loaded.device == "cuda":
             torch.cuda.manual_seed_all(generator_seed)
+        processors = None
+        if constraints is not None:
+            from transformers import LogitsProcessorList
+
+            from generator.constrained import GroundedNumbersProcessor
+
+            processors = LogitsProcessorList(
+                [
+                    GroundedNumbersProcessor(
+                        token_table(loaded), constraints[start : start + step], inputs["input_ids"].shape[1]
+                    )
+                ]
+            )
         with torch.inference_mode():
             output = loaded.model.generate(
                 **inputs,
@@ -335,6 +363,7 @@ def generate(
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=eos_ids,
                 repetition_penalty=1.1,
+                logits_processor=processors,
             )
         new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
         for row in new_tokens:
@@ -346,6 +375,20 @@ def generate(
             text = tokenizer.decode(row[:n], skip_special_tokens=True)
             results.append(Generation(text=text, n_tokens=n))
     return results
+
+
+_token_tables: dict[int, Any] = {}
+
+
+def token_table(loaded: LoadedModel) -> TokenTable:
+    """The tokenizer's `TokenTable` for grounded decoding, built once per tokenizer (~1 s)."""
+    from generator.constrained import TokenTable
+
+    key = id(loaded.tokenizer)
+    with _lock:
+        if key not in _token_tables:
+            _token_tables[key] = TokenTable.from_tokenizer(loaded.tokenizer)
+        return _token_tables[key]
 
 
 def _left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,8 @@ import numpy as np
 from catalog.guards import GROUNDING, PUBLISHABLE, FactIndex, ProductFacts, fact_index, guards_check
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
+from generator.constrained import DecodingConstraint
+from generator.openers import opener_for
 from generator.postprocess import clean_generation, ensure_cta
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 # to nonsense above ~0.9, which the relevance filter then removes.
 TEMPERATURE_AT_ZERO = 0.45
 TEMPERATURE_SPAN = 0.45
+
+
+MIN_OWN_WORDS = 3  # a sample needs this many words of the model's own beyond its opener
 
 
 def temperature_for(lam: float) -> float:
@@ -61,6 +66,8 @@ class GenerationParams:
     max_rounds: int = 3  # batches of `candidates` sampled per λ at most, while none passes the filters
     facts_in_prompt: bool = True  # prompt v3: the product's facts as the only facts (False: v2, for comparison)
     share_prefix: bool = True  # backend.generate: prefill prompts' shared system + few-shot turns once per batch
+    grounded_decoding: bool = True  # generator.constrained: only the product's own numbers can be sampled
+    openers: bool = True  # generator.openers: answers start with the product's name for the model to continue
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,6 +86,8 @@ class GenerationParams:
             "max_rounds": self.max_rounds,
             "facts_in_prompt": self.facts_in_prompt,
             "share_prefix": self.share_prefix,
+            "grounded_decoding": self.grounded_decoding,
+            "openers": self.openers,
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 
@@ -267,6 +276,8 @@ def generate_for_products(
             seed=seed,
             batch_size=params.batch_size,
             share_prefix=params.share_prefix,
+            constraints=[pool.constraint for pool in active for _ in pool.specs] if params.grounded_decoding else None,
+            openers=[spec.opener for spec in specs],
         )
         slices: list[tuple[_Pool, int, int]] = []
         texts: list[str] = []
@@ -436,11 +447,16 @@ class _Pool:
     control_embedding: np.ndarray | None = None
     raw: list[RawCandidate] = field(default_factory=list)
     specs: list[prompt_lib.PromptSpec] = field(default_factory=list)  # the same prompts every round
+    constraint: DecodingConstraint = field(default_factory=DecodingConstraint)
 
 
 def _prepare_pool(pool: _Pool, *, lam: float, params: GenerationParams) -> None:
     product, guideline = pool.item.product, pool.item.guideline
-    pool.keywords = prompt_lib.category_keywords(product.category, product.keywords)
+    pool.facts = fact_index(product_facts(product), other_brands=product.other_brands)
+    # A keyword the product cannot back ("fast charging" for a kitchen scale, "limited edition")
+    # would ask the model for exactly the claim the grounding guard then refuses.
+    pool.keywords = grounded_keywords(prompt_lib.category_keywords(product.category, product.keywords), pool.facts)
+    pool.constraint = DecodingConstraint.for_product(_fact_texts(product))
     pool.cta_required = bool(guideline and guideline.cta_required)
     pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
     examples = list(pool.item.examples) or prompt_lib.builtin_examples(product.category)
@@ -448,12 +464,11 @@ def _prepare_pool(pool: _Pool, *, lam: float, params: GenerationParams) -> None:
         # An example whose copy goes beyond its own facts would teach exactly what the guards refuse.
         examples = [e for e in examples if example_is_grounded(e)] or prompt_lib.builtin_examples(product.category)
     pool.examples = examples
-    pool.facts = fact_index(product_facts(product), other_brands=product.other_brands)
     pool.specs = _round_prompts(pool, lam=lam, params=params)
 
 
 def _round_prompts(pool: _Pool, *, lam: float, params: GenerationParams) -> list[prompt_lib.PromptSpec]:
-    return prompt_lib.build_prompts(
+    specs = prompt_lib.build_prompts(
         product=pool.item.product,
         lam=lam,
         count=params.candidates,
@@ -463,7 +478,25 @@ def _round_prompts(pool: _Pool, *, lam: float, params: GenerationParams) -> list
         max_words=pool.max_words,
         directives=params.directives,
         facts_in_prompt=params.facts_in_prompt,
+        keywords=pool.keywords,
     )
+    if not params.openers:
+        return specs
+    product = pool.item.product
+    return [
+        replace(spec, opener=opener_for(title=product.title, brand=product.brand, index=i, lam=lam))
+        for i, spec in enumerate(specs)
+    ]
+
+
+def grounded_keywords(keywords: Sequence[str], facts: FactIndex) -> tuple[str, ...]:
+    """The keywords whose every claim the product's data supports."""
+    return tuple(k for k in keywords if guards_check(k, facts, guards=(GROUNDING,)).passed)
+
+
+def _fact_texts(product: ProductContext) -> list[str]:
+    """Where the product's numbers come from (not its price: the shop shows that itself)."""
+    return [product.title, product.description] + [f"{k} {v}" for k, v in product.attributes.items()]
 
 
 def _cleaned(
@@ -473,7 +506,9 @@ def _cleaned(
     texts: list[str] = []
     appended: list[bool] = []
     for i, (spec, g) in enumerate(zip(specs, generations, strict=True)):
-        text = clean_generation(g.text)
+        # An opener the model did not go on from is not copy ("The Steel Water Bottle").
+        own_words = len(clean_generation(g.text).split())
+        text = clean_generation(spec.opener + g.text) if own_words >= MIN_OWN_WORDS else ""
         added = False
         if spec.asks_for_cta and params.append_cta:
             text, added = ensure_cta(text, index=seed + i)
