@@ -24,7 +24,7 @@ from django.utils import timezone
 from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Category
 from experiments.copies import variant_copy_generated
-from experiments.models import Experiment
+from experiments.models import Experiment, variant_key_for
 from experiments.product_sets import experiment_main_category
 from experiments.services import variant_for_lambda
 from generator import dispatch, selectors
@@ -57,11 +57,6 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Interface
 # redelivery). One that has already been started this many times is given up instead: a job
 # that kills its worker every time (out of memory, a CUDA crash) would otherwise come back forever.
 MAX_JOB_ATTEMPTS = 3
-
-
-def variant_key_for(lam: float) -> str:
-    """`llm-l060` for λ = 0.6: sorts by λ and stays a valid slug."""
-    return f"llm-l{round(lam * 100):03d}"
 
 
 def generation_input_validate(

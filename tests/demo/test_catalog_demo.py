@@ -13,7 +13,7 @@ from django.test import Client
 
 from demo import seed
 from experiments.copies import copy_flags
-from experiments.models import Experiment, VariantCopy
+from experiments.models import Experiment, VariantCopy, variant_key_for
 from generator import jobs as generator_jobs
 from generator.models import GenerationJob
 from ingest import store
@@ -39,7 +39,7 @@ def fake_generation(*, experiment, lambdas=None, **kwargs):
     lambdas = lambdas or [0.2, 0.4]
     for position, lam in enumerate(lambdas, start=1):
         variant, _ = variant_for_lambda(
-            experiment=experiment, key=generator_jobs.variant_key_for(lam), lambda_value=lam, position=position
+            experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=position
         )
         for product in experiment.products.select_related("category"):
             if product.sku in FAILING:

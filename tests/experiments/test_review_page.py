@@ -9,8 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from experiments import services
-from experiments.models import VariantCopy
-from generator.models import GenerationJob
+from experiments.models import Variant, VariantCopy, variant_key_for
 from tests.experiments.catalog_helpers import FLAGGED_COPY, catalog_experiment, catalog_products
 
 pytestmark = pytest.mark.django_db
@@ -192,31 +191,25 @@ def test_started_experiment_is_read_only_and_actions_are_409(tees, marketer):
     services.experiment_start(experiment=tees, user=marketer)
     page = client.get(URL).content.decode()
     assert 'id="review-frozen"' in page and "approve-passing" not in page and 'name="copy"' not in page
-    for data in (
-        {"action": "approve_passing"},
-        {"action": "reject", "sku": "TEE-002"},
-        {"action": "regenerate", "sku": "TEE-004"},
-    ):
+    for data in ({"action": "approve_passing"}, {"action": "reject", "sku": "TEE-002"}):
         response = client.post(URL, data)
         assert response.status_code == 409, data
-        assert "frozen" in response.content.decode() or "only be generated for a draft" in response.content.decode()
+        assert "frozen" in response.content.decode()
     assert _status("TEE-002") == "approved"
 
 
-def test_regenerate_one_queues_a_job_for_that_product_through_the_dispatch(tees, marketer, monkeypatch):
-    queued: list[int] = []
-    monkeypatch.setattr("generator.dispatch.generation_job_enqueue", lambda *, job_id: queued.append(job_id))
-    client = _client(marketer)
-    response = client.post(URL, {"action": "regenerate", "sku": "TEE-004"})
-    assert response.status_code == 302
-    job = GenerationJob.objects.get()
-    assert queued == [job.pk] and job.skus == ["TEE-004"] and job.lambdas == [0.5]
-    assert f"TEE-004: queued generation job #{job.pk}" in client.get(URL).content.decode()
+def test_variant_key_and_which_arms_may_be_regenerated(tees):
+    assert variant_key_for(0.6) == "llm-l060"
+    assert variant_key_for(0.05) == "llm-l005"
+    assert variant_key_for(1.0) == "llm-l100"
+    arms = {v.key: v.regenerable for v in Variant.objects.filter(experiment=tees)}
+    assert arms == {"control": False, "llm-l050": True}
+    assert not Variant(key="llm-l050", lambda_value=0.6).regenerable  # named after another λ
+    assert not Variant(key="hand", lambda_value=None).regenerable
 
 
-def test_control_arm_cannot_be_regenerated(tees, marketer):
-    response = _client(marketer).post(
-        "/experiments/tees/variants/control/review", {"action": "regenerate", "sku": "TEE-002"}
-    )
-    assert response.status_code == 409 and "cannot be regenerated" in response.content.decode()
-    assert not GenerationJob.objects.exists()
+def test_regenerate_button_posts_to_the_generator_keeping_filters_and_page(tees, marketer):
+    body = _client(marketer).get(URL, {"flagged": "1"}).content.decode()
+    assert 'action="/experiments/tees/variants/llm-l050/regenerate?flagged=1"' in body
+    control = _client(marketer).get("/experiments/tees/variants/control/review").content.decode()
+    assert "/regenerate" not in control

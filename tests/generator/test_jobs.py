@@ -37,12 +37,6 @@ def test_input_validation_accepts_and_rounds():
     assert jobs.generation_input_validate(lambdas=[0.6, 0, 1], candidates=32, top_k=32) == ([0.6, 0.0, 1.0], 32, 32)
 
 
-def test_variant_key():
-    assert jobs.variant_key_for(0.6) == "llm-l060"
-    assert jobs.variant_key_for(0.05) == "llm-l005"
-    assert jobs.variant_key_for(1.0) == "llm-l100"
-
-
 def test_create_queues_on_commit(draft_experiment, marketer, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr(tasks.generation_job_execute, "delay", lambda job_id: sent.append(job_id))
