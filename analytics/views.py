@@ -27,6 +27,7 @@ from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
 from analytics.charts.lambdas import lambda_chart
 from analytics.charts.report import cumulative_lift_chart, daily_units_chart, funnel_chart, tradeoff_chart
+from analytics.lambdas import lambda_report_build
 from analytics.report.format import METRIC_LABELS
 from analytics.report.options import ALL_METRICS, SEQUENTIAL_METHODS, report_options
 from analytics.report.types import Lift, Report, VariantResult
@@ -279,7 +280,7 @@ def report_html(report: Report) -> str:
 @require_safe
 @reader_required
 def lambda_page(request: HttpRequest) -> HttpResponse:
-    entries = services.lambda_report_build()
+    entries = lambda_report_build()
     figures = {entry.chart_id: lambda_chart(entry) for entry in entries}
     context = {
         "entries": entries,

@@ -227,7 +227,7 @@ def demo_traffic_seed(*, experiment: Experiment, write_key: str, visitors: int |
             rows = []
     if rows:
         stored += events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id).stored
-    from analytics.services import snapshot_backfill
+    from analytics.snapshots import snapshot_backfill
 
     snapshot_backfill(experiment=experiment, now=now)  # the daily looks of the two weeks
     return stored
