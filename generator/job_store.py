@@ -12,7 +12,7 @@ from django.db.models import F, Max
 
 from experiments.copies import variant_copy_generated
 from experiments.models import Experiment, variant_key_for
-from experiments.services import variant_for_lambda
+from experiments.variants import variant_for_lambda
 from generator.models import Candidate, GenerationJob, GenerationJobProduct
 from generator.pipeline import GenerationParams, ProductOutcome
 from generator.rerank import RerankResult, ScoredCandidate

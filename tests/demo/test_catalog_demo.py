@@ -34,7 +34,7 @@ CATALOG_SKUS = ("APP-002", "APP-003", "APP-006", "APP-007", "APP-011", "APP-012"
 def fake_generation(*, experiment, lambdas=None, **kwargs):
     """Copy for every (product, λ): the product's own description (grounded) unless it should fail."""
     from experiments.copies import variant_copy_generated
-    from experiments.services import variant_for_lambda
+    from experiments.variants import variant_for_lambda
 
     lambdas = lambdas or [0.2, 0.4]
     for position, lam in enumerate(lambdas, start=1):
