@@ -106,7 +106,7 @@ def test_web_and_ingest_imports_do_not_load_torch():
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'abplatform.settings'); "
         "django.setup(); import generator.api, generator.tasks, generator.admin, generator.admin_actions, "
-        "generator.jobs, generator.predictor_versions, generator.urls; "
+        "generator.jobs, generator.predictor_versions, generator.urls, generator.views, generator.web_urls; "
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
