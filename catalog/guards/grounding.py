@@ -9,6 +9,7 @@ What counts as a checkable claim (each found by its own extractor, checked again
   value: `unsupported claim: "17 hours" (product data: 30 hours)`;
 - standards and model names (Bluetooth 5.3, USB-C, IPX7, HDMI 2.1, Wi-Fi 6, 4K …), compared by
   family and version; any other all-caps acronym ("HDLC", "ECG") must appear in the data;
+- ingredients, flavours and scents of FMCG products ("cocoa" in ground coffee, "vanilla");
 - materials and fibre shares ("98% cotton"), colours (apparel and electronics only: in food and
   household copy colour words name flavours and scents), letter and numeric sizes (within the
   data's range);
@@ -82,6 +83,10 @@ _MATERIAL = re.compile(
 )  # fmt: skip
 _COLOUR = re.compile(
     r"(?<![\w])(" + "|".join(re.escape(c) for c in sorted(lexicon.COLOURS, key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE,
+)
+_INGREDIENT = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(i) for i in sorted(lexicon.INGREDIENTS, key=len, reverse=True)) + r")(?![\w-])",
     re.IGNORECASE,
 )
 _SIZE_SINGLE = re.compile(r"\b(XXS|XS|XXXL|XXL|XL|[2-5]XL)\b|(?i:\bsizes?\s)(S|M|L)\b")
@@ -200,6 +205,12 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
                 continue
             add(Claim("colour", m.group(0), m.start(), m.end(), fold(m.group(0)) in lowered_data))
 
+    if index.facts.category.strip().lower() == "fmcg":
+        for m in _INGREDIENT.finditer(text):
+            if not _overlaps(m.start(), m.end(), taken):
+                word = fold(m.group(0)).rstrip("s")
+                add(Claim("ingredient", m.group(0), m.start(), m.end(), word[:5] in lowered_data))
+
     claims.extend(_name_claims(text, index, taken))
     return sorted(claims, key=lambda c: c.start)
 
@@ -286,6 +297,7 @@ _CODES = {
     "acronym": "unsupported_standard",
     "fibre_share": "unsupported_fibre_share",
     "material": "unsupported_material",
+    "ingredient": "unsupported_ingredient",
     "colour": "unsupported_colour",
     "size": "unsupported_size",
     "certification": "unsupported_certification",

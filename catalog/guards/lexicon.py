@@ -246,6 +246,18 @@ COLOURS = (
     "sage", "emerald", "cognac", "tan", "silver", "gold", "rose gold", "oatmeal", "mustard", "lilac", "taupe",
     "ecru", "off-white", "indigo", "mauve", "graphite", "cobalt", "crimson", "magenta", "aqua", "fuchsia",
 )  # fmt: skip
+# Ingredients, flavours and scents, checked for FMCG (food, drink and household): copy that puts
+# cocoa in ground coffee or vanilla in washing-up liquid describes another product.
+INGREDIENTS = (
+    "cocoa", "chocolate", "vanilla", "honey", "caramel", "almond", "almonds", "peanut", "peanuts", "hazelnut",
+    "hazelnuts", "pecan", "pecans", "walnut", "walnuts", "coconut", "cinnamon", "strawberry", "strawberries",
+    "raspberry", "raspberries", "blueberry", "blueberries", "berries", "lemon", "lime", "orange", "mango",
+    "banana", "apple", "cherry", "cherries", "peach", "mint", "peppermint", "ginger", "garlic", "onion", "chive",
+    "cheese", "cream", "butter", "milk", "yogurt", "yoghurt", "beef", "chicken", "pork", "bacon", "fish", "egg",
+    "eggs", "wheat", "oat", "oats", "rice", "soy", "quinoa", "lentil", "lentils", "chickpea", "chickpeas",
+    "truffle", "lavender", "rose", "aloe", "eucalyptus", "citrus", "tea tree", "rosemary", "sea salt", "chilli",
+    "chili", "paprika", "tomato", "olive oil", "avocado", "matcha", "espresso", "whisky", "rum", "wine",
+)  # fmt: skip
 COLOUR_IDIOMS = (
     "black friday", "white noise", "blue light", "green energy", "red carpet", "silver lining", "grey area",
     "gray area", "white light", "white tones", "white glove", "white goods", "blue sky", "golden hour",
@@ -305,6 +317,9 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    # Stock and delivery promises are the shop's to make, not the copy's.
+    r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
+    r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -313,12 +328,13 @@ PRICE_CLAIMS = (
     r"\bbargains?\b", r"\bvalue for money\b", r"\bgreat value\b", r"\b(?:low|lower) prices?\b",
     r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
+    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
 )  # fmt: skip
 # Talk about a seller instead of the product: the copy is not about what the shopper buys.
 COMPANY_TALK = (
     r"\b(?:our|the|a|this|small|local|family|retail) (?:company|business|firm|mission|team|founders?|retailer)\b",
     r"\bbusinesses\b", r"\bwe(?:'ve| have) been\b", r"\bfounded\b", r"\bestablished in\b",
-    r"\bcustomer (?:service|support|care|satisfaction)\b", r"\bour (?:customers|clients|staff|employees|store|stores|shop)\b",  # noqa: E501
+    r"\b(?:your|their) business(?:es)?\b", r"\bcustomer (?:service|support|care|satisfaction)\b", r"\bour (?:customers|clients|staff|employees|store|stores|shop)\b",  # noqa: E501
     r"\bretail (?:company|store|chain)\b", r"\bhigh-end retail\b", r"\bfamily[- ]owned\b", r"\bin business\b",
 )  # fmt: skip
 # A sentence that asks the shopper to act: exempt from the "says something about the product" rule.

@@ -47,6 +47,21 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
+TITLE_CASE_WORDS = 4  # capitalised ordinary words inside sentences before copy reads as a headline
+
+
+def _title_cased_words(text: str, index: FactIndex | None) -> list[str]:
+    """Capitalised words that neither open a sentence nor come from the product's data."""
+    found = []
+    for m in re.finditer(r"(?<=[\w,;)\-–] )([A-Z][a-z']+)\b", text):
+        word = m.group(1)
+        if index is not None and word.lower().removesuffix("'s") in index.tokens:
+            continue
+        if word not in ("I", "I'm", "I've"):
+            found.append(word)
+    return found
+
+
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     stripped = text.strip()
@@ -121,6 +136,12 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         alpha = [w for w in sentence_words if w.isalpha()]
         if len(alpha) >= 7 and not any(w in lexicon.STOPWORDS for w in alpha):
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
+
+    shouted = _title_cased_words(stripped, index)
+    if len(shouted) >= TITLE_CASE_WORDS:
+        findings.append(
+            _finding("title_case", f'not publishable: reads as Title Case ("{" ".join(shouted[:4])} …")', shouted[0])
+        )
 
     letters = [c for c in stripped if c.isalpha()]
     non_ascii = sum(not c.isascii() for c in letters)

@@ -461,6 +461,10 @@ def test_an_attribute_key_names_its_value():
         (SPEAKER, "The portable speaker for every trip. VIPzx.", "unsupported_name"),
         (SCALE, "The latest digital kitchen scale.", "comparative_claim"),
         (SCALE, "Be clear about features you're offering. A digital kitchen scale.", "chat_artefact"),
+        (CRISPS, "Baked lentil crisps with cocoa and sea salt.", "unsupported_ingredient"),
+        (CRISPS, "Lentil crisps in stock, with fast delivery.", "offer"),
+        (SCALE, "A digital kitchen scale for any budget.", "price_claim"),
+        (CRISPS, "Lentil Crisps. This Means Simple Fun, And Good Times.", "title_case"),
         (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
