@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-PROMPT_VERSION = "copy-v3"  # v3: the product's facts as the only facts to use; v2: learned directives
-PROMPT_VERSION_WITHOUT_FACTS = "copy-v2"
+# v4: v3 + openers naming the product and grounded decoding (generator.openers, generator.constrained)
+PROMPT_VERSION = "copy-v4"
+PROMPT_VERSION_FACTS_ONLY = "copy-v3"  # v3: the product's facts as the only facts to use
+PROMPT_VERSION_WITHOUT_FACTS = "copy-v2"  # v2: learned directives
 
 PROMPT_TYPE_CTA = "cta"
 PROMPT_TYPE_SENTIMENT = "sentiment"

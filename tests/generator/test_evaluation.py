@@ -146,7 +146,8 @@ def _fake_embed(texts):
 
 def test_guard_tally_recomputes_every_guard_on_every_candidate():
     from catalog.guards import fact_index
-    from tests.generator.test_guarded_training import GROUNDED, PULSE, UNSUPPORTED, _scored
+    from tests.generator.conftest import scored_candidate as _scored
+    from tests.generator.test_guarded_training import GROUNDED, PULSE, UNSUPPORTED
 
     pool = [
         _scored(GROUNDED),
