@@ -211,6 +211,23 @@ def ordinary_words() -> frozenset[str]:
     return frozenset(w for w in words if w not in brands)
 
 
+@lru_cache(maxsize=1)
+def generic_stems() -> frozenset[str]:
+    """Stems of words any product's copy may use without its data saying them: function words,
+    everyday shop words, sentiment-bearing words (puffery: VADER's lexicon), number words (the
+    grounding guard checks those) and calls to action."""
+    words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
+    words |= set(lexicon.CTA_WORDS)
+    try:
+        import vaderSentiment
+
+        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+        words |= {line.split("\t", 1)[0].lower() for line in lex.read_text(encoding="utf-8").splitlines()}
+    except (ImportError, OSError):
+        pass
+    return frozenset(_stem(w) for w in words if w.isalpha())
+
+
 def is_ordinary(word: str) -> bool:
     word = word.lower().removesuffix("'s").removesuffix("’s")
     vocab = ordinary_words()

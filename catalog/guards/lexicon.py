@@ -342,6 +342,8 @@ CALL_TO_ACTION = (
     r"\b(?:shop|order|buy|grab|add (?:it |them )?to (?:your )?(?:cart|basket|bag)|get yours|pick (?:one|yours|it) up|"
     r"treat yourself|discover|find yours|try (?:it|them)|don't miss|stock up)\b"
 )
+# Words of calls to action and of the shop itself, fine in any product's copy.
+CTA_WORDS = _words("shop order buy cart basket add grab today now yours discover explore browse checkout")
 # Words of eating and drinking: on a product that is not food they describe something else.
 TASTE_WORDS = (
     r"delicious", r"tast(?:y|e|es|ed|ing|ier|iest)", r"flavou?r(?:s|ful|some|ed)?", r"yumm?y", r"mouth-?watering",

@@ -466,6 +466,12 @@ def test_an_attribute_key_names_its_value():
         (SCALE, "A digital kitchen scale for any budget.", "price_claim"),
         (CRISPS, "Lentil Crisps. This Means Simple Fun, And Good Times.", "title_case"),
         (
+            TEE,
+            "Organic cotton tee with a neck collar in merino yarn, versatile handshake and bespoke tailoring.",
+            "beyond_data",
+        ),
+        (SCALE, "A digital kitchen scale to make your breakfast easier.", "not_food"),
+        (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
             "filler_sentence",
