@@ -139,9 +139,10 @@ def test_catalog_generation_batches_products_and_keeps_their_pools_apart(loaded,
     def spy(loaded_model, conversations, **kwargs):
         generations = real_generate(loaded_model, conversations, **kwargs)
         batches.append(len(conversations))
-        for conversation, g in zip(conversations, generations, strict=True):
+        openers = kwargs.get("openers") or [""] * len(conversations)
+        for conversation, g, opener in zip(conversations, generations, openers, strict=True):
             title = next(t for t in sampled if f"Product: {t}\n" in conversation[-1]["content"])
-            sampled[title].append(g.text)
+            sampled[title].append(opener + g.text)  # the copy keeps the opener the model continued
         return generations
 
     monkeypatch.setattr(backend, "generate", spy)
@@ -162,5 +163,9 @@ def test_catalog_generation_batches_products_and_keeps_their_pools_apart(loaded,
         own = sampled[item.product.title]
         # The pool is exactly this product's samples, in order (a stock CTA may have been added).
         assert len(pool) == len(own) == 2 * outcome.rounds
-        assert all(c.text.startswith(clean_generation(text)) for c, text in zip(pool, own, strict=True))
+        # A sample that added too little to its opener is empty after cleaning.
+        assert all(
+            c.text.startswith(clean_generation(text)) or c.dropped_reason == "empty after cleaning"
+            for c, text in zip(pool, own, strict=True)
+        )
         assert outcome.generated_tokens > 0 and (outcome.best is not None or outcome.rounds == 2)
