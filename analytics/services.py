@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import dispatch
+from analytics.day_snapshots import snapshot_day_take, snapshot_days_backfill
 from analytics.lambdas import (
     Elbow,
     LambdaEntry,
@@ -30,6 +31,7 @@ from analytics.report.assembly import report_assemble
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.metrics import arms_of
+from analytics.report.novelty import report_with_novelty
 from analytics.report.options import ALL_METRICS, ReportOptions
 from analytics.report.types import (
     Allocation,
@@ -190,6 +192,16 @@ def report_build(
     report = report_with_breakdowns(
         report, experiment=experiment, variants=variants, options=options, top=breakdown_rows
     )
+    if with_timeseries:
+        report = report_with_novelty(
+            report,
+            experiment=experiment,
+            variants=variants,
+            snapshots=snapshots,
+            options=options,
+            metrics=metrics,
+            now=now,
+        )
     return report_with_data_quality(report, experiment=experiment)
 
 
@@ -404,6 +416,7 @@ def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> Rep
             "units_in_several_variants": units_in_several_variants(experiment=experiment),
         },
     )
+    snapshot_day_take(experiment=experiment, snapshot=snapshot, now=now)
     return snapshot
 
 
@@ -457,6 +470,7 @@ def snapshot_backfill(*, experiment: Experiment, replace: bool = False, now: dat
             replaced.delete()
         # A concurrent backfill or snapshot may have written a day meanwhile: theirs stands.
         ReportSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+    snapshot_days_backfill(experiment=experiment, now=now)
     logger.info("backfilled %d daily snapshots of %s from raw events", len(rows), experiment.key)
     return len(rows)
 

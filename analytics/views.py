@@ -27,8 +27,15 @@ from abplatform.roles import can_edit, can_read
 from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
 from analytics.charts.lambdas import lambda_chart
-from analytics.charts.report import cumulative_lift_chart, daily_units_chart, funnel_chart, tradeoff_chart
+from analytics.charts.report import (
+    cumulative_lift_chart,
+    daily_lift_chart,
+    daily_units_chart,
+    funnel_chart,
+    tradeoff_chart,
+)
 from analytics.report.format import METRIC_LABELS
+from analytics.report.novelty import novelty_table
 from analytics.report.options import ALL_METRICS, SEQUENTIAL_METHODS, report_options
 from analytics.report.types import Lift, Report, VariantResult
 from catalog import services as catalog_services
@@ -245,6 +252,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
     ]
     figures = {
         "chart-lift": cumulative_lift_chart(report),
+        "chart-daily": daily_lift_chart(report),
         "chart-units": daily_units_chart(report),
         "chart-funnel": funnel_chart(report),
         "chart-tradeoff": tradeoff_chart(report),
@@ -253,6 +261,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
         "report": report,
         "tables": tables,
         "breakdown_tables": breakdown_tables(report),
+        "novelty_rows": novelty_table(report),
         "figures": figures,
         "lead": _lead(report),
         "treatments": report.treatments,

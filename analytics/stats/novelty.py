@@ -56,6 +56,13 @@ class LiftTrend:
     dispersion: float | None
     fading: bool
     error: str | None = None
+    x_mean: float | None = None  # the weighted mean day: the line is mean_lift + slope * (x - x_mean)
+
+    def at(self, x: float) -> float | None:
+        """The line's lift at day ``x``."""
+        if self.slope is None or self.mean_lift is None or self.x_mean is None:
+            return None
+        return self.mean_lift + self.slope * (x - self.x_mean)
 
 
 def lift_trend(
@@ -117,6 +124,7 @@ def lift_trend(
         mean_lift=y_bar,
         dispersion=dispersion,
         fading=fading,
+        x_mean=x_bar,
     )
 
 
