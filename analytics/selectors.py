@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from analytics.stats import RatioStatistic, SampleMeanStatistic
@@ -544,3 +544,47 @@ def category_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict
             **dict(zip(STAT_FIELDS, values, strict=True))
         )
     return result
+
+
+def segment_data(*, experiment: Experiment, segment: str) -> BreakdownData:
+    """Per value of a unit attribute (`ingest.UnitAttributes`; "unknown" for units that sent none) and
+    variant: the statistics of its units, as a breakdown's rows (one grouped query over the unit totals)."""
+    from ingest.models import UnitAttributes
+
+    value = Subquery(
+        UnitAttributes.objects.filter(experiment_id=OuterRef("experiment_id"), unit=OuterRef("unit")).values(segment)[
+            :1
+        ]
+    )
+    rows = (
+        UnitTotals.objects.filter(experiment=experiment)
+        .annotate(segment_value=value)
+        .values("segment_value", "variant_id")
+        .order_by()
+        .annotate(**_aggregations())
+    )
+    names = [f.name for f in fields(VariantAggregates)]
+    index: dict[str, int] = {}
+    per_row: list[tuple[int, int, dict]] = []
+    for row in rows:
+        key = row.pop("segment_value") or "unknown"
+        variant_id = row.pop("variant_id")
+        per_row.append((index.setdefault(key, len(index)), variant_id, row))
+    size = len(index)
+    stats = {
+        v: {name: np.zeros(size) for name in names}
+        for v in Variant.objects.filter(experiment=experiment).values_list("id", flat=True)
+    }
+    for i, variant_id, row in per_row:
+        arm = stats.setdefault(variant_id, {name: np.zeros(size) for name in names})
+        for name, value_ in row.items():
+            arm[name.removeprefix("agg_")][i] += float(value_ or 0)
+    keys = list(index)
+    return BreakdownData(
+        dimension=segment,
+        keys=keys,
+        titles=list(keys),
+        categories=[None] * size,
+        excluded=np.zeros(size, dtype=bool),
+        stats=stats,
+    )

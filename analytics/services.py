@@ -33,6 +33,7 @@ from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.metrics import arms_of
 from analytics.report.novelty import report_with_novelty
 from analytics.report.options import ALL_METRICS, ReportOptions
+from analytics.report.segments import report_with_segment
 from analytics.report.types import (
     Allocation,
     DataQuality,
@@ -141,8 +142,11 @@ def report_build(
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
     breakdown_rows: int | None = None,
+    with_novelty: bool | None = None,
 ) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
+
+    `with_novelty`: add the daily lift and the exposure cohorts (one more query); None: with the timeseries.
 
     `breakdown_rows`: list that many top rows of each breakdown (by units) and summarise the rest; None: all.
 
@@ -192,7 +196,8 @@ def report_build(
     report = report_with_breakdowns(
         report, experiment=experiment, variants=variants, options=options, top=breakdown_rows
     )
-    if with_timeseries:
+    report = report_with_segment(report, experiment=experiment, variants=variants, options=options)
+    if with_timeseries if with_novelty is None else with_novelty:
         report = report_with_novelty(
             report,
             experiment=experiment,

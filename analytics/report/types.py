@@ -323,7 +323,9 @@ class BreakdownRest(_Json):
 class Breakdown(_Json):
     """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
 
-    dimension: Literal["product", "category"]
+    dimension: Literal["product", "category", "device", "visitor", "source", "country"] = spec(
+        description="product, category, or a unit attribute (a segment the report was asked for)"
+    )
     metrics: list[str]
     correction: Correction
     rows_total: int
