@@ -9,8 +9,12 @@ but the storefront endpoints.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 MARKETER = "Marketer"
@@ -71,6 +75,26 @@ class AnyRole(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return can_read(request.user)
+
+
+def reader_required(refusal: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """For the site's pages: anonymous visitors go to the admin login; a logged-in user without a
+    role gets 403 with `refusal`."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            from django.contrib.auth.views import redirect_to_login  # needs the app registry
+
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can_read(request.user):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def role_permissions_sync(**_signal_kwargs: Any) -> None:

@@ -36,7 +36,8 @@ api_v1 = [
 ]
 
 site_pages = [
-    path("", include("experiments.web_urls")),  # the tracker script
+    path("", include("experiments.web_urls")),  # the tracker script, the copy review page
+    path("", include("generator.web_urls")),  # the review page's "Regenerate"
     path("", include("demo.web_urls")),  # the demo store
     path("reports/", include("analytics.web_urls")),
 ]

@@ -12,6 +12,7 @@ report says so rather than guess.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from analytics.selectors import VariantAggregates
+from analytics.selectors import VariantAggregates, category_aggregates_many, copy_scores, variant_aggregates_many
 from analytics.stats import StatsConfig, fixed_horizon_test
 from analytics.stats.results import finite_or_none
 from catalog.models import Category
@@ -320,3 +321,48 @@ def offline_lambda_elbows() -> dict[str, Elbow]:
         knee = (data or {}).get("elbow") or {}
         result[name] = Elbow(lambda_value=knee.get("lambda"), method=None, note=knee.get("note", ""), source=str(path))
     return result
+
+
+# --- The report: λ per category over the experiments with traffic ---------------------------------------------------
+
+
+REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
+
+
+def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry]:
+    """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
+    experiments = list(
+        Experiment.objects.filter(status__in=REPORTED_STATUSES)
+        .filter(**({"products__category": category} if category else {}))
+        .distinct()
+        .prefetch_related("products")
+    )
+    variants: dict[int, list[Variant]] = {}
+    for variant in Variant.objects.filter(experiment__in=experiments):
+        variants.setdefault(variant.experiment_id, []).append(variant)
+    with_llm = [e for e in experiments if any(v.lambda_value is not None for v in variants.get(e.pk, ()))]
+    aggregates = variant_aggregates_many(experiment_ids=[e.pk for e in with_llm])
+    scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
+    # Catalog experiments whose set spans categories: their arms on each category's curve.
+    spanning = [e.pk for e in with_llm if len({p.category_id for p in e.products.all()}) > 1]
+    points = arm_points(
+        experiments=with_llm,
+        variants=variants,
+        aggregates=aggregates,
+        scores=scores,
+        by_category=category_aggregates_many(experiment_ids=spanning) if spanning else None,
+    )
+    categories = [category] if category else list(Category.objects.order_by("name"))
+    # The online elbow: finished experiments only (their arms ran to the end; running ones may still
+    # move), next to the offline evaluation's elbow and the paper's range.
+    finished = {e.key for e in with_llm if e.status == Experiment.Status.STOPPED}
+    offline = offline_lambda_elbows()
+    entries = []
+    for entry in lambda_tradeoff(categories=categories, points=points):
+        arms = [p for p in points.get(entry.category_id, ()) if p.experiment in finished]
+        online = dataclasses.replace(elbow(lambda_curve(arms)), fit=None, experiments=len({p.experiment for p in arms}))
+        stored = offline.get(entry.category) or Elbow(
+            lambda_value=None, method=None, note="no offline evaluation stored"
+        )
+        entries.append(dataclasses.replace(entry, online=online, offline=stored))
+    return entries

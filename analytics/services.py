@@ -1,31 +1,19 @@
-"""Writes of the analytics app (snapshots, the category default λ) and the report build.
+"""The report build: an experiment's typed report from its per-unit totals and daily snapshots,
+with revenue capping, the catalog breakdowns, data quality and, in bandit mode, the holdout slice.
 
-`report_build` reads; it lives here because it may also ask for a one-off backfill of snapshots
-(an experiment whose traffic predates them), which is a write done by a Celery task.
+`report_build` reads; it lives with the services because it may also ask for a one-off backfill
+of snapshots (an experiment whose traffic predates them), which is a write done by a Celery task.
+Snapshots are taken in `analytics.snapshots`; the λ report is `analytics.lambdas.lambda_report_build`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
-from analytics import dispatch
-from analytics.day_snapshots import snapshot_day_take, snapshot_days_backfill
-from analytics.lambdas import (
-    Elbow,
-    LambdaEntry,
-    arm_points,
-    elbow,
-    lambda_curve,
-    lambda_tradeoff,
-    offline_lambda_elbows,
-)
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
@@ -46,45 +34,20 @@ from analytics.report.types import (
 from analytics.selectors import (
     VariantAggregates,
     breakdown_data,
-    category_aggregates_many,
     copy_scores,
-    daily_aggregates_from_events,
     quarantine_counts,
     snapshots_for,
     unit_revenues,
     units_in_several_variants,
     variant_aggregates,
     variant_aggregates_holdout,
-    variant_aggregates_many,
 )
+from analytics.snapshots import snapshot_backfill, snapshot_backfill_request, snapshots_incomplete
 from analytics.stats import cap_arms
-from catalog.models import Category
 from experiments.models import Experiment, Variant
 from experiments.services import experiment_excluded_products
 
-logger = logging.getLogger(__name__)
-
 Backfill = Literal["enqueue", "now", "never"]
-# While a backfill is queued or running, reports of the experiment do not queue another one.
-BACKFILL_LOCK_SECONDS = 15 * 60
-REPORTED_STATUSES = (Experiment.Status.RUNNING, Experiment.Status.PAUSED, Experiment.Status.STOPPED)
-
-
-def snapshots_incomplete(*, experiment: Experiment, snapshots: list[ReportSnapshot]) -> bool:
-    """Whether the daily looks miss days since the start (traffic from before the snapshots began)."""
-    if experiment.started_at is None:
-        return False
-    if not snapshots:
-        return True
-    first, last = snapshots[0].day, snapshots[-1].day
-    return first > experiment.started_at.astimezone(UTC).date() or len(snapshots) < (last - first).days + 1
-
-
-def _backfill_enqueue(experiment: Experiment) -> bool:
-    if not cache.add(f"analytics:backfill:{experiment.pk}", 1, timeout=BACKFILL_LOCK_SECONDS):
-        return False
-    dispatch.snapshot_backfill_enqueue(experiment_id=experiment.pk)
-    return True
 
 
 def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending", "done"] | None) -> SnapshotInfo:
@@ -170,7 +133,7 @@ def report_build(
             snapshot_backfill(experiment=experiment, now=now)
             state = "done"
         elif backfill == "enqueue":
-            _backfill_enqueue(experiment)
+            snapshot_backfill_request(experiment)
         if backfill != "never":
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
@@ -397,140 +360,3 @@ def _bandit_report_build(
             },
         )
     )
-
-
-def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> ReportSnapshot:
-    """Store today's look: the experiment's current sufficient statistics (replaces today's earlier one)."""
-    now = now or timezone.now()
-    aggregates = variant_aggregates(experiment=experiment)
-    holdout = None
-    if experiment.allocation_mode == Experiment.AllocationMode.BANDIT:
-        from experiments.assignment import snapshot_build
-
-        in_holdout = snapshot_build(experiment).allocation.in_holdout
-        slice_ = variant_aggregates_holdout(experiment=experiment, in_holdout=in_holdout)
-        holdout = {str(k): v.as_dict() for k, v in slice_.items()}
-    snapshot, _ = ReportSnapshot.objects.update_or_create(
-        experiment=experiment,
-        day=now.astimezone(UTC).date(),
-        defaults={
-            "taken_at": now,
-            "source": ReportSnapshot.Source.TOTALS,
-            "variants": {str(k): v.as_dict() for k, v in aggregates.items()},
-            "holdout_variants": holdout,
-            "units_in_several_variants": units_in_several_variants(experiment=experiment),
-        },
-    )
-    snapshot_day_take(experiment=experiment, snapshot=snapshot, now=now)
-    return snapshot
-
-
-def snapshot_backfill(*, experiment: Experiment, replace: bool = False, now: datetime | None = None) -> int:
-    """Daily looks from the raw events, for the days that have no snapshot (all days with `replace`).
-
-    One scan of the experiment's events. Every day from the start to the last day with events
-    or snapshots gets a look; days without events repeat the day before (cumulative statistics).
-    Returns the number of snapshots written.
-    """
-    now = now or timezone.now()
-    today = now.astimezone(UTC).date()
-    daily = daily_aggregates_from_events(experiment=experiment)
-    existing = set(ReportSnapshot.objects.filter(experiment=experiment).values_list("day", flat=True))
-    candidates = [d for d, _ in daily[:1]]
-    if experiment.started_at is not None:
-        candidates.append(experiment.started_at.astimezone(UTC).date())
-    if not candidates:
-        return 0
-    first = min(candidates)
-    last = min(today, max([first, *(d for d, _ in daily[-1:]), *existing]))
-    variant_ids = list(Variant.objects.filter(experiment=experiment).values_list("id", flat=True))
-    empty = {variant_id: VariantAggregates.empty() for variant_id in variant_ids}
-    by_day = dict(daily)
-    current = empty
-    rows = []
-    day = first
-    while day <= last:
-        current = by_day.get(day, current)
-        if replace or day not in existing:
-            end_of_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-            rows.append(
-                ReportSnapshot(
-                    experiment=experiment,
-                    day=day,
-                    taken_at=min(end_of_day, now),
-                    source=ReportSnapshot.Source.EVENTS,
-                    variants={str(k): v.as_dict() for k, v in {**empty, **current}.items()},
-                )
-            )
-        day += timedelta(days=1)
-    if rows and rows[-1].day == max(existing | {rows[-1].day}):
-        rows[-1].units_in_several_variants = units_in_several_variants(experiment=experiment)
-    with transaction.atomic():
-        if replace:
-            replaced = ReportSnapshot.objects.filter(experiment=experiment, day__in=[r.day for r in rows])
-            # A bandit experiment's slice statistics cannot be rebuilt from the events: keep them.
-            kept = dict(replaced.exclude(holdout_variants=None).values_list("day", "holdout_variants"))
-            for row in rows:
-                row.holdout_variants = kept.get(row.day)
-            replaced.delete()
-        # A concurrent backfill or snapshot may have written a day meanwhile: theirs stands.
-        ReportSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
-    snapshot_days_backfill(experiment=experiment, now=now)
-    logger.info("backfilled %d daily snapshots of %s from raw events", len(rows), experiment.key)
-    return len(rows)
-
-
-def snapshots_take_running(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic task's work: today's snapshot of every running experiment, backfilling first
-    where its daily looks are incomplete. Returns {experiment key: snapshots written}."""
-    now = now or timezone.now()
-    written: dict[str, int] = {}
-    for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("pk"):
-        count = 0
-        if snapshots_incomplete(experiment=experiment, snapshots=snapshots_for(experiment=experiment)):
-            count += snapshot_backfill(experiment=experiment, now=now)
-        snapshot_take(experiment=experiment, now=now)
-        written[experiment.key] = count + 1
-    return written
-
-
-# --- λ per category ---------------------------------------------------------------------------------------------
-
-
-def lambda_report_build(*, category: Category | None = None) -> list[LambdaEntry]:
-    """Per category, the creativity-vs-conversion curve over λ across experiments with traffic."""
-    experiments = list(
-        Experiment.objects.filter(status__in=REPORTED_STATUSES)
-        .filter(**({"products__category": category} if category else {}))
-        .distinct()
-        .prefetch_related("products")
-    )
-    variants: dict[int, list[Variant]] = {}
-    for variant in Variant.objects.filter(experiment__in=experiments):
-        variants.setdefault(variant.experiment_id, []).append(variant)
-    with_llm = [e for e in experiments if any(v.lambda_value is not None for v in variants.get(e.pk, ()))]
-    aggregates = variant_aggregates_many(experiment_ids=[e.pk for e in with_llm])
-    scores = copy_scores(variant_ids=[v.pk for e in with_llm for v in variants[e.pk]])
-    # Catalog experiments whose set spans categories: their arms on each category's curve.
-    spanning = [e.pk for e in with_llm if len({p.category_id for p in e.products.all()}) > 1]
-    points = arm_points(
-        experiments=with_llm,
-        variants=variants,
-        aggregates=aggregates,
-        scores=scores,
-        by_category=category_aggregates_many(experiment_ids=spanning) if spanning else None,
-    )
-    categories = [category] if category else list(Category.objects.order_by("name"))
-    # The online elbow: finished experiments only (their arms ran to the end; running ones may still
-    # move), next to the offline evaluation's elbow and the paper's range.
-    finished = {e.key for e in with_llm if e.status == Experiment.Status.STOPPED}
-    offline = offline_lambda_elbows()
-    entries = []
-    for entry in lambda_tradeoff(categories=categories, points=points):
-        arms = [p for p in points.get(entry.category_id, ()) if p.experiment in finished]
-        online = dataclasses.replace(elbow(lambda_curve(arms)), fit=None, experiments=len({p.experiment for p in arms}))
-        stored = offline.get(entry.category) or Elbow(
-            lambda_value=None, method=None, note="no offline evaluation stored"
-        )
-        entries.append(dataclasses.replace(entry, online=online, offline=stored))
-    return entries

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from abplatform.celery import QUEUE_DEFAULT
-from analytics import services
+from analytics.snapshots import snapshot_backfill, snapshots_take_running
 from experiments.models import Experiment
 
 RETRYABLE = (OperationalError, InterfaceError)
@@ -38,7 +38,7 @@ def _experiment(experiment_id: int) -> Experiment | None:
 @_task("report_snapshots_take", minutes=25, retry_backoff=30)
 def report_snapshots_take() -> dict[str, int]:
     """Beat: today's snapshot of every running experiment (idempotent: a rerun replaces today's)."""
-    return services.snapshots_take_running()
+    return snapshots_take_running()
 
 
 # One scan of the experiment's raw events: minutes for tens of millions of events.
@@ -46,7 +46,7 @@ def report_snapshots_take() -> dict[str, int]:
 def report_snapshot_backfill(experiment_id: int) -> int:
     """Daily snapshots from the raw events for the days an experiment has none of."""
     experiment = _experiment(experiment_id)
-    return 0 if experiment is None else services.snapshot_backfill(experiment=experiment)
+    return 0 if experiment is None else snapshot_backfill(experiment=experiment)
 
 
 @_task("allocations_reweight", minutes=9, retry_backoff=30)

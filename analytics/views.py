@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +20,9 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_POST, require_safe
 
+from abplatform import roles
 from abplatform.errors import FieldErrors
-from abplatform.roles import can_edit, can_read
+from abplatform.roles import can_edit
 from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
 from analytics.charts.lambdas import lambda_chart
@@ -34,6 +33,7 @@ from analytics.charts.report import (
     funnel_chart,
     tradeoff_chart,
 )
+from analytics.lambdas import lambda_report_build
 from analytics.report.format import METRIC_LABELS
 from analytics.report.novelty import novelty_table
 from analytics.report.options import ALL_METRICS, SEQUENTIAL_METHODS, report_options
@@ -49,16 +49,7 @@ ASSET_MAX_AGE_SECONDS = 300
 PLOTLY_MAX_AGE_SECONDS = 365 * 86_400  # the URL carries the plotly.js version
 
 
-def reader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not can_read(request.user):
-            raise PermissionDenied("Reports are for the Marketer and Analyst roles.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+reader_required = roles.reader_required("Reports are for the Marketer and Analyst roles.")
 
 
 # --- Assets -----------------------------------------------------------------------------------------------------
@@ -312,7 +303,7 @@ def report_html(report: Report) -> str:
 @require_safe
 @reader_required
 def lambda_page(request: HttpRequest) -> HttpResponse:
-    entries = services.lambda_report_build()
+    entries = lambda_report_build()
     figures = {entry.chart_id: lambda_chart(entry) for entry in entries}
     context = {
         "entries": entries,

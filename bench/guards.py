@@ -1,4 +1,4 @@
-"""Copy guards: prompt v3 (the product's facts as the only facts) vs v2 on held-out products.
+"""Copy guards: prompt v4 (facts, openers, grounded decoding) vs v3 (facts only) on held-out products.
 
     nice python bench/guards.py [--csv tests/generator/data/heldout_products.csv] [--lambdas 0.4,0.6]
         [--candidates 8] [--products 3] [--out var/bench/guards]
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--products", type=int, default=3, help="Products per category.")
-    parser.add_argument("--prompts", default="v3,v2")
+    parser.add_argument("--prompts", default="v4,v3")
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "guards"))
     args = parser.parse_args()
 

@@ -117,8 +117,8 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
     """COPY the events, then build the per-unit totals and the daily snapshots from them."""
     from django.db import connection, transaction
 
-    from analytics import services
     from analytics.models import ReportSnapshot
+    from analytics.snapshots import snapshot_backfill
     from experiments.models import Experiment
     from ingest.models import UnitTotals
 
@@ -196,7 +196,7 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
     timings["VACUUM ANALYZE"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    written = services.snapshot_backfill(experiment=experiment, replace=True)
+    written = snapshot_backfill(experiment=experiment, replace=True)
     timings[f"backfill {written} daily snapshots from raw events"] = time.perf_counter() - began
     assert ReportSnapshot.objects.filter(experiment=experiment).count() == written
     return timings

@@ -28,7 +28,7 @@ from catalog.guards import fact_index, guards_check
 from catalog.models import Product
 from catalog.paper import paper_default_lambda
 from catalog.services import DEMO_CATALOG, DEMO_GUIDELINES, guidelines_import, products_import_csv
-from experiments import services
+from experiments import services, variants
 from experiments.assignment import snapshot_build
 from experiments.copies import copy_flags, variant_copies_approve_passing
 from experiments.models import Experiment, ExperimentProduct, Variant, VariantCopy
@@ -156,9 +156,9 @@ def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
     for variant in experiment.variants.filter(is_control=False):
         copy = variant.copies.values_list("copy", flat=True).first() or ""
         if copy and guards_check(copy, facts).passed:
-            approved.append(services.variant_approve(variant=variant, user=None))
+            approved.append(variants.variant_approve(variant=variant, user=None))
         else:
-            services.variant_delete(variant=variant)
+            variants.variant_delete(variant=variant)
     return approved
 
 
@@ -227,7 +227,7 @@ def demo_traffic_seed(*, experiment: Experiment, write_key: str, visitors: int |
             rows = []
     if rows:
         stored += events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id).stored
-    from analytics.services import snapshot_backfill
+    from analytics.snapshots import snapshot_backfill
 
     snapshot_backfill(experiment=experiment, now=now)  # the daily looks of the two weeks
     return stored
@@ -299,7 +299,7 @@ def demo_catalog_copy_generate(*, experiment: Experiment) -> dict[str, int]:
         if count:
             approved[variant.key] = count
         else:
-            services.variant_delete(variant=variant)
+            variants.variant_delete(variant=variant)
     return approved
 
 

@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Category
-from experiments import services
+from experiments import services, variants
 from experiments.copies import variant_copy_counts
 from experiments.history import experiment_history
 from experiments.inputs import experiment_namespace_parse, product_set_parse
@@ -293,9 +293,9 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for variant in formset.deleted_objects:
-            services.variant_delete(variant=variant, user=request.user)
+            variants.variant_delete(variant=variant, user=request.user)
         for variant in instances:
-            services.variant_save(variant=variant, user=request.user)
+            variants.variant_save(variant=variant, user=request.user)
         formset.save_m2m()
 
 

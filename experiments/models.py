@@ -169,6 +169,18 @@ class Variant(models.Model):
     def __str__(self) -> str:
         return f"{self.experiment.key}/{self.key}"
 
+    @property
+    def regenerable(self) -> bool:
+        """An LLM arm named after its λ: the arm that generation at that λ writes to, so one
+        product's copy in it can be generated again."""
+        return self.lambda_value is not None and not self.is_control and self.key == variant_key_for(self.lambda_value)
+
+
+def variant_key_for(lam: float) -> str:
+    """The key of the LLM arm at λ that generation writes to: `llm-l060` for λ = 0.6 (sorts by λ
+    and stays a valid slug)."""
+    return f"llm-l{round(lam * 100):03d}"
+
 
 # A variant's own fields as the admin's inline and the API show them, in this order; its copy is
 # per product (`VariantCopy`).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -10,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_http_methods, require_safe
 
+from abplatform import roles
 from abplatform.errors import FieldErrors, LifecycleError
-from abplatform.roles import can_edit, can_read
+from abplatform.roles import can_edit
 from catalog.models import Product
 from experiments.assignment import snapshot_cache_clear
 from experiments.models import Experiment, ExperimentProduct, Variant, VariantCopy
@@ -67,21 +67,9 @@ def tracker_js(request: HttpRequest) -> HttpResponse:
 # --- The review page of one arm's copy per product -------------------------------------------------------------
 
 REVIEW_PAGE_SIZE = 50
-REVIEW_ACTIONS = ("approve_passing", "approve", "save", "reject", "regenerate")
+REVIEW_ACTIONS = ("approve_passing", "approve", "save", "reject")
 
-
-def _reader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous visitors go to the admin login; a logged-in user without a role gets 403."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not can_read(request.user):
-            raise PermissionDenied("Copy review is for the Marketer and Analyst roles.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+reader_required = roles.reader_required("Copy review is for the Marketer and Analyst roles.")
 
 
 @dataclass(frozen=True)
@@ -121,43 +109,29 @@ class ReviewRow:
         return cls(copy=row, chosen=chosen, runner_ups=[c for c in candidates if c is not chosen])
 
 
-def _review_regenerable(variant: Variant) -> bool:
-    """Regeneration writes to the arm named after its λ (generator.jobs.variant_key_for)."""
-    from generator.jobs import variant_key_for
-
-    return (
-        variant.lambda_value is not None
-        and not variant.is_control
-        and variant.key == variant_key_for(variant.lambda_value)
-    )
+def review_sku(request: HttpRequest) -> str:
+    """The posted product of a one-product action; raises FieldErrors when there is none."""
+    sku = request.POST.get("sku", "").strip()
+    if not sku:
+        raise FieldErrors({"sku": "which product: this field is required"})
+    return sku
 
 
-def _review_act(request: HttpRequest, experiment: Experiment, variant: Variant) -> str:
+def _review_act(request: HttpRequest, variant: Variant) -> str:
     """Run the posted action through its service; returns the success message. Raises FieldErrors,
     LifecycleError or PermissionDenied."""
     from experiments.copies import variant_copies_approve_passing, variant_copy_review
 
     action = request.POST.get("action", "")
-    sku = request.POST.get("sku", "").strip()
     copy = request.POST.get("copy")
     if copy is not None:
         copy = copy.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     if action not in REVIEW_ACTIONS:
         raise FieldErrors({"action": f"one of {', '.join(REVIEW_ACTIONS)}"})
-    if action != "approve_passing" and not sku:
-        raise FieldErrors({"sku": "which product: this field is required"})
     if action == "approve_passing":
         n = variant_copies_approve_passing(variant=variant, user=request.user)
         return f"Approved {n} cop{'y' if n == 1 else 'ies'} that pass every check."
-    if action == "regenerate":
-        from generator.jobs import generation_product_retry
-
-        if not _review_regenerable(variant):
-            raise LifecycleError(f"arm {variant.key!r} is not an LLM arm named after its λ: it cannot be regenerated")
-        job = generation_product_retry(
-            experiment=experiment, lam=float(variant.lambda_value), sku=sku, user=request.user
-        )
-        return f"{sku}: queued generation job #{job.pk}; its copy comes back here for review."
+    sku = review_sku(request)
     if action == "reject":
         variant_copy_review(variant=variant, sku=sku, user=request.user, rejected=True)
         return f"{sku}: rejected."
@@ -170,29 +144,51 @@ def _review_act(request: HttpRequest, experiment: Experiment, variant: Variant) 
     return f"{sku}: saved{problems}."
 
 
+def review_arm(key: str, variant: str) -> tuple[Experiment, Variant]:
+    """The experiment and its arm of a review URL, or 404."""
+    experiment = get_object_or_404(Experiment, key=key)
+    return experiment, get_object_or_404(
+        Variant.objects.select_related("experiment"), experiment=experiment, key=variant
+    )
+
+
+def review_post(request: HttpRequest, experiment: Experiment, arm: Variant, act: Callable[[], str]) -> HttpResponse:
+    """A review action posted by a Marketer or admin (Analysts may only read): `act` runs it
+    through its service and returns the message shown back on the review page, which keeps its
+    filters and page. A refused action is shown on the page, 400 for bad input, 409 for a
+    lifecycle rule."""
+    if not can_edit(request.user):
+        raise PermissionDenied("Only Marketers and admins may review copy; Analysts may read it.")
+    try:
+        done = act()
+    except FieldErrors as exc:
+        error, status = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), 400
+    except LifecycleError as exc:
+        error, status = str(exc), 409
+    else:
+        snapshot_cache_clear(experiment.key)
+        messages.success(request, done)
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("variant-review", args=[experiment.key, arm.key]) + (f"?{query}" if query else ""))
+    experiment.refresh_from_db()
+    return _review_render(request, experiment, arm, error, status)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
-@_reader_required
+@reader_required
 def variant_review(request: HttpRequest, key: str, variant: str) -> HttpResponse:
     """One arm's copy per product, for review: filters, pagination, and the review actions (POST,
-    Marketers and admins only, while the experiment is a draft)."""
-    experiment = get_object_or_404(Experiment, key=key)
-    arm = get_object_or_404(Variant.objects.select_related("experiment"), experiment=experiment, key=variant)
-    error, status = "", 200
+    Marketers and admins only, while the experiment is a draft). Generating one product's copy
+    again is the generator's (`generator.views.variant_regenerate`), posted from this page."""
+    experiment, arm = review_arm(key, variant)
     if request.method == "POST":
-        if not can_edit(request.user):
-            raise PermissionDenied("Only Marketers and admins may review copy; Analysts may read it.")
-        try:
-            done = _review_act(request, experiment, arm)
-        except FieldErrors as exc:
-            error, status = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), 400
-        except LifecycleError as exc:
-            error, status = str(exc), 409
-        else:
-            snapshot_cache_clear(experiment.key)
-            messages.success(request, done)
-            return redirect(request.get_full_path())
-        experiment.refresh_from_db()
-    return render(request, "experiments/review.html", _review_context(request, experiment, arm, error), status=status)
+        return review_post(request, experiment, arm, lambda: _review_act(request, arm))
+    return _review_render(request, experiment, arm, "", 200)
+
+
+def _review_render(request: HttpRequest, experiment: Experiment, arm: Variant, error: str, status: int) -> HttpResponse:
+    context = _review_context(request, experiment, arm, error)
+    return render(request, "experiments/review.html", context, status=status)
 
 
 def _review_context(request: HttpRequest, experiment: Experiment, arm: Variant, error: str) -> dict[str, Any]:
@@ -220,6 +216,6 @@ def _review_context(request: HttpRequest, experiment: Experiment, arm: Variant, 
         "filter_query": query.urlencode(),
         "editable": experiment.status == Experiment.Status.DRAFT and can_edit(request.user),
         "can_edit": can_edit(request.user),
-        "regenerable": _review_regenerable(arm),
+        "regenerable": arm.regenerable,
         "error": error,
     }

@@ -25,7 +25,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generator.constrained import DecodingConstraint
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +293,8 @@ def generate(
     seed: int = 0,
     batch_size: int = 16,
     share_prefix: bool = True,
+    constraints: Sequence[DecodingConstraint] | None = None,
+    openers: Sequence[str] | None = None,
 ) -> list[Generation]:
     """Sample one completion per conversation, `batch_size` rows per forward pass.
 
@@ -300,22 +305,34 @@ def generate(
     few-shot turns are the same for every prompt of a category, ~⅔ of each prompt's tokens) have
     that prefix run through the model once per batch; its key/value cache is then copied to every
     row that shares it, and only the rows' own last turns are prefilled. Greedy output is the same
-    token for token. Identical whole conversations are not special-cased with
+    token for token.
+
+    `constraints` (one per conversation): grounded decoding (`generator.constrained`): each row
+    may write only its product's numbers, and none of the characters shop copy has no use for.
+
+    `openers` (one per conversation, "" for none): text the answer starts with, for the model to
+    continue; the returned text is the continuation only.
+
+    Identical whole conversations are not special-cased with
     `num_return_sequences`: transformers repeats the input rows before the prefill, so that would
     save no compute; the shared-prefix cache is what saves it.
     """
     import torch
 
+    from generator.batching import shared_prefix_inputs
+
     if not conversations:
         return []
     tokenizer = loaded.tokenizer
     prompts = render_prompts(loaded, conversations)
+    if openers is not None:
+        prompts = [prompt + opener for prompt, opener in zip(prompts, openers, strict=True)]
     eos_ids = _eos_ids(loaded)
     results: list[Generation] = []
     step = max(1, batch_size)
     for start in range(0, len(prompts), step):
         chunk = prompts[start : start + step]
-        inputs = _shared_prefix_inputs(loaded, conversations[start : start + step], chunk) if share_prefix else None
+        inputs = shared_prefix_inputs(loaded, conversations[start : start + step], chunk) if share_prefix else None
         if inputs is None:
             # The chat template already starts with its own special tokens.
             inputs = dict(tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False))
@@ -324,6 +341,20 @@ def generate(
         torch.manual_seed(generator_seed)
         if loaded.device == "cuda":
             torch.cuda.manual_seed_all(generator_seed)
+        processors = None
+        if constraints is not None:
+            from transformers import LogitsProcessorList
+
+            from generator.batching import token_table
+            from generator.constrained import GroundedNumbersProcessor
+
+            processors = LogitsProcessorList(
+                [
+                    GroundedNumbersProcessor(
+                        token_table(loaded), constraints[start : start + step], inputs["input_ids"].shape[1]
+                    )
+                ]
+            )
         with torch.inference_mode():
             output = loaded.model.generate(
                 **inputs,
@@ -335,6 +366,7 @@ def generate(
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=eos_ids,
                 repetition_penalty=1.1,
+                logits_processor=processors,
             )
         new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
         for row in new_tokens:
@@ -346,64 +378,6 @@ def generate(
             text = tokenizer.decode(row[:n], skip_special_tokens=True)
             results.append(Generation(text=text, n_tokens=n))
     return results
-
-
-def _left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(r) for r in rows)
-    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
-    return ids, mask
-
-
-def _shared_prefix_inputs(
-    loaded: LoadedModel, conversations: Sequence[Sequence[dict[str, str]]], prompts: Sequence[str]
-) -> dict[str, Any] | None:
-    """generate() inputs whose cache already holds each row's prefix (all turns but the last),
-    computed once per distinct prefix; None when no prefix is shared or the split is not exact.
-
-    Row layout: [left pad][prefix][pad][last turn]. The attention mask hides both pads and
-    generate() derives positions from the mask, so every token sits where it would unpadded.
-    """
-    import torch
-    from transformers import DynamicCache
-
-    tokenizer = loaded.tokenizer
-    if not getattr(tokenizer, "chat_template", None) or any(len(c) < 2 for c in conversations):
-        return None
-    prefixes = [tokenizer.apply_chat_template(list(c[:-1]), tokenize=False) for c in conversations]
-    if any(not p or not full.startswith(p) for p, full in zip(prefixes, prompts, strict=True)):
-        return None
-    full_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
-    prefix_ids = [tuple(ids) for ids in tokenizer(prefixes, add_special_tokens=False)["input_ids"]]
-    # The prefix must tokenize the same alone as inside the prompt, and leave a turn to prefill.
-    if any(len(f) <= len(p) or tuple(f[: len(p)]) != p for f, p in zip(full_ids, prefix_ids, strict=True)):
-        return None
-    distinct = list(dict.fromkeys(prefix_ids))
-    if len(distinct) == len(prefix_ids):
-        return None
-    row_prefix = torch.tensor([distinct.index(p) for p in prefix_ids], dtype=torch.long)
-    prefix_tokens, prefix_mask = _left_padded(distinct, tokenizer.pad_token_id)
-    suffix_tokens, suffix_mask = _left_padded(
-        [f[len(p) :] for f, p in zip(full_ids, prefix_ids, strict=True)], tokenizer.pad_token_id
-    )
-    device = loaded.device
-    cache = DynamicCache(config=loaded.model.config)
-    with torch.inference_mode():
-        loaded.model(
-            input_ids=prefix_tokens.to(device),
-            attention_mask=prefix_mask.to(device),
-            position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0).to(device),
-            cache=cache,
-            use_cache=True,
-        )
-        cache.batch_select_indices(row_prefix.to(device))
-    return {
-        "input_ids": torch.cat([prefix_tokens[row_prefix], suffix_tokens], dim=1).to(device),
-        "attention_mask": torch.cat([prefix_mask[row_prefix], suffix_mask], dim=1).to(device),
-        "cache": cache,
-    }
 
 
 def _eos_ids(loaded: LoadedModel) -> list[int]:

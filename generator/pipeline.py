@@ -18,94 +18,41 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from catalog.guards import GROUNDING, PUBLISHABLE, FactIndex, ProductFacts, fact_index, guards_check
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
-from generator.postprocess import clean_generation, ensure_cta
+from generator.params import TEMPERATURE_AT_ZERO, TEMPERATURE_SPAN, GenerationParams, temperature_for
+from generator.pools import (
+    Pool,
+    ProductInput,
+    example_is_grounded,
+    pool_prepare,
+    product_facts,
+    raw_candidates,
+    reference_texts,
+    samples_cleaned,
+)
 from generator.predictor import LogisticModel, prior_model
 from generator.prompts import FewShotExample, ProductContext
-from generator.rerank import RawCandidate, RerankConfig, RerankResult, ScoredCandidate, rerank_candidates
+from generator.rerank import RerankConfig, RerankResult, ScoredCandidate, rerank_candidates
 
-if TYPE_CHECKING:
-    from generator.backend import Generation
-
-# Sampling temperature grows with λ: the creativity weight also loosens the sampler, so that
-# high-λ pools contain genuinely different copy for the reranker to reward. Small models turn
-# to nonsense above ~0.9, which the relevance filter then removes.
-TEMPERATURE_AT_ZERO = 0.45
-TEMPERATURE_SPAN = 0.45
-
-
-def temperature_for(lam: float) -> float:
-    return round(TEMPERATURE_AT_ZERO + TEMPERATURE_SPAN * lam, 3)
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    candidates: int = 8
-    top_k: int = 3
-    max_new_tokens: int = 48
-    seed: int = 0
-    top_p: float = 0.95
-    batch_size: int = 16
-    dedupe_threshold: float = 0.92
-    relevance_threshold: float = 0.15
-    reward_scale: str = "minmax"
-    persona: str = ""
-    append_cta: bool = True  # add a stock CTA when a prompt asked for one and the model wrote none
-    directives: tuple[str, ...] = ()  # learned from outcomes: prompts.learned_directives
-    max_rounds: int = 3  # batches of `candidates` sampled per λ at most, while none passes the filters
-    facts_in_prompt: bool = True  # prompt v3: the product's facts as the only facts (False: v2, for comparison)
-    share_prefix: bool = True  # backend.generate: prefill prompts' shared system + few-shot turns once per batch
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "candidates": self.candidates,
-            "top_k": self.top_k,
-            "max_new_tokens": self.max_new_tokens,
-            "seed": self.seed,
-            "top_p": self.top_p,
-            "batch_size": self.batch_size,
-            "dedupe_threshold": self.dedupe_threshold,
-            "relevance_threshold": self.relevance_threshold,
-            "reward_scale": self.reward_scale,
-            "persona": self.persona,
-            "append_cta": self.append_cta,
-            "directives": list(self.directives),
-            "max_rounds": self.max_rounds,
-            "facts_in_prompt": self.facts_in_prompt,
-            "share_prefix": self.share_prefix,
-            "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
-        }
-
-    @classmethod
-    def from_settings(
-        cls,
-        *,
-        candidates: int,
-        top_k: int,
-        seed: int,
-        max_new_tokens: int | None = None,
-        directives: tuple[str, ...] = (),
-    ) -> GenerationParams:
-        """A run's settings with the deployment's thresholds and, unless given, token budget
-        (GENERATOR_* settings): what jobs, evaluations and the evaluation gate generate with."""
-        from django.conf import settings
-
-        return cls(
-            directives=directives,
-            candidates=candidates,
-            top_k=top_k,
-            max_new_tokens=max_new_tokens or settings.GENERATOR_MAX_NEW_TOKENS,
-            seed=seed,
-            dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
-            relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
-            max_rounds=settings.GENERATOR_MAX_ROUNDS,
-        )
+# Callers import these from the pipeline, where they were first defined.
+__all__ = [
+    "TEMPERATURE_AT_ZERO",
+    "TEMPERATURE_SPAN",
+    "BatchResult",
+    "GenerationParams",
+    "LambdaOutcome",
+    "PipelineResult",
+    "ProductInput",
+    "ProductOutcome",
+    "example_is_grounded",
+    "generate_for_product",
+    "generate_for_products",
+    "product_facts",
+    "round_seed",
+    "temperature_for",
+]
 
 
 @dataclass
@@ -137,17 +84,6 @@ class PipelineResult:
             "tokens": tokens,
             "tokens_per_s": round(tokens / generate, 1) if generate else 0.0,
         }
-
-
-@dataclass(frozen=True)
-class ProductInput:
-    """One product of a catalog job: what its prompts and guards need, decoupled from the ORM."""
-
-    key: str  # the caller's id for the product (the SKU): outcomes and callbacks carry it back
-    product: ProductContext
-    guideline: Guideline | None = None
-    control_text: str = ""
-    examples: tuple[FewShotExample, ...] = ()
 
 
 @dataclass
@@ -221,14 +157,14 @@ def generate_for_products(
         relevance_threshold=params.relevance_threshold,
         reward_scale=params.reward_scale,
     )
-    pools = [_Pool(item=item, outcome=ProductOutcome(key=item.key, lam=lam, temperature=temperature)) for item in items]
+    pools = [Pool(item=item, outcome=ProductOutcome(key=item.key, lam=lam, temperature=temperature)) for item in items]
     batch.outcomes = [pool.outcome for pool in pools]
 
-    def finish(pool: _Pool) -> None:
+    def finish(pool: Pool) -> None:
         if on_product_done:
             on_product_done(pool.item.key, pool.outcome)
 
-    def guarded(pool: _Pool, step: Callable[[], None]) -> bool:
+    def guarded(pool: Pool, step: Callable[[], None]) -> bool:
         """Run one product's step; with isolate_errors a failure ends that product only."""
         try:
             step()
@@ -241,9 +177,9 @@ def generate_for_products(
             finish(pool)
             return False
 
-    active = [pool for pool in pools if guarded(pool, lambda pool=pool: _prepare_pool(pool, lam=lam, params=params))]
+    active = [pool for pool in pools if guarded(pool, lambda pool=pool: pool_prepare(pool, lam=lam, params=params))]
     # Every product's reference text and control copy, embedded in one call.
-    references = [_reference_texts(pool.item) for pool in active]
+    references = [reference_texts(pool.item) for pool in active]
     reference_vectors = embed([text for texts in references for text in texts])
     row = 0
     for pool, texts in zip(active, references, strict=True):
@@ -267,13 +203,15 @@ def generate_for_products(
             seed=seed,
             batch_size=params.batch_size,
             share_prefix=params.share_prefix,
+            constraints=[pool.constraint for pool in active for _ in pool.specs] if params.grounded_decoding else None,
+            openers=[spec.opener for spec in specs],
         )
-        slices: list[tuple[_Pool, int, int]] = []
+        slices: list[tuple[Pool, int, int]] = []
         texts: list[str] = []
         appended: list[bool] = []
         for pool in active:
             start = len(texts)
-            pool_texts, pool_appended = _cleaned(
+            pool_texts, pool_appended = samples_cleaned(
                 pool.specs, generations[start : start + len(pool.specs)], params=params, seed=seed
             )
             texts += pool_texts
@@ -281,18 +219,18 @@ def generate_for_products(
             slices.append((pool, start, len(texts)))
         vectors = embed(texts)
         per_row = (time.perf_counter() - started) / len(specs)
-        still_open: list[_Pool] = []
+        still_open: list[Pool] = []
         for pool, start, end in slices:
             outcome = pool.outcome
             rows = slice(start, end)
             sampled = generations[rows]
-            pool.raw.extend(_raw_candidates(pool.specs, sampled, texts[rows], appended[rows], vectors[rows]))
+            pool.raw.extend(raw_candidates(pool.specs, sampled, texts[rows], appended[rows], vectors[rows]))
             outcome.rounds += 1
             outcome.generated_tokens += sum(g.n_tokens for g in sampled)
             outcome.generate_seconds += per_row * (end - start)
             scored_at = time.perf_counter()
 
-            def score(pool: _Pool = pool) -> None:
+            def score(pool: Pool = pool) -> None:
                 pool.outcome.result = rerank_candidates(
                     pool.raw,
                     config=config,
@@ -378,32 +316,6 @@ def generate_for_product(
     return result
 
 
-def product_facts(product: ProductContext) -> ProductFacts:
-    """The facts a claim may come from: the product's title, brand, description and attributes."""
-    return ProductFacts(
-        sku="",
-        title=product.title,
-        brand=product.brand,
-        category=product.category,
-        description=product.description,
-        attributes=dict(product.attributes),
-        price=None if product.price in (None, "") else float(product.price),
-    )
-
-
-def example_is_grounded(example: FewShotExample) -> bool:
-    """Whether a few-shot example's copy stays within its own facts and is fit to publish."""
-    facts = ProductFacts(
-        sku="",
-        title=example.title,
-        brand=example.brand,
-        category=example.category,
-        description=example.description,
-        attributes=dict(example.attributes),
-    )
-    return guards_check(example.text, facts, guards=(GROUNDING, PUBLISHABLE)).passed
-
-
 def round_seed(seed: int, lam: float, round_index: int) -> int:
     """The sampling seed of one round at one λ: distinct per λ and round, otherwise pools would
     share their random draws; derived from λ's value, not its position, so an arm samples the same
@@ -412,96 +324,16 @@ def round_seed(seed: int, lam: float, round_index: int) -> int:
 
 
 def _prompt_version(params: GenerationParams) -> str:
-    return prompt_lib.PROMPT_VERSION if params.facts_in_prompt else prompt_lib.PROMPT_VERSION_WITHOUT_FACTS
+    if not params.facts_in_prompt:
+        return prompt_lib.PROMPT_VERSION_WITHOUT_FACTS
+    return (
+        prompt_lib.PROMPT_VERSION
+        if params.openers or params.grounded_decoding
+        else prompt_lib.PROMPT_VERSION_FACTS_ONLY
+    )
 
 
 def _load(model_name: str | None, device: str | None, adapter: str | None):
     from generator import backend
 
     return backend.load_model(model_name, device=device, adapter=adapter)
-
-
-@dataclass
-class _Pool:
-    """One product's state while its rounds run."""
-
-    item: ProductInput
-    outcome: ProductOutcome
-    keywords: tuple[str, ...] = ()
-    cta_required: bool = False
-    max_words: int = 40
-    examples: list[FewShotExample] = field(default_factory=list)
-    facts: FactIndex | None = None
-    product_embedding: np.ndarray | None = None
-    control_embedding: np.ndarray | None = None
-    raw: list[RawCandidate] = field(default_factory=list)
-    specs: list[prompt_lib.PromptSpec] = field(default_factory=list)  # the same prompts every round
-
-
-def _prepare_pool(pool: _Pool, *, lam: float, params: GenerationParams) -> None:
-    product, guideline = pool.item.product, pool.item.guideline
-    pool.keywords = prompt_lib.category_keywords(product.category, product.keywords)
-    pool.cta_required = bool(guideline and guideline.cta_required)
-    pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
-    examples = list(pool.item.examples) or prompt_lib.builtin_examples(product.category)
-    if params.facts_in_prompt:
-        # An example whose copy goes beyond its own facts would teach exactly what the guards refuse.
-        examples = [e for e in examples if example_is_grounded(e)] or prompt_lib.builtin_examples(product.category)
-    pool.examples = examples
-    pool.facts = fact_index(product_facts(product), other_brands=product.other_brands)
-    pool.specs = _round_prompts(pool, lam=lam, params=params)
-
-
-def _round_prompts(pool: _Pool, *, lam: float, params: GenerationParams) -> list[prompt_lib.PromptSpec]:
-    return prompt_lib.build_prompts(
-        product=pool.item.product,
-        lam=lam,
-        count=params.candidates,
-        persona=params.persona,
-        cta_required=pool.cta_required,
-        examples=pool.examples,
-        max_words=pool.max_words,
-        directives=params.directives,
-        facts_in_prompt=params.facts_in_prompt,
-    )
-
-
-def _cleaned(
-    specs: Sequence[prompt_lib.PromptSpec], generations: Sequence[Generation], *, params: GenerationParams, seed: int
-) -> tuple[list[str], list[bool]]:
-    """Each sample cleaned, with a stock CTA added where its prompt asked for one and it has none."""
-    texts: list[str] = []
-    appended: list[bool] = []
-    for i, (spec, g) in enumerate(zip(specs, generations, strict=True)):
-        text = clean_generation(g.text)
-        added = False
-        if spec.asks_for_cta and params.append_cta:
-            text, added = ensure_cta(text, index=seed + i)
-        texts.append(text)
-        appended.append(added)
-    return texts, appended
-
-
-def _raw_candidates(
-    specs: Sequence[prompt_lib.PromptSpec],
-    generations: Sequence[Generation],
-    texts: Sequence[str],
-    appended: Sequence[bool],
-    vectors: np.ndarray,
-) -> list[RawCandidate]:
-    return [
-        RawCandidate(
-            text=text,
-            embedding=vectors[i],
-            prompt_type=spec.prompt_type,
-            sentiment_target=spec.sentiment_target,
-            n_tokens=g.n_tokens,
-            cta_appended=appended[i],
-        )
-        for i, (text, spec, g) in enumerate(zip(texts, specs, generations, strict=True))
-    ]
-
-
-def _reference_texts(item: ProductInput) -> list[str]:
-    """What relevance and novelty are measured against: the product, and its control copy if any."""
-    return [item.product.reference_text] + ([item.control_text] if item.control_text.strip() else [])

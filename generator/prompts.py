@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-PROMPT_VERSION = "copy-v3"  # v3: the product's facts as the only facts to use; v2: learned directives
-PROMPT_VERSION_WITHOUT_FACTS = "copy-v2"
+# v4: v3 + openers naming the product and grounded decoding (generator.openers, generator.constrained)
+PROMPT_VERSION = "copy-v4"
+PROMPT_VERSION_FACTS_ONLY = "copy-v3"  # v3: the product's facts as the only facts to use
+PROMPT_VERSION_WITHOUT_FACTS = "copy-v2"  # v2: learned directives
 
 PROMPT_TYPE_CTA = "cta"
 PROMPT_TYPE_SENTIMENT = "sentiment"
@@ -233,6 +235,7 @@ class PromptSpec:
     prompt_type: str
     sentiment_target: str = ""
     asks_for_cta: bool = False
+    opener: str = ""  # the start of the answer, given to the model to continue (generator.openers)
 
 
 def category_keywords(category: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
@@ -288,11 +291,13 @@ def build_messages(
     keyword_offset: int = 0,
     directives: Sequence[str] = (),
     facts_in_prompt: bool = True,
+    keywords: Sequence[str] | None = None,
 ) -> tuple[dict[str, str], ...]:
     """Chat messages for one candidate: system, few-shot turns, then the composite request.
 
     `keyword_offset` rotates which keywords of the library are offered, so candidates of one
-    pool lean on different keywords (cheap diversity that costs no relevance).
+    pool lean on different keywords (cheap diversity that costs no relevance). `keywords`: the
+    caller's list (the pipeline passes the ones the product can back), else the category's.
     """
     if prompt_type not in PROMPT_TYPES:
         raise ValueError(f"unknown prompt type {prompt_type!r}; expected one of {PROMPT_TYPES}")
@@ -303,7 +308,7 @@ def build_messages(
         type_instruction = SENTIMENT_WITH_CTA_INSTRUCTION.format(sentiment=sentiment_target or SENTIMENT_TARGETS[0])
     else:
         type_instruction = SENTIMENT_INSTRUCTION.format(sentiment=sentiment_target or SENTIMENT_TARGETS[0])
-    keywords = category_keywords(product.category, product.keywords)
+    keywords = tuple(category_keywords(product.category, product.keywords) if keywords is None else keywords)
     if keywords:
         shift = keyword_offset % len(keywords)
         keywords = keywords[shift:] + keywords[:shift]
@@ -369,6 +374,7 @@ def build_prompts(
     max_words: int = 40,
     directives: Sequence[str] = (),
     facts_in_prompt: bool = True,
+    keywords: Sequence[str] | None = None,
 ) -> list[PromptSpec]:
     return [
         PromptSpec(
@@ -384,6 +390,7 @@ def build_prompts(
                 keyword_offset=index,
                 directives=directives,
                 facts_in_prompt=facts_in_prompt,
+                keywords=keywords,
             ),
             prompt_type=prompt_type,
             sentiment_target=target,

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -77,6 +78,13 @@ def client_for(user: User | None) -> APIClient:
     return client
 
 
+def page_client(user: User) -> Client:
+    """A client for the site's pages (admin, review, reports) with `user`'s session."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def marketer_client(marketer) -> APIClient:
     return client_for(marketer)
@@ -106,6 +114,15 @@ def product(db) -> Product:
         description="Wireless earbuds with 30 hours of battery life and a compact charging case.",
         attributes={"battery_life_h": 30, "connectivity": "Bluetooth 5.3"},
     )
+
+
+@pytest.fixture
+def review_tees(marketer) -> Experiment:
+    """Draft catalog experiment `tees` over six tees whose LLM arm `llm-l050` awaits review:
+    TEE-001's copy is flagged, TEE-004's generation failed (tests.experiments.catalog_helpers)."""
+    from tests.experiments.catalog_helpers import catalog_experiment, catalog_products
+
+    return catalog_experiment("tees", catalog_products(6), owner=marketer, flagged=("TEE-001",), failed=("TEE-004",))
 
 
 def variant_rows(approved: bool = True) -> list[dict]:

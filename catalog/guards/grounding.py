@@ -9,6 +9,7 @@ What counts as a checkable claim (each found by its own extractor, checked again
   value: `unsupported claim: "17 hours" (product data: 30 hours)`;
 - standards and model names (Bluetooth 5.3, USB-C, IPX7, HDMI 2.1, Wi-Fi 6, 4K …), compared by
   family and version; any other all-caps acronym ("HDLC", "ECG") must appear in the data;
+- ingredients, flavours and scents of FMCG products ("cocoa" in ground coffee, "vanilla");
 - materials and fibre shares ("98% cotton"), colours (apparel and electronics only: in food and
   household copy colour words name flavours and scents), letter and numeric sizes (within the
   data's range);
@@ -82,6 +83,10 @@ _MATERIAL = re.compile(
 )  # fmt: skip
 _COLOUR = re.compile(
     r"(?<![\w])(" + "|".join(re.escape(c) for c in sorted(lexicon.COLOURS, key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE,
+)
+_INGREDIENT = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(i) for i in sorted(lexicon.INGREDIENTS, key=len, reverse=True)) + r")(?![\w-])",
     re.IGNORECASE,
 )
 _SIZE_SINGLE = re.compile(r"\b(XXS|XS|XXXL|XXL|XL|[2-5]XL)\b|(?i:\bsizes?\s)(S|M|L)\b")
@@ -200,6 +205,12 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
                 continue
             add(Claim("colour", m.group(0), m.start(), m.end(), fold(m.group(0)) in lowered_data))
 
+    if index.facts.category.strip().lower() == "fmcg":
+        for m in _INGREDIENT.finditer(text):
+            if not _overlaps(m.start(), m.end(), taken):
+                word = fold(m.group(0)).rstrip("s")
+                add(Claim("ingredient", m.group(0), m.start(), m.end(), word[:5] in lowered_data))
+
     claims.extend(_name_claims(text, index, taken))
     return sorted(claims, key=lambda c: c.start)
 
@@ -243,7 +254,10 @@ def _name_claims(text: str, index: FactIndex, taken: list[tuple[int, int]]) -> l
             continue
         base = tok.replace("’", "'").removesuffix("'s")
         head, _, suffix = base.partition("-")
-        is_camel = bool(re.fullmatch(r"[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*", head))
+        # camelCase and odd mixes ("MacBook", "iPhone", "VIPzx"); an acronym's plural ("USBs") is not one.
+        is_camel = bool(
+            re.fullmatch(r"[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z][A-Za-z]*", head)
+        ) and not re.fullmatch(r"[A-Z]{2,}s", head)
         if (base in _BRAND_SET or head in _BRAND_SET) and not _in_data(head, index):
             flush()
             claims.append(Claim("name", tok, m.start(), m.end(), False))
@@ -283,6 +297,7 @@ _CODES = {
     "acronym": "unsupported_standard",
     "fibre_share": "unsupported_fibre_share",
     "material": "unsupported_material",
+    "ingredient": "unsupported_ingredient",
     "colour": "unsupported_colour",
     "size": "unsupported_size",
     "certification": "unsupported_certification",

@@ -125,6 +125,11 @@ FEATURES: dict[str, tuple[str, str]] = {
     "warranty": (r"warrant(?:y|ies)|guarantee[ds]?", r"warrant|guarantee"),
     "hands-free": (r"hands[- ]free", r"hands free"),
     "tri-band": (r"tri[- ]band", r"tri band"),
+    # Carrying it about is an ability too ("portable" for a router, "travel anywhere").
+    "portable": (
+        r"portable|on[- ]the[- ]go|(?:take|carry|bring) (?:it|them) (?:anywhere|everywhere)|travel anywhere|pocket[- ]sized|fits? (?:in|into) (?:your|any) (?:pocket|bag)",  # noqa: E501
+        r"portable|travel|pocket|compact|fold|lightweight|on the go|\bbags?\b|\bcans?\b|bottle|\bbars?\b",
+    ),
 }
 
 # Materials a product is made of. Support: the word is in the product data.
@@ -185,7 +190,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "non-gmo": (r"non[- ]gmo|gmo[- ]free", r"non gmo"),
     "carbon neutral": (r"carbon[- ]neutral|climate[- ]neutral|net[- ]zero", r"carbon neutral|climate neutral"),
     "eco-friendly": (
-        r"sustainably sourced|eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|eco-conscious",  # noqa: E501
+        r"zero[- ]waste|waste[- ]free|free of waste|sustainably sourced|eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|eco-conscious",  # noqa: E501
         r"sustainab|recycled|organic|fair ?trade|gots|fsc|eco",
     ),
     "hypoallergenic": (r"hypo-?allergenic", r"hypoallergenic"),
@@ -200,6 +205,20 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "energy star": (r"energy star", r"energy star"),
     "whitening": (r"whiten\w*", r"whiten"),
     "all-natural": (r"all[- ]natural|100% natural", r"all natural"),
+    # "Natural" and its kin promise an absence of anything synthetic: a claim like "organic".
+    "natural": (
+        r"natural(?:ly)?(?! (?:light|look|finish|fit|feel|shape|colou?rs?|tones?|beauty|glow|sound))|made from scratch|from scratch|home-?made|chemical[- ]free|no (?:harsh )?chemicals|non-?toxic|toxin[- ]free",  # noqa: E501
+        r"natural|non toxic",
+    ),
+    # Health claims are regulated (EU 1924/2006): "healthy" needs the data to say so.
+    "healthy": (
+        r"health(?:y|ier|iest|ful)|good for (?:you|your (?:body|health))|nutritious|wholesome|superfoods?|immun\w+|detox\w*|boosts? (?:your )?(?:energy|metabolism|mood)",  # noqa: E501
+        r"healthy|nutritious|wholesome|immun",
+    ),
+    "refurbished": (
+        r"refurbished|pre-?owned|second-?hand|renewed|like new",
+        r"refurbished|pre owned|second hand|renewed",
+    ),
     "single-origin": (r"single[- ]origin", r"single origin"),
 }
 
@@ -214,6 +233,9 @@ COMPARATIVES = (
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\bon the market\b", r"\bunbeatable\b",
+    # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
+    r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
+    r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b",
 )  # fmt: skip
 
 # Colour words, checked for apparel and electronics (in food and household copy they name flavours
@@ -223,6 +245,18 @@ COLOURS = (
     "brown", "beige", "ivory", "khaki", "olive", "camel", "charcoal", "teal", "turquoise", "burgundy", "maroon",
     "sage", "emerald", "cognac", "tan", "silver", "gold", "rose gold", "oatmeal", "mustard", "lilac", "taupe",
     "ecru", "off-white", "indigo", "mauve", "graphite", "cobalt", "crimson", "magenta", "aqua", "fuchsia",
+)  # fmt: skip
+# Ingredients, flavours and scents, checked for FMCG (food, drink and household): copy that puts
+# cocoa in ground coffee or vanilla in washing-up liquid describes another product.
+INGREDIENTS = (
+    "cocoa", "chocolate", "vanilla", "honey", "caramel", "almond", "almonds", "peanut", "peanuts", "hazelnut",
+    "hazelnuts", "pecan", "pecans", "walnut", "walnuts", "coconut", "cinnamon", "strawberry", "strawberries",
+    "raspberry", "raspberries", "blueberry", "blueberries", "berries", "lemon", "lime", "orange", "mango",
+    "banana", "apple", "cherry", "cherries", "peach", "mint", "peppermint", "ginger", "garlic", "onion", "chive",
+    "cheese", "cream", "butter", "milk", "yogurt", "yoghurt", "beef", "chicken", "pork", "bacon", "fish", "egg",
+    "eggs", "wheat", "oat", "oats", "rice", "soy", "quinoa", "lentil", "lentils", "chickpea", "chickpeas",
+    "truffle", "lavender", "rose", "aloe", "eucalyptus", "citrus", "tea tree", "rosemary", "sea salt", "chilli",
+    "chili", "paprika", "tomato", "olive oil", "avocado", "matcha", "espresso", "whisky", "rum", "wine",
 )  # fmt: skip
 COLOUR_IDIOMS = (
     "black friday", "white noise", "blue light", "green energy", "red carpet", "silver lining", "grey area",
@@ -272,7 +306,7 @@ DISPARAGING = (
     r"scratchy", r"ugly", r"awful", r"terrible", r"horrible", r"the worst", r"poor quality", r"low quality",
     r"nothing special", r"not great", r"not the best", r"so-so", r"\bmeh\b", r"falls apart", r"smells? (?:bad|weird|odd)",  # noqa: E501
     r"tastes? (?:bad|weird|odd|off)", r"overrated", r"gimmicky", r"clunky", r"uncomfortable", r"boring",
-    r"a bit (?:expensive|much)", r"not worth",
+    r"a bit (?:expensive|much)", r"not worth", r"dirty",
 )  # fmt: skip
 NEGATIONS = frozenset({"not", "never", "no", "without", "won't", "isn't", "aren't", "nothing", "zero", "less"})
 
@@ -283,8 +317,38 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    # Stock and delivery promises are the shop's to make, not the copy's.
+    r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
+    r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
+# Claims about the price that only the shop can make ("affordable", "lower price points").
+PRICE_CLAIMS = (
+    r"\baffordabl[ey]\b", r"\bcheap(?:er|est|ly)?\b", r"\bbudget[- ]friendly\b", r"\binexpensive\b",
+    r"\bbargains?\b", r"\bvalue for money\b", r"\bgreat value\b", r"\b(?:low|lower) prices?\b",
+    r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
+    r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
+    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
+)  # fmt: skip
+# Talk about a seller instead of the product: the copy is not about what the shopper buys.
+COMPANY_TALK = (
+    r"\b(?:our|the|a|this|small|local|family|retail) (?:company|business|firm|mission|team|founders?|retailer)\b",
+    r"\bbusinesses\b", r"\bwe(?:'ve| have) been\b", r"\bfounded\b", r"\bestablished in\b",
+    r"\b(?:your|their) business(?:es)?\b", r"\bcustomer (?:service|support|care|satisfaction)\b", r"\bour (?:customers|clients|staff|employees|store|stores|shop)\b",  # noqa: E501
+    r"\bretail (?:company|store|chain)\b", r"\bhigh-end retail\b", r"\bfamily[- ]owned\b", r"\bin business\b",
+)  # fmt: skip
+# A sentence that asks the shopper to act: exempt from the "says something about the product" rule.
+CALL_TO_ACTION = (
+    r"\b(?:shop|order|buy|grab|add (?:it |them )?to (?:your )?(?:cart|basket|bag)|get yours|pick (?:one|yours|it) up|"
+    r"treat yourself|discover|find yours|try (?:it|them)|don't miss|stock up)\b"
+)
+# Words of eating and drinking: on a product that is not food they describe something else.
+TASTE_WORDS = (
+    r"delicious", r"tast(?:y|e|es|ed|ing|ier|iest)", r"flavou?r(?:s|ful|some|ed)?", r"yumm?y", r"mouth-?watering",
+    r"scrumptious", r"savou?r(?:y|s|ed|ing)?", r"juicy", r"eat(?:s|ing)?", r"edible", r"bite-?sized?", r"breakfast",
+    r"lunch(?:es)?", r"dinners?", r"snack(?:s|ing)?", r"recipes?", r"calories", r"sip(?:s|ping)?", r"drink(?:s|ing)?",
+    r"sugary", r"chocolat(?:e|ey)", r"cheesy", r"crunchy",
+)  # fmt: skip
 
 CHAT_ARTEFACTS = (
     r"\((?:laughs?|smiles?|sighs?|winks?|giggles?|chuckles?|grins?|pause)\)",
@@ -293,6 +357,10 @@ CHAT_ARTEFACTS = (
     r"\bi apologi[sz]e\b", r"^\s*(?:sure|certainly|of course)[,!.]", r"\bhere(?:'s| is) (?:a|an|the|your|some)\b",
     r"\bi hope this\b", r"\blet me know\b", r"\bfeel free to\b", r"\b(?:user|assistant|system)\s*:",
     r"<\|", r"```", r"\bas requested\b", r"\bproduct description\s*:", r"\bcopy\s*:",
+    # The prompt's own instructions echoed back as copy.
+    r"\bbe clear about\b", r"\bmake the mood\b", r"\bkeep it (?:plain|short|factual)\b", r"\bcall to action\b",
+    r"\bproduct description\b", r"\bkeywords?\b", r"\btarget audience\b", r"\btone of voice\b",
+    r"\bat most \w+ words\b", r"\bfeatures you(?:'re| are) offering\b", r"^\s*highlight(?:ing)?\b",
 )  # fmt: skip
 PLACEHOLDERS = (
     r"\[[^\]]{1,60}\]", r"\{[^}]{0,60}\}", r"<[a-z_ ]{2,40}>", r"lorem ipsum", r"\bxxx+\b", r"\btbd\b",

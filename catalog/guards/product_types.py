@@ -94,7 +94,10 @@ PRODUCT_TYPES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("belt",),
         ("bodysuit", "bodysuits", "onesie", "babygrow"),
         ("pyjamas", "pajamas"),
-        ("swimsuit", "bikini", "swim shorts"),
+        ("swimsuit", "bikini", "swim shorts", "swimwear", "beachwear"),
+        ("lingerie",),
+        ("jumpsuit", "romper", "dungarees"),
+        ("tights",),
     ),
     "Electronics": (
         ("headphones", "headset"),
@@ -139,3 +142,7 @@ COMPANION_CUES = {
     "Apparel": ("your", "any", "with", "under", "over", "beneath", "and"),
     "Electronics": ("your", "any", "most", "compatible"),
 }
+
+# The FMCG kinds that are eaten or drunk (every group before pet food): taste words fit them only.
+_FMCG_HEADS = [group[0] for group in PRODUCT_TYPES["FMCG"]]
+FOOD_GROUPS: tuple[tuple[str, ...], ...] = PRODUCT_TYPES["FMCG"][: _FMCG_HEADS.index("pet food")]

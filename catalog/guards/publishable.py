@@ -7,9 +7,9 @@ keyword strings of seven or more words without a single function word), no lists
 three times in a row), no placeholders or chat artefacts ("[Your Email Address]", "(laughs)",
 "lol", "As an AI"), no URLs, e-mail addresses, handles or phone numbers, nothing disparaging
 the product ("overpriced", "unflattering", "cheap-looking"; a negated word such as "never
-itchy" is fine), no offers the shop did not make (free shipping, discounts, "% off", coupons,
-"for 3 months" next to an offer, a price other than the product's), and English, the
-catalog's language (few non-ASCII letters, enough English function words).
+itchy" is fine), no price claims ("affordable", "budget-friendly"), no offers the shop did not
+make (free shipping, discounts, "% off", coupons, "for 3 months" next to an offer, a price other
+than the product's), and English, the catalog's language (few non-ASCII letters, enough English function words).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
 _DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)
 _OFFERS = re.compile("|".join(lexicon.OFFERS), re.IGNORECASE)
+_PRICE_CLAIM = re.compile("|".join(lexicon.PRICE_CLAIMS), re.IGNORECASE)
 _OFFER_DURATION = re.compile(r"\bfor (?:\d+|a|one|two|three|six|twelve) (?:months?|years?)\b", re.IGNORECASE)
 _OFFER_CUE = re.compile(lexicon.OFFER_CUES, re.IGNORECASE)
 _CHAT = re.compile("|".join(lexicon.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
@@ -44,6 +45,21 @@ def _finding(code: str, message: str, claim: str = "") -> Finding:
 
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+TITLE_CASE_WORDS = 4  # capitalised ordinary words inside sentences before copy reads as a headline
+
+
+def _title_cased_words(text: str, index: FactIndex | None) -> list[str]:
+    """Capitalised words that neither open a sentence nor come from the product's data."""
+    found = []
+    for m in re.finditer(r"(?<=[\w,;)\-–] )([A-Z][a-z']+)\b", text):
+        word = m.group(1)
+        if index is not None and word.lower().removesuffix("'s") in index.tokens:
+            continue
+        if word not in ("I", "I'm", "I've"):
+            found.append(word)
+    return found
 
 
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
@@ -76,6 +92,11 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         findings.append(
             _finding("offer", f'not publishable: an offer the shop did not make: "{m.group(0)}"', m.group(0))
         )
+    for m in _PRICE_CLAIM.finditer(stripped):
+        if index is None or m.group(0).lower() not in index.text:
+            message = f'not publishable: a price claim the shop did not make: "{m.group(0)}"'
+            findings.append(_finding("price_claim", message, m.group(0)))
+            break
     for sentence in _sentences(stripped):
         if _OFFER_CUE.search(sentence):
             for m in _OFFER_DURATION.finditer(sentence):
@@ -115,6 +136,12 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         alpha = [w for w in sentence_words if w.isalpha()]
         if len(alpha) >= 7 and not any(w in lexicon.STOPWORDS for w in alpha):
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
+
+    shouted = _title_cased_words(stripped, index)
+    if len(shouted) >= TITLE_CASE_WORDS:
+        findings.append(
+            _finding("title_case", f'not publishable: reads as Title Case ("{" ".join(shouted[:4])} …")', shouted[0])
+        )
 
     letters = [c for c in stripped if c.isalpha()]
     non_ascii = sum(not c.isascii() for c in letters)

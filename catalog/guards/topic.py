@@ -6,6 +6,13 @@ Two checks, both pure:
   mention of a kind the product's own data never names ("burger" for lentil crisps, "laptops"
   for a speaker) is a finding, unless the copy treats it as the shopper's own thing ("with your
   morning coffee", "to your laptop"; apparel may also pair: "with jeans", "under a jacket");
+- the seller instead of the product ("a small business with a mission", "our customer service");
+- words of eating and drinking ("delicious", "breakfast") on a product that is not food or drink,
+  unless the product's data uses them ("mint flavour" toothpaste) or the shopper owns the thing
+  ("your morning drink");
+- sentences about nothing: a sentence of five or more content words that shares none with the
+  product's data ("Your staff must be happy too.") is filler a copy editor would cut; a call to
+  action ("Order yours today.") is exempt;
 - relevance: the share of the copy's content words found in the product's text. Copy of four
   or more content words that shares none is a finding. The caller may pass an embedding
   similarity (cosine of copy and product description, e.g. all-MiniLM-L6-v2 as the reranker
@@ -15,10 +22,38 @@ Two checks, both pure:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from catalog.guards import product_types
+from catalog.guards import lexicon, product_types
 from catalog.guards.facts import FactIndex, content_stems, type_pattern
 from catalog.guards.types import TOPIC, Finding
+
+FILLER_MIN_WORDS = 5  # shorter sentences ("Pour a bowl with your morning coffee.") are usage, not filler
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_CALL_TO_ACTION = re.compile(lexicon.CALL_TO_ACTION, re.IGNORECASE)
+_COMPANY = re.compile("|".join(lexicon.COMPANY_TALK), re.IGNORECASE)
+_TASTE = re.compile(r"(?<![\w-])(?:" + "|".join(lexicon.TASTE_WORDS) + r")(?![\w-])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _food_groups() -> frozenset[int]:
+    _, form_group = type_pattern()
+    return frozenset(form_group[group[0]] for group in product_types.FOOD_GROUPS)
+
+
+def is_food(index: FactIndex) -> bool:
+    """Whether the product is eaten or drunk: an FMCG product whose data names a food kind, or
+    (naming no kind) uses a word of eating or drinking."""
+    if index.facts.category.strip().lower() != "fmcg":
+        return False
+    if index.type_groups:
+        return bool(index.type_groups & _food_groups())
+    return _TASTE.search(index.text) is not None
+
+
+def _owned_by_shopper(text: str, start: int, cues: tuple[str, ...]) -> bool:
+    before = re.findall(r"[a-z']+", text[max(0, start - 40) : start].lower())[-3:]
+    return any(cue in before for cue in cues)
 
 
 def lexical_relevance(text: str, index: FactIndex) -> float:
@@ -27,6 +62,17 @@ def lexical_relevance(text: str, index: FactIndex) -> float:
     if not words:
         return 0.0
     return sum(w in index.content_stems for w in words) / len(words)
+
+
+def _filler_sentences(text: str, index: FactIndex) -> list[Finding]:
+    for sentence in _SENTENCE.findall(text):
+        stems = content_stems(sentence)
+        if len(stems) < FILLER_MIN_WORDS or _CALL_TO_ACTION.search(sentence):
+            continue
+        if not any(stem in index.content_stems for stem in stems):
+            quoted = sentence.strip()
+            return [Finding(TOPIC, "filler_sentence", f'off topic: "{quoted}" says nothing about the product', quoted)]
+    return []
 
 
 def topic_check(
@@ -46,8 +92,7 @@ def topic_check(
         group = form_group[m.group(1).lower()]
         if group in own or group in seen:
             continue
-        before = re.findall(r"[a-z']+", text[max(0, m.start() - 40) : m.start()].lower())[-3:]
-        if any(cue in before for cue in cues):
+        if _owned_by_shopper(text, m.start(), cues):
             continue
         seen.add(group)
         findings.append(
@@ -55,9 +100,25 @@ def topic_check(
                 TOPIC, "off_topic_product", f'off topic: mentions "{m.group(1)}", which this product is not', m.group(1)
             )
         )
+    for m in _COMPANY.finditer(text):
+        message = f'off topic: talks about a seller, not the product: "{m.group(0)}"'
+        findings.append(Finding(TOPIC, "company_talk", message, m.group(0)))
+        break
+    if not is_food(index):
+        for m in _TASTE.finditer(text):
+            word = m.group(0)
+            if re.search(rf"\b{re.escape(word.lower()[:4])}", index.text):
+                continue  # the product's own data uses the word ("mint flavour")
+            if _owned_by_shopper(text, m.start(), ("your", "any")):
+                continue
+            message = f'off topic: "{word}" describes food or drink, and this product is not'
+            findings.append(Finding(TOPIC, "not_food", message, word))
+            break
     words = content_stems(text)
     if len(words) >= min_content_words and lexical_relevance(text, index) == 0.0:
         findings.append(Finding(TOPIC, "unrelated_text", "off topic: the copy shares no words with the product data"))
+    else:
+        findings.extend(_filler_sentences(text, index))
     if similarity is not None and similarity < min_similarity:
         findings.append(
             Finding(

@@ -105,7 +105,7 @@ def test_bandit_report_analyses_the_holdout_slice_and_states_the_history(bandit,
 
 @pytest.mark.django_db
 def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
-    from analytics.services import snapshot_take
+    from analytics.snapshots import snapshot_take
 
     start = bandit.started_at
     traffic(bandit, units=900, days=1, start=start, seed=1)
@@ -130,7 +130,7 @@ def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
 
     # Rebuilding the daily looks from the raw events keeps the slice statistics of those days.
     from analytics.models import ReportSnapshot
-    from analytics.services import snapshot_backfill
+    from analytics.snapshots import snapshot_backfill
 
     snapshot_backfill(experiment=bandit, replace=True)
     rebuilt = ReportSnapshot.objects.get(experiment=bandit, day=first.day)
@@ -139,7 +139,7 @@ def test_bandit_report_has_daily_looks_of_the_holdout_slice(bandit):
 
 @pytest.mark.django_db
 def test_fixed_allocation_snapshots_store_no_slice(make_experiment):
-    from analytics.services import snapshot_take
+    from analytics.snapshots import snapshot_take
 
     experiment = make_experiment("fixed-copy", start=True)
     traffic(experiment, units=300, days=1)

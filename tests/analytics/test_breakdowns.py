@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from analytics import services
+from analytics.lambdas import lambda_report_build
 from analytics.report.csv_export import CSV_COLUMNS, report_csv
 from analytics.stats import RatioStatistic, StatsConfig, adjust_p_values, fixed_horizon_test
 from catalog.models import Category, Product
@@ -153,7 +154,7 @@ def test_lambda_page_puts_a_catalog_experiments_arms_on_each_categorys_curve(mar
     _traffic(np.random.default_rng(8), units=80)
     experiment.status = "stopped"
     experiment.save(update_fields=["status"])
-    entries = {entry.category: entry for entry in services.lambda_report_build()}
+    entries = {entry.category: entry for entry in lambda_report_build()}
     for name in ("Electronics", "Apparel"):
         points = [p for p in entries[name].arms if p.experiment == "catalog"]
         assert [p.lambda_value for p in points] == [0.6], name

@@ -10,6 +10,7 @@ from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
 from analytics.charts.lambdas import lambda_chart
 from analytics.charts.report import cumulative_lift_chart, daily_units_chart, funnel_chart, tradeoff_chart
+from analytics.lambdas import lambda_report_build
 from tests.analytics.factories import Truth, candidates_for, sweep_experiment, traffic
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def test_report_figures_are_valid(make_experiment):
 def test_lambda_figure_is_valid(make_experiment, product):
     experiment = sweep_experiment(make_experiment, key="app", category="Apparel", sku="APP-T9", units=1500, seed=5)
     candidates_for(experiment)
-    entries = {e.category: e for e in services.lambda_report_build()}
+    entries = {e.category: e for e in lambda_report_build()}
     figure = lambda_chart(entries["Apparel"])
     go.Figure(figure)
     names = [trace["name"] for trace in figure["data"]]

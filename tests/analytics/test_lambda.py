@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import services
-from analytics.lambdas import ArmPoint, elbow, lambda_curve
+from analytics.lambdas import ArmPoint, elbow, lambda_curve, lambda_report_build
 from tests.analytics.factories import candidates_for, sweep_experiment
 
 
@@ -55,7 +54,7 @@ def test_lambda_report_across_experiments(make_experiment, product):
     sweep_experiment(make_experiment, key="apparel-2", category="Apparel", sku="APP-T2", units=2500, seed=2)
     candidates_for(first)
     make_experiment("elec-draft")  # drafts do not count
-    entries = {entry.category: entry for entry in services.lambda_report_build()}
+    entries = {entry.category: entry for entry in lambda_report_build()}
     assert set(entries) == {"Apparel", "Electronics", "FMCG"}
     apparel = entries["Apparel"]
     assert apparel.experiments == 2 and len(apparel.arms) == 8

@@ -17,6 +17,7 @@ from analytics.charts.report import daily_lift_chart
 from analytics.models import ReportSnapshot
 from analytics.report.csv_export import CSV_COLUMNS, report_csv
 from analytics.selectors import day_aggregates_from_events
+from analytics.snapshots import snapshot_take
 from analytics.views import detail_context, report_html
 from experiments.models import Experiment
 from ingest.models import Event, EventType
@@ -134,10 +135,10 @@ def test_todays_snapshot_keeps_the_day_so_far_and_completes_yesterday(two_arm):
     now = datetime.now(UTC)
     yesterday = now - timedelta(days=1)
     traffic(two_arm, units=200, days=2, seed=4)
-    services.snapshot_take(experiment=two_arm, now=yesterday.replace(hour=12))
+    snapshot_take(experiment=two_arm, now=yesterday.replace(hour=12))
     early = ReportSnapshot.objects.get(experiment=two_arm, day=yesterday.date())
     assert early.day_until == yesterday.replace(hour=12)
-    today = services.snapshot_take(experiment=two_arm, now=now)
+    today = snapshot_take(experiment=two_arm, now=now)
     early.refresh_from_db()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     assert early.day_until == midnight  # yesterday rescanned to its end, once

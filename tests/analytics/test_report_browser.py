@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from analytics import services
+from analytics.snapshots import snapshot_backfill
 from catalog.models import Category
 from tests.analytics.factories import Truth, candidates_for, sweep_experiment, traffic
 from tests.browser import chromium_launched
@@ -81,7 +81,7 @@ def demo_data(make_experiment, product):
         )
         candidates_for(sweep)
     for experiment in (pulse,):
-        services.snapshot_backfill(experiment=experiment)
+        snapshot_backfill(experiment=experiment)
     return pulse
 
 

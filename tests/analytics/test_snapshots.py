@@ -21,6 +21,7 @@ from analytics.selectors import (
     variant_aggregates,
     variant_aggregates_from_events,
 )
+from analytics.snapshots import snapshot_backfill, snapshot_take
 from experiments.models import Experiment
 from ingest.models import UnitTotals
 from tests.analytics.factories import Truth, totals_from_events, traffic
@@ -68,8 +69,8 @@ def test_backfill_fills_missing_days_only_and_repeats_quiet_days(running):
     Experiment.objects.filter(pk=running.pk).update(started_at=running.started_at - timedelta(days=2))
     running.refresh_from_db()
     today = timezone.now().astimezone(UTC).date()
-    kept = services.snapshot_take(experiment=running, now=timezone.now() - timedelta(days=3))
-    written = services.snapshot_backfill(experiment=running)
+    kept = snapshot_take(experiment=running, now=timezone.now() - timedelta(days=3))
+    written = snapshot_backfill(experiment=running)
     snapshots = list(ReportSnapshot.objects.filter(experiment=running).order_by("day"))
     # From the (moved) start to yesterday, the last day with events: 8 days, one of them already taken.
     assert [s.day for s in snapshots] == [today - timedelta(days=8 - i) for i in range(8)]
@@ -79,16 +80,16 @@ def test_backfill_fills_missing_days_only_and_repeats_quiet_days(running):
     assert all(sum(v["units"] for v in s.variants.values()) == 0 for s in snapshots[:2])  # before any traffic
     assert snapshots[-1].units_in_several_variants == 0
     # A second run writes nothing; --replace rebuilds every day from the events.
-    assert services.snapshot_backfill(experiment=running) == 0
-    assert services.snapshot_backfill(experiment=running, replace=True) == 8
+    assert snapshot_backfill(experiment=running) == 0
+    assert snapshot_backfill(experiment=running, replace=True) == 8
     assert ReportSnapshot.objects.get(experiment=running, day=kept.day).source == "events"
 
 
 def test_snapshot_take_replaces_todays_look(running):
     traffic(running, units=200, days=2, seed=4)
-    first = services.snapshot_take(experiment=running)
+    first = snapshot_take(experiment=running)
     UnitTotals.objects.filter(experiment=running).first().delete()
-    second = services.snapshot_take(experiment=running)
+    second = snapshot_take(experiment=running)
     assert first.pk == second.pk and first.day == second.day
     assert sum(v["units"] for v in ReportSnapshot.objects.get(pk=first.pk).variants.values()) == 199
     assert second.units_in_several_variants == 0
@@ -143,7 +144,7 @@ def test_backfill_is_queued_at_most_once_while_pending(running, django_capture_o
 
 def test_report_uses_snapshots_as_sequential_looks(running):
     traffic(running, units=600, days=3, seed=9)
-    services.snapshot_backfill(experiment=running)
+    snapshot_backfill(experiment=running)
     report = services.report_build(experiment=running, backfill="never")
     assert [look.source for look in report.timeseries] == ["events"] * 3
     # A new unit today makes the live totals a fourth look.

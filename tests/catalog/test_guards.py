@@ -439,3 +439,52 @@ def test_an_attribute_key_names_its_value():
     assert guards_check("Pairs over Bluetooth 5.3 in a second.", index, guards=["grounding"]).passed
     report = guards_check("Pairs over Bluetooth 5.0 in a second.", index, guards=["grounding"])
     assert not report.passed and '"Bluetooth 5.0"' in report.messages[0]
+
+
+# --- what a copy editor's reading of the generator's picks added (stop 19) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("product", "text", "code"),
+    [
+        (JEANS, "Our company has made jeans for years, with excellent customer service.", "company_talk"),
+        (SCALE, "A delicious kitchen scale for precise baking.", "not_food"),
+        (TEE, "An affordable organic cotton tee. Shop now.", "price_claim"),
+        (TEE, "A tee that won't break the bank.", "price_claim"),
+        (SCALE, "A portable kitchen scale you can take anywhere.", "unsupported_feature"),
+        (
+            HEADPHONES,
+            "Made from scratch with natural materials, these headphones are wireless.",
+            "unsupported_certification",
+        ),
+        (SCALE, "A healthy choice for your kitchen: a digital scale.", "unsupported_certification"),
+        (SPEAKER, "The portable speaker for every trip. VIPzx.", "unsupported_name"),
+        (SCALE, "The latest digital kitchen scale.", "comparative_claim"),
+        (SCALE, "Be clear about features you're offering. A digital kitchen scale.", "chat_artefact"),
+        (CRISPS, "Baked lentil crisps with cocoa and sea salt.", "unsupported_ingredient"),
+        (CRISPS, "Lentil crisps in stock, with fast delivery.", "offer"),
+        (SCALE, "A digital kitchen scale for any budget.", "price_claim"),
+        (CRISPS, "Lentil Crisps. This Means Simple Fun, And Good Times.", "title_case"),
+        (
+            CRISPS,
+            "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
+            "filler_sentence",
+        ),
+    ],
+)
+def test_each_new_rule_names_its_finding(product, text, code) -> None:
+    report = guards_check(text, product)
+    assert code in {f.code for f in report.findings}, report.messages
+
+
+@pytest.mark.parametrize(
+    ("product", "text"),
+    [
+        (CRISPS, "Delicious baked lentil crisps with sea salt, a tasty snack for your lunchbox. Shop now."),
+        (SPEAKER, "Take this portable speaker anywhere: 14 hours of playback and IP67 water resistance."),
+        (SCALE, "Weigh your baking to the gram on a stainless steel platform. Order today."),
+        (TEE, "An organic cotton crew tee in a regular fit. Wear it with your favourite jeans."),
+    ],
+)
+def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
+    assert guards_check(text, product).messages == ()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +102,22 @@ def test_topic_guard_and_all_guards_together(indexes) -> None:
     assert topic[0] / (topic[0] + topic[2]) >= 0.75  # off-topic copy is caught by the topic guard itself
 
 
+def test_all_guards_on_the_generator_failures_a_copy_editor_read(indexes) -> None:
+    """guard_eval_read.json: the kinds of unpublishable copy the generator selected (taste words on
+    washing-up liquid, seller talk, price claims, abilities, invented types and tokens) and grounded
+    copy in the same register that must still pass."""
+    examples = json.loads((DATA / "guard_eval_read.json").read_text(encoding="utf-8"))["examples"]
+    reports = [guards_check(e["text"], indexes[e["sku"]]) for e in examples]
+    tp, fp, fn, tn = _confusion([not r.passed for r in reports], [not e["publishable"] for e in examples])
+    print(f"\nread set, all guards vs 'publishable': tp={tp} fp={fp} fn={fn} tn={tn}")
+    for e, r in zip(examples, reports, strict=True):
+        if r.passed != e["publishable"]:
+            print(f"  {'missed' if r.passed else 'false positive'}: {e['id']} {e['text']!r} {r.messages}")
+    assert tn >= 12 and tp >= 18  # both kinds are there to be counted
+    assert tp / (tp + fn) >= 0.95
+    assert tp / (tp + fp) >= 0.90
+
+
 def test_every_publishable_example_passes_every_guard(indexes) -> None:
     failing = [
         (e["id"], guards_check(e["text"], indexes[e["sku"]]).messages)
@@ -130,17 +145,3 @@ def test_template_copy_passes_the_guards_for_every_product() -> None:
             text = template_copy(facts, cta=cta)
             assert 1 <= len(re.findall(r"[.!?](?:\s|$)", text)) <= 3, text
             assert guards_check(text, facts).passed, (text, guards_check(text, facts).messages)
-
-
-def test_throughput(indexes) -> None:
-    examples = _examples()
-    guards_check("warm up", indexes["ELEC-001"])
-    start = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
-        for e in examples:
-            guards_check(e["text"], indexes[e["sku"]])
-    elapsed = time.perf_counter() - start
-    rate = rounds * len(examples) / elapsed
-    print(f"\nguards_check: {rate:.0f} candidates/s (index built once per product)")
-    assert rate > 200

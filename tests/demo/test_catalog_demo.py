@@ -13,7 +13,7 @@ from django.test import Client
 
 from demo import seed
 from experiments.copies import copy_flags
-from experiments.models import Experiment, VariantCopy
+from experiments.models import Experiment, VariantCopy, variant_key_for
 from generator import jobs as generator_jobs
 from generator.models import GenerationJob
 from ingest import store
@@ -34,12 +34,12 @@ CATALOG_SKUS = ("APP-002", "APP-003", "APP-006", "APP-007", "APP-011", "APP-012"
 def fake_generation(*, experiment, lambdas=None, **kwargs):
     """Copy for every (product, λ): the product's own description (grounded) unless it should fail."""
     from experiments.copies import variant_copy_generated
-    from experiments.services import variant_for_lambda
+    from experiments.variants import variant_for_lambda
 
     lambdas = lambdas or [0.2, 0.4]
     for position, lam in enumerate(lambdas, start=1):
         variant, _ = variant_for_lambda(
-            experiment=experiment, key=generator_jobs.variant_key_for(lam), lambda_value=lam, position=position
+            experiment=experiment, key=variant_key_for(lam), lambda_value=lam, position=position
         )
         for product in experiment.products.select_related("category"):
             if product.sku in FAILING:

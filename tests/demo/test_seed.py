@@ -51,7 +51,7 @@ def test_demo_traffic_seed_starts_two_weeks_back_and_is_idempotent(settings, tmp
 
     from analytics.models import ReportSnapshot
     from demo.seed import DEMO_DAYS, demo_arm_truth, demo_seed, demo_traffic_seed, demo_write_key
-    from experiments.services import variant_approve, variant_save_generated
+    from experiments.variants import variant_approve, variant_save_generated
     from ingest.models import Event, UnitTotals
 
     settings.VAR_DIR = tmp_path
@@ -100,7 +100,7 @@ def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monk
     """Defence in depth: even if a variant with an invented claim reached the demo, it is dropped,
     and an experiment left without LLM copy stays a draft instead of breaking `make run`."""
     from demo.seed import demo_experiment_create, demo_seed, demo_variants_generate
-    from experiments.services import variant_save_generated
+    from experiments.variants import variant_save_generated
     from generator import jobs as generator_jobs
     from generator.models import GenerationJob
 

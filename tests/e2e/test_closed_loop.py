@@ -24,7 +24,7 @@ from django.utils import timezone
 from catalog.models import Product
 from experiments.assignment import snapshot_cache_clear
 from experiments.models import Experiment, Variant
-from experiments.services import variant_approve
+from experiments.variants import variant_approve
 from generator.models import ConversionPredictor, GenerationJob
 from generator.predictor import prior_model
 from generator.predictor_versions import outcome_rows

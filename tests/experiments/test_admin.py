@@ -7,19 +7,14 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from experiments.models import Experiment
+from tests.conftest import page_client
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_marketer_lists_filters_and_starts_from_admin(make_experiment, marketer):
     experiment = make_experiment()
-    client = _client(marketer)
+    client = page_client(marketer)
     page = client.get("/admin/experiments/experiment/", {"status__exact": "draft", "q": "ELEC-T01"})
     assert page.status_code == 200 and b"pulse-copy" in page.content
     assert client.get("/admin/experiments/experiment/", {"status__exact": "running"}).content.count(b"pulse-copy") == 0
@@ -40,7 +35,7 @@ def test_marketer_lists_filters_and_starts_from_admin(make_experiment, marketer)
 
 def test_admin_action_error_is_shown(make_experiment, marketer):
     experiment = make_experiment(approved=False)
-    response = _client(marketer).post(
+    response = page_client(marketer).post(
         "/admin/experiments/experiment/",
         {"action": "experiment_start", "_selected_action": [experiment.pk]},
         follow=True,
@@ -52,7 +47,7 @@ def test_admin_action_error_is_shown(make_experiment, marketer):
 
 def test_analyst_reads_but_cannot_change(make_experiment, analyst):
     experiment = make_experiment()
-    client = _client(analyst)
+    client = page_client(analyst)
     assert client.get("/admin/experiments/experiment/").status_code == 200
     assert client.get("/admin/catalog/product/").status_code == 200
     assert client.get("/admin/experiments/experiment/add/").status_code == 403
@@ -116,7 +111,7 @@ def test_marketer_creates_a_catalog_experiment_over_a_category_in_the_admin(mark
         product.__class__.objects.create(
             sku=f"APP-A{i}", title=f"Tee {i}", brand="Threadly", category=apparel, price=20, description="Tee."
         )
-    client = _client(marketer)
+    client = page_client(marketer)
     empty = client.post("/admin/experiments/experiment/add/", _add_form())
     assert empty.status_code == 200 and b"choose the products" in empty.content
     typo = client.post("/admin/experiments/experiment/add/", _add_form(set_skus="APP-A0, NOPE-9"))

@@ -7,7 +7,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 
 from abplatform.errors import FieldErrors, LifecycleError
 from catalog.models import Product
-from experiments import services
+from experiments import services, variants
 from experiments.models import Experiment
 from tests.conftest import arm_copy, variant_rows
 
@@ -133,7 +133,7 @@ def test_create_validates_fields(make_experiment):
 def test_approve_records_who_and_when(make_experiment, marketer):
     experiment = make_experiment(approved=False)
     variant = experiment.variants.get(key="llm-l060")
-    services.variant_approve(variant=variant, user=marketer)
+    variants.variant_approve(variant=variant, user=marketer)
     variant.refresh_from_db()
     row = arm_copy(variant)
     assert row.approved and row.reviewed_by == marketer and row.reviewed_at is not None

@@ -9,25 +9,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from experiments import services
-from experiments.models import VariantCopy
-from generator.models import GenerationJob
+from experiments.models import Variant, VariantCopy, variant_key_for
+from tests.conftest import page_client
 from tests.experiments.catalog_helpers import FLAGGED_COPY, catalog_experiment, catalog_products
 
 pytestmark = pytest.mark.django_db
 
 URL = "/experiments/tees/variants/llm-l050/review"
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def tees(marketer):
-    products = catalog_products(6)
-    return catalog_experiment("tees", products, owner=marketer, flagged=("TEE-001",), failed=("TEE-004",))
 
 
 def _status(sku: str) -> str:
@@ -37,15 +25,15 @@ def _status(sku: str) -> str:
 # --- Who may see and act ---
 
 
-def test_anonymous_goes_to_login_and_users_without_a_role_are_refused(tees, outsider):
+def test_anonymous_goes_to_login_and_users_without_a_role_are_refused(review_tees, outsider):
     response = Client().get(URL)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    assert _client(outsider).get(URL).status_code == 403
-    assert _client(outsider).post(URL, {"action": "approve_passing"}).status_code == 403
+    assert page_client(outsider).get(URL).status_code == 403
+    assert page_client(outsider).post(URL, {"action": "approve_passing"}).status_code == 403
 
 
-def test_analyst_reads_every_row_but_gets_no_form_and_may_not_post(tees, analyst):
-    client = _client(analyst)
+def test_analyst_reads_every_row_but_gets_no_form_and_may_not_post(review_tees, analyst):
+    client = page_client(analyst)
     page = client.get(URL)
     assert page.status_code == 200
     body = page.content.decode()
@@ -57,8 +45,8 @@ def test_analyst_reads_every_row_but_gets_no_form_and_may_not_post(tees, analyst
     assert _status("TEE-002") == "pending"
 
 
-def test_unknown_experiment_or_arm_is_404(tees, marketer):
-    client = _client(marketer)
+def test_unknown_experiment_or_arm_is_404(review_tees, marketer):
+    client = page_client(marketer)
     assert client.get("/experiments/nope/variants/llm-l050/review").status_code == 404
     assert client.get("/experiments/tees/variants/nope/review").status_code == 404
 
@@ -66,8 +54,8 @@ def test_unknown_experiment_or_arm_is_404(tees, marketer):
 # --- What a row shows ---
 
 
-def test_row_shows_product_current_copy_chosen_copy_candidates_and_every_flag(tees, marketer):
-    body = _client(marketer).get(URL).content.decode()
+def test_row_shows_product_current_copy_chosen_copy_candidates_and_every_flag(review_tees, marketer):
+    body = page_client(marketer).get(URL).content.decode()
     assert "Northwind organic cotton tee 1" in body and "Northwind" in body
     assert "Our organic cotton tee 1." in body  # the product's current copy
     assert FLAGGED_COPY in body
@@ -80,8 +68,8 @@ def test_row_shows_product_current_copy_chosen_copy_candidates_and_every_flag(te
     assert "<strong>1</strong>failed" in counts
 
 
-def test_filters_flagged_awaiting_review_and_brand(tees, marketer):
-    client = _client(marketer)
+def test_filters_flagged_awaiting_review_and_brand(review_tees, marketer):
+    client = page_client(marketer)
     flagged = client.get(URL, {"flagged": "1"}).content.decode()
     assert 'id="row-TEE-001"' in flagged and 'id="row-TEE-004"' in flagged
     assert 'id="row-TEE-002"' not in flagged
@@ -104,7 +92,7 @@ def _copy(sku: str) -> str:
 def test_pages_of_fifty_and_no_query_per_row(marketer):
     products = catalog_products(120, prefix="BIG")
     catalog_experiment("big", products, owner=marketer)
-    client = _client(marketer)
+    client = page_client(marketer)
     url = "/experiments/big/variants/llm-l050/review"
     client.get(url)  # warm the session and the user's groups
     with CaptureQueriesContext(connection) as first:
@@ -122,8 +110,8 @@ def test_pages_of_fifty_and_no_query_per_row(marketer):
 # --- Actions ---
 
 
-def test_approve_all_that_pass_skips_flagged_and_failed(tees, marketer):
-    client = _client(marketer)
+def test_approve_all_that_pass_skips_flagged_and_failed(review_tees, marketer):
+    client = page_client(marketer)
     response = client.post(URL + "?flagged=", {"action": "approve_passing"})
     assert response.status_code == 302 and response["Location"] == URL + "?flagged="
     assert [_status(f"TEE-00{i}") for i in range(1, 7)] == [
@@ -138,8 +126,8 @@ def test_approve_all_that_pass_skips_flagged_and_failed(tees, marketer):
     assert "Approved 4 copies that pass every check." in page
 
 
-def test_edit_then_approve_one_and_pick_a_runner_up(tees, marketer):
-    client = _client(marketer)
+def test_edit_then_approve_one_and_pick_a_runner_up(review_tees, marketer):
+    client = page_client(marketer)
     edited = "Organic cotton tee 1, soft and breathable for everyday wear. Shop now."
     crlf = edited.replace(" Shop", "\r\n Shop")  # how browsers send a textarea's line breaks
     assert client.post(URL, {"action": "save", "sku": "TEE-001", "copy": crlf}).status_code == 302
@@ -156,13 +144,13 @@ def test_edit_then_approve_one_and_pick_a_runner_up(tees, marketer):
     assert "TEE-003: saved." in body
 
 
-def test_reject_one(tees, marketer):
-    assert _client(marketer).post(URL, {"action": "reject", "sku": "TEE-005"}).status_code == 302
+def test_reject_one(review_tees, marketer):
+    assert page_client(marketer).post(URL, {"action": "reject", "sku": "TEE-005"}).status_code == 302
     assert _status("TEE-005") == "rejected"
 
 
-def test_approving_flagged_copy_is_refused_on_the_page_with_the_reason(tees, marketer):
-    response = _client(marketer).post(URL, {"action": "approve", "sku": "TEE-001", "copy": FLAGGED_COPY})
+def test_approving_flagged_copy_is_refused_on_the_page_with_the_reason(review_tees, marketer):
+    response = page_client(marketer).post(URL, {"action": "approve", "sku": "TEE-001", "copy": FLAGGED_COPY})
     assert response.status_code == 400
     body = response.content.decode()
     assert 'id="review-error"' in body and "cannot approve copy with problems" in body and "cheap" in body
@@ -178,45 +166,39 @@ def test_approving_flagged_copy_is_refused_on_the_page_with_the_reason(tees, mar
         ({"action": "approve", "sku": "TEE-004", "copy": ""}, "TEE-004: cannot approve"),
     ],
 )
-def test_bad_input_is_400_on_the_page(tees, marketer, data, expected):
-    response = _client(marketer).post(URL, data)
+def test_bad_input_is_400_on_the_page(review_tees, marketer, data, expected):
+    response = page_client(marketer).post(URL, data)
     assert response.status_code == 400
     assert expected in response.content.decode()
 
 
-def test_started_experiment_is_read_only_and_actions_are_409(tees, marketer):
-    tees.control_fallback = True
-    tees.save(update_fields=["control_fallback"])
-    client = _client(marketer)
+def test_started_experiment_is_read_only_and_actions_are_409(review_tees, marketer):
+    review_tees.control_fallback = True
+    review_tees.save(update_fields=["control_fallback"])
+    client = page_client(marketer)
     client.post(URL, {"action": "approve_passing"})
-    services.experiment_start(experiment=tees, user=marketer)
+    services.experiment_start(experiment=review_tees, user=marketer)
     page = client.get(URL).content.decode()
     assert 'id="review-frozen"' in page and "approve-passing" not in page and 'name="copy"' not in page
-    for data in (
-        {"action": "approve_passing"},
-        {"action": "reject", "sku": "TEE-002"},
-        {"action": "regenerate", "sku": "TEE-004"},
-    ):
+    for data in ({"action": "approve_passing"}, {"action": "reject", "sku": "TEE-002"}):
         response = client.post(URL, data)
         assert response.status_code == 409, data
-        assert "frozen" in response.content.decode() or "only be generated for a draft" in response.content.decode()
+        assert "frozen" in response.content.decode()
     assert _status("TEE-002") == "approved"
 
 
-def test_regenerate_one_queues_a_job_for_that_product_through_the_dispatch(tees, marketer, monkeypatch):
-    queued: list[int] = []
-    monkeypatch.setattr("generator.dispatch.generation_job_enqueue", lambda *, job_id: queued.append(job_id))
-    client = _client(marketer)
-    response = client.post(URL, {"action": "regenerate", "sku": "TEE-004"})
-    assert response.status_code == 302
-    job = GenerationJob.objects.get()
-    assert queued == [job.pk] and job.skus == ["TEE-004"] and job.lambdas == [0.5]
-    assert f"TEE-004: queued generation job #{job.pk}" in client.get(URL).content.decode()
+def test_variant_key_and_which_arms_may_be_regenerated(review_tees):
+    assert variant_key_for(0.6) == "llm-l060"
+    assert variant_key_for(0.05) == "llm-l005"
+    assert variant_key_for(1.0) == "llm-l100"
+    arms = {v.key: v.regenerable for v in Variant.objects.filter(experiment=review_tees)}
+    assert arms == {"control": False, "llm-l050": True}
+    assert not Variant(key="llm-l050", lambda_value=0.6).regenerable  # named after another λ
+    assert not Variant(key="hand", lambda_value=None).regenerable
 
 
-def test_control_arm_cannot_be_regenerated(tees, marketer):
-    response = _client(marketer).post(
-        "/experiments/tees/variants/control/review", {"action": "regenerate", "sku": "TEE-002"}
-    )
-    assert response.status_code == 409 and "cannot be regenerated" in response.content.decode()
-    assert not GenerationJob.objects.exists()
+def test_regenerate_button_posts_to_the_generator_keeping_filters_and_page(review_tees, marketer):
+    body = page_client(marketer).get(URL, {"flagged": "1"}).content.decode()
+    assert 'action="/experiments/tees/variants/llm-l050/regenerate?flagged=1"' in body
+    control = page_client(marketer).get("/experiments/tees/variants/control/review").content.decode()
+    assert "/regenerate" not in control

@@ -7,7 +7,7 @@ import pytest
 
 from generator.pipeline import LambdaOutcome, PipelineResult
 from generator.predictor import prior_model
-from generator.rerank import RawCandidate, RerankConfig, rerank_candidates
+from generator.rerank import RawCandidate, RerankConfig, ScoredCandidate, rerank_candidates
 
 
 def _vector(seed: int) -> np.ndarray:
@@ -69,6 +69,34 @@ def stub_generate_for_product(
         if progress:
             progress((index + 1) / len(lambdas))
     return result
+
+
+def scored_candidate(
+    text: str = "x", *, novelty: float = 0.6, p_conv: float = 0.06, rank: int | None = 1, reason: str = ""
+) -> ScoredCandidate:
+    """A reranked candidate with fixed middling scores; what rewards read (its novelty, p_conv,
+    whether it was kept, and why not) is set per test."""
+    return ScoredCandidate(
+        position=0,
+        text=text,
+        prompt_type="cta",
+        sentiment_target="",
+        n_tokens=1,
+        novelty=novelty,
+        diversity=novelty,
+        sentiment=0.0,
+        cta_present=True,
+        cta_density=0.1,
+        readability=60.0,
+        keyword_strength=0.3,
+        relevance=0.5,
+        length_chars=len(text),
+        words=len(text.split()),
+        length_fit=1.0,
+        p_conv=p_conv,
+        rank=rank,
+        dropped_reason=reason,
+    )
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from generator import adapters, jobs, selectors
 from generator.finetune import data
 from generator.models import Adapter, GenerationJob
 from generator.predictor import prior_model
-from generator.rerank import ScoredCandidate
 from generator.reward import candidate_reward, conversion_bounds
+from tests.generator.conftest import scored_candidate
 
 # --- pure parts ---------------------------------------------------------------------------------
 
@@ -53,36 +53,13 @@ def test_batches_depend_only_on_seed_and_step():
     assert first != data.batch_for_step(items, size=4, seed=3, step=8)
 
 
-def _scored(*, novelty: float, p_conv: float, rank: int | None) -> ScoredCandidate:
-    return ScoredCandidate(
-        position=0,
-        text="x",
-        prompt_type="cta",
-        sentiment_target="",
-        n_tokens=1,
-        novelty=novelty,
-        diversity=novelty,
-        sentiment=0.0,
-        cta_present=True,
-        cta_density=0.1,
-        readability=60.0,
-        keyword_strength=0.3,
-        relevance=0.5,
-        length_chars=10,
-        words=2,
-        length_fit=1.0,
-        p_conv=p_conv,
-        rank=rank,
-    )
-
-
 def test_absolute_reward_uses_fixed_bounds_and_penalises_non_compliance():
     low, high = conversion_bounds(prior_model("cvr"))
     assert 0 < low < 0.02 < 0.05 < high < 1
-    kept = candidate_reward(_scored(novelty=0.5, p_conv=0.05, rank=1), lam=0.6, bounds=(low, high))
-    dropped = candidate_reward(_scored(novelty=0.5, p_conv=0.05, rank=None), lam=0.6, bounds=(low, high))
+    kept = candidate_reward(scored_candidate(novelty=0.5, p_conv=0.05, rank=1), lam=0.6, bounds=(low, high))
+    dropped = candidate_reward(scored_candidate(novelty=0.5, p_conv=0.05, rank=None), lam=0.6, bounds=(low, high))
     assert dropped == pytest.approx(kept - 0.5)
-    better = candidate_reward(_scored(novelty=0.5, p_conv=0.08, rank=1), lam=0.6, bounds=(low, high))
+    better = candidate_reward(scored_candidate(novelty=0.5, p_conv=0.08, rank=1), lam=0.6, bounds=(low, high))
     assert better > kept  # an absolute scale: comparable across pools and models
 
 

@@ -68,7 +68,8 @@ def fake_model(monkeypatch):
     return calls
 
 
-PARAMS = GenerationParams(candidates=4, top_k=2, max_rounds=3, relevance_threshold=0.1, append_cta=False)
+# The fake writes whole texts, not continuations: openers are tested on their own below.
+PARAMS = GenerationParams(candidates=4, top_k=2, max_rounds=3, relevance_threshold=0.1, append_cta=False, openers=False)
 
 
 def test_products_with_a_pick_leave_the_next_rounds(fake_model):
@@ -129,3 +130,26 @@ def test_one_product_wrapper_keeps_raising_and_loops_lambdas(fake_model, monkeyp
 def test_product_keys_must_be_distinct(fake_model):
     with pytest.raises(ValueError, match="distinct"):
         generate_for_products(items=[ITEMS[0], ITEMS[0]], lam=0.5, params=PARAMS)
+
+
+def test_openers_start_the_answer_and_an_opener_alone_is_not_copy(monkeypatch):
+    """With openers, the backend is asked to continue "The Merino Wool Scarf"…; the copy keeps the
+    opener, and a row where the model added fewer than MIN_OWN_WORDS words counts as empty."""
+    seen: list[list[str]] = []
+
+    def generate(loaded, conversations, **kwargs):
+        seen.append(list(kwargs["openers"]))
+        return [
+            Generation(text="" if i % 2 else f" keeps you warm on cold mornings ({kwargs['seed']}-{i}).", n_tokens=5)
+            for i, _ in enumerate(conversations)
+        ]
+
+    monkeypatch.setattr(backend, "load_model", lambda *a, **k: SimpleNamespace(version="fake-model", load_seconds=0.0))
+    monkeypatch.setattr(backend, "generate", generate)
+    monkeypatch.setattr(embeddings, "embed", _fake_embed)
+    params = GenerationParams(candidates=4, top_k=2, max_rounds=1, relevance_threshold=0.1, append_cta=False)
+    batch = generate_for_products(items=ITEMS[:1], lam=0.3, params=params)
+    assert seen[0][:3] == ["The Merino Wool Scarf", "Meet the Merino Wool Scarf", "Loom's Merino Wool Scarf"]
+    candidates = batch.outcomes[0].result.candidates
+    assert candidates[0].text.startswith("The Merino Wool Scarf keeps you warm on cold mornings")
+    assert [c.dropped_reason for c in candidates[1::2]] == ["empty after cleaning"] * 2

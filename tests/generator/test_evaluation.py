@@ -106,7 +106,7 @@ def test_web_and_ingest_imports_do_not_load_torch():
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'abplatform.settings'); "
         "django.setup(); import generator.api, generator.tasks, generator.admin, generator.admin_actions, "
-        "generator.jobs, generator.predictor_versions, generator.urls; "
+        "generator.jobs, generator.predictor_versions, generator.urls, generator.views, generator.web_urls; "
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
@@ -146,7 +146,8 @@ def _fake_embed(texts):
 
 def test_guard_tally_recomputes_every_guard_on_every_candidate():
     from catalog.guards import fact_index
-    from tests.generator.test_guarded_training import GROUNDED, PULSE, UNSUPPORTED, _scored
+    from tests.generator.conftest import scored_candidate as _scored
+    from tests.generator.test_guarded_training import GROUNDED, PULSE, UNSUPPORTED
 
     pool = [
         _scored(GROUNDED),

@@ -14,8 +14,9 @@ from generator.finetune.data import RLPrompt, corpus_examples, fit_to_train
 from generator.finetune.reward import fails_guards, guarded_pool_rewards, guarded_reward
 from generator.predictor import prior_model
 from generator.prompts import ProductContext
-from generator.rerank import RerankResult, ScoredCandidate
+from generator.rerank import RerankResult
 from generator.reward import candidate_reward, conversion_bounds
+from tests.generator.conftest import scored_candidate
 
 PULSE = ProductFacts(
     sku="ELEC-T01",
@@ -29,42 +30,22 @@ GROUNDED = "Thirty hours of music on one charge: Pulse keeps up with your day. S
 UNSUPPORTED = "Fifty hours of music on one charge with IPX7 protection. Shop now."
 
 
-def _scored(text: str, *, novelty: float = 0.6, p_conv: float = 0.06, rank: int | None = 1, reason: str = ""):
-    return ScoredCandidate(
-        position=0,
-        text=text,
-        prompt_type="cta",
-        sentiment_target="",
-        n_tokens=1,
-        novelty=novelty,
-        diversity=novelty,
-        sentiment=0.0,
-        cta_present=True,
-        cta_density=0.1,
-        readability=60.0,
-        keyword_strength=0.3,
-        relevance=0.5,
-        length_chars=len(text),
-        words=len(text.split()),
-        length_fit=1.0,
-        p_conv=p_conv,
-        rank=rank,
-        dropped_reason=reason,
-    )
-
-
 # --- the reward --------------------------------------------------------------------------------
 
 
 def test_a_guard_failure_is_worthless_whatever_its_novelty_or_conversion():
     bounds = conversion_bounds(prior_model("cvr"))
-    brilliant = _scored(UNSUPPORTED, novelty=0.95, p_conv=0.2, rank=None, reason='guards: unsupported claim: "IPX7"')
-    dull = _scored(GROUNDED, novelty=0.05, p_conv=0.001, rank=None, reason="relevance 0.10 below the threshold 0.15")
+    brilliant = scored_candidate(
+        UNSUPPORTED, novelty=0.95, p_conv=0.2, rank=None, reason='guards: unsupported claim: "IPX7"'
+    )
+    dull = scored_candidate(
+        GROUNDED, novelty=0.05, p_conv=0.001, rank=None, reason="relevance 0.10 below the threshold 0.15"
+    )
     assert guarded_reward(brilliant, lam=0.6, bounds=bounds, failed=True) == -0.5
     assert guarded_reward(brilliant, lam=0.6, bounds=bounds, failed=True, compliance_weight=0.3) == -0.3
     # Any copy that passes the guards, even dropped by another filter, scores at least the penalty.
     assert guarded_reward(dull, lam=0.6, bounds=bounds, failed=False) >= -0.5
-    kept = _scored(GROUNDED)
+    kept = scored_candidate(GROUNDED)
     assert guarded_reward(kept, lam=0.6, bounds=bounds, failed=False) == candidate_reward(kept, lam=0.6, bounds=bounds)
 
 
@@ -72,13 +53,15 @@ def test_pool_rewards_recompute_the_guards_given_the_facts():
     facts = fact_index(PULSE)
     # Ranked by a reranker run without facts: only the recomputed guards see the unsupported claims.
     pool = RerankResult(
-        candidates=[_scored(GROUNDED), _scored(UNSUPPORTED, novelty=0.9)], pool_diversity=0.4, top_diversity=0.4
+        candidates=[scored_candidate(GROUNDED), scored_candidate(UNSUPPORTED, novelty=0.9)],
+        pool_diversity=0.4,
+        top_diversity=0.4,
     )
     without, passed_without = guarded_pool_rewards(pool, lam=0.6, predictor=prior_model("cvr"))
     rewards, passed = guarded_pool_rewards(pool, lam=0.6, predictor=prior_model("cvr"), facts=facts)
     assert passed_without == [True, True] and without[1] > without[0]
     assert passed == [True, False] and rewards[0] == without[0] and rewards[1] == -0.5
-    flagged = _scored(GROUNDED, rank=None, reason='guards: unsupported claim: "17 hours"')
+    flagged = scored_candidate(GROUNDED, rank=None, reason='guards: unsupported claim: "17 hours"')
     assert fails_guards(flagged, None)  # the reranker's reason counts even without facts
 
 

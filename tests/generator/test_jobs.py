@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from abplatform.errors import FieldErrors, LifecycleError
 from experiments.models import Experiment, Variant
-from generator import jobs, tasks
+from generator import job_runner, jobs, tasks
 from generator.models import Candidate, ConversionPredictor, GenerationJob
 from tests.conftest import arm_copy
 
@@ -35,12 +35,6 @@ def test_input_validation_names_the_bad_field(lambdas, candidates, top_k, field)
 
 def test_input_validation_accepts_and_rounds():
     assert jobs.generation_input_validate(lambdas=[0.6, 0, 1], candidates=32, top_k=32) == ([0.6, 0.0, 1.0], 32, 32)
-
-
-def test_variant_key():
-    assert jobs.variant_key_for(0.6) == "llm-l060"
-    assert jobs.variant_key_for(0.05) == "llm-l005"
-    assert jobs.variant_key_for(1.0) == "llm-l100"
 
 
 def test_create_queues_on_commit(draft_experiment, marketer, django_capture_on_commit_callbacks, monkeypatch):
@@ -136,7 +130,7 @@ def test_finished_jobs_are_not_run_twice(draft_experiment, stub_pipeline):
 def test_task_retries_database_hiccups_then_fails(draft_experiment, monkeypatch):
     # The task runs the job with the module's pipeline: nothing to pass it, so it is replaced there.
     monkeypatch.setattr(
-        jobs, "generate_for_products", lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked"))
+        job_runner, "generate_for_products", lambda **kw: (_ for _ in ()).throw(OperationalError("database is locked"))
     )
     job = jobs.generation_job_create(experiment=draft_experiment, lambdas=[0.5], enqueue=False)
     from abplatform.celery import app

@@ -44,6 +44,30 @@ def test_batched_sampling_is_seeded_and_matches_row_count(loaded):
     assert all(g.text.strip() for g in first)
 
 
+def test_grounded_decoding_writes_only_the_products_numbers(loaded):
+    """The real tokenizer and model: asked for figures, constrained rows write only the product's
+    own numbers and none of the banned characters, while unconstrained rows of the same prompt
+    are free to invent (the control that shows the constraint did something)."""
+    import re
+
+    from generator.constrained import DecodingConstraint
+
+    ask = [
+        {"role": "system", "content": "You write product specifications with many numbers."},
+        {"role": "user", "content": "List the battery life, weight, price and size of wireless headphones."},
+    ]
+    constraint = DecodingConstraint.for_product(["Headphones with up to 30 hours of battery life, 250 g."])
+    rows = 6
+    kwargs = {"max_new_tokens": 40, "temperature": 0.9, "seed": 5}
+    free = backend.generate(loaded, [ask] * rows, **kwargs)
+    held = backend.generate(loaded, [ask] * rows, constraints=[constraint] * rows, **kwargs)
+    # A number still being written when the token budget ran out ("Package 25") is not counted.
+    numbers = [set(re.findall(r"\d+(?:[.,]\d+)*(?=[^\d.,]|[.,]\D)", g.text)) for g in held]
+    assert all(found <= {"30", "250"} for found in numbers), [g.text for g in held]
+    assert not any(c in g.text for g in held for c in "[]{}<>@#|*:$£€%")
+    assert any(set(re.findall(r"\d+", g.text)) - {"30", "250"} for g in free), "the model never invents a figure"
+
+
 def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
     settings.GENERATOR_MAX_NEW_TOKENS = 32
     settings.GENERATOR_DEVICE = "cpu"

@@ -46,7 +46,7 @@ def test_a_delivery_that_loses_the_race_writes_nothing(job):
 
 
 def test_winner_copy_and_its_approval_survive_a_late_duplicate(job, marketer):
-    from experiments.services import variant_approve
+    from experiments.variants import variant_approve
 
     late = []
 

@@ -29,7 +29,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
 django.setup()
 
-from generator import jobs  # noqa: E402
+from generator import job_runner  # noqa: E402
 from tests.generator.conftest import stub_generate_for_product  # noqa: E402
 
 SECONDS_PER_PRODUCT = float(os.environ.get("STUB_SECONDS_PER_PRODUCT", "0.6"))
@@ -73,7 +73,7 @@ def paced_generate_for_product(*, product, lambdas, **kwargs):
 
 # Jobs sample products in batched calls; the stand-in takes the batch one product at a time, so a
 # kill lands between two products whatever the chunk size.
-jobs.generate_for_products = jobs.per_product_batch(paced_generate_for_product)
+job_runner.generate_for_products = job_runner.per_product_batch(paced_generate_for_product)
 
 if __name__ == "__main__":
     from celery.__main__ import main

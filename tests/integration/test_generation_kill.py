@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 from experiments import services
-from experiments.models import Variant, VariantCopy
+from experiments.models import Variant, VariantCopy, variant_key_for
 from generator import jobs, tasks
 from generator.models import Candidate, GenerationJob, GenerationJobProduct
 from tests.experiments.catalog_helpers import catalog_products
@@ -235,7 +235,7 @@ def _assert_complete(job: GenerationJob, variants_before: set[str], attempts: in
     assert Candidate.objects.filter(job=job).count() == PAIRS * CANDIDATES
     _assert_consistent(job)
     variants = Variant.objects.filter(experiment_id=job.experiment_id)
-    llm_keys = {jobs.variant_key_for(lam) for lam in LAMBDAS}
+    llm_keys = {variant_key_for(lam) for lam in LAMBDAS}
     assert set(variants.values_list("key", flat=True)) == variants_before | llm_keys
     for variant in variants:  # one copy row per (product, arm), every arm
         rows = VariantCopy.objects.filter(variant=variant)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics import services
+from analytics.snapshots import snapshot_backfill, snapshot_take
 from experiments.models import Experiment
 
 
@@ -30,8 +30,8 @@ class Command(BaseCommand):
         else:
             experiments = list(Experiment.objects.filter(status=Experiment.Status.RUNNING))
         for experiment in experiments:
-            written = services.snapshot_backfill(experiment=experiment, replace=replace) if backfill else 0
-            snapshot = services.snapshot_take(experiment=experiment)
+            written = snapshot_backfill(experiment=experiment, replace=replace) if backfill else 0
+            snapshot = snapshot_take(experiment=experiment)
             note = f", {written} day(s) backfilled from raw events" if backfill else ""
             self.stdout.write(f"{experiment.key}: snapshot of {snapshot.day}{note}")
         if not experiments:

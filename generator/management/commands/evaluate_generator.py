@@ -4,7 +4,8 @@ Per category and λ: the copy guards' pass rate over every sampled candidate (an
 failing each guard), the share of products that got a variant, and the selected copy's scores,
 next to the control copy and the template writer's copy; the selected texts are in the JSON.
 `--csv PATH` evaluates the products of that CSV (e.g. tests/generator/data/heldout_products.csv)
-instead of the database's held-out ones; `--prompt v2` generates without the facts in the prompt.
+instead of the database's held-out ones; `--prompt v3` generates without openers and grounded
+decoding, `--prompt v2` also without the facts in the prompt (for comparison).
 
 With --adapter ID|CATEGORY:vN: base model vs that fine-tuned adapter on the category's held-out
 products (same prompts and seeds), stored on the adapter for the activation gate.
@@ -55,9 +56,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--prompt",
-            choices=("v3", "v2"),
-            default="v3",
-            help="v3 (default): the product's facts as the only facts to use; v2: without them, for comparison.",
+            choices=("v4", "v3", "v2"),
+            default="v4",
+            help="v4 (default): facts in the prompt, openers naming the product, grounded decoding; v3: facts "
+            "only; v2: none of them (v3 and v2 for comparison).",
         )
         parser.add_argument(
             "--csv",
@@ -89,7 +91,10 @@ class Command(BaseCommand):
             seed=options["seed"],
             max_new_tokens=options["max_new_tokens"],
         )
-        params = replace(params, facts_in_prompt=options["prompt"] == "v3")
+        prompt = options["prompt"]
+        params = replace(
+            params, facts_in_prompt=prompt != "v2", openers=prompt == "v4", grounded_decoding=prompt == "v4"
+        )
         if options["max_rounds"] is not None:
             if options["max_rounds"] < 1:
                 raise CommandError("--max-rounds must be at least 1")
