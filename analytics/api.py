@@ -15,7 +15,7 @@ from abplatform.api_errors import ERROR_SCHEMA
 from abplatform.roles import MarketerWritesAnalystReads
 from analytics import services
 from analytics.report.csv_export import report_csv
-from analytics.report.options import CORRECTIONS, SEQUENTIAL_METHODS, report_options
+from analytics.report.options import CORRECTIONS, SEGMENTS, SEQUENTIAL_METHODS, report_options
 from analytics.report.types import report_schema
 from experiments.models import Experiment
 
@@ -27,6 +27,12 @@ OPTION_PARAMETERS = [
         "sequential_method", str, enum=list(SEQUENTIAL_METHODS), description="Sequential test (default cs)"
     ),
     OpenApiParameter("correction", str, enum=list(CORRECTIONS), description="Across-arm p-value adjustment"),
+    OpenApiParameter(
+        "segment",
+        str,
+        enum=list(SEGMENTS),
+        description="Break every metric down by this unit attribute (one more entry in `breakdowns`; exploratory)",
+    ),
 ]
 
 
@@ -81,7 +87,10 @@ class ExperimentReportCsvView(APIView):
     def get(self, request: Request, key: str) -> HttpResponse:
         experiment = _experiment(key)
         report = services.report_build(
-            experiment=experiment, options=report_options(request.query_params), with_timeseries=False
+            experiment=experiment,
+            options=report_options(request.query_params),
+            with_timeseries=False,
+            with_novelty=True,
         )
         response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{experiment.key}-report.csv"'

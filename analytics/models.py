@@ -26,6 +26,15 @@ class ReportSnapshot(models.Model):
     # Bandit-mode experiments only: the same statistics over the fixed holdout slice, the part of
     # the traffic their report analyses. None for fixed-allocation experiments and backfilled days.
     holdout_variants = models.JSONField(null=True, blank=True)
+    # The day's activity alone (units with events that day, their totals of that day), for the daily
+    # lift: {variant id (str): {field of VariantAggregates: number}}, as of `day_until`. None: taken
+    # before the daily lift existed (`report_snapshots --backfill` fills it in).
+    day_variants = models.JSONField(null=True, blank=True)
+    day_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="`day_variants` count the events before this moment (the day's end once complete).",
+    )
     units_in_several_variants = models.PositiveIntegerField(
         null=True, blank=True, help_text="Units with totals in more than one variant at that moment."
     )

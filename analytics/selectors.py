@@ -10,11 +10,11 @@ import functools
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models import Case, CharField, Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from analytics.stats import RatioStatistic, SampleMeanStatistic
@@ -263,13 +263,8 @@ def _aggregates_row(row: Mapping[str, float | None]) -> VariantAggregates:
     return VariantAggregates(**{f.name: (row.get(f.name) or 0) for f in fields(VariantAggregates)})
 
 
-def variant_aggregates_from_events(*, experiment: Experiment) -> dict[int, VariantAggregates]:
-    """The same numbers as :func:`variant_aggregates`, computed from the raw events.
-
-    Groups the events by unit and then by variant: a full scan of the experiment's events, kept
-    for checks and as the benchmark's baseline (reports read the per-unit totals instead).
-    """
-    per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
+def _unit_sums() -> list[str]:
+    """The select list that sums per-unit rows (columns named as `COLUMNS`) into `VariantAggregates`."""
     sums = ["COUNT(*) AS units"]
     for column in COLUMNS:
         sums.append(f"SUM({column}) AS {column}")
@@ -277,6 +272,17 @@ def variant_aggregates_from_events(*, experiment: Experiment) -> dict[int, Varia
     for numerator, denominator in PRODUCTS:
         sums.append(f"SUM({numerator} * {denominator}) AS x_{numerator}_{denominator}")
     sums.append("SUM(CASE WHEN impressions = 0 THEN 1 ELSE 0 END) AS units_without_impression")
+    return sums
+
+
+def variant_aggregates_from_events(*, experiment: Experiment) -> dict[int, VariantAggregates]:
+    """The same numbers as :func:`variant_aggregates`, computed from the raw events.
+
+    Groups the events by unit and then by variant: a full scan of the experiment's events, kept
+    for checks and as the benchmark's baseline (reports read the per-unit totals instead).
+    """
+    per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
+    sums = _unit_sums()
     sql = (
         f"WITH per_unit AS (SELECT variant_id, unit, {per_unit} FROM experiments_event "  # noqa: S608 - fixed SQL
         f"WHERE experiment_id = %s{_NOT_EXCLUDED} GROUP BY variant_id, unit) "
@@ -323,6 +329,63 @@ def _daily_sql() -> str:
         "WINDOW w AS (PARTITION BY variant_id, unit ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) "
         f"SELECT day, variant_id, {', '.join(deltas)} FROM cumulative GROUP BY day, variant_id ORDER BY day, variant_id"
     )
+
+
+def _day_only_sql(*, bounded: bool) -> str:
+    """Per (day, variant): the sufficient statistics of that day's activity alone (the units with events
+    that day, their per-unit totals of that day), for the daily lift. `bounded`: a ts range too."""
+    day = _day_expression()
+    per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
+    window = " AND ts >= %s AND ts < %s" if bounded else ""
+    return (
+        f"WITH per_unit AS (SELECT variant_id, unit, {day} AS day, {per_unit} FROM experiments_event "  # noqa: S608
+        f"WHERE experiment_id = %s{window}{_NOT_EXCLUDED} GROUP BY variant_id, unit, {day}) "
+        f"SELECT day, variant_id, {', '.join(_unit_sums())} FROM per_unit GROUP BY day, variant_id "
+        "ORDER BY day, variant_id"
+    )
+
+
+def day_aggregates_from_events(
+    *, experiment: Experiment, start: datetime | None = None, end: datetime | None = None
+) -> dict[date, dict[int, VariantAggregates]]:
+    """Per UTC day with events (in [start, end) when given): each variant's statistics of that day alone.
+
+    One scan of the experiment's events (of the range: the (experiment, ts) index); the snapshots keep
+    the result (`ReportSnapshot.day_variants`) so that reports never scan events for the daily lift.
+    """
+    bounded = start is not None and end is not None
+    params: list = [experiment.pk, *((start, end) if bounded else ()), *_excluded_ids(experiment)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_sort_memory(cursor)
+        cursor.execute(_day_only_sql(bounded=bounded), params)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    result: dict[date, dict[int, VariantAggregates]] = {}
+    for row in rows:
+        result.setdefault(_as_date(row["day"]), {})[row["variant_id"]] = _aggregates_row(row)
+    return result
+
+
+def cohort_aggregates(*, experiment: Experiment, boundary: datetime) -> dict[str, dict[int, VariantAggregates]]:
+    """Per exposure cohort ("first": first exposed before `boundary`, "later": from it on) and variant:
+    the statistics of the cohort's units over their whole history, in one query over the unit totals.
+    A unit without an impression counts from its first event."""
+    first = Q(first_exposure__lt=boundary) | Q(first_exposure=None, first_seen__lt=boundary)
+    cohort = Case(When(first, then=Value("first")), default=Value("later"), output_field=CharField())
+    rows = (
+        UnitTotals.objects.filter(experiment=experiment)
+        .annotate(cohort=cohort)
+        .values("cohort", "variant_id")
+        .order_by()
+        .annotate(**_aggregations())
+    )
+    result: dict[str, dict[int, VariantAggregates]] = {"first": {}, "later": {}}
+    for row in rows:
+        cohort, variant_id = row.pop("cohort"), row.pop("variant_id")
+        result[cohort][variant_id] = VariantAggregates(
+            **{name.removeprefix("agg_"): value for name, value in row.items()}
+        )
+    return result
 
 
 def _as_date(value: date | str) -> date:
@@ -481,3 +544,47 @@ def category_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict
             **dict(zip(STAT_FIELDS, values, strict=True))
         )
     return result
+
+
+def segment_data(*, experiment: Experiment, segment: str) -> BreakdownData:
+    """Per value of a unit attribute (`ingest.UnitAttributes`; "unknown" for units that sent none) and
+    variant: the statistics of its units, as a breakdown's rows (one grouped query over the unit totals)."""
+    from ingest.models import UnitAttributes
+
+    value = Subquery(
+        UnitAttributes.objects.filter(experiment_id=OuterRef("experiment_id"), unit=OuterRef("unit")).values(segment)[
+            :1
+        ]
+    )
+    rows = (
+        UnitTotals.objects.filter(experiment=experiment)
+        .annotate(segment_value=value)
+        .values("segment_value", "variant_id")
+        .order_by()
+        .annotate(**_aggregations())
+    )
+    names = [f.name for f in fields(VariantAggregates)]
+    index: dict[str, int] = {}
+    per_row: list[tuple[int, int, dict]] = []
+    for row in rows:
+        key = row.pop("segment_value") or "unknown"
+        variant_id = row.pop("variant_id")
+        per_row.append((index.setdefault(key, len(index)), variant_id, row))
+    size = len(index)
+    stats = {
+        v: {name: np.zeros(size) for name in names}
+        for v in Variant.objects.filter(experiment=experiment).values_list("id", flat=True)
+    }
+    for i, variant_id, row in per_row:
+        arm = stats.setdefault(variant_id, {name: np.zeros(size) for name in names})
+        for name, value_ in row.items():
+            arm[name.removeprefix("agg_")][i] += float(value_ or 0)
+    keys = list(index)
+    return BreakdownData(
+        dimension=segment,
+        keys=keys,
+        titles=list(keys),
+        categories=[None] * size,
+        excluded=np.zeros(size, dtype=bool),
+        stats=stats,
+    )

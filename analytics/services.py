@@ -19,7 +19,9 @@ from analytics.report.assembly import report_assemble
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.metrics import arms_of
+from analytics.report.novelty import report_with_novelty
 from analytics.report.options import ALL_METRICS, ReportOptions
+from analytics.report.segments import report_with_segment
 from analytics.report.types import (
     Allocation,
     DataQuality,
@@ -103,8 +105,11 @@ def report_build(
     backfill: Backfill = "enqueue",
     now: datetime | None = None,
     breakdown_rows: int | None = None,
+    with_novelty: bool | None = None,
 ) -> Report:
     """The experiment's report from its per-unit totals (current numbers) and snapshots (daily looks).
+
+    `with_novelty`: add the daily lift and the exposure cohorts (one more query); None: with the timeseries.
 
     `breakdown_rows`: list that many top rows of each breakdown (by units) and summarise the rest; None: all.
 
@@ -154,6 +159,17 @@ def report_build(
     report = report_with_breakdowns(
         report, experiment=experiment, variants=variants, options=options, top=breakdown_rows
     )
+    report = report_with_segment(report, experiment=experiment, variants=variants, options=options)
+    if with_timeseries if with_novelty is None else with_novelty:
+        report = report_with_novelty(
+            report,
+            experiment=experiment,
+            variants=variants,
+            snapshots=snapshots,
+            options=options,
+            metrics=metrics,
+            now=now,
+        )
     return report_with_data_quality(report, experiment=experiment)
 
 

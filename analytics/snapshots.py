@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import dispatch
+from analytics.day_snapshots import snapshot_day_take, snapshot_days_backfill
 from analytics.models import ReportSnapshot
 from analytics.selectors import (
     VariantAggregates,
@@ -69,6 +70,7 @@ def snapshot_take(*, experiment: Experiment, now: datetime | None = None) -> Rep
             "units_in_several_variants": units_in_several_variants(experiment=experiment),
         },
     )
+    snapshot_day_take(experiment=experiment, snapshot=snapshot, now=now)
     return snapshot
 
 
@@ -122,6 +124,7 @@ def snapshot_backfill(*, experiment: Experiment, replace: bool = False, now: dat
             replaced.delete()
         # A concurrent backfill or snapshot may have written a day meanwhile: theirs stands.
         ReportSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+    snapshot_days_backfill(experiment=experiment, now=now)
     logger.info("backfilled %d daily snapshots of %s from raw events", len(rows), experiment.key)
     return len(rows)
 

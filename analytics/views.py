@@ -26,10 +26,18 @@ from abplatform.roles import can_edit
 from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
 from analytics.charts.lambdas import lambda_chart
-from analytics.charts.report import cumulative_lift_chart, daily_units_chart, funnel_chart, tradeoff_chart
+from analytics.charts.report import (
+    cumulative_lift_chart,
+    daily_lift_chart,
+    daily_units_chart,
+    funnel_chart,
+    tradeoff_chart,
+)
 from analytics.lambdas import lambda_report_build
 from analytics.report.format import METRIC_LABELS
+from analytics.report.novelty import novelty_table
 from analytics.report.options import ALL_METRICS, SEQUENTIAL_METHODS, report_options
+from analytics.report.segments import SEGMENT_LABELS
 from analytics.report.types import Lift, Report, VariantResult
 from catalog import services as catalog_services
 from catalog.models import Category
@@ -177,6 +185,16 @@ def index(request: HttpRequest) -> HttpResponse:
 BREAKDOWN_TOP_ROWS = 20
 
 
+BREAKDOWN_LABELS = {
+    "product": "Per product",
+    "category": "Per category",
+    "device": "Per device (segment)",
+    "visitor": "New vs returning visitors (segment)",
+    "source": "Per traffic source (segment)",
+    "country": "Per country (segment)",
+}
+
+
 def breakdown_tables(report: Report, *, top: int = BREAKDOWN_TOP_ROWS) -> list[dict[str, Any]]:
     """Per breakdown: its top rows by units, one cell per (metric, treatment), and the rest summarised
     (a catalog of 10,000 products must not render 10,000 rows)."""
@@ -198,7 +216,8 @@ def breakdown_tables(report: Report, *, top: int = BREAKDOWN_TOP_ROWS) -> list[d
         tables.append(
             {
                 "breakdown": breakdown,
-                "label": "Per product" if breakdown.dimension == "product" else "Per category",
+                "label": BREAKDOWN_LABELS.get(breakdown.dimension, f"Per {breakdown.dimension}"),
+                "key_label": {"product": "SKU", "category": "Category"}.get(breakdown.dimension, "Segment"),
                 "columns": [(METRIC_LABELS[m], m, key) for m in breakdown.metrics for key in treatments],
                 "rows": [
                     {
@@ -236,6 +255,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
     ]
     figures = {
         "chart-lift": cumulative_lift_chart(report),
+        "chart-daily": daily_lift_chart(report),
         "chart-units": daily_units_chart(report),
         "chart-funnel": funnel_chart(report),
         "chart-tradeoff": tradeoff_chart(report),
@@ -244,6 +264,7 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
         "report": report,
         "tables": tables,
         "breakdown_tables": breakdown_tables(report),
+        "novelty_rows": novelty_table(report),
         "figures": figures,
         "lead": _lead(report),
         "treatments": report.treatments,
@@ -252,6 +273,8 @@ def detail_context(report: Report, *, standalone: bool = False) -> dict[str, Any
         "standalone": standalone,
         "plotly_version": plotly_version(),
         "sequential_methods": SEQUENTIAL_METHODS,
+        "segment_choices": list(SEGMENT_LABELS.items()),
+        "segment": next((b.dimension for b in report.breakdowns if b.dimension in SEGMENT_LABELS), ""),
     }
     if standalone:
         context.update(standalone_assets())

@@ -89,6 +89,43 @@ def _string(event: dict, name: str, max_length: int, errors: dict[str, str]) -> 
     return ""
 
 
+# Unit attributes (the report's segments): a small closed set, so a segment has a few rows, not one per
+# free-text value. Country: ISO 3166-1 alpha-2 in upper case, as a storefront's geo-IP gives it.
+ATTRIBUTE_CHOICES: dict[str, tuple[str, ...]] = {
+    "device": ("desktop", "mobile", "tablet", "other"),
+    "visitor": ("new", "returning"),
+    "source": ("direct", "search", "social", "email", "paid", "referral", "other"),
+}
+ATTRIBUTES = (*ATTRIBUTE_CHOICES, "country")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def attributes_parse(event: dict) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """The event's `attributes` (None when it sends none) and the errors, keyed `attributes.<name>`."""
+    value = event.get("attributes")
+    if value is None:
+        return None, {}
+    if not isinstance(value, dict):
+        return None, {"attributes": f"must be an object with any of {', '.join(ATTRIBUTES)}"}
+    errors: dict[str, str] = {}
+    parsed: dict[str, str] = {}
+    for name, item in value.items():
+        name = str(name)[:40]
+        if name in ATTRIBUTE_CHOICES:
+            if item not in ATTRIBUTE_CHOICES[name]:
+                errors[f"attributes.{name}"] = f"must be one of {', '.join(ATTRIBUTE_CHOICES[name])}"
+            else:
+                parsed[name] = item
+        elif name == "country":
+            if not isinstance(item, str) or not _COUNTRY.fullmatch(item):
+                errors["attributes.country"] = "must be an ISO 3166-1 alpha-2 code in upper case (e.g. DE)"
+            else:
+                parsed[name] = item
+        else:
+            errors[f"attributes.{name}"] = f"unknown attribute; known: {', '.join(ATTRIBUTES)}"
+    return (None if errors else parsed), errors
+
+
 def event_validate(
     event: Any, *, now: datetime, snapshot_for=experiment_snapshot, scope: WriteKeyScope | None = None
 ) -> tuple[list | None, int | None, dict[str, str]]:
@@ -134,6 +171,8 @@ def event_validate(
             errors["revenue"] = f"must be at most {MAX_REVENUE:,.0f}"
         else:
             revenue = float(revenue)
+
+    errors.update(attributes_parse(event)[1])
 
     claimed_variant = event.get("variant")
     if claimed_variant is not None and not isinstance(claimed_variant, str):
@@ -213,6 +252,8 @@ def events_accept(
 
     now = now or datetime.now(UTC)
     rows: list[list] = []
+    # [experiment id, unit, attributes] of the valid events that carry attributes (the worker keeps the first)
+    attributes: list[list] = []
     result = AcceptResult()
     rejected_by_experiment: dict[str, int] = {}
     for index, event in enumerate(events):
@@ -223,6 +264,9 @@ def events_accept(
             rejected_by_experiment[key] = rejected_by_experiment.get(key, 0) + 1
         else:
             rows.append(row)
+            parsed, _ = attributes_parse(event)
+            if parsed:
+                attributes.append([row[0], row[4], parsed])
     if not rows:
         from ingest.store import rejected_count
 
@@ -237,6 +281,7 @@ def events_accept(
                 "write_key_id": write_key_id,
                 "rejected": rejected_by_experiment,
                 "received_at": now.isoformat(),
+                **({"attributes": attributes} if attributes else {}),
             },
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from ingest.models import IngestStats, QuarantinedEvent, WriteKey
+from ingest.models import IngestStats, QuarantinedEvent, UnitAttributes, WriteKey
 from ingest.writekeys import write_key_cache_clear, write_key_create, write_key_revoke
 
 
@@ -125,6 +125,22 @@ class QuarantinedEventAdmin(admin.ModelAdmin):
     list_filter = ("reason", "experiment", "write_key")
     search_fields = ("unit", "event_id")
     readonly_fields = [f.name for f in QuarantinedEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UnitAttributes)
+class UnitAttributesAdmin(admin.ModelAdmin):
+    """What storefronts said about each unit (its first event with attributes): the report's segments."""
+
+    list_display = ("unit", "experiment", "device", "visitor", "source", "country", "created_at")
+    list_filter = ("experiment", "device", "visitor", "source")
+    search_fields = ("unit", "country")
+    readonly_fields = [f.name for f in UnitAttributes._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -14,7 +14,7 @@ from abplatform.api_errors import ERROR_SCHEMA
 from abplatform.clientip import client_ip
 from abplatform.jsonbody import JSONBodyError, json_loads_limited
 from experiments.models import UNIT_MAX_LENGTH
-from ingest.accept import EVENT_TYPES, MAX_REVENUE, BrokerUnavailable, events_accept
+from ingest.accept import ATTRIBUTE_CHOICES, EVENT_TYPES, MAX_REVENUE, BrokerUnavailable, events_accept
 from ingest.ratelimit import rate_limit_check, rate_limit_check_ip
 from ingest.writekeys import write_key_scope
 
@@ -28,6 +28,15 @@ EVENT_SCHEMA = {
         "ts": {"type": "string", "format": "date-time"},
         "revenue": {"type": "number", "minimum": 0, "maximum": MAX_REVENUE, "nullable": True},
         "variant": {"type": "string", "nullable": True},
+        "attributes": {
+            "type": "object",
+            "description": "the unit's segments, kept from its first event that sends them",
+            "properties": {
+                **{name: {"type": "string", "enum": list(values)} for name, values in ATTRIBUTE_CHOICES.items()},
+                "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            },
+            "additionalProperties": False,
+        },
     },
     "required": ["event_id", "type", "experiment", "unit", "ts"],
 }

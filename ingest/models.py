@@ -126,6 +126,45 @@ class UnitTotals(models.Model):
         return f"{self.unit} in variant {self.variant_id}"
 
 
+class UnitAttributes(models.Model):
+    """What the storefront said about a unit (the first event that carried attributes wins): the
+    segments a report can break its metrics down by. One row per (experiment, unit); empty = not sent."""
+
+    class Device(models.TextChoices):
+        DESKTOP = "desktop"
+        MOBILE = "mobile"
+        TABLET = "tablet"
+        OTHER = "other"
+
+    class Visitor(models.TextChoices):
+        NEW = "new"
+        RETURNING = "returning"
+
+    class Source(models.TextChoices):
+        DIRECT = "direct"
+        SEARCH = "search"
+        SOCIAL = "social"
+        EMAIL = "email"
+        PAID = "paid"
+        REFERRAL = "referral"
+        OTHER = "other"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    device = models.CharField(max_length=8, blank=True, choices=Device.choices)
+    visitor = models.CharField(max_length=9, blank=True, choices=Visitor.choices)
+    source = models.CharField(max_length=8, blank=True, choices=Source.choices)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, upper case.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "unit attributes"
+        constraints = [models.UniqueConstraint(fields=["experiment", "unit"], name="unitattributes_experiment_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} in experiment {self.experiment_id}"
+
+
 class Dimension(models.IntegerChoices):
     """What a breakdown row is keyed by: a product id or a category id."""
 

@@ -33,6 +33,7 @@ from ingest.models import (
     IngestBatch,
     IngestStats,
     QuarantinedEvent,
+    UnitAttributes,
     UnitTotals,
 )
 from ingest.plausibility import Rules, UnitCounts, plausibility_split
@@ -344,8 +345,12 @@ def events_store(
     write_key_id: int | None,
     rejected: dict[str, int] | None = None,
     received_at: datetime | None = None,
+    attributes: list[list] | None = None,
 ) -> StoreResult:
-    """Store one batch exactly once; returns how many events were new and how many duplicates."""
+    """Store one batch exactly once; returns how many events were new and how many duplicates.
+
+    `attributes`: [experiment id, unit, {name: value}] of events that carried unit attributes; a unit's
+    first ones are kept (one row per experiment and unit, later ones ignored)."""
     received_at = received_at or timezone.now()
     rejected = rejected or {}
     _, created = IngestBatch.objects.get_or_create(
@@ -380,11 +385,33 @@ def events_store(
             rejected=rejected.get(str(experiment_id), 0),
         )
     _stats_bump(write_key_id, None, rejected=rejected.get("", 0))
+    if attributes:
+        _attributes_keep(attributes, received_at)
     total_stored = sum(stored.values())
     total_quarantined = sum(quarantined.values())
     duplicates = sum(queued.values()) - total_stored - total_quarantined
     IngestBatch.objects.filter(batch_id=batch_id).update(stored=total_stored, duplicates=duplicates)
     return StoreResult(stored=total_stored, duplicates=duplicates, quarantined=total_quarantined)
+
+
+def _attributes_keep(attributes: list[list], received_at: datetime) -> None:
+    """One row per (experiment, unit): the batch's first attributes of each unit, unless it has a row already."""
+    first: dict[tuple[int, str], dict[str, str]] = {}
+    for experiment_id, unit, values in attributes:
+        first.setdefault((int(experiment_id), str(unit)), values)
+    UnitAttributes.objects.bulk_create(
+        [
+            UnitAttributes(
+                experiment_id=experiment_id,
+                unit=unit,
+                created_at=received_at,
+                **{name: values.get(name, "") for name in ("device", "visitor", "source", "country")},
+            )
+            for (experiment_id, unit), values in first.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
 
 
 def _plausible(rows: list[list], write_key_id: int | None, received_at: datetime) -> tuple[list[list], Counter]:

@@ -21,7 +21,14 @@ from ingest.store import events_store
     soft_time_limit=90,
 )
 def events_ingest(
-    self, *, batch_id: str, rows: list[list], write_key_id: int | None, rejected: dict[str, int], received_at: str
+    self,
+    *,
+    batch_id: str,
+    rows: list[list],
+    write_key_id: int | None,
+    rejected: dict[str, int],
+    received_at: str,
+    attributes: list[list] | None = None,
 ) -> dict:
     """Store a batch; retried only on transient database errors (lost connection, deadlock)."""
     try:
@@ -31,6 +38,7 @@ def events_ingest(
             write_key_id=write_key_id,
             rejected=rejected,
             received_at=datetime.fromisoformat(received_at),
+            attributes=attributes,
         )
     except (OperationalError, InterfaceError) as exc:
         # The connection may be broken (e.g. PostgreSQL restarted): drop it so the retry reconnects.

@@ -150,6 +150,139 @@ def _lift_range(series: Sequence[LookSummary], metric: str) -> list[float] | Non
     return [low - pad, high + pad]
 
 
+def _daily_title(metric: str) -> str:
+    return f"Daily lift on {METRIC_LABELS[metric]} (each day alone) with its interval"
+
+
+def _tick(report: Report, metric: str) -> str:
+    return "+.0%" if report.metric_scales.get(metric, "relative") == "relative" else "+.2f"
+
+
+def _daily_range(report: Report, metric: str) -> list[float] | None:
+    """The daily estimates with a typical day's interval around them: a first day on few units has an
+    interval so wide that plotting it whole would flatten every other day into a line (it runs off the edge)."""
+    assert report.novelty is not None
+    values: list[float] = []
+    widths: list[float] = []
+    for day in report.novelty.daily:
+        result = day.metrics.get(metric)
+        for lift in result.lifts.values() if result else ():
+            if lift.estimate is not None:
+                values.append(lift.estimate)
+            if lift.ci and lift.ci[0] is not None and lift.ci[1] is not None:
+                widths.append((lift.ci[1] - lift.ci[0]) / 2)
+    if not values:
+        return None
+    half = sorted(widths)[len(widths) // 2] if widths else 0.0
+    low, high = min(min(values), 0.0) - half, max(max(values), 0.0) + half
+    pad = 0.05 * (high - low) or 0.05
+    return [low - pad, high + pad]
+
+
+def daily_lift_chart(report: Report) -> dict[str, Any] | None:
+    """Each treatment's lift on each day's activity alone, with that day's fixed-horizon interval as
+    error bars and the weighted trend as a dashed line; one button per metric (the primary first).
+    A fading novelty effect shows as points falling toward zero while the cumulative lift stays up."""
+    novelty = report.novelty
+    treatments = report.treatments
+    if novelty is None or len(novelty.daily) < 2 or not treatments:
+        return None
+    colors = variant_colors(report.variants)
+    days = [d.day.isoformat() for d in novelty.daily]
+    metrics = list(novelty.metrics)
+    primary = report.primary_metric if report.primary_metric in metrics else metrics[0]
+    data: list[dict[str, Any]] = []
+    owners: list[str] = []
+    for metric in metrics:
+        relative = report.metric_scales.get(metric, "relative") == "relative"
+        fmt = "+.1%" if relative else "+.3f"
+        for variant in treatments:
+            key, label = variant.key, variant_label(variant)
+            points = [d.metrics[metric].lifts.get(key) if metric in d.metrics else None for d in novelty.daily]
+            values = [p.estimate if p else None for p in points]
+            lows = [(p.ci or _NO_INTERVAL)[0] if p else None for p in points]
+            highs = [(p.ci or _NO_INTERVAL)[1] if p else None for p in points]
+            partial = ["(day so far)" if d.partial else "" for d in novelty.daily]
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": days,
+                    "y": values,
+                    "error_y": {**error_bars(values, lows, highs), "color": rgba(colors[key], 0.5), "thickness": 1},
+                    "customdata": [[lo, hi, note] for lo, hi, note in zip(lows, highs, partial, strict=True)],
+                    "mode": "markers",
+                    "name": label,
+                    "marker": {"color": colors[key], "size": 7},
+                    "hovertemplate": f"%{{y:{fmt}}} [%{{customdata[0]:{fmt}}}, %{{customdata[1]:{fmt}}}] "
+                    "%{customdata[2]}<extra>" + hover_name(label) + "</extra>",
+                    "visible": metric == primary,
+                    "legendgroup": key,
+                }
+            )
+            owners.append(metric)
+            trend = novelty.trend.get(metric, {}).get(key)
+            if trend is not None and trend.fitted is not None:
+                line = list(trend.fitted)
+                data.append(
+                    {
+                        "type": "scatter",
+                        "x": [days[0], days[-1]],
+                        "y": line,
+                        "mode": "lines",
+                        "line": {"color": colors[key], "dash": "dash", "width": 1.5},
+                        "name": f"{label} trend" + (" (fading)" if trend.fading else ""),
+                        "hoverinfo": "skip",
+                        "visible": metric == primary,
+                        "legendgroup": key,
+                    }
+                )
+                owners.append(metric)
+    ranges = {metric: _daily_range(report, metric) for metric in metrics}
+    buttons = [
+        {
+            "label": METRIC_LABELS[metric],
+            "method": "update",
+            "args": [
+                {"visible": [owner == metric for owner in owners]},
+                {
+                    "title.text": _daily_title(metric),
+                    "yaxis.tickformat": _tick(report, metric),
+                    "yaxis.range": ranges[metric],
+                },
+            ],
+        }
+        for metric in metrics
+    ]
+    figure_layout = layout(
+        _daily_title(primary),
+        xaxis=axis("", type="date"),
+        yaxis=axis(
+            "lift vs control that day",
+            tickformat=_tick(report, primary),
+            range=ranges[primary],
+        ),
+        hovermode="x unified",
+        shapes=[ZERO_LINE],
+        updatemenus=[
+            {
+                "type": "dropdown",
+                "direction": "down",
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.02,
+                "yanchor": "bottom",
+                "pad": {"t": 0, "b": 4},
+                "buttons": buttons,
+                "active": metrics.index(primary),
+                "showactive": True,
+                "font": {"size": 11},
+            }
+        ],
+    )
+    figure_layout["margin"]["t"] = 96
+    return {"data": data, "layout": figure_layout}
+
+
 def daily_units_chart(report: Report) -> dict[str, Any] | None:
     series = report.timeseries
     if not series or not report.units:

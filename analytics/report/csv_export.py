@@ -40,6 +40,8 @@ CSV_COLUMNS = (
     "guardrail",
     # Catalog experiments: rows of the per-product and per-category breakdowns follow the pooled rows, with
     # these three set (empty on pooled rows); their p-values are adjusted across the breakdown's rows.
+    # Then the novelty rows: `breakdown` is `day` (breakdown_key the UTC day; that day's activity alone) or
+    # `exposure_cohort` (week_1 or later); their p-values are unadjusted (pointwise).
     "breakdown",
     "breakdown_key",
     "excluded",
@@ -111,6 +113,7 @@ def report_csv(report: Report) -> str:
             ]
             writer.writerow([_cell(v) for v in row])
     _breakdown_rows(writer, report)
+    _novelty_rows(writer, report)
     return buffer.getvalue()
 
 
@@ -145,3 +148,42 @@ def _breakdown_rows(writer: Any, report: Report) -> None:
                         report.simulated_traffic,
                     ]
                     writer.writerow([_cell(v) for v in line])
+
+
+def _novelty_rows(writer: Any, report: Report) -> None:
+    novelty = report.novelty
+    if novelty is None:
+        return
+    variants = {v.key: v for v in report.variants}
+    periods = [("day", d.day.isoformat(), d.units, d.metrics) for d in novelty.daily]
+    periods += [("exposure_cohort", c.cohort, c.units, c.metrics) for c in novelty.cohorts]
+    for dimension, key, units_by_variant, metrics in periods:
+        for variant_key, units in units_by_variant.items():
+            variant = variants[variant_key]
+            for metric, result in metrics.items():
+                lift = result.lifts.get(variant_key)
+                ci = (lift.ci if lift else None) or _NO_INTERVAL
+                relative = lift is not None and lift.scale == "relative"
+                estimate = lift.estimate if lift else None
+                line = [
+                    report.experiment,
+                    variant_key,
+                    variant.is_control,
+                    variant.lambda_value,
+                    units,
+                    metric,
+                    result.values.get(variant_key),
+                    None if relative else estimate,
+                    estimate if relative else None,
+                    *((ci[0], ci[1], lift.p_value) if lift else (None,) * 3),
+                    *(None,) * 8,
+                    lift.scale if lift else None,
+                    *((estimate, ci[0], ci[1]) if lift else (None,) * 3),
+                    *(None,) * 3,
+                    False,
+                    dimension,
+                    key,
+                    None,
+                    report.simulated_traffic,
+                ]
+                writer.writerow([_cell(v) for v in line])

@@ -19,6 +19,9 @@ SequentialMethod: TypeAlias = Literal["cs", "msprt", "group_sequential"]
 Correction: TypeAlias = Literal["holm", "bh"]
 SEQUENTIAL_METHODS: tuple[str, ...] = get_args(SequentialMethod)
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
+# The unit attributes a report can break its metrics down by (ingest.accept.ATTRIBUTES).
+Segment: TypeAlias = Literal["device", "visitor", "source", "country"]
+SEGMENTS: tuple[str, ...] = get_args(Segment)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ReportOptions:
     minimum_lift: float = 0.0  # smallest relative lift worth detecting: days left and the no-effect rule
     power: float = 0.8
     revenue_cap_percentile: float = -1.0  # < 0: the setting; 0: no capping
+    segment: str = ""  # a unit attribute to break every metric down by; empty: none
 
     def __post_init__(self) -> None:
         defaults = {
@@ -50,6 +54,8 @@ class ReportOptions:
             raise ValueError(f"sequential_method must be one of {', '.join(SEQUENTIAL_METHODS)}")
         if self.correction and self.correction not in CORRECTIONS:
             raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}")
+        if self.segment and self.segment not in SEGMENTS:
+            raise ValueError(f"segment must be one of {', '.join(SEGMENTS)}")
         if not 0 < self.minimum_lift < 1:
             raise ValueError("minimum_lift must lie strictly between 0 and 1")
 
@@ -73,11 +79,13 @@ class ReportOptions:
 
 
 def report_options(params: Mapping[str, str]) -> ReportOptions:
-    """Options from request parameters (`sequential_method`, `correction`); bad values raise FieldErrors."""
+    """Options from request parameters (`sequential_method`, `correction`, `segment`); bad values raise FieldErrors."""
     try:
         return ReportOptions(
-            sequential_method=params.get("sequential_method", ""), correction=params.get("correction", "")
+            sequential_method=params.get("sequential_method", ""),
+            correction=params.get("correction", ""),
+            segment=params.get("segment", ""),
         )
     except ValueError as exc:
-        field = "correction" if "correction" in str(exc) else "sequential_method"
+        field = next((f for f in ("correction", "segment") if str(exc).startswith(f)), "sequential_method")
         raise FieldErrors({field: str(exc)}) from None

@@ -323,7 +323,9 @@ class BreakdownRest(_Json):
 class Breakdown(_Json):
     """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
 
-    dimension: Literal["product", "category"]
+    dimension: Literal["product", "category", "device", "visitor", "source", "country"] = spec(
+        description="product, category, or a unit attribute (a segment the report was asked for)"
+    )
     metrics: list[str]
     correction: Correction
     rows_total: int
@@ -341,6 +343,80 @@ class ExcludedProducts(_Json):
     count: int
     skus: list[str] = spec(description="the first 100, by SKU")
     reason: str
+
+
+@frozen
+class PeriodLift(_Json):
+    """One treatment vs control over one period (a day, an exposure cohort), on the metric's test scale."""
+
+    estimate: float | None = spec(description="the lift on `scale` (relative: a fraction; absolute: per unit)")
+    scale: Scale
+    ci: Interval | None = spec(description="fixed-horizon interval, pointwise: valid for this period read alone")
+    p_value: float | None = spec(description="unadjusted")
+
+
+@frozen
+class PeriodMetric(_Json):
+    values: dict[str, float | None] = spec(description="variant key → the metric's value in this period")
+    lifts: dict[str, PeriodLift] = spec(description="treatment key → lift vs control")
+
+
+@frozen
+class DailyLift(_Json):
+    """One UTC day's activity alone: the units with events that day, their totals of that day."""
+
+    day: date
+    partial: bool = spec(description="the day is not over (or its last snapshot came before midnight)")
+    units: dict[str, int] = spec(description="variant key → units with events that day")
+    metrics: dict[str, PeriodMetric]
+
+
+@frozen
+class LiftTrend(_Json):
+    """Inverse-variance weighted line through the daily lifts of one metric and treatment."""
+
+    days: int = spec(description="days with a lift")
+    slope: float | None = spec(description="change of the daily lift per day, on the metric's scale")
+    ci: Interval | None
+    p_value: float | None
+    mean_lift: float | None = spec(description="the weighted mean daily lift")
+    fitted: Interval | None = spec(description="the line's lift on the first day and on the last day")
+    fading: bool = spec(description="the slope is significant and points toward zero: a novelty effect")
+    error: str | None = None
+
+
+@frozen
+class ExposureCohort(_Json):
+    """The units first exposed in the experiment's first week, or later, each over its whole history."""
+
+    cohort: Literal["week_1", "later"]
+    units: dict[str, int]
+    metrics: dict[str, PeriodMetric]
+
+
+@frozen
+class CohortDifference(_Json):
+    """The later cohort's lift minus week 1's (disjoint units: independent lifts, z-test)."""
+
+    estimate: float | None
+    ci: Interval | None
+    p_value: float | None
+
+
+@frozen
+class Novelty(_Json):
+    """Is the lift fading? Daily lifts, their trend, and the lift by exposure cohort."""
+
+    metrics: list[str]
+    note: str
+    daily: list[DailyLift] = spec(description="oldest first; days whose snapshot has no day statistics are missing")
+    trend: dict[str, dict[str, LiftTrend]] = spec(description="metric → treatment key → trend of the daily lift")
+    cohort_boundary: datetime | None = spec(description="units first exposed before this are the week-1 cohort")
+    cohorts: list[ExposureCohort]
+    cohort_difference: dict[str, dict[str, CohortDifference]] = spec(
+        description="metric → treatment key → later cohort's lift minus week 1's"
+    )
+    fading: list[str] = spec(description="`variant: metric` whose daily lift fades significantly")
 
 
 @frozen
@@ -386,6 +462,9 @@ class Report(_Json):
     excluded_products: ExcludedProducts | None = spec(default=None, description="catalog experiments only")
     breakdowns: list[Breakdown] = spec(
         default_factory=list, description="per product and per category (catalog experiments of several products)"
+    )
+    novelty: Novelty | None = spec(
+        default=None, description="daily lift, its trend and the lift by exposure cohort (null: no daily data yet)"
     )
     allocation: Allocation | None = spec(default=None, omit_if_none=True)
 

@@ -57,6 +57,7 @@ class RowLifts:
     ci_lower: FloatArray
     ci_upper: FloatArray
     p_value: FloatArray
+    std_error: FloatArray | None = None  # of ``estimate``; NaN where undefined
 
 
 def row_lifts(control: ArmArrays, treatment: ArmArrays, *, relative: bool, config: StatsConfig) -> RowLifts:
@@ -80,6 +81,7 @@ def row_lifts(control: ArmArrays, treatment: ArmArrays, *, relative: bool, confi
         ci_lower=np.where(defined, lower, np.nan),
         ci_upper=np.where(defined, upper, np.nan),
         p_value=np.where(defined, p_value, np.nan),
+        std_error=std_error,
     )
 
 

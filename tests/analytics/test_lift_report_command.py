@@ -39,8 +39,16 @@ def test_json_is_the_api_report_and_backfills_first(running):
 
 
 def test_csv(running):
-    rows = list(csv.DictReader(io.StringIO(run(running.key, "--format", "csv"))))
-    assert len(rows) == 3 * len(ALL_METRICS) and {r["experiment"] for r in rows} == {running.key}
+    lines = list(csv.DictReader(io.StringIO(run(running.key, "--format", "csv"))))
+    rows = [line for line in lines if not line["breakdown"]]  # then the daily and cohort rows
+    assert len(rows) == 3 * len(ALL_METRICS) and {r["experiment"] for r in lines} == {running.key}
+    assert {line["breakdown"] for line in lines[len(rows) :]} == {"day", "exposure_cohort"}
+
+
+def test_segment_option(running):
+    data = json.loads(run(running.key, "--format", "json", "--segment", "device"))
+    assert [b["dimension"] for b in data["breakdowns"]] == ["device"]
+    assert [r["key"] for r in data["breakdowns"][0]["rows"]] == ["unknown"]  # no unit sent attributes
 
 
 def test_html_is_self_contained(running, tmp_path):

@@ -67,8 +67,11 @@ def test_csv_endpoint(running, analyst_client):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f'filename="{running.key}-report.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3 * len(ALL_METRICS)
+    lines = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = [line for line in lines if not line["breakdown"]]
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3 * len(ALL_METRICS) and lines[: len(rows)] == rows
+    # the exposure-cohort rows (and daily rows, once snapshots have them) follow the pooled ones
+    assert "exposure_cohort" in {line["breakdown"] for line in lines[len(rows) :]} <= {"day", "exposure_cohort"}
     strict = analyst_client.get(f"/api/v1/experiments/{running.key}/report.csv", HTTP_ACCEPT="text/csv")
     assert strict.status_code == 200 and strict.content == response.content
     missing = analyst_client.get("/api/v1/experiments/nope/report.csv", HTTP_ACCEPT="text/csv")

@@ -112,7 +112,7 @@ def test_report_pages_render_their_charts(live_server, open_as, demo_data, analy
     page.screenshot(path=str(shots / "reports-index.png"), full_page=True)
 
     page.goto(f"{live_server.url}/reports/{demo_data.key}/")
-    assert charts_drawn(page, 4) == 4
+    assert charts_drawn(page, 5) == 5  # cumulative lift, daily lift, daily units, funnel, trade-off
     assert "beats control on CTR" in page.locator(".decision p").inner_text()
     # The metric buttons of the cumulative-lift chart switch the traces without errors.
     # The metric menu of the cumulative-lift chart switches the traces without errors.
@@ -125,6 +125,16 @@ def test_report_pages_render_their_charts(live_server, open_as, demo_data, analy
     page.locator("#plot-lift .updatemenu-header").click()
     page.locator("#plot-lift .updatemenu-dropdown-button").nth(0).click()  # back to CTR for the screenshot
     page.wait_for_function(f"() => ({title})().includes('CTR')")
+    # The daily lift: each day's point with its interval, a trend line per treatment, and its own metric menu.
+    daily = "() => document.getElementById('plot-daily')"
+    assert page.evaluate(f"() => ({daily})().data.filter(t => t.visible === true && t.error_y).length") == 2
+    page.locator("#plot-daily .updatemenu-header").click()
+    page.locator("#plot-daily .updatemenu-dropdown-button").nth(1).click()
+    page.wait_for_function(f"() => ({daily})().layout.title.text.includes('CVR')")
+    assert "Is the lift fading?" in page.locator("body").inner_text()
+    page.locator("#plot-daily .updatemenu-header").click()
+    page.locator("#plot-daily .updatemenu-dropdown-button").nth(0).click()  # back to CTR for the screenshot
+    page.wait_for_function(f"() => ({daily})().layout.title.text.includes('CTR')")
     page.mouse.move(0, 0)
     page.wait_for_timeout(600)  # let the menu's closing transition finish before the screenshot
     page.screenshot(path=str(shots / "report-detail.png"), full_page=True)

@@ -36,6 +36,18 @@ KEYED_BY_DATA = {
     "breakdowns[].rows[].metrics",
     "breakdowns[].rows[].metrics.*.values",
     "breakdowns[].rows[].metrics.*.lifts",
+    "novelty.daily[].units",
+    "novelty.daily[].metrics",
+    "novelty.daily[].metrics.*.values",
+    "novelty.daily[].metrics.*.lifts",
+    "novelty.trend",
+    "novelty.trend.*",
+    "novelty.cohorts[].units",
+    "novelty.cohorts[].metrics",
+    "novelty.cohorts[].metrics.*.values",
+    "novelty.cohorts[].metrics.*.lifts",
+    "novelty.cohort_difference",
+    "novelty.cohort_difference.*",
 }
 
 
@@ -108,6 +120,33 @@ TREATMENT = {**VARIANT, "metrics": {"<key>": {"value": "*", "lift": LIFT}}}
 DAYS_LEFT = dict.fromkeys(
     ("days_left", "relative_lift", "power", "variant", "daily_units", "units_needed", "current_power", "error"), "*"
 )
+# Added with the novelty views: the daily lift (each day's activity alone), its trend, and the lift by
+# exposure cohort (units first exposed in week 1 vs later).
+PERIOD_LIFT = {"estimate": "*", "scale": "*", "ci": "*[]", "p_value": "*"}
+PERIOD_METRIC = {"<key>": {"values": {"<key>": "*"}, "lifts": {"<key>": PERIOD_LIFT}}}
+NOVELTY = {
+    "metrics": "*[]",
+    "note": "*",
+    "daily": [{"day": "*", "partial": "*", "units": {"<key>": "*"}, "metrics": PERIOD_METRIC}],
+    "trend": {
+        "<key>": {
+            "<key>": dict.fromkeys(("days", "slope", "ci", "p_value", "mean_lift", "fitted", "fading", "error"), "*")
+            | {"ci": "*[]", "fitted": "*[]"}
+        }
+    },
+    "cohort_boundary": "*",
+    # week 1, and the later cohort, still empty after 3 days (its lifts have no interval)
+    "cohorts": [
+        {"cohort": "*", "units": {"<key>": "*"}, "metrics": PERIOD_METRIC},
+        {
+            "cohort": "*",
+            "units": {"<key>": "*"},
+            "metrics": {"<key>": {"values": {"<key>": "*"}, "lifts": {"<key>": PERIOD_LIFT | {"ci": "*"}}}},
+        },
+    ],
+    "cohort_difference": {"<key>": {"<key>": {"estimate": "*", "ci": "*", "p_value": "*"}}},
+    "fading": "*[]",
+}
 REPORT = {
     **dict.fromkeys(("experiment", "name", "status"), "*"),
     "simulated_traffic": "*",  # added with the demo's label: events from the traffic simulator
@@ -189,6 +228,7 @@ REPORT = {
     # A one-product experiment: no excluded products, no breakdowns (see CATALOG below).
     "excluded_products": "*",
     "breakdowns": "*[]",
+    "novelty": NOVELTY,
 }
 
 

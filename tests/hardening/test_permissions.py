@@ -393,6 +393,7 @@ ACTIONS: list[Action] = [
         ok=(302,),
     ),
     Action("admin: quarantined events", "GET", "/admin/ingest/quarantinedevent/", READERS, surface="admin"),
+    Action("admin: unit attributes", "GET", "/admin/ingest/unitattributes/", READERS, surface="admin"),
 ]
 
 

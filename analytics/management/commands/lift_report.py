@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analytics import services
 from analytics.report.csv_export import report_csv
-from analytics.report.options import CORRECTIONS, SEQUENTIAL_METHODS, ReportOptions
+from analytics.report.options import CORRECTIONS, SEGMENTS, SEQUENTIAL_METHODS, ReportOptions
 from experiments.models import Experiment
 
 
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
         parser.add_argument("--sequential-method", choices=SEQUENTIAL_METHODS)
         parser.add_argument("--correction", choices=CORRECTIONS)
+        parser.add_argument("--segment", choices=SEGMENTS, help="break every metric down by this unit attribute")
         parser.add_argument(
             "--no-backfill", action="store_true", help="do not rebuild missing daily snapshots from the raw events"
         )
@@ -36,9 +37,12 @@ class Command(BaseCommand):
         report = services.report_build(
             experiment=experiment,
             options=ReportOptions(
-                sequential_method=options["sequential_method"] or "", correction=options["correction"] or ""
+                sequential_method=options["sequential_method"] or "",
+                correction=options["correction"] or "",
+                segment=options["segment"] or "",
             ),
             with_timeseries=format != "csv",
+            with_novelty=True,
             backfill="never" if options["no_backfill"] else "now",
         )
         if format == "json":

@@ -15,6 +15,10 @@
  * decides), and one impression per product is reported. Every event carries its `product`.
  * Without data-product the page is one product of a one-product experiment, as before.
  *
+ * Every event carries the visitor's attributes (device, new or returning, traffic source from the
+ * utm_medium or the referrer, and the country the page puts in data-country="DE"): the segments a
+ * report can break its lifts down by.
+ *
  * Delivery is at-least-once: every event carries a random event_id and the server drops
  * duplicates, so whenever in doubt (retries, beacons, reloads) this script sends again.
  */
@@ -224,6 +228,44 @@
 
   // --- Assignment, slots and events ---
 
+  // --- Unit attributes, the report's segments: sent with every event; the server keeps a unit's first. ---
+  // The cookie tells a returning visitor, so read it before unitId() sets it. Country comes from the
+  // storefront (data-country="DE", e.g. from its geo-IP): a browser does not know it.
+  const returning = readCookie(COOKIE) !== "";
+
+  function deviceType() {
+    const ua = navigator.userAgent || "";
+    if (/iPad|Tablet|PlayBook|Silk|(Android(?!.*Mobile))/i.test(ua)) return "tablet";
+    if (/Mobi|iPhone|iPod|Android|BlackBerry|IEMobile|Opera Mini/i.test(ua)) return "mobile";
+    return /Windows|Macintosh|Linux|CrOS|X11/i.test(ua) ? "desktop" : "other";
+  }
+
+  const SEARCH = /(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex|ecosia|qwant|startpage)\./i;
+  const SOCIAL = /(^|\.)(facebook|instagram|t\.co|twitter|x\.com|linkedin|pinterest|tiktok|reddit|youtube)/i;
+
+  function trafficSource() {
+    const params = new URLSearchParams(location.search);
+    const medium = (params.get("utm_medium") || "").toLowerCase();
+    if (medium === "email") return "email";
+    if (/^(cpc|ppc|paid|paidsearch|display|cpm)$/.test(medium)) return "paid";
+    if (medium === "social") return "social";
+    if (medium) return "other";
+    let host = "";
+    try {
+      host = document.referrer ? new URL(document.referrer).hostname : "";
+    } catch (e) {
+      host = "";
+    }
+    if (!host || host === location.hostname) return "direct";
+    if (SEARCH.test(host)) return "search";
+    if (SOCIAL.test(host)) return "social";
+    return "referral";
+  }
+
+  const attributes = { device: deviceType(), visitor: returning ? "returning" : "new", source: trafficSource() };
+  if (/^[A-Z]{2}$/.test(config.country || "")) attributes.country = config.country;
+  else if (config.country) log("warn", "data-country must be an ISO 3166-1 alpha-2 code in upper case", config.country);
+
   const unit = unitId();
   const COPY_MAX_SKUS = 100; // what one /api/v1/copy call takes
 
@@ -369,7 +411,7 @@
       log("warn", "unknown event type", type);
       return false;
     }
-    const event = { event_id: randomId(), type, experiment, unit, ts };
+    const event = { event_id: randomId(), type, experiment, unit, ts, attributes };
     if (type === "order" && extra.revenue !== undefined && extra.revenue !== null) {
       const revenue = Number(extra.revenue);
       if (!Number.isFinite(revenue) || revenue < 0) {

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from ingest.accept import event_validate
+from ingest.accept import attributes_parse, event_validate
 from ingest.models import WriteKey
 from ingest.store import events_store
 
@@ -45,6 +45,7 @@ class Command(BaseCommand):
         stored = duplicates = 0
         rejected: list[tuple[int, dict]] = []
         rows: list[list] = []
+        attributes: list[list] = []  # [experiment id, unit, attributes] (ingest.accept.events_accept's)
         with handle, tqdm(total=total_bytes, unit="B", unit_scale=True, disable=quiet, file=self.stderr) as bar:
             for line_number, raw in enumerate(handle, start=1):
                 bar.update(len(raw))
@@ -60,11 +61,22 @@ class Command(BaseCommand):
                     rejected.append((line_number, errors))
                 else:
                     rows.append(row)
+                    if parsed := attributes_parse(event)[0]:
+                        attributes.append([row[0], row[4], parsed])
                 if len(rows) >= BATCH:
-                    result = events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id)
-                    stored, duplicates, rows = stored + result.stored, duplicates + result.duplicates, []
+                    result = events_store(
+                        batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id, attributes=attributes
+                    )
+                    stored, duplicates, rows, attributes = (
+                        stored + result.stored,
+                        duplicates + result.duplicates,
+                        [],
+                        [],
+                    )
             if rows:
-                result = events_store(batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id)
+                result = events_store(
+                    batch_id=str(uuid.uuid4()), rows=rows, write_key_id=write_key_id, attributes=attributes
+                )
                 stored, duplicates = stored + result.stored, duplicates + result.duplicates
         for line_number, errors in rejected[:50]:
             reasons = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
