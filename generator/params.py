@@ -10,8 +10,8 @@ from dataclasses import dataclass
 # Sampling temperature grows with λ: the creativity weight also loosens the sampler, so that
 # high-λ pools contain genuinely different copy for the reranker to reward. Small models turn
 # to nonsense above ~0.9, which the relevance filter then removes.
-TEMPERATURE_AT_ZERO = 0.45
-TEMPERATURE_SPAN = 0.45
+TEMPERATURE_AT_ZERO = 0.3  # 0.45 until copy-v4: cooler sampling passed the copy guards more often (9 → 15 of 112)
+TEMPERATURE_SPAN = 0.4
 
 
 def temperature_for(lam: float) -> float:

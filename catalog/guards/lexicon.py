@@ -320,6 +320,7 @@ OFFERS = (
     # Stock and delivery promises are the shop's to make, not the copy's.
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
+    r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -328,14 +329,15 @@ PRICE_CLAIMS = (
     r"\bbargains?\b", r"\bvalue for money\b", r"\bgreat value\b", r"\b(?:low|lower) prices?\b",
     r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
-    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
+    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b", r"\b(?:fantastic|great|good|excellent|amazing|incredible) value\b",
+    r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b",
 )  # fmt: skip
 # Talk about a seller instead of the product: the copy is not about what the shopper buys.
 COMPANY_TALK = (
     r"\b(?:our|the|a|this|small|local|family|retail) (?:company|business|firm|mission|team|founders?|retailer)\b",
     r"\bbusinesses\b", r"\bwe(?:'ve| have) been\b", r"\bfounded\b", r"\bestablished in\b",
     r"\b(?:your|their) business(?:es)?\b", r"\bcustomer (?:service|support|care|satisfaction)\b", r"\bour (?:customers|clients|staff|employees|store|stores|shop)\b",  # noqa: E501
-    r"\bretail (?:company|store|chain)\b", r"\bhigh-end retail\b", r"\bfamily[- ]owned\b", r"\bin business\b",
+    r"\bretail (?:company|store|chain|aisles?)\b", r"\bhigh-end retail\b", r"\bfamily[- ]owned\b", r"\bin business\b",
 )  # fmt: skip
 # A sentence that asks the shopper to act: exempt from the "says something about the product" rule.
 CALL_TO_ACTION = (
