@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from analytics.event_scans import day_aggregates_from_events
 from analytics.models import ReportSnapshot
-from analytics.selectors import VariantAggregates, day_aggregates_from_events
+from analytics.selectors import VariantAggregates
 from experiments.models import Experiment, Variant
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from analytics.selectors import VariantAggregates, category_aggregates_many, copy_scores, variant_aggregates_many
+from analytics.breakdown_selectors import category_aggregates_many
+from analytics.selectors import VariantAggregates, copy_scores, variant_aggregates_many
 from analytics.stats import StatsConfig, fixed_horizon_test
 from analytics.stats.results import finite_or_none
 from catalog.models import Category

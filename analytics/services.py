@@ -14,6 +14,7 @@ from typing import Literal
 
 from django.utils import timezone
 
+from analytics.breakdown_selectors import breakdown_data
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
@@ -33,7 +34,6 @@ from analytics.report.types import (
 )
 from analytics.selectors import (
     VariantAggregates,
-    breakdown_data,
     copy_scores,
     quarantine_counts,
     snapshots_for,

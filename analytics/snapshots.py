@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from analytics import dispatch
 from analytics.day_snapshots import snapshot_day_take, snapshot_days_backfill
+from analytics.event_scans import daily_aggregates_from_events
 from analytics.models import ReportSnapshot
 from analytics.selectors import (
     VariantAggregates,
-    daily_aggregates_from_events,
     snapshots_for,
     units_in_several_variants,
     variant_aggregates,

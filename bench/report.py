@@ -443,7 +443,7 @@ def _breakdown_from_events(experiment, dimension: str):
     """BreakdownData computed from the raw events: per (variant, row, unit) totals, then sums over units."""
     from django.db import connection, transaction
 
-    from analytics.selectors import BreakdownData, breakdown_data
+    from analytics.breakdown_selectors import BreakdownData, breakdown_data
     from ingest.store import STAT_FIELDS
 
     key = "e.product_id" if dimension == "product" else "p.category_id"
@@ -500,12 +500,12 @@ def catalog_case(args) -> None:
     from django.utils import timezone
 
     from analytics import services
+    from analytics.event_scans import variant_aggregates_from_events
     from analytics.report.assembly import report_assemble
     from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
     from analytics.report.looks import Look
     from analytics.report.metrics import arms_of
     from analytics.report.options import ReportOptions
-    from analytics.selectors import variant_aggregates_from_events
     from ingest.models import BreakdownStats, Event, UnitTotals
 
     experiment = _catalog_experiment(args.products)
@@ -627,15 +627,11 @@ def main() -> None:
     from django.utils import timezone
 
     from analytics import services
+    from analytics.event_scans import daily_aggregates_from_events, variant_aggregates_from_events
     from analytics.report.assembly import report_assemble
     from analytics.report.looks import Look, look_from_snapshot, looks_with_live
     from analytics.report.options import ALL_METRICS, ReportOptions
-    from analytics.selectors import (
-        daily_aggregates_from_events,
-        snapshots_for,
-        variant_aggregates,
-        variant_aggregates_from_events,
-    )
+    from analytics.selectors import snapshots_for, variant_aggregates
     from ingest.models import Event, UnitTotals
 
     experiment = bench_experiment(KEY)

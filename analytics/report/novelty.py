@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from analytics.event_scans import cohort_aggregates
 from analytics.models import ReportSnapshot
 from analytics.report.breakdowns import _arm_arrays, _values
 from analytics.report.format import METRIC_LABELS, interval, pct
@@ -30,7 +31,7 @@ from analytics.report.types import (
     PeriodMetric,
     Report,
 )
-from analytics.selectors import VariantAggregates, cohort_aggregates
+from analytics.selectors import VariantAggregates
 from analytics.stats import StatsConfig, metric_scale
 from analytics.stats.breakdown import RowLifts
 from analytics.stats.novelty import lift_difference, lift_trend, period_lifts

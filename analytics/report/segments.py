@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from analytics.breakdown_selectors import segment_data
 from analytics.report.breakdowns import breakdown_analyse
 from analytics.report.metrics import arms_of
 from analytics.report.options import ReportOptions
 from analytics.report.types import Report
-from analytics.selectors import segment_data
 from experiments.models import Experiment, Variant
 
 SEGMENT_LABELS = {

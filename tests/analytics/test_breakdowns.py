@@ -169,7 +169,8 @@ def test_lambda_page_puts_a_catalog_experiments_arms_on_each_categorys_curve(mar
 
 @pytest.mark.usefixtures("catalog_products", "storage_only")
 def test_raw_event_scans_leave_excluded_products_out_like_the_totals(marketer):
-    from analytics.selectors import daily_aggregates_from_events, variant_aggregates, variant_aggregates_from_events
+    from analytics.event_scans import daily_aggregates_from_events, variant_aggregates_from_events
+    from analytics.selectors import variant_aggregates
 
     experiment = _catalog_experiment(marketer, missing=("CAT-B",))
     _traffic(np.random.default_rng(4), units=50)

@@ -14,9 +14,9 @@ from django.core.cache import cache
 
 from analytics import services
 from analytics.charts.report import daily_lift_chart
+from analytics.event_scans import day_aggregates_from_events
 from analytics.models import ReportSnapshot
 from analytics.report.csv_export import CSV_COLUMNS, report_csv
-from analytics.selectors import day_aggregates_from_events
 from analytics.snapshots import snapshot_take
 from analytics.views import detail_context, report_html
 from experiments.models import Experiment

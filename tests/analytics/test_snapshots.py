@@ -14,13 +14,9 @@ from django.utils import timezone
 
 from abplatform.celery import app
 from analytics import services, tasks
+from analytics.event_scans import daily_aggregates_from_events, variant_aggregates_from_events
 from analytics.models import ReportSnapshot
-from analytics.selectors import (
-    VariantAggregates,
-    daily_aggregates_from_events,
-    variant_aggregates,
-    variant_aggregates_from_events,
-)
+from analytics.selectors import VariantAggregates, variant_aggregates
 from analytics.snapshots import snapshot_backfill, snapshot_take
 from experiments.models import Experiment
 from ingest.models import UnitTotals
