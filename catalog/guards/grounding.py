@@ -93,6 +93,7 @@ _SIZE_SINGLE = re.compile(r"\b(XXS|XS|XXXL|XXL|XL|[2-5]XL)\b|(?i:\bsizes?\s)(S|M
 _ONE_SIZE = re.compile(r"\bone[- ]size\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&-]*[A-Za-z0-9]|[A-Za-z]")
 _BRAND_SET = frozenset(lexicon.KNOWN_BRANDS)
+COINED_MIN_LETTERS = 14  # shorter unknown openers are too often real words the vocabulary lacks ("Compatible")
 
 
 def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
@@ -281,7 +282,9 @@ def _name_claims(text: str, index: FactIndex, taken: list[tuple[int, int]]) -> l
         if initial:
             flush()
         unknown = not _in_data(tok, index) and not is_ordinary(base)
-        if initial and unknown and (suffix.lower() in lexicon.NAME_SUFFIXES or base != tok):
+        # An opener that is no English word and long ("Phosphoparathane") is an invented name too.
+        coined = len(base) >= COINED_MIN_LETTERS and base.isalpha()
+        if initial and unknown and (suffix.lower() in lexicon.NAME_SUFFIXES or base != tok or coined):
             claims.append(Claim("name", tok, m.start(), m.end(), False))
             last_end = m.end()
             continue

@@ -212,7 +212,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     ),
     # Health claims are regulated (EU 1924/2006): "healthy" needs the data to say so.
     "healthy": (
-        r"health(?:y|ier|iest|ful)|good for (?:you|your (?:body|health))|nutritious|wholesome|superfoods?|immun\w+|detox\w*|boosts? (?:your )?(?:energy|metabolism|mood)",  # noqa: E501
+        r"health(?:y|ier|iest|ful)|wellness|well-being|wellbeing|good for (?:you|your (?:body|health))|nutritious|wholesome|superfoods?|immun\w+|detox\w*|boosts? (?:your )?(?:energy|metabolism|mood)",  # noqa: E501
         r"healthy|nutritious|wholesome|immun",
     ),
     "refurbished": (
@@ -235,7 +235,7 @@ COMPARATIVES = (
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\bon the market\b", r"\bunbeatable\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
-    r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b",
+    r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b", r"\blimited[- ]edition\b",
 )  # fmt: skip
 
 # Colour words, checked for apparel and electronics (in food and household copy they name flavours
@@ -335,7 +335,8 @@ PRICE_CLAIMS = (
 # Talk about a seller instead of the product: the copy is not about what the shopper buys.
 COMPANY_TALK = (
     r"\b(?:our|the|a|this|small|local|family|retail) (?:company|business|firm|mission|team|founders?|retailer)\b",
-    r"\bbusinesses\b", r"\bwe(?:'ve| have) been\b", r"\bfounded\b", r"\bestablished in\b",
+    r"\bbusinesses\b", r"\b(?:trusted|dedicated|expert|our) team\b", r"\ba team of\b",
+    r"\bwe(?:'ve| have) been\b", r"\bfounded\b", r"\bestablished in\b",
     r"\b(?:your|their) business(?:es)?\b", r"\bcustomer (?:service|support|care|satisfaction)\b", r"\bour (?:customers|clients|staff|employees|store|stores|shop)\b",  # noqa: E501
     r"\bretail (?:company|store|chain|aisles?)\b", r"\bhigh-end retail\b", r"\bfamily[- ]owned\b", r"\bin business\b",
 )  # fmt: skip

@@ -471,6 +471,9 @@ def test_an_attribute_key_names_its_value():
             "beyond_data",
         ),
         (SCALE, "A digital kitchen scale to make your breakfast easier.", "not_food"),
+        (CRISPS, "Phosphoparathane lentil crisps, baked with sea salt.", "unsupported_name"),
+        (CRISPS, "Limited-edition lentil crisps with sea salt.", "comparative_claim"),
+        (CRISPS, "Lentil crisps baked by a trusted team of snack lovers.", "company_talk"),
         (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
