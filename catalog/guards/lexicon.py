@@ -232,7 +232,7 @@ COMPARATIVES = (
     r"\btwice as\b", r"\b(?:double|triple) the\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
-    r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\bon the market\b", r"\bunbeatable\b",
+    r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
     r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b", r"\blimited[- ]edition\b",
@@ -366,6 +366,7 @@ CHAT_ARTEFACTS = (
     r"\bbe clear about\b", r"\bmake the mood\b", r"\bkeep it (?:plain|short|factual)\b", r"\bcall to action\b",
     r"\bproduct description\b", r"\bkeywords?\b", r"\btarget audience\b", r"\btone of voice\b",
     r"\bat most \w+ words\b", r"\bfeatures you(?:'re| are) offering\b", r"^\s*highlight(?:ing)?\b",
+    r"\blet'?s talk about\b", r"\bhere'?s what (?:it|this) means\b",
 )  # fmt: skip
 PLACEHOLDERS = (
     r"\[[^\]]{1,60}\]", r"\{[^}]{0,60}\}", r"<[a-z_ ]{2,40}>", r"lorem ipsum", r"\bxxx+\b", r"\btbd\b",

@@ -474,6 +474,8 @@ def test_an_attribute_key_names_its_value():
         (CRISPS, "Phosphoparathane lentil crisps, baked with sea salt.", "unsupported_name"),
         (CRISPS, "Limited-edition lentil crisps with sea salt.", "comparative_claim"),
         (CRISPS, "Lentil crisps baked by a trusted team of snack lovers.", "company_talk"),
+        (CRISPS, "Lentil crisps, the best in the market.", "comparative_claim"),
+        (CRISPS, "Baked lentil crisps. Now, let's talk about what they do best.", "chat_artefact"),
         (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
