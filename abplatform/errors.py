@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
+
+# The database was briefly unavailable (a restart, a dropped connection): tasks retry these with
+# backoff instead of failing. One tuple for every queue's tasks.
+DATABASE_RETRYABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
 
 class LifecycleError(Exception):
     """A lifecycle rule forbids the operation (HTTP 409). The message says which rule."""

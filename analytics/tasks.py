@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from abplatform.celery import QUEUE_DEFAULT
+from abplatform.errors import DATABASE_RETRYABLE
 from analytics.snapshots import snapshot_backfill, snapshots_take_running
 from experiments.models import Experiment
 
-RETRYABLE = (OperationalError, InterfaceError)
+RETRYABLE = DATABASE_RETRYABLE
 
 
 def _task(name: str, *, minutes: int, retry_backoff: int) -> Callable[[Callable[..., Any]], Any]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from abplatform.errors import DATABASE_RETRYABLE
 from catalog.models import Category
 from generator import selectors
 from generator.job_store import ProductStore, progress_set
@@ -39,7 +39,7 @@ GenerateBatch = Callable[..., BatchResult]
 
 # Worth a retry: the database was briefly unreachable or locked. Everything else (a bad model
 # path, a CUDA error, a bug) fails the job with its message; retrying would fail the same way.
-RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+RETRYABLE_ERRORS = DATABASE_RETRYABLE
 
 
 def per_product_batch(generate: Generate, *, progress: Callable[[float], None] | None = None) -> GenerateBatch:

@@ -19,6 +19,7 @@ from generator.constrained import DecodingConstraint
 from generator.openers import opener_for
 from generator.params import GenerationParams
 from generator.postprocess import clean_generation, ensure_cta
+from generator.prompt_examples import builtin_examples
 from generator.prompts import FewShotExample, ProductContext
 from generator.rerank import RawCandidate
 
@@ -93,10 +94,10 @@ def pool_prepare(pool: Pool, *, lam: float, params: GenerationParams) -> None:
     pool.constraint = DecodingConstraint.for_product(fact_texts(product))
     pool.cta_required = bool(guideline and guideline.cta_required)
     pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
-    examples = list(pool.item.examples) or prompt_lib.builtin_examples(product.category)
+    examples = list(pool.item.examples) or builtin_examples(product.category)
     if params.facts_in_prompt:
         # An example whose copy goes beyond its own facts would teach exactly what the guards refuse.
-        examples = [e for e in examples if example_is_grounded(e)] or prompt_lib.builtin_examples(product.category)
+        examples = [e for e in examples if example_is_grounded(e)] or builtin_examples(product.category)
     pool.examples = examples
     pool.specs = pool_prompts(pool, lam=lam, params=params)
 

@@ -17,7 +17,8 @@ from experiments.models import Experiment, VariantCopy
 from generator.corpus import seed_corpus_examples
 from generator.models import Adapter, Candidate, ConversionPredictor, GenerationJob
 from generator.predictor import LogisticModel, prior_model
-from generator.prompts import FewShotExample, ProductContext, builtin_examples
+from generator.prompt_examples import builtin_examples
+from generator.prompts import FewShotExample, ProductContext
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import close_old_connections, connection
 
 from abplatform.celery import QUEUE_INGEST
+from abplatform.errors import DATABASE_RETRYABLE
 from ingest.store import events_store
 
 
@@ -40,7 +41,7 @@ def events_ingest(
             received_at=datetime.fromisoformat(received_at),
             attributes=attributes,
         )
-    except (OperationalError, InterfaceError) as exc:
+    except DATABASE_RETRYABLE as exc:
         # The connection may be broken (e.g. PostgreSQL restarted): drop it so the retry reconnects.
         connection.close()
         close_old_connections()

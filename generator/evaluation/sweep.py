@@ -16,7 +16,8 @@ from catalog.rules import check_copy
 from generator.evaluation.products import EvalProduct
 from generator.pipeline import GenerationParams, generate_for_product, product_facts
 from generator.predictor import LogisticModel, prior_model
-from generator.prompts import FewShotExample, builtin_examples, category_keywords
+from generator.prompt_examples import builtin_examples
+from generator.prompts import FewShotExample, category_keywords
 from generator.rerank import ScoredCandidate
 from generator.scorers import copy_features
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.rules import has_call_to_action
-from generator import prompts
+from generator import prompt_examples, prompts
 from generator.postprocess import clean_generation, ensure_cta
 from generator.prompts import FewShotExample, ProductContext
 
@@ -103,7 +103,7 @@ def test_reference_text_describes_the_product_without_its_control_copy():
 def test_prompt_version_is_recorded_and_builtin_examples_exist_for_paper_categories():
     assert prompts.PROMPT_VERSION
     for category in ("FMCG", "Apparel", "Electronics", "Garden"):
-        examples = prompts.builtin_examples(category)
+        examples = prompt_examples.builtin_examples(category)
         assert examples and all(has_call_to_action(e.text) for e in examples)
 
 
@@ -173,18 +173,20 @@ def test_v3_prompt_gives_the_facts_as_the_only_facts_and_examples_their_own():
         description="Oat drink, 1 litre.",
         attributes={"fat_pct": 1.5},
     )
-    example = prompts.builtin_examples("fmcg")[1]
+    example = prompt_examples.builtin_examples("fmcg")[1]
     messages = prompts.build_messages(product=product, lam=0.5, prompt_type=prompts.PROMPT_TYPE_CTA, examples=[example])
     assert "never add a number" in messages[0]["content"]
     assert "Facts: Oat drink, 1 litre. fat pct: 1.5" in messages[-1]["content"]
-    assert f"Facts: {prompts.BUILTIN_FACTS[example.title]}" in messages[1]["content"]
+    assert f"Facts: {prompt_examples.BUILTIN_FACTS[example.title]}" in messages[1]["content"]
     old = prompts.build_messages(
         product=product, lam=0.5, prompt_type=prompts.PROMPT_TYPE_CTA, examples=[example], facts_in_prompt=False
     )
     assert "Facts:" not in "".join(m["content"] for m in old) and "never add" not in old[0]["content"]
     # Every built-in example stays within its own facts: none teaches an invented claim.
     assert all(
-        example_is_grounded(e) for c in ("fmcg", "apparel", "electronics", "other") for e in prompts.builtin_examples(c)
+        example_is_grounded(e)
+        for c in ("fmcg", "apparel", "electronics", "other")
+        for e in prompt_examples.builtin_examples(c)
     )
     invented = prompts.FewShotExample(title="Cola", text="Now 50% off, with 40 g of protein. Shop now.")
     assert not example_is_grounded(invented)

@@ -163,7 +163,7 @@ class Command(BaseCommand):
     def _examples():
         from catalog.models import Category, Product
         from generator.corpus import seed_corpus_examples
-        from generator.prompts import builtin_examples
+        from generator.prompt_examples import builtin_examples
         from generator.selectors import few_shot_examples
 
         def lookup(category: str, title: str) -> list[FewShotExample]:
