@@ -367,6 +367,8 @@ CHAT_ARTEFACTS = (
     r"\bproduct description\b", r"\bkeywords?\b", r"\btarget audience\b", r"\btone of voice\b",
     r"\bat most \w+ words\b", r"\bfeatures you(?:'re| are) offering\b", r"^\s*highlight(?:ing)?\b",
     r"\blet'?s talk about\b", r"\bhere'?s what (?:it|this) means\b",
+    # A call to put off the order is no call to action ("Order now, order tomorrow.").
+    r"\border (?:it |yours |them )?(?:tomorrow|later)\b",
 )  # fmt: skip
 PLACEHOLDERS = (
     r"\[[^\]]{1,60}\]", r"\{[^}]{0,60}\}", r"<[a-z_ ]{2,40}>", r"lorem ipsum", r"\bxxx+\b", r"\btbd\b",

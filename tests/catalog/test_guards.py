@@ -476,6 +476,7 @@ def test_an_attribute_key_names_its_value():
         (CRISPS, "Lentil crisps baked by a trusted team of snack lovers.", "company_talk"),
         (CRISPS, "Lentil crisps, the best in the market.", "comparative_claim"),
         (CRISPS, "Baked lentil crisps. Now, let's talk about what they do best.", "chat_artefact"),
+        (CRISPS, "Baked lentil crisps with sea salt. Order now, order tomorrow.", "chat_artefact"),
         (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
