@@ -49,6 +49,7 @@ class LoadedModel:
     dtype: str
     source: str  # "gguf", "cache" or "pretrained"
     load_seconds: float
+    token_table: Any = None  # generator.constrained.TokenTable, built on first use (batching.token_table)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ batch each have one module; torch and transformers are imported inside functions
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,19 +12,15 @@ if TYPE_CHECKING:
     from generator.backend import LoadedModel
     from generator.constrained import TokenTable
 
-_tables_lock = threading.Lock()
-_token_tables: dict[int, Any] = {}
-
 
 def token_table(loaded: LoadedModel) -> TokenTable:
-    """The tokenizer's `TokenTable` for grounded decoding, built once per tokenizer (~1 s)."""
+    """The tokenizer's `TokenTable` for grounded decoding, built once per loaded model (~1 s) and
+    kept on it, so it goes when the model is unloaded. Two threads may both build it: same result."""
     from generator.constrained import TokenTable
 
-    key = id(loaded.tokenizer)
-    with _tables_lock:
-        if key not in _token_tables:
-            _token_tables[key] = TokenTable.from_tokenizer(loaded.tokenizer)
-        return _token_tables[key]
+    if loaded.token_table is None:
+        loaded.token_table = TokenTable.from_tokenizer(loaded.tokenizer)
+    return loaded.token_table
 
 
 def left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -60,8 +61,9 @@ class DecodingConstraint:
     def for_product(cls, texts: Sequence[str]) -> DecodingConstraint:
         return cls(numbers=product_numbers(texts), allow_percent=any("%" in t for t in texts))
 
-    @property
+    @cached_property
     def prefixes(self) -> frozenset[str]:
+        # Read at every decoding step of every row: computed once per constraint.
         return frozenset(n[:i] for n in self.numbers for i in range(1, len(n) + 1))
 
 
@@ -163,11 +165,13 @@ class GroundedNumbersProcessor:
         if scores.shape[1] < self.table.vocab_size:
             return scores  # not the vocabulary the table was built for
         device = scores.device
-        scores[:, self._banned.to(device)] = -float("inf")
+        if self._banned.device != device:  # once: the ids live where the scores do
+            self._banned, self._percent = self._banned.to(device), self._percent.to(device)
+        scores[:, self._banned] = -float("inf")
         generated = input_ids[:, self.prompt_length :].tolist()
         for row, constraint in enumerate(self.constraints):
             if not constraint.allow_percent and len(self._percent):
-                scores[row, self._percent.to(device)] = -float("inf")
+                scores[row, self._percent] = -float("inf")
             state = number_state(self.table.numeric, generated[row])
             allowed, may_end = allowed_numeric(state, constraint, self.table)
             if may_end:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
-from generator.params import TEMPERATURE_AT_ZERO, TEMPERATURE_SPAN, GenerationParams, temperature_for
+from generator.params import GenerationParams, temperature_for
 from generator.pools import (
     Pool,
     ProductInput,
@@ -38,8 +38,6 @@ from generator.rerank import RerankConfig, RerankResult, ScoredCandidate, rerank
 
 # Callers import these from the pipeline, where they were first defined.
 __all__ = [
-    "TEMPERATURE_AT_ZERO",
-    "TEMPERATURE_SPAN",
     "BatchResult",
     "GenerationParams",
     "LambdaOutcome",
@@ -51,7 +49,6 @@ __all__ = [
     "generate_for_products",
     "product_facts",
     "round_seed",
-    "temperature_for",
 ]
 
 

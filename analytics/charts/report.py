@@ -41,6 +41,23 @@ def _lift_title(metric: str) -> str:
     return f"Cumulative lift on {METRIC_LABELS[metric]} with the confidence-sequence band"
 
 
+def _metric_menu(buttons: list[dict[str, Any]], *, active: int) -> dict[str, Any]:
+    """The dropdown above a chart that switches it between the report's metrics."""
+    return {
+        "type": "dropdown",
+        "direction": "down",
+        "x": 0,
+        "xanchor": "left",
+        "y": 1.02,
+        "yanchor": "bottom",
+        "pad": {"t": 0, "b": 4},
+        "buttons": buttons,
+        "active": active,
+        "showactive": True,
+        "font": {"size": 11},
+    }
+
+
 def cumulative_lift_chart(report: Report) -> dict[str, Any] | None:
     """Relative lift of each treatment per daily look, with its confidence-sequence band; one
     button per metric (the primary metric is shown first)."""
@@ -113,21 +130,7 @@ def cumulative_lift_chart(report: Report) -> dict[str, Any] | None:
         yaxis=axis("relative lift vs control", tickformat="+.0%", range=ranges[primary]),
         hovermode="x unified",
         shapes=[ZERO_LINE],
-        updatemenus=[
-            {
-                "type": "dropdown",
-                "direction": "down",
-                "x": 0,
-                "xanchor": "left",
-                "y": 1.02,
-                "yanchor": "bottom",
-                "pad": {"t": 0, "b": 4},
-                "buttons": buttons,
-                "active": metrics.index(primary),
-                "showactive": True,
-                "font": {"size": 11},
-            }
-        ],
+        updatemenus=[_metric_menu(buttons, active=metrics.index(primary))],
     )
     figure_layout["margin"]["t"] = 96
     return {"data": data, "layout": figure_layout}
@@ -263,21 +266,7 @@ def daily_lift_chart(report: Report) -> dict[str, Any] | None:
         ),
         hovermode="x unified",
         shapes=[ZERO_LINE],
-        updatemenus=[
-            {
-                "type": "dropdown",
-                "direction": "down",
-                "x": 0,
-                "xanchor": "left",
-                "y": 1.02,
-                "yanchor": "bottom",
-                "pad": {"t": 0, "b": 4},
-                "buttons": buttons,
-                "active": metrics.index(primary),
-                "showactive": True,
-                "font": {"size": 11},
-            }
-        ],
+        updatemenus=[_metric_menu(buttons, active=metrics.index(primary))],
     )
     figure_layout["margin"]["t"] = 96
     return {"data": data, "layout": figure_layout}

@@ -58,6 +58,21 @@ class LiftTrend:
     error: str | None = None
     x_mean: float | None = None  # the weighted mean day: the line is mean_lift + slope * (x - x_mean)
 
+    @classmethod
+    def none(cls, *, days: int, error: str, mean_lift: float | None = None) -> LiftTrend:
+        """No line could be fitted; `error` says why."""
+        return cls(
+            days=days,
+            slope=None,
+            std_error=None,
+            ci=None,
+            p_value=None,
+            mean_lift=mean_lift,
+            dispersion=None,
+            fading=False,
+            error=error,
+        )
+
     def at(self, x: float) -> float | None:
         """The line's lift at day ``x``."""
         if self.slope is None or self.mean_lift is None or self.x_mean is None:
@@ -77,33 +92,13 @@ def lift_trend(
     y, se, xs = y[keep], se[keep], xs[keep]
     k = int(y.size)
     if k < 3:
-        return LiftTrend(
-            days=k,
-            slope=None,
-            std_error=None,
-            ci=None,
-            p_value=None,
-            mean_lift=None,
-            dispersion=None,
-            fading=False,
-            error="fewer than 3 days with a lift",
-        )
+        return LiftTrend.none(days=k, error="fewer than 3 days with a lift")
     w = 1.0 / se**2
     x_bar = float(np.sum(w * xs) / np.sum(w))
     y_bar = float(np.sum(w * y) / np.sum(w))
     sxx = float(np.sum(w * (xs - x_bar) ** 2))
     if sxx <= 0:
-        return LiftTrend(
-            days=k,
-            slope=None,
-            std_error=None,
-            ci=None,
-            p_value=None,
-            mean_lift=y_bar,
-            dispersion=None,
-            fading=False,
-            error="all days at one point",
-        )
+        return LiftTrend.none(days=k, error="all days at one point", mean_lift=y_bar)
     slope = float(np.sum(w * (xs - x_bar) * (y - y_bar)) / sxx)
     residuals = y - (y_bar + slope * (xs - x_bar))
     dof = k - 2

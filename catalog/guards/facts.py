@@ -181,6 +181,19 @@ def size_rank(size: str) -> int:
 
 
 @lru_cache(maxsize=1)
+def vader_words() -> frozenset[str]:
+    """VADER's lexicon (sentiment-bearing English words), lower case; empty without the package."""
+    try:
+        import vaderSentiment
+
+        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+        lines = lex.read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(token.lower() for token in (line.split("\t", 1)[0] for line in lines) if token.isalpha())
+
+
+@lru_cache(maxsize=1)
 def ordinary_words() -> frozenset[str]:
     """Words that are ordinary English, not names: the lexicons, VADER's lexicon, the seed corpus."""
     words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
@@ -189,16 +202,7 @@ def ordinary_words() -> frozenset[str]:
         *(form for groups in product_types.PRODUCT_TYPES.values() for group in groups for form in group),
     ):  # fmt: skip
         words.update(re.split(r"[\s-]+", phrase.lower()))
-    try:
-        import vaderSentiment
-
-        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
-        for line in lex.read_text(encoding="utf-8").splitlines():
-            token = line.split("\t", 1)[0]
-            if token.isalpha():
-                words.add(token.lower())
-    except (ImportError, OSError):
-        pass
+    words |= vader_words()
     # The generator's seed corpus is shop copy: its lower-case words are ordinary words, not names.
     seed = Path(__file__).resolve().parents[2] / "generator" / "data" / "seed_corpus.jsonl"
     try:
@@ -217,14 +221,7 @@ def generic_stems() -> frozenset[str]:
     everyday shop words, sentiment-bearing words (puffery: VADER's lexicon), number words (the
     grounding guard checks those) and calls to action."""
     words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
-    words |= set(lexicon.CTA_WORDS)
-    try:
-        import vaderSentiment
-
-        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
-        words |= {line.split("\t", 1)[0].lower() for line in lex.read_text(encoding="utf-8").splitlines()}
-    except (ImportError, OSError):
-        pass
+    words |= set(lexicon.CTA_WORDS) | vader_words()
     return frozenset(_stem(w) for w in words if w.isalpha())
 
 
