@@ -232,6 +232,7 @@ COMPARATIVES = (
     r"\btwice as\b", r"\b(?:double|triple) the\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
+    r"\b(?:the )?best in the (?:world|country|business)\b",
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
@@ -306,7 +307,7 @@ DISPARAGING = (
     r"scratchy", r"ugly", r"awful", r"terrible", r"horrible", r"the worst", r"poor quality", r"low quality",
     r"nothing special", r"not great", r"not the best", r"so-so", r"\bmeh\b", r"falls apart", r"smells? (?:bad|weird|odd)",  # noqa: E501
     r"tastes? (?:bad|weird|odd|off)", r"overrated", r"gimmicky", r"clunky", r"uncomfortable", r"boring",
-    r"a bit (?:expensive|much)", r"not worth", r"dirty",
+    r"a bit (?:expensive|much)", r"not worth", r"dirty", r"(?:still )?room (?:for|to) improve(?:ment)?",
 )  # fmt: skip
 NEGATIONS = frozenset({"not", "never", "no", "without", "won't", "isn't", "aren't", "nothing", "zero", "less"})
 
@@ -330,7 +331,7 @@ PRICE_CLAIMS = (
     r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
     r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b", r"\b(?:fantastic|great|good|excellent|amazing|incredible) value\b",
-    r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b",
+    r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
 )  # fmt: skip
 # Talk about a seller instead of the product: the copy is not about what the shopper buys.
 COMPANY_TALK = (

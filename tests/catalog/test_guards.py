@@ -477,6 +477,9 @@ def test_an_attribute_key_names_its_value():
         (CRISPS, "Lentil crisps, the best in the market.", "comparative_claim"),
         (CRISPS, "Baked lentil crisps. Now, let's talk about what they do best.", "chat_artefact"),
         (CRISPS, "Baked lentil crisps with sea salt. Order now, order tomorrow.", "chat_artefact"),
+        (CRISPS, "Baked lentil crisps, easy on the wallet.", "price_claim"),
+        (CRISPS, "Baked lentil crisps, the best in the world.", "comparative_claim"),
+        (SCALE, "A digital kitchen scale, but there's still room to improve.", "disparaging"),
         (
             CRISPS,
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
