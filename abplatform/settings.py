@@ -299,6 +299,12 @@ if not 0 < COPYLIFT_REPORT_MINIMUM_LIFT < 1:
 if COPYLIFT_REPORT_SEQUENTIAL_TUNING_N <= 0:
     raise ConfigurationError("COPYLIFT_REPORT_SEQUENTIAL_TUNING_N must be positive")
 # Per-unit revenue is capped (winsorised) at this percentile of the non-zero values of all arms pooled; 0 = off.
+# CUPED: each unit's own behaviour over this many days before its first exposure is the covariate; 0: off.
+COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS = envint("COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS", 14)
+if not 0 <= COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS <= 90:
+    raise ConfigurationError(
+        f"COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS={COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS!r} must lie in [0, 90] (0: off)"
+    )
 COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE = envfloat("COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE", 99.0)
 if not 0 <= COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE <= 100:
     raise ConfigurationError(

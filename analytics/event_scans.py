@@ -213,3 +213,84 @@ def daily_aggregates_from_events(*, experiment: Experiment) -> list[tuple[date, 
                 totals[name] += row[name] or 0
         days.append((day, {variant_id: VariantAggregates(**values) for variant_id, values in running.items()}))
     return days
+
+
+# --- Pre-exposure behaviour: CUPED's covariate ---------------------------------------------------------------------
+
+
+def _lookback_start(days: int) -> tuple[str, int | str]:
+    """SQL for `u.first_exposure` minus the lookback, and its parameter (one per vendor)."""
+    if connection.vendor == "postgresql":
+        return "u.first_exposure - make_interval(days => %s)", int(days)
+    # SQLite keeps UTC timestamps as 'YYYY-MM-DD HH:MM:SS[.ffffff]' text; datetime() answers in that form.
+    return "datetime(u.first_exposure, %s)", f"-{days} days"
+
+
+def pre_exposure_columns() -> list[str]:
+    """The sums `pre_exposure_sums` returns per variant: `units_with_pre`, then for every column c
+    (`pre_c`: the unit's total before its first exposure) `pre_c`, `sq_pre_c`, every product `x_c_pre_d` of
+    a total in this experiment with one before, and the pre-exposure numerator × denominator of the ratio
+    metrics. The experiment's own sums are the report's `VariantAggregates`."""
+    names = ["units_with_pre"]
+    for column in COLUMNS:
+        names += [f"pre_{column}", f"sq_pre_{column}"]
+    names += [f"x_{post}_pre_{pre}" for post in COLUMNS for pre in COLUMNS]
+    names += [f"x_pre_{numerator}_pre_{denominator}" for numerator, denominator in PRODUCTS]
+    return names
+
+
+def pre_exposure_sums(
+    *, experiment: Experiment, lookback_days: int, revenue_cap: float | None = None
+) -> dict[int, dict[str, float]]:
+    """Per variant id, the sums of `pre_exposure_columns()` over its units: each unit's totals over the
+    `lookback_days` before its first exposure here, from its events in every *other* experiment, and
+    their products with its totals here. `revenue_cap`: per-unit revenue, in and before the experiment,
+    is capped at it first (as the report caps it).
+
+    Events before the first exposure cannot depend on the arm the unit was then assigned, which is
+    what makes them a valid covariate; this experiment's own events are left out for the same reason.
+    A unit without such events (or without an impression here) adds zero to every one of these sums,
+    so only the units with some are summed: one query, through the (unit, ts) index of the events,
+    whose cost grows with the units seen before, not with the experiment.
+    """
+    start_sql, start_param = _lookback_start(lookback_days)
+    per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"  # SQLite's two-argument min() is scalar
+
+    def capped(value: str, column: str) -> str:
+        return f"{least}({value}, %s)" if column == "revenue" and revenue_cap is not None else value
+
+    def post(column: str) -> str:
+        return capped(f"CAST(t.{column} AS DOUBLE PRECISION)", column)
+
+    def pre(column: str) -> str:
+        return capped(f"p.{column}", column)
+
+    terms: list[tuple[str, str]] = [("units_with_pre", "1")]
+    for column in COLUMNS:
+        terms += [(f"pre_{column}", pre(column)), (f"sq_pre_{column}", f"{pre(column)} * {pre(column)}")]
+    terms += [(f"x_{a}_pre_{b}", f"{post(a)} * {pre(b)}") for a in COLUMNS for b in COLUMNS]
+    terms += [(f"x_pre_{a}_pre_{b}", f"{pre(a)} * {pre(b)}") for a, b in PRODUCTS]
+    select = ", ".join(f"SUM({expression}) AS {name}" for name, expression in terms)
+    sql = (
+        f"SELECT t.variant_id, {select} FROM experiments_unittotals t JOIN ("  # noqa: S608 - fixed SQL
+        f"SELECT unit, variant_id, {per_unit} FROM ("
+        "SELECT u.unit AS unit, u.variant_id AS variant_id, e.type AS type, e.revenue AS revenue "
+        "FROM experiments_unittotals u JOIN experiments_event e ON e.unit = u.unit "
+        "WHERE u.experiment_id = %s AND u.first_exposure IS NOT NULL AND e.experiment_id <> %s "
+        f"AND e.ts < u.first_exposure AND e.ts >= {start_sql}"
+        ") w GROUP BY unit, variant_id"
+        ") p ON p.unit = t.unit AND p.variant_id = t.variant_id WHERE t.experiment_id = %s GROUP BY t.variant_id"
+    )
+    # One cap parameter per capped value, in the order they appear in the select list.
+    caps = [revenue_cap] * sum(expression.count(f"{least}(") for _, expression in terms)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_sort_memory(cursor)
+        cursor.execute(sql, [*caps, experiment.pk, experiment.pk, start_param, experiment.pk])
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    empty = dict.fromkeys(pre_exposure_columns(), 0.0)
+    result = {row.pop("variant_id"): {**empty, **{k: float(v or 0) for k, v in row.items()}} for row in rows}
+    for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
+        result.setdefault(variant_id, dict(empty))
+    return result

@@ -15,9 +15,11 @@ from typing import Literal
 from django.utils import timezone
 
 from analytics.breakdown_selectors import breakdown_data
+from analytics.event_scans import pre_exposure_sums
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
+from analytics.report.cuped import PreExposure
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
 from analytics.report.metrics import arms_of
 from analytics.report.novelty import report_with_novelty
@@ -96,6 +98,16 @@ def revenue_capped(
     )
 
 
+def _pre_exposure(experiment: Experiment, options: ReportOptions, capping: RevenueCapping | None) -> PreExposure | None:
+    """CUPED's covariate: the units' totals before their first exposure (None: CUPED is off)."""
+    if options.cuped_lookback_days <= 0:
+        return None
+    sums = pre_exposure_sums(
+        experiment=experiment, lookback_days=options.cuped_lookback_days, revenue_cap=capping.cap if capping else None
+    )
+    return PreExposure(lookback_days=options.cuped_lookback_days, sums=sums)
+
+
 def report_build(
     *,
     experiment: Experiment,
@@ -148,6 +160,7 @@ def report_build(
         capped_live=capped if capping else None,
         revenue_capping=capping,
         uncapped_revenue={k: a.revenue for k, a in aggregates.items()} if capping else None,
+        pre_exposure=_pre_exposure(experiment, options, capping) if has_units else None,
         snapshots=snapshots,
         options=options,
         now=now,
@@ -268,6 +281,7 @@ def _report_from(
     revenue_capping: RevenueCapping | None = None,
     uncapped_revenue: dict[int, float] | None = None,
     capped_live: dict[int, VariantAggregates] | None = None,
+    pre_exposure: PreExposure | None = None,
 ) -> Report:
     """The report from the daily snapshots (all traffic, or the `holdout` slice) and the live totals."""
     live_look = Look(day=now.astimezone(UTC).date(), taken_at=now, source="live", aggregates=live)
@@ -288,6 +302,7 @@ def _report_from(
         snapshot_info=_snapshot_info(snapshots, backfill),
         revenue_capping=revenue_capping,
         uncapped_revenue=uncapped_revenue,
+        pre_exposure=pre_exposure,
     )
 
 

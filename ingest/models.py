@@ -89,7 +89,12 @@ class Event(models.Model):
         constraints = [models.UniqueConstraint(fields=["experiment", "event_id"], name="event_idempotency_key")]
         # Per-experiment scans in time order (reports, backfills); the unique index above also
         # starts with experiment, but is ordered by event_id.
-        indexes = [models.Index(fields=["experiment", "ts"], name="event_experiment_ts")]
+        indexes = [
+            models.Index(fields=["experiment", "ts"], name="event_experiment_ts"),
+            # A unit's events across experiments in time order: its pre-exposure behaviour, CUPED's
+            # covariate (analytics.event_scans.pre_exposure_sums).
+            models.Index(fields=["unit", "ts"], name="event_unit_ts"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.event_id}"

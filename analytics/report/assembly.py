@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from analytics.report.cuped import CupedSummary, PreExposure
 from analytics.report.decision import days_between, decide
 from analytics.report.format import METRIC_LABELS
 from analytics.report.looks import Look
@@ -188,11 +189,13 @@ def report_assemble(
     snapshot_info: SnapshotInfo | None = None,
     revenue_capping: RevenueCapping | None = None,
     uncapped_revenue: Mapping[int, float] | None = None,
+    pre_exposure: PreExposure | None = None,
 ) -> Report:
     """The report. `looks` are cumulative and oldest first; the last one is the current state.
 
     With `revenue_capping`, the last look's revenue sums are capped ones; `uncapped_revenue` (variant id ->
-    revenue) is then what the variants' `revenue` shows."""
+    revenue) is then what the variants' `revenue` shows. With `pre_exposure` (its revenue capped alike), lifts
+    are CUPED-adjusted wherever the units' pre-exposure behaviour predicts the metric."""
     guardrail_metrics = [m for m in (experiment.guardrail_metrics or []) if m in ALL_METRICS]
     # The decision needs the primary metric and the guardrails.
     wanted = {experiment.primary_metric, *metrics, *guardrail_metrics}
@@ -227,6 +230,7 @@ def report_assemble(
                 with_timeline=with_timeseries,
                 plan=gs_plan,
                 guardrail=metric in guardrail_metrics,
+                adjusted=pre_exposure.statistics(metric, current.aggregates) if pre_exposure is not None else None,
             )
     scores = copy_scores or {}
     decision = decide(
@@ -274,6 +278,36 @@ def report_assemble(
         guardrail_metrics=guardrail_metrics,
         plan=plan,
         revenue_capping=revenue_capping,
+        cuped=_cuped_summary(pre_exposure, analyses, sum(units.values())),
+    )
+
+
+def _cuped_summary(
+    pre_exposure: PreExposure | None, analyses: Mapping[str, MetricAnalysis], units: int
+) -> CupedSummary | None:
+    if pre_exposure is None:
+        return None
+    adjusted = [metric for metric, analysis in analyses.items() if analysis.cuped]
+    with_data = pre_exposure.units_with_data
+    if adjusted:
+        note = (
+            f"Lifts of {', '.join(METRIC_LABELS[m] for m in adjusted)} are CUPED-adjusted: the covariate is each "
+            f"unit's same metric over the {pre_exposure.lookback_days} days before its first exposure (its events "
+            "in other experiments), theta pooled over both arms. `unadjusted` beside each lift shows the plain one."
+        )
+    elif with_data:
+        note = "The units' pre-exposure behaviour does not vary enough to adjust any lift: lifts are unadjusted."
+    else:
+        note = (
+            f"No unit has events in the {pre_exposure.lookback_days} days before its first exposure: "
+            "lifts are unadjusted."
+        )
+    return CupedSummary(
+        lookback_days=pre_exposure.lookback_days,
+        units=units,
+        units_with_pre_exposure_data=with_data,
+        metrics=adjusted,
+        note=note,
     )
 
 

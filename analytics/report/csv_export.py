@@ -47,6 +47,13 @@ CSV_COLUMNS = (
     "excluded",
     # true on every row of a report whose events came from the traffic simulator (the demo's lifts are made up)
     "simulated_traffic",
+    # CUPED (pooled rows whose lift is adjusted): the share of the lift's variance removed, and the
+    # headline without the covariate (on the test scale; its p-value adjusted across variants).
+    "cuped_variance_reduction",
+    "unadjusted_estimate",
+    "unadjusted_ci_lower",
+    "unadjusted_ci_upper",
+    "unadjusted_p_value_adjusted",
 )
 _NO_INTERVAL = (None, None)
 
@@ -57,6 +64,19 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+def _write(writer: Any, line: list[Any]) -> None:
+    """One row; the columns it does not fill (CUPED's, on breakdown and novelty rows) are empty."""
+    writer.writerow([_cell(v) for v in line] + [""] * (len(CSV_COLUMNS) - len(line)))
+
+
+def _cuped_cells(lift: Any) -> tuple[Any, ...]:
+    if lift is None or lift.cuped is None or lift.unadjusted is None:
+        return (None,) * 5
+    plain = lift.unadjusted
+    ci = plain.estimate_ci or _NO_INTERVAL
+    return (lift.cuped.variance_reduction, plain.estimate, ci[0], ci[1], plain.p_value_adjusted)
 
 
 def report_csv(report: Report) -> str:
@@ -110,8 +130,9 @@ def report_csv(report: Report) -> str:
                 None,
                 None,
                 report.simulated_traffic,
+                *_cuped_cells(lift),
             ]
-            writer.writerow([_cell(v) for v in row])
+            _write(writer, row)
     _breakdown_rows(writer, report)
     _novelty_rows(writer, report)
     return buffer.getvalue()
@@ -147,7 +168,7 @@ def _breakdown_rows(writer: Any, report: Report) -> None:
                         row.excluded,
                         report.simulated_traffic,
                     ]
-                    writer.writerow([_cell(v) for v in line])
+                    _write(writer, line)
 
 
 def _novelty_rows(writer: Any, report: Report) -> None:
@@ -186,4 +207,4 @@ def _novelty_rows(writer: Any, report: Report) -> None:
                     None,
                     report.simulated_traffic,
                 ]
-                writer.writerow([_cell(v) for v in line])
+                _write(writer, line)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from analytics.report.cuped import CupedLift, UnadjustedLift
 from analytics.report.looks import Look
 from analytics.report.options import ReportOptions
 from analytics.report.types import Interval, Lift, LookLift, MetricSettings, Scale
@@ -20,6 +22,8 @@ from analytics.stats import (
     sequential_path,
     sequential_test,
 )
+from analytics.stats.cuped import AdjustedStatistic, RegressionAdjustedResult, regression_adjusted_test
+from analytics.stats.frequentist import FixedHorizonResult, LiftEstimate
 from analytics.stats.results import finite_or_none
 from analytics.stats.statistics import Statistic
 from experiments.models import Experiment, Variant
@@ -54,6 +58,11 @@ class MetricAnalysis:
     error: str | None
     per_look: list[dict[str, LookLift]]  # one entry per look, oldest first: treatment key -> lift then
     settings: MetricSettings | None = None
+
+    @property
+    def cuped(self) -> bool:
+        """Whether some treatment's lift is CUPED-adjusted."""
+        return any(lift.cuped is not None for lift in self.lifts.values())
 
 
 @dataclass(frozen=True)
@@ -100,14 +109,52 @@ def _path(
     plan: GroupSequentialPlan | None,
     control_key: str,
     treatment_key: str,
+    final_lift: LiftEstimate | None = None,
 ) -> list[SequentialResult]:
+    """The sequential results at every look; `final_lift` (CUPED's) replaces the last look's estimate."""
+    lift = (
+        (final_lift.estimate, final_lift.std_error)
+        if final_lift is not None and final_lift.estimate is not None and final_lift.std_error
+        else None
+    )
     if config.sequential_method == "group_sequential" and plan is not None:
         total = sum(plan.weights.values()) or 1.0
         share = (plan.weights.get(control_key, 0.0) + plan.weights.get(treatment_key, 0.0)) / total
         return observed_group_sequential_path(
-            pairs, planned_units=max(plan.planned_units * share, 1.0), config=config, ended=plan.ended
+            pairs, planned_units=max(plan.planned_units * share, 1.0), config=config, ended=plan.ended, final_lift=lift
         )
-    return sequential_path(pairs, config)
+    return sequential_path(pairs, config, final_lift=lift)
+
+
+def _cuped_tests(
+    adjusted: Mapping[int, AdjustedStatistic] | None, arms: Arms, config: StatsConfig
+) -> dict[str, RegressionAdjustedResult]:
+    """Treatment key -> the CUPED test, for the treatments whose covariate did adjust the lift (left out, with
+    the unadjusted lift: no covariate, no spread in it so theta = 0, or an adjusted test that failed)."""
+    if not adjusted or arms.control.pk not in adjusted:
+        return {}
+    control = adjusted[arms.control.pk]
+    tests = {}
+    for variant in arms.treatments:
+        if variant.pk not in adjusted:
+            continue
+        result = regression_adjusted_test(control, adjusted[variant.pk], config)
+        if result.error is None and result.theta and result.adjusted.error is None:
+            tests[variant.key] = result
+    return tests
+
+
+def _unadjusted(fixed: FixedHorizonResult, p_adjusted: float | None) -> UnadjustedLift:
+    return UnadjustedLift(
+        absolute=fixed.absolute.estimate,
+        relative=fixed.relative.estimate,
+        ci=pair(fixed.relative.ci_lower, fixed.relative.ci_upper),
+        ci_absolute=pair(fixed.absolute.ci_lower, fixed.absolute.ci_upper),
+        p_value=fixed.p_value,
+        p_value_adjusted=p_adjusted,
+        estimate=fixed.estimate,
+        estimate_ci=pair(fixed.ci_lower, fixed.ci_upper),
+    )
 
 
 def metric_analyse(
@@ -120,6 +167,7 @@ def metric_analyse(
     with_timeline: bool = True,
     plan: GroupSequentialPlan | None = None,
     guardrail: bool = False,
+    adjusted: Mapping[int, AdjustedStatistic] | None = None,
 ) -> MetricAnalysis:
     """The metric's value per variant and, per treatment, every lift, interval, p-value and decision;
     with `with_timeline`, also each treatment's relative lift and always-valid interval at every look.
@@ -145,14 +193,24 @@ def metric_analyse(
     )
     values = {arms.control.key: analysis.control.mean}
     values.update({summary.name: summary.mean for summary in analysis.treatments})
+    cuped = _cuped_tests(adjusted, arms, config)
+    fixed_by_key = {
+        variant.key: cuped[variant.key].adjusted if variant.key in cuped else comparison.fixed
+        for variant, comparison in zip(arms.treatments, analysis.comparisons, strict=True)
+    }
+    fixed_adjusted_p = adjust_p_values(
+        [fixed_by_key[v.key].p_value for v in arms.treatments], options.correction_for(experiment)
+    )
 
     paths_rel: dict[str, list[SequentialResult]] = {}
     paths_abs: dict[str, list[SequentialResult]] = {}
     for variant in arms.treatments:
         pairs = [(stats[arms.control.pk], stats[variant.pk]) for stats in per_look]
-        paths_rel[variant.key] = _path(pairs, config_rel, plan, arms.control.key, variant.key)
+        test = cuped.get(variant.key)
+        final_rel, final_abs = (test.adjusted.relative, test.adjusted.absolute) if test else (None, None)
+        paths_rel[variant.key] = _path(pairs, config_rel, plan, arms.control.key, variant.key, final_rel)
         if scale == "absolute":
-            paths_abs[variant.key] = _path(pairs, config_abs, plan, arms.control.key, variant.key)
+            paths_abs[variant.key] = _path(pairs, config_abs, plan, arms.control.key, variant.key, final_abs)
     paths_head = paths_abs if scale == "absolute" else paths_rel
     head_finals = [_final(paths_head[v.key]) for v in arms.treatments]
     sequential_adjusted = adjust_p_values(
@@ -160,17 +218,25 @@ def metric_analyse(
     )
 
     lifts: dict[str, Lift] = {}
-    for variant, comparison, head, seq_adjusted in zip(
-        arms.treatments, analysis.comparisons, head_finals, sequential_adjusted, strict=True
+    for variant, comparison, head, seq_adjusted, p_adjusted in zip(
+        arms.treatments, analysis.comparisons, head_finals, sequential_adjusted, fixed_adjusted_p, strict=True
     ):
         rel = _final(paths_rel[variant.key])
+        test = cuped.get(variant.key)
         seq_abs = (
             head
             if scale == "absolute"
-            else sequential_test(control_stat, treatment_stats[variant.key], config_abs)  # shown, not decided on
+            else sequential_test(  # shown, not decided on
+                control_stat,
+                treatment_stats[variant.key],
+                config_abs,
+                lift=(test.adjusted.absolute.estimate, test.adjusted.absolute.std_error)
+                if test and test.adjusted.absolute.std_error
+                else None,
+            )
         )
-        fixed = comparison.fixed
-        top = headline(comparison)
+        fixed = fixed_by_key[variant.key]
+        top = headline(comparison) if test is None else headline(replace(comparison, fixed=fixed))
         warning = head.warning if head else None
         # After the plan's final look the decision is the final look's: that warning does not hold it back.
         blocking = warning if warning and not warning.startswith("after the planned final look") else None
@@ -180,8 +246,8 @@ def metric_analyse(
             ci=pair(fixed.relative.ci_lower, fixed.relative.ci_upper),
             ci_absolute=pair(fixed.absolute.ci_lower, fixed.absolute.ci_upper),
             scale=scale,
-            p_value=comparison.p_value,
-            p_value_adjusted=comparison.p_value_adjusted,
+            p_value=fixed.p_value,
+            p_value_adjusted=p_adjusted,
             sequential_ci=pair(rel.ci_lower, rel.ci_upper) if rel else None,
             sequential_ci_absolute=pair(seq_abs.ci_lower, seq_abs.ci_upper) if seq_abs else None,
             sequential_p_value=head.p_value if head else None,
@@ -189,7 +255,7 @@ def metric_analyse(
             sequential_decision=head.decision if head else None,
             chance_to_beat_control=comparison.bayesian.chance_to_beat_control,
             expected_loss=comparison.bayesian.expected_loss_treatment,
-            significant=bool(comparison.significant_adjusted),
+            significant=bool(p_adjusted is not None and p_adjusted < experiment.alpha),
             sequential_significant=bool(
                 seq_adjusted is not None and seq_adjusted < experiment.alpha and blocking is None
             ),
@@ -200,6 +266,8 @@ def metric_analyse(
             estimate_sequential_ci=pair(head.ci_lower, head.ci_upper) if head else None,
             method=fixed.method,
             method_warning=fixed.warning,
+            unadjusted=_unadjusted(comparison.fixed, comparison.p_value_adjusted) if test else None,
+            cuped=CupedLift(theta=test.theta, variance_reduction=test.variance_reduction) if test else None,
         )
 
     timeline = [

@@ -22,6 +22,7 @@ CORRECTIONS: tuple[str, ...] = get_args(Correction)
 # The unit attributes a report can break its metrics down by (ingest.accept.ATTRIBUTES).
 Segment: TypeAlias = Literal["device", "visitor", "source", "country"]
 SEGMENTS: tuple[str, ...] = get_args(Segment)
+MAX_CUPED_LOOKBACK = 90
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ReportOptions:
     power: float = 0.8
     revenue_cap_percentile: float = -1.0  # < 0: the setting; 0: no capping
     segment: str = ""  # a unit attribute to break every metric down by; empty: none
+    cuped_lookback_days: int = -1  # < 0: the setting; 0: no CUPED
 
     def __post_init__(self) -> None:
         defaults = {
@@ -48,6 +50,10 @@ class ReportOptions:
                 object.__setattr__(self, name, value)
         if self.revenue_cap_percentile < 0:
             object.__setattr__(self, "revenue_cap_percentile", float(settings.COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE))
+        if self.cuped_lookback_days < 0:
+            object.__setattr__(self, "cuped_lookback_days", int(settings.COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS))
+        if not 0 <= self.cuped_lookback_days <= MAX_CUPED_LOOKBACK:
+            raise ValueError(f"cuped_lookback_days must be a whole number of days from 0 (off) to {MAX_CUPED_LOOKBACK}")
         if not 0 <= self.revenue_cap_percentile <= 100:
             raise ValueError("revenue_cap_percentile must lie in [0, 100]")
         if self.sequential_method not in SEQUENTIAL_METHODS:
@@ -79,13 +85,20 @@ class ReportOptions:
 
 
 def report_options(params: Mapping[str, str]) -> ReportOptions:
-    """Options from request parameters (`sequential_method`, `correction`, `segment`); bad values raise FieldErrors."""
+    """Options from request parameters (`sequential_method`, `correction`, `segment`, `cuped_lookback_days`);
+    bad values raise FieldErrors."""
+    lookback = params.get("cuped_lookback_days", "")
+    if lookback and not lookback.isdigit():
+        reason = f"must be a whole number of days from 0 (off) to {MAX_CUPED_LOOKBACK}"
+        raise FieldErrors({"cuped_lookback_days": reason})
     try:
         return ReportOptions(
             sequential_method=params.get("sequential_method", ""),
             correction=params.get("correction", ""),
             segment=params.get("segment", ""),
+            cuped_lookback_days=int(lookback) if lookback else -1,
         )
     except ValueError as exc:
-        field = next((f for f in ("correction", "segment") if str(exc).startswith(f)), "sequential_method")
+        fields = ("correction", "segment", "cuped_lookback_days")
+        field = next((f for f in fields if str(exc).startswith(f)), "sequential_method")
         raise FieldErrors({field: str(exc)}) from None

@@ -18,13 +18,13 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any, Literal, TypeAlias
 
-from analytics.report.jsonform import openapi_schema, spec, to_json
+from analytics.report.base import Interval, JsonType, Scale, frozen
+from analytics.report.cuped import CupedLift, CupedSummary, UnadjustedLift
+from analytics.report.jsonform import openapi_schema, spec
 from analytics.report.options import ALL_METRICS, Correction, SequentialMethod
 from analytics.stats.sequential import Decision as SequentialDecision
 from experiments.models import Experiment
 
-Interval: TypeAlias = tuple[float | None, float | None]
-Scale: TypeAlias = Literal["relative", "absolute"]
 DecisionStatus: TypeAlias = Literal[
     "ship",
     "keep_control",
@@ -38,18 +38,9 @@ DecisionStatus: TypeAlias = Literal[
 DECISIONS: tuple[str, ...] = DecisionStatus.__args__  # type: ignore[attr-defined]
 LookSource: TypeAlias = Literal["totals", "events", "live"]
 
-# Keyword-only: fields keep the JSON's key order whatever their defaults.
-frozen = dataclasses.dataclass(frozen=True, kw_only=True)
-
-
-class _Json:
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of the API and `manage.py lift_report --format json`."""
-        return to_json(self)
-
 
 @frozen
-class Lift(_Json):
+class Lift(JsonType):
     """Treatment vs control. Relative lifts and intervals are fractions (0.125 = +12.5 %). `ci`: fixed-horizon
     interval; `sequential_ci`: always-valid interval of the sequential test at the latest look. p-values,
     `significant` and the decision use the lift named by `scale`."""
@@ -81,10 +72,14 @@ class Lift(_Json):
         default=None, description="fixed-horizon test: welch_t, or fisher_exact / pooled_variance for a zero-event arm"
     )
     method_warning: str | None = None
+    unadjusted: UnadjustedLift | None = spec(
+        default=None, description="the same comparison without CUPED (null: the lift is not CUPED-adjusted)"
+    )
+    cuped: CupedLift | None = spec(default=None, description="the CUPED adjustment (null: none)")
 
 
 @frozen
-class MetricResult(_Json):
+class MetricResult(JsonType):
     """One variant's value of a metric, and its lift (null for the control)."""
 
     value: float | None
@@ -92,7 +87,7 @@ class MetricResult(_Json):
 
 
 @frozen
-class VariantResult(_Json):
+class VariantResult(JsonType):
     """One variant: its copy, its counts and, per metric, its value and lift."""
 
     key: str
@@ -117,7 +112,7 @@ class VariantResult(_Json):
 
 
 @frozen
-class Product(_Json):
+class Product(JsonType):
     """The product of a one-product experiment; for a larger set, a summary of it."""
 
     sku: str = spec(description="the SKU; empty for a set of several products")
@@ -127,7 +122,7 @@ class Product(_Json):
 
 
 @frozen
-class Srm(_Json):
+class Srm(JsonType):
     """Sample ratio mismatch check of units per variant against the configured weights."""
 
     p_value: float | None
@@ -140,14 +135,14 @@ class Srm(_Json):
 
 
 @frozen
-class DecisionLift(_Json):
+class DecisionLift(JsonType):
     relative: float | None
     sequential_ci: Interval | None
     sequential_p_value: float | None = spec(description="adjusted across the treatment arms")
 
 
 @frozen
-class DaysLeft(_Json):
+class DaysLeft(JsonType):
     """How long until the leading variant's sequential test has `power` for a lift of `relative_lift`."""
 
     days_left: float | None
@@ -161,7 +156,7 @@ class DaysLeft(_Json):
 
 
 @frozen
-class ReportDecision(_Json):
+class ReportDecision(JsonType):
     """What to do now, in plain words (`text`)."""
 
     status: DecisionStatus
@@ -177,14 +172,14 @@ class ReportDecision(_Json):
 
 
 @frozen
-class LookLift(_Json):
+class LookLift(JsonType):
     relative: float | None
     sequential_ci: Interval | None
     sequential_p_value: float | None
 
 
 @frozen
-class LookSummary(_Json):
+class LookSummary(JsonType):
     """One cumulative look (a daily snapshot, or the live totals)."""
 
     day: date
@@ -196,7 +191,7 @@ class LookSummary(_Json):
 
 
 @frozen
-class SnapshotInfo(_Json):
+class SnapshotInfo(JsonType):
     """The daily snapshots behind the looks; `backfill`: a rebuild from raw events is pending or done."""
 
     count: int
@@ -206,7 +201,7 @@ class SnapshotInfo(_Json):
 
 
 @frozen
-class TrafficCounts(_Json):
+class TrafficCounts(JsonType):
     units: int
     impressions: int
     clicks: int
@@ -214,7 +209,7 @@ class TrafficCounts(_Json):
 
 
 @frozen
-class Allocation(_Json):
+class Allocation(JsonType):
     """Bandit-mode experiments only: how traffic is allocated, and the slice that the report analyses."""
 
     mode: Literal["bandit"]
@@ -228,7 +223,7 @@ class Allocation(_Json):
 
 
 @frozen
-class MetricSettings(_Json):
+class MetricSettings(JsonType):
     """How one metric was analysed: its scale (and why), its mSPRT τ, whether it is a guardrail."""
 
     scale: Scale
@@ -238,7 +233,7 @@ class MetricSettings(_Json):
 
 
 @frozen
-class Plan(_Json):
+class Plan(JsonType):
     """The planned sample of the group-sequential design: α is spent by units so far / planned units."""
 
     planned_units: int | None = spec(description="all arms")
@@ -254,7 +249,7 @@ class Plan(_Json):
 
 
 @frozen
-class RevenueCapping(_Json):
+class RevenueCapping(JsonType):
     """Winsorisation of per-unit revenue before revenue per unit is tested (current totals only)."""
 
     percentile: float
@@ -269,7 +264,7 @@ class RevenueCapping(_Json):
 
 
 @frozen
-class DataQuality(_Json):
+class DataQuality(JsonType):
     """What ingestion kept out of the totals, and any rate that cannot be true."""
 
     quarantined_events: int
@@ -281,7 +276,7 @@ class DataQuality(_Json):
 
 
 @frozen
-class BreakdownLift(_Json):
+class BreakdownLift(JsonType):
     """One row's treatment vs control: relative lift, fixed-horizon interval, p-values."""
 
     relative: float | None
@@ -292,13 +287,13 @@ class BreakdownLift(_Json):
 
 
 @frozen
-class BreakdownMetric(_Json):
+class BreakdownMetric(JsonType):
     values: dict[str, float | None] = spec(description="variant key → the metric's value in this row")
     lifts: dict[str, BreakdownLift] = spec(description="treatment key → lift vs control")
 
 
 @frozen
-class BreakdownRow(_Json):
+class BreakdownRow(JsonType):
     """One product (or category) of a breakdown."""
 
     key: str = spec(description="the SKU, or the category's name")
@@ -310,7 +305,7 @@ class BreakdownRow(_Json):
 
 
 @frozen
-class BreakdownRest(_Json):
+class BreakdownRest(JsonType):
     """The rows a report left out (it was asked for its top rows only), summarised."""
 
     rows: int
@@ -320,7 +315,7 @@ class BreakdownRest(_Json):
 
 
 @frozen
-class Breakdown(_Json):
+class Breakdown(JsonType):
     """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
 
     dimension: Literal["product", "category", "device", "visitor", "source", "country"] = spec(
@@ -337,7 +332,7 @@ class Breakdown(_Json):
 
 
 @frozen
-class ExcludedProducts(_Json):
+class ExcludedProducts(JsonType):
     """Products left out of the pooled analysis (their events are only in the product breakdown)."""
 
     count: int
@@ -346,7 +341,7 @@ class ExcludedProducts(_Json):
 
 
 @frozen
-class PeriodLift(_Json):
+class PeriodLift(JsonType):
     """One treatment vs control over one period (a day, an exposure cohort), on the metric's test scale."""
 
     estimate: float | None = spec(description="the lift on `scale` (relative: a fraction; absolute: per unit)")
@@ -356,13 +351,13 @@ class PeriodLift(_Json):
 
 
 @frozen
-class PeriodMetric(_Json):
+class PeriodMetric(JsonType):
     values: dict[str, float | None] = spec(description="variant key → the metric's value in this period")
     lifts: dict[str, PeriodLift] = spec(description="treatment key → lift vs control")
 
 
 @frozen
-class DailyLift(_Json):
+class DailyLift(JsonType):
     """One UTC day's activity alone: the units with events that day, their totals of that day."""
 
     day: date
@@ -372,7 +367,7 @@ class DailyLift(_Json):
 
 
 @frozen
-class LiftTrend(_Json):
+class LiftTrend(JsonType):
     """Inverse-variance weighted line through the daily lifts of one metric and treatment."""
 
     days: int = spec(description="days with a lift")
@@ -386,7 +381,7 @@ class LiftTrend(_Json):
 
 
 @frozen
-class ExposureCohort(_Json):
+class ExposureCohort(JsonType):
     """The units first exposed in the experiment's first week, or later, each over its whole history."""
 
     cohort: Literal["week_1", "later"]
@@ -395,7 +390,7 @@ class ExposureCohort(_Json):
 
 
 @frozen
-class CohortDifference(_Json):
+class CohortDifference(JsonType):
     """The later cohort's lift minus week 1's (disjoint units: independent lifts, z-test)."""
 
     estimate: float | None
@@ -404,7 +399,7 @@ class CohortDifference(_Json):
 
 
 @frozen
-class Novelty(_Json):
+class Novelty(JsonType):
     """Is the lift fading? Daily lifts, their trend, and the lift by exposure cohort."""
 
     metrics: list[str]
@@ -420,7 +415,7 @@ class Novelty(_Json):
 
 
 @frozen
-class Report(_Json):
+class Report(JsonType):
     """The lift report of one experiment: what the pages, the API, the CSV and the command render."""
 
     experiment: str
@@ -465,6 +460,9 @@ class Report(_Json):
     )
     novelty: Novelty | None = spec(
         default=None, description="daily lift, its trend and the lift by exposure cohort (null: no daily data yet)"
+    )
+    cuped: CupedSummary | None = spec(
+        default=None, description="CUPED's pre-exposure covariate (null: CUPED is off or this report has none)"
     )
     allocation: Allocation | None = spec(default=None, omit_if_none=True)
 

@@ -24,6 +24,7 @@ def observed_group_sequential_path(
     planned_units: float,
     config: StatsConfig = DEFAULT_CONFIG,
     ended: bool = False,
+    final_lift: tuple[float, float] | None = None,
 ) -> list[SequentialResult]:
     """Group-sequential results for daily cumulative looks, alpha spent by observed information.
 
@@ -33,7 +34,8 @@ def observed_group_sequential_path(
     previous look; the first look at or past the planned units (or the last look, with
     ``ended``) is final and spends all alpha left; looks after it show their own estimate with
     the final boundary, but keep the final look's p-value and decision. As in
-    :func:`sequential_path`, p-values are running minima and a stop stays a stop.
+    :func:`sequential_path`, p-values are running minima and a stop stays a stop. ``final_lift``: the
+    last look's (estimate, std_error), e.g. CUPED-adjusted, as in :func:`sequential_path`.
     """
     units = [float(safe_n(c) or 0) + float(safe_n(t) or 0) for c, t in looks]
     schedule = gs.observed_information_schedule(units, planned_units, config.alpha, ended=ended)
@@ -42,14 +44,20 @@ def observed_group_sequential_path(
     best_p: float | None = None
     stopped: SequentialResult | None = None
     for index, (control, treatment) in enumerate(looks):
+        lift = final_lift if index == len(looks) - 1 else None
         if schedule.design_look[index]:
             design.append(schedule.fractions[index])
             result = group_sequential_test(
-                control, treatment, config, information_fractions=design, final_look=index == schedule.final_look
+                control,
+                treatment,
+                config,
+                information_fractions=design,
+                final_look=index == schedule.final_look,
+                lift=lift,
             )
         elif schedule.after_plan[index] and schedule.final_look is not None:
             final = results[schedule.final_look]
-            current = group_sequential_test(control, treatment, config, information_fractions=design)
+            current = group_sequential_test(control, treatment, config, information_fractions=design, lift=lift)
             critical = schedule.boundaries[index]
             result = replace(
                 final,

@@ -317,8 +317,12 @@ def sequential_path(
     config: StatsConfig = DEFAULT_CONFIG,
     *,
     information_fractions: Sequence[float] | None = None,
+    final_lift: tuple[float, float] | None = None,
 ) -> list[SequentialResult]:
     """Results for a history of cumulative looks (e.g. one per day), oldest first.
+
+    ``final_lift``: the last look's (estimate, std_error), e.g. CUPED-adjusted, where the earlier
+    looks have only their unadjusted statistics (as ``lift`` of :func:`sequential_test`).
 
     The p-value reported at each look is the running minimum over the looks so far (the
     always-valid p-value of the whole path) from the first look past the burn-in
@@ -342,15 +346,16 @@ def sequential_path(
     best_p: float | None = None
     stopped: SequentialResult | None = None
     for index, (control, treatment) in enumerate(looks):
+        lift = final_lift if index == len(looks) - 1 else None
         if config.sequential_method == "group_sequential":
             fractions = (
                 [float(t) for t in information_fractions[: index + 1]]
                 if information_fractions is not None
                 else equal_information_fractions(index + 1, config.planned_looks)
             )
-            result = group_sequential_test(control, treatment, config, information_fractions=fractions)
+            result = group_sequential_test(control, treatment, config, information_fractions=fractions, lift=lift)
         else:
-            result = replace(sequential_test(control, treatment, config), look=index + 1)
+            result = replace(sequential_test(control, treatment, config, lift=lift), look=index + 1)
         if result.p_value is not None and result.warning is None:
             best_p = result.p_value if best_p is None else min(best_p, result.p_value)
             result = replace(result, p_value=best_p)

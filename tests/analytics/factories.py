@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from experiments.models import Experiment
 from ingest.accept import EVENT_TYPES
 from ingest.models import Event, EventType, UnitTotals
-from simulator.traffic import ArmTruth, visit_funnel
+from simulator.traffic import ArmTruth, visit_funnel, visitor_propensity, visitor_truth, visits_of
 from tests.conftest import arm_copy
 
 # A variant's true rates (CTR 9 %, CVR 4 % unless given), as the traffic simulator's.
@@ -31,14 +31,20 @@ def traffic(
     price: float = 20.0,
     totals: bool = True,
     unit_prefix: str = "u",
+    visitor_spread: float = 0.0,
+    rng_seed: int | None = None,
 ) -> list[Event]:
     """Simulated visitors over `days` UTC days from `start` (default: `days` days before today's midnight).
 
     Units are split across variants by weight (deterministically, so the split is exact); each
     visits 1-3 times, each visit an impression that converts along the funnel at the variant's
     true rates. Sets the experiment's started_at to `start`. Returns the events written.
+
+    `visitor_spread` > 0: visitors differ in keenness, the same in every experiment (the simulator's
+    `visitor_propensity`); `rng_seed` (default `seed`) draws the visits, so two experiments can share
+    their unit ids (`unit_prefix` and `seed`) but not their luck.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed if rng_seed is None else rng_seed)
     truths = truths or {}
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = start or today - timedelta(days=days)
@@ -58,12 +64,15 @@ def traffic(
         variant = next(v for v, b in zip(variants, bounds, strict=True) if position < b)
         truth = truths.get(variant.key, Truth())
         unit = f"{unit_prefix}{seed}-{i}"
+        propensity = visitor_propensity(unit, visitor_spread)
+        unit_truth = visitor_truth(truth, propensity)
         first = rng.random() * days * 86_400
-        for visit in range(rng.choice((1, 1, 2, 3))):
+        visits = rng.choice((1, 1, 2, 3)) if visitor_spread <= 0 else visits_of(rng, propensity)
+        for visit in range(visits):
             at = start + timedelta(seconds=min(days * 86_400 - 200, first + visit * rng.random() * 86_400))
             base = f"{seed}-{i}-{visit}"
 
-            for kind, offset, revenue in visit_funnel(rng, truth, price):
+            for kind, offset, revenue in visit_funnel(rng, unit_truth, price):
                 events.append(
                     Event(
                         experiment=experiment,

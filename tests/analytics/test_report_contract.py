@@ -107,6 +107,9 @@ LIFT = {
         "estimate_sequential_ci",
         "method",
         "method_warning",
+        # Added with CUPED: the lift without the covariate, and the adjustment (null: not adjusted; shapes below).
+        "unadjusted",
+        "cuped",
     )
 }
 LIFT["ci"] = LIFT["ci_absolute"] = LIFT["sequential_ci"] = LIFT["sequential_ci_absolute"] = "*[]"
@@ -229,7 +232,16 @@ REPORT = {
     "excluded_products": "*",
     "breakdowns": "*[]",
     "novelty": NOVELTY,
+    # Added with CUPED: the covariate's lookback and coverage (this traffic has no pre-exposure events).
+    "cuped": {"lookback_days": "*", "units": "*", "units_with_pre_exposure_data": "*", "metrics": "*[]", "note": "*"},
 }
+# A CUPED-adjusted lift (tests/analytics/test_cuped_report.py): the unadjusted numbers and the adjustment.
+UNADJUSTED_LIFT = {
+    **dict.fromkeys(("absolute", "relative", "ci", "ci_absolute", "p_value", "p_value_adjusted"), "*"),
+    **{"estimate": "*", "estimate_ci": "*"},
+}
+UNADJUSTED_LIFT["ci"] = UNADJUSTED_LIFT["ci_absolute"] = UNADJUSTED_LIFT["estimate_ci"] = "*[]"
+CUPED_LIFT = {"theta": "*", "variance_reduction": "*"}
 
 
 BREAKDOWN_LIFT = {"relative": "*", "ci": "*[]", "p_value": "*", "p_value_adjusted": "*", "significant": "*"}

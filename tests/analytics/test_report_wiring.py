@@ -163,7 +163,7 @@ def test_page_and_csv_show_the_plan_capping_guardrails_and_headline(make_experim
     running.refresh_from_db()
     report = services.report_build(experiment=running, backfill="never")
     rows = report_csv(report).splitlines()
-    assert rows[0].split(",") == list(CSV_COLUMNS) and CSV_COLUMNS[-11:] == (
+    assert rows[0].split(",") == list(CSV_COLUMNS) and CSV_COLUMNS[-16:-5] == (
         "estimate",
         "estimate_ci_lower",
         "estimate_ci_upper",
@@ -178,4 +178,5 @@ def test_page_and_csv_show_the_plan_capping_guardrails_and_headline(make_experim
     )
     atc_treatment = [r for r in rows if ",llm-l060," in r and ",atc_rate," in r]
     # guardrail true; no breakdown on a pooled row; real (not simulated) traffic
-    assert atc_treatment and atc_treatment[0].endswith(",welch_t,true,,,,false")
+    # (then CUPED's five columns, empty: this traffic has no pre-exposure events)
+    assert atc_treatment and atc_treatment[0].endswith(",welch_t,true,,,,false,,,,,")

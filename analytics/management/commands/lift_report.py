@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analytics import services
 from analytics.report.csv_export import report_csv
-from analytics.report.options import CORRECTIONS, SEGMENTS, SEQUENTIAL_METHODS, ReportOptions
+from analytics.report.options import CORRECTIONS, MAX_CUPED_LOOKBACK, SEGMENTS, SEQUENTIAL_METHODS, ReportOptions
 from experiments.models import Experiment
 
 
@@ -27,6 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--correction", choices=CORRECTIONS)
         parser.add_argument("--segment", choices=SEGMENTS, help="break every metric down by this unit attribute")
         parser.add_argument(
+            "--cuped-lookback-days",
+            type=int,
+            metavar="DAYS",
+            help=f"CUPED's covariate window before each unit's first exposure, 0 (off) to {MAX_CUPED_LOOKBACK} "
+            "(default: COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS)",
+        )
+        parser.add_argument(
             "--no-backfill", action="store_true", help="do not rebuild missing daily snapshots from the raw events"
         )
 
@@ -34,12 +41,16 @@ class Command(BaseCommand):
         experiment = Experiment.objects.prefetch_related("products__category").filter(key=key).first()
         if experiment is None:
             raise CommandError(f"experiment {key!r} not found")
+        lookback = options["cuped_lookback_days"]
+        if lookback is not None and not 0 <= lookback <= MAX_CUPED_LOOKBACK:
+            raise CommandError(f"--cuped-lookback-days must lie in [0, {MAX_CUPED_LOOKBACK}] (0: off), not {lookback}")
         report = services.report_build(
             experiment=experiment,
             options=ReportOptions(
                 sequential_method=options["sequential_method"] or "",
                 correction=options["correction"] or "",
                 segment=options["segment"] or "",
+                cuped_lookback_days=-1 if lookback is None else lookback,
             ),
             with_timeseries=format != "csv",
             with_novelty=True,
