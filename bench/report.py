@@ -444,7 +444,7 @@ def _breakdown_from_events(experiment, dimension: str):
     from django.db import connection, transaction
 
     from analytics.breakdown_selectors import BreakdownData, breakdown_data
-    from ingest.store import STAT_FIELDS
+    from ingest.breakdown_stats import STAT_FIELDS
 
     key = "e.product_id" if dimension == "product" else "p.category_id"
     where = "" if dimension == "product" else "AND NOT e.product_id = ANY(%(excluded)s)"
