@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from common import bench_experiment, django_setup
 from report_catalog import catalog_case
-from report_common import CHUNK_UNITS, CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
+from report_common import CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
 
 KEY = "bench-report"
 PRICE = 20.0
@@ -124,19 +124,17 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
     began = time.perf_counter()
     loaded = events_copy(
         "experiment_id, variant_id, event_id, type, unit, ts, revenue, received_at",
-        (
-            _chunk_lines(
-                rng,
-                first,
-                min(CHUNK_UNITS, units - first),
-                experiment_id=experiment.pk,
-                variant_ids=[v.pk for v in variants],
-                weights=weights,
-                imp_mean=imp_mean,
-                start=start,
-                days=days,
-            )
-            for first in range(0, units, CHUNK_UNITS)
+        units,
+        lambda first, n_units: _chunk_lines(
+            rng,
+            first,
+            n_units,
+            experiment_id=experiment.pk,
+            variant_ids=[v.pk for v in variants],
+            weights=weights,
+            imp_mean=imp_mean,
+            start=start,
+            days=days,
         ),
     )
     timings[f"COPY {loaded:,} events"] = time.perf_counter() - began

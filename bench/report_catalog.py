@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from report_common import CHUNK_UNITS, CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
+from report_common import CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
 
 CATALOG_KEY = "bench-catalog"
 
@@ -113,6 +113,22 @@ GROUP BY e.experiment_id, e.unit, e.variant_id {group}
 """
 
 
+def _catalog_totals(*, dimension: int | None = None, key: str | None = None, excluded_out: bool) -> str:
+    """INSERT … SELECT of per-unit totals from the raw events: the pooled unit totals (no `key`), or
+    the per (unit, `key`) totals of a breakdown `dimension`; `excluded_out` leaves the excluded
+    products' events out."""
+    pooled = key is None
+    return _CATALOG_TOTALS.format(
+        table="experiments_unittotals" if pooled else "ingest_breakdownunittotals",
+        extra_columns="" if pooled else "dimension, key,",
+        extra_values="" if pooled else f"{dimension}, {key},",
+        time_columns=", first_exposure, first_seen, last_seen" if pooled else "",
+        time_values=", min(ts) FILTER (WHERE type = 0), min(ts), max(ts)" if pooled else "",
+        where="AND NOT (e.product_id = ANY(%(excluded)s))" if excluded_out else "",
+        group="" if pooled else f", {key}",
+    )
+
+
 def catalog_load(experiment, *, units: int, days: int) -> dict[str, float]:
     """COPY the events, then build every derived table from them, as ingestion would have."""
     from django.db import connection, transaction
@@ -142,50 +158,24 @@ def catalog_load(experiment, *, units: int, days: int) -> dict[str, float]:
     began = time.perf_counter()
     loaded = events_copy(
         "experiment_id, variant_id, event_id, type, unit, ts, revenue, product_id, received_at",
-        (
-            _catalog_chunk(
-                rng,
-                first,
-                min(CHUNK_UNITS, units - first),
-                experiment_id=experiment.pk,
-                variant_ids=variant_ids,
-                product_ids=product_ids,
-                start=start,
-                days=days,
-            )
-            for first in range(0, units, CHUNK_UNITS)
+        units,
+        lambda first, n_units: _catalog_chunk(
+            rng,
+            first,
+            n_units,
+            experiment_id=experiment.pk,
+            variant_ids=variant_ids,
+            product_ids=product_ids,
+            start=start,
+            days=days,
         ),
     )
     timings[f"COPY {loaded:,} events"] = time.perf_counter() - began
     params = {"experiment": experiment.pk, "excluded": excluded or [-1]}
     steps = {
-        "unit totals (excluded products left out)": _CATALOG_TOTALS.format(
-            table="experiments_unittotals",
-            extra_columns="",
-            extra_values="",
-            time_columns=", first_exposure, first_seen, last_seen",
-            time_values=", min(ts) FILTER (WHERE type = 0), min(ts), max(ts)",
-            where="AND NOT (e.product_id = ANY(%(excluded)s))",
-            group="",
-        ),
-        "per (unit, product) totals": _CATALOG_TOTALS.format(
-            table="ingest_breakdownunittotals",
-            extra_columns="dimension, key,",
-            extra_values="0, e.product_id,",
-            time_columns="",
-            time_values="",
-            where="",
-            group=", e.product_id",
-        ),
-        "per (unit, category) totals": _CATALOG_TOTALS.format(
-            table="ingest_breakdownunittotals",
-            extra_columns="dimension, key,",
-            extra_values="1, p.category_id,",
-            time_columns="",
-            time_values="",
-            where="AND NOT (e.product_id = ANY(%(excluded)s))",
-            group=", p.category_id",
-        ),
+        "unit totals (excluded products left out)": _catalog_totals(excluded_out=True),
+        "per (unit, product) totals": _catalog_totals(dimension=0, key="e.product_id", excluded_out=False),
+        "per (unit, category) totals": _catalog_totals(dimension=1, key="p.category_id", excluded_out=True),
     }
     for name, sql in steps.items():
         began = time.perf_counter()

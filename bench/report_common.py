@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import numpy as np
@@ -44,14 +44,16 @@ def copy_lines(
     return ("\n".join(lines) + "\n").encode(), len(lines)
 
 
-def events_copy(columns: str, chunks: Iterable[tuple[bytes, int]]) -> int:
-    """COPY the chunks' events into experiments_event (`columns`: the COPY's column list), showing
-    the progress on stderr; returns how many events."""
+def events_copy(columns: str, units: int, chunk: Callable[[int, int], tuple[bytes, int]]) -> int:
+    """COPY the events of `units` units into experiments_event, CHUNK_UNITS at a time: `chunk(first
+    unit, units)` gives their COPY text and count (`columns`: the COPY's column list). Shows the
+    progress on stderr; returns how many events."""
     from django.db import connection
 
     loaded = 0
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY experiments_event ({columns}) FROM STDIN") as copy:
-        for data, count in chunks:
+        for first in range(0, units, CHUNK_UNITS):
+            data, count = chunk(first, min(CHUNK_UNITS, units - first))
             copy.write(data)
             loaded += count
             print(f"\r  COPY events: {loaded:,}", end="", file=sys.stderr, flush=True)
