@@ -37,8 +37,8 @@ class BreakdownData:
 def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
     """Two queries: the experiment's statistics rows of the dimension, and the rows' labels."""
     from catalog.models import Category, Product
+    from ingest.breakdown_stats import STAT_FIELDS
     from ingest.models import BreakdownStats, Dimension
-    from ingest.store import STAT_FIELDS
 
     code = Dimension.PRODUCT if dimension == "product" else Dimension.CATEGORY
     # A plain cursor: Django's per-row conversions cost more than the query at 30,000 rows.
@@ -93,8 +93,8 @@ def breakdown_data(*, experiment: Experiment, dimension: str) -> BreakdownData:
 def category_aggregates_many(*, experiment_ids: Iterable[int]) -> dict[int, dict[int, dict[int, VariantAggregates]]]:
     """Per experiment id, category id and variant id: the per-category statistics of catalog experiments
     (excluded products left out), in one query: {experiment id: {category id: {variant id: ...}}}."""
+    from ingest.breakdown_stats import STAT_FIELDS
     from ingest.models import BreakdownStats, Dimension
-    from ingest.store import STAT_FIELDS
 
     result: dict[int, dict[int, dict[int, VariantAggregates]]] = {}
     rows = BreakdownStats.objects.filter(experiment_id__in=list(experiment_ids), dimension=Dimension.CATEGORY)

@@ -32,23 +32,10 @@ HELD_OUT = ROOT / "tests" / "generator" / "data" / "heldout_products.csv"
 POOLED = ("guard_pass_rate", "fail_grounding", "fail_topic", "fail_publishable", "dropped_by_guards")
 MEANS = ("variant_rate", "rounds", "pool_diversity", "diversity_across_products", "cta_model_rate")
 MEANS += ("cta_appended_rate", "predicted_cvr", "mean_reward")
-COLUMNS = (
-    ("prompt", "prompt", "{}"),
-    ("λ", "lambda", "{:.2f}"),
-    ("sampled", "candidates_sampled", "{:d}"),
-    ("pass", "guard_pass_rate", "{:.0%}"),
-    ("✗ground", "fail_grounding", "{:.0%}"),
-    ("✗topic", "fail_topic", "{:.0%}"),
-    ("✗publ", "fail_publishable", "{:.0%}"),
-    ("variant", "variant_rate", "{:.0%}"),
-    ("rounds", "rounds", "{:.2f}"),
-    ("D pool", "pool_diversity", "{:.3f}"),
-    ("D×prod", "diversity_across_products", "{:.3f}"),
-    ("CTA mod", "cta_model_rate", "{:.0%}"),
-    ("+CTA", "cta_appended_rate", "{:.0%}"),
-    ("pCVR", "predicted_cvr", "{:.2%}"),
-    ("R", "mean_reward", "{:.3f}"),
-)
+# The table's figures, after the prompt (generator.evaluation.report gives their titles and formats).
+FIGURES = ("lambda", "candidates_sampled", "guard_pass_rate", "fail_grounding", "fail_topic", "fail_publishable")
+FIGURES += ("variant_rate", "rounds", "pool_diversity", "diversity_across_products", "cta_model_rate")
+FIGURES += ("cta_appended_rate", "predicted_cvr", "mean_reward")
 
 
 def pooled_rows(report: dict[str, Any], prompt: str) -> list[dict[str, Any]]:
@@ -85,17 +72,9 @@ def pooled_rows(report: dict[str, Any], prompt: str) -> list[dict[str, Any]]:
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    from generator.evaluation.report import cell
+    from generator.evaluation.report import columns, table_lines
 
-    widths = [max(len(title), 8) for title, _k, _f in COLUMNS]
-    lines = ["  ".join(t.rjust(w) for (t, _k, _f), w in zip(COLUMNS, widths, strict=True))]
-    for row in rows:
-        cells = []
-        for _t, key, fmt in COLUMNS:
-            value = row.get(key)
-            cells.append(value if isinstance(value, str) else cell(value, fmt))
-        lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
-    return "\n".join(lines)
+    return "\n".join(table_lines((("prompt", "prompt", "{}"), *columns(*FIGURES)), rows, min_width=8, indent=""))
 
 
 def selected_markdown(reports: dict[str, dict[str, Any]]) -> str:

@@ -32,9 +32,9 @@ from experiments import services, variants
 from experiments.assignment import snapshot_build
 from experiments.copies import copy_flags, variant_copies_approve_passing
 from experiments.models import Experiment, ExperimentProduct, Variant, VariantCopy
-from ingest import store
 from ingest.accept import event_validate
 from ingest.models import Event, WriteKey
+from ingest.rows import ROW_COLUMNS
 from ingest.store import events_store
 from ingest.writekeys import demo_write_key_path, write_key_authenticate, write_key_cache_clear, write_key_create
 from simulator.traffic import ArmTruth, traffic_events
@@ -174,7 +174,7 @@ def _demo_truths(experiment: Experiment, product: Product, approved: set[tuple[i
 
 def _demo_events(experiment: Experiment, *, visitors: int, seed: int, end) -> Iterator[dict]:
     """Simulated visitors of every product of the set (visitors split evenly), each event naming its
-    product when ingestion stores one (`ingest.store.ROW_COLUMNS` has `product_id`; before that change
+    product when ingestion stores one (`ingest.rows.ROW_COLUMNS` has `product_id`; before that change
     landed, events without `product` are what `event_validate` takes)."""
     allocation = snapshot_build(experiment).allocation
     products = list(experiment.products.order_by("sku"))
@@ -183,7 +183,7 @@ def _demo_events(experiment: Experiment, *, visitors: int, seed: int, end) -> It
             "variant_id", "product_id"
         )
     )
-    with_product = "product_id" in store.ROW_COLUMNS
+    with_product = "product_id" in ROW_COLUMNS
     per_product = -(-visitors // len(products))
     for index, product in enumerate(products):
         events = traffic_events(

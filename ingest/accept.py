@@ -140,7 +140,7 @@ def event_validate(
     the only SKU). An order's revenue is capped by its product's price, or by the set's highest.
 
     The row is `[experiment_id, variant_id, event_id, type, unit, ts_iso, revenue, product_id,
-    excluded]` (ingest.store.ROW_COLUMNS); `excluded` marks a product left out of the analysis.
+    excluded]` (ingest.rows.ROW_COLUMNS); `excluded` marks a product left out of the analysis.
     """
     if not isinstance(event, dict):
         return None, None, {"event": "must be a JSON object"}

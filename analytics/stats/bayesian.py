@@ -21,13 +21,7 @@ import numpy as np
 from scipy import special
 
 from analytics.stats.config import DEFAULT_CONFIG, StatsConfig
-from analytics.stats.frequentist import (
-    comparison_problem,
-    lift_moments,
-    pooled_lift_moments,
-    relative_problem,
-    zero_variance_arm,
-)
+from analytics.stats.frequentist import arm_lift_moments
 from analytics.stats.results import ResultMixin, finite_or_none
 from analytics.stats.statistics import ArrayLike, FloatArray, Statistic
 
@@ -79,27 +73,10 @@ class BayesianResult(ResultMixin):
 def bayesian_test(control: Statistic, treatment: Statistic, config: StatsConfig = DEFAULT_CONFIG) -> BayesianResult:
     """Chance to beat control, expected loss and credible interval for treatment vs control."""
     base = BayesianResult(difference_type=config.difference_type, alpha=config.alpha, prior_proper=config.prior_proper)
-    relative = config.difference_type == "relative"
-    reason = comparison_problem(control, treatment)
-    pooled = reason is not None and zero_variance_arm(control, treatment) is not None  # e.g. no conversions
-    if pooled:
-        reason = None
-    if reason is None and relative:
-        reason = relative_problem(control)
-    if reason:
-        return replace(base, error=reason)
-    if pooled:
-        estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
-    else:
-        estimate, variance = lift_moments(
-            control.mean,
-            control.variance,
-            control.n,
-            treatment.mean,
-            treatment.variance,
-            treatment.n,
-            relative=relative,
-        )
+    moments = arm_lift_moments(control, treatment, relative=config.difference_type == "relative")
+    if isinstance(moments, str):
+        return replace(base, error=moments)
+    estimate, variance = moments
     mean, sd = normal_posterior(estimate, variance, config)
     if finite_or_none(mean) is None or not (finite_or_none(sd) or 0) > 0:
         return replace(base, error="numerical overflow in the lift computation")

@@ -217,6 +217,28 @@ def pooled_lift_moments(control: Statistic, treatment: Statistic, *, relative: b
     return float(estimate), float(variance)
 
 
+def arm_lift_moments(control: Statistic, treatment: Statistic, *, relative: bool) -> tuple[float, float] | str:
+    """The lift of treatment over control and the variance of that estimate, or why the arms cannot
+    be compared (the Bayesian summary and the sequential tests start from it).
+
+    An arm whose zero variance (no conversions) is the only obstacle is compared with the variance
+    pooled over both arms, as in :func:`fixed_horizon_test`.
+    """
+    reason = comparison_problem(control, treatment)
+    pooled = reason is not None and zero_variance_arm(control, treatment) is not None
+    if pooled:
+        reason = None
+    if reason is None and relative:
+        reason = relative_problem(control)
+    if reason:
+        return reason
+    if pooled:
+        return pooled_lift_moments(control, treatment, relative=relative)
+    return lift_moments(
+        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
+    )
+
+
 # Fisher's exact test sums the hypergeometric pmf over the support (at most this many points);
 # beyond it the pooled normal test is used (it is then as accurate, and scipy's fisher_exact can
 # take minutes on counts of billions).
@@ -247,38 +269,28 @@ def fisher_p_value(control: ProportionStatistic, treatment: ProportionStatistic,
     return float(min(1.0, np.exp(log_pmf[log_pmf <= observed + math.log1p(1e-7)]).sum()))
 
 
-def _pooled_lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
-    estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
-    std_error = np.sqrt(variance)
-    statistic, p_value, lower, upper = fixed_horizon_arrays(
-        estimate, std_error, control.n + treatment.n - 2, alpha=config.alpha, sides=config.sides, test=config.test
-    )
-    if isinstance(control, ProportionStatistic):
-        exact = fisher_p_value(control, treatment, config.sides)
-        p_value = p_value if exact is None else exact
-    if finite_or_none(estimate) is None or finite_or_none(std_error) is None:
-        return LiftEstimate(reason="numerical overflow in the lift computation")
-    return LiftEstimate(
-        estimate=float(estimate),
-        std_error=float(std_error),
-        ci_lower=finite_or_none(lower),
-        ci_upper=finite_or_none(upper),
-        p_value=finite_or_none(p_value),
-        statistic=finite_or_none(statistic),
-    )
-
-
-def _lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
-    estimate, variance = lift_moments(
-        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
-    )
-    std_error = np.sqrt(variance)
-    dof = welch_dof(control.variance, control.n, treatment.variance, treatment.n)
+def _lift_estimate(
+    estimate: FloatArray,
+    std_error: FloatArray,
+    dof: ArrayLike,
+    config: StatsConfig,
+    *,
+    exact_p_value: float | None = None,
+    p_value_required: bool = True,
+) -> LiftEstimate:
+    """The test of one lift from its estimate and standard error; ``exact_p_value`` replaces the
+    normal or t p-value (Fisher's exact test)."""
     statistic, p_value, lower, upper = fixed_horizon_arrays(
         estimate, std_error, dof, alpha=config.alpha, sides=config.sides, test=config.test
     )
+    if exact_p_value is not None:
+        p_value = exact_p_value
     values = {k: finite_or_none(v) for k, v in (("estimate", estimate), ("std_error", std_error))}
-    if values["estimate"] is None or values["std_error"] is None or finite_or_none(p_value) is None:
+    if (
+        values["estimate"] is None
+        or values["std_error"] is None
+        or (p_value_required and finite_or_none(p_value) is None)
+    ):
         return LiftEstimate(reason="numerical overflow in the lift computation")
     return LiftEstimate(
         estimate=values["estimate"],
@@ -288,6 +300,22 @@ def _lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, rela
         p_value=finite_or_none(p_value),
         statistic=finite_or_none(statistic),
     )
+
+
+def _pooled_lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
+    estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
+    exact = fisher_p_value(control, treatment, config.sides) if isinstance(control, ProportionStatistic) else None
+    return _lift_estimate(
+        estimate, np.sqrt(variance), control.n + treatment.n - 2, config, exact_p_value=exact, p_value_required=False
+    )
+
+
+def _lift(control: Statistic, treatment: Statistic, config: StatsConfig, *, relative: bool) -> LiftEstimate:
+    estimate, variance = lift_moments(
+        control.mean, control.variance, control.n, treatment.mean, treatment.variance, treatment.n, relative=relative
+    )
+    dof = welch_dof(control.variance, control.n, treatment.variance, treatment.n)
+    return _lift_estimate(estimate, np.sqrt(variance), dof, config)
 
 
 def fixed_horizon_test(
@@ -302,46 +330,26 @@ def fixed_horizon_test(
     """
     reason = comparison_problem(control, treatment)
     zero_arm = zero_variance_arm(control, treatment)
+    welch = config.test == "welch_t"
+    warning = None
     if zero_arm:
         method = "fisher_exact" if isinstance(control, ProportionStatistic) else "pooled_variance"
-        absolute = _pooled_lift(control, treatment, config, relative=False)
-        rel_reason = relative_problem(control)
-        relative = (
-            LiftEstimate(reason=rel_reason) if rel_reason else _pooled_lift(control, treatment, config, relative=True)
+        warning = f"zero variance in {zero_arm}: tested with the variance pooled over both arms" + (
+            " and Fisher's exact test" if method == "fisher_exact" else ""
         )
-        primary = relative if config.difference_type == "relative" else absolute
-        return FixedHorizonResult(
-            test=config.test,
-            sides=config.sides,
-            alpha=config.alpha,
-            difference_type=config.difference_type,
-            control_n=safe_n(control),
-            treatment_n=safe_n(treatment),
-            control_mean=safe_mean(control),
-            treatment_mean=safe_mean(treatment),
-            dof=float(control.n + treatment.n - 2) if config.test == "welch_t" else None,
-            absolute=absolute,
-            relative=relative,
-            estimate=primary.estimate,
-            ci_lower=primary.ci_lower,
-            ci_upper=primary.ci_upper,
-            p_value=primary.p_value,
-            significant=None if primary.p_value is None else primary.p_value < config.alpha,
-            error=primary.reason,
-            method=method,
-            warning=f"zero variance in {zero_arm}: tested with the variance pooled over both arms"
-            + (" and Fisher's exact test" if method == "fisher_exact" else ""),
-        )
-    if reason:
+        lift, dof = _pooled_lift, float(control.n + treatment.n - 2) if welch else None
+    else:
+        method = None if reason else config.test
+        lift, dof = _lift, None
+        if reason is None and welch:
+            dof = finite_or_none(welch_dof(control.variance, control.n, treatment.variance, treatment.n))
+    if reason and not zero_arm:
         absolute = relative = LiftEstimate(reason=reason)
     else:
-        absolute = _lift(control, treatment, config, relative=False)
+        absolute = lift(control, treatment, config, relative=False)
         rel_reason = relative_problem(control)
-        relative = LiftEstimate(reason=rel_reason) if rel_reason else _lift(control, treatment, config, relative=True)
+        relative = LiftEstimate(reason=rel_reason) if rel_reason else lift(control, treatment, config, relative=True)
     primary = relative if config.difference_type == "relative" else absolute
-    dof = None
-    if reason is None and config.test == "welch_t":
-        dof = finite_or_none(welch_dof(control.variance, control.n, treatment.variance, treatment.n))
     return FixedHorizonResult(
         test=config.test,
         sides=config.sides,
@@ -360,5 +368,6 @@ def fixed_horizon_test(
         p_value=primary.p_value,
         significant=None if primary.p_value is None else primary.p_value < config.alpha,
         error=primary.reason,
-        method=None if reason else config.test,
+        method=method,
+        warning=warning,
     )

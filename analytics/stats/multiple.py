@@ -12,38 +12,34 @@ None, so a degenerate arm neither uses up nor inflates the error budget of the o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from analytics.stats.config import Correction
+from analytics.stats.statistics import FloatArray
+
+
+def _step_adjusted(p_values: Sequence[float], step: Callable[[FloatArray, int], FloatArray]) -> list[float]:
+    """``step(sorted p-values, m)`` put back in the input order, capped at 1."""
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(step(p[order], m), 1.0)
+    return adjusted.tolist()
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values: max over j <= i of (m - j) p_(j), capped at 1."""
-    p = np.asarray(p_values, dtype=float)
-    m = p.size
-    if m == 0:
-        return []
-    order = np.argsort(p, kind="stable")
-    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(stepped, 1.0)
-    return adjusted.tolist()
+    return _step_adjusted(p_values, lambda p, m: np.maximum.accumulate((m - np.arange(m)) * p))
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     """BH step-up adjusted p-values: min over j >= i of m p_(j) / j, capped at 1."""
-    p = np.asarray(p_values, dtype=float)
-    m = p.size
-    if m == 0:
-        return []
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    stepped = np.minimum.accumulate(scaled[::-1])[::-1]
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(stepped, 1.0)
-    return adjusted.tolist()
+    return _step_adjusted(p_values, lambda p, m: np.minimum.accumulate((p * m / np.arange(1, m + 1))[::-1])[::-1])
 
 
 def adjust_p_values(p_values: Sequence[float | None], method: Correction = "holm") -> list[float | None]:

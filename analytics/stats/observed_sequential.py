@@ -14,7 +14,7 @@ from dataclasses import replace
 from analytics.stats import group_sequential as gs
 from analytics.stats.config import DEFAULT_CONFIG, StatsConfig
 from analytics.stats.results import finite_or_none
-from analytics.stats.sequential import SequentialResult, group_sequential_test
+from analytics.stats.sequential import PathSoFar, SequentialResult, group_sequential_test
 from analytics.stats.statistics import Statistic, safe_n
 
 
@@ -39,10 +39,9 @@ def observed_group_sequential_path(
     """
     units = [float(safe_n(c) or 0) + float(safe_n(t) or 0) for c, t in looks]
     schedule = gs.observed_information_schedule(units, planned_units, config.alpha, ended=ended)
-    results: list[SequentialResult] = []
+    path = PathSoFar()
+    results = path.results
     design: list[float] = []
-    best_p: float | None = None
-    stopped: SequentialResult | None = None
     for index, (control, treatment) in enumerate(looks):
         lift = final_lift if index == len(looks) - 1 else None
         if schedule.design_look[index]:
@@ -82,12 +81,5 @@ def observed_group_sequential_path(
                 )
             )
         result = replace(result, look=index + 1, information_fraction=schedule.fractions[index] or None)
-        if result.p_value is not None and (result.warning is None or schedule.after_plan[index]):
-            best_p = result.p_value if best_p is None else min(best_p, result.p_value)
-            result = replace(result, p_value=best_p)
-        if stopped is not None and stopped.decision is not None:
-            result = replace(result, decision=stopped.decision)
-        elif result.decision is not None and result.decision != "continue":
-            stopped = result
-        results.append(result)
+        path.add(result, p_counts=result.warning is None or schedule.after_plan[index])
     return results

@@ -34,20 +34,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 import numpy as np
 
 from analytics.stats import group_sequential as gs
 from analytics.stats.config import DEFAULT_CONFIG, StatsConfig
-from analytics.stats.frequentist import (
-    comparison_problem,
-    lift_moments,
-    pooled_lift_moments,
-    relative_problem,
-    zero_variance_arm,
-)
+from analytics.stats.frequentist import arm_lift_moments
 from analytics.stats.results import ResultMixin, finite_or_none
 from analytics.stats.statistics import ArrayLike, FloatArray, Statistic
 
@@ -135,29 +129,10 @@ def _burn_in_warning(control: Statistic, treatment: Statistic, config: StatsConf
 
 
 def _lift(control: Statistic, treatment: Statistic, config: StatsConfig) -> tuple[float, float] | str:
-    reason = comparison_problem(control, treatment)
-    relative = config.difference_type == "relative"
-    # An arm with zero variance (no conversions) is tested with the pooled variance, as in
-    # :func:`~analytics.stats.frequentist.fixed_horizon_test`.
-    pooled = reason is not None and zero_variance_arm(control, treatment) is not None
-    if pooled:
-        reason = None
-    if reason is None and relative:
-        reason = relative_problem(control)
-    if reason:
-        return reason
-    if pooled:
-        estimate, variance = pooled_lift_moments(control, treatment, relative=relative)
-    else:
-        estimate, variance = lift_moments(
-            control.mean,
-            control.variance,
-            control.n,
-            treatment.mean,
-            treatment.variance,
-            treatment.n,
-            relative=relative,
-        )
+    moments = arm_lift_moments(control, treatment, relative=config.difference_type == "relative")
+    if isinstance(moments, str):
+        return moments
+    estimate, variance = moments
     est, se = finite_or_none(estimate), finite_or_none(np.sqrt(variance))
     if est is None or se is None or se <= 0:
         return "numerical overflow in the lift computation"
@@ -312,6 +287,27 @@ def sequential_test(
     return mixture_test(control, treatment, config, method=config.sequential_method, lift=lift)
 
 
+@dataclass
+class PathSoFar:
+    """The looks of a sequential path so far, as an analyst who checks every day reads them: the
+    p-value of a look is the running minimum over the looks whose p-value counts (the always-valid
+    p-value of the path), and once a look says stop, every later look keeps that decision."""
+
+    results: list[SequentialResult] = field(default_factory=list)
+    best_p: float | None = None
+    stopped: SequentialResult | None = None
+
+    def add(self, result: SequentialResult, *, p_counts: bool) -> None:
+        if result.p_value is not None and p_counts:
+            self.best_p = result.p_value if self.best_p is None else min(self.best_p, result.p_value)
+            result = replace(result, p_value=self.best_p)
+        if self.stopped is not None and self.stopped.decision is not None:
+            result = replace(result, decision=self.stopped.decision)
+        elif result.decision is not None and result.decision != "continue":
+            self.stopped = result
+        self.results.append(result)
+
+
 def sequential_path(
     looks: Sequence[tuple[Statistic, Statistic]],
     config: StatsConfig = DEFAULT_CONFIG,
@@ -342,9 +338,7 @@ def sequential_path(
             )
             for index in range(len(looks))
         ]
-    results: list[SequentialResult] = []
-    best_p: float | None = None
-    stopped: SequentialResult | None = None
+    path = PathSoFar()
     for index, (control, treatment) in enumerate(looks):
         lift = final_lift if index == len(looks) - 1 else None
         if config.sequential_method == "group_sequential":
@@ -356,12 +350,5 @@ def sequential_path(
             result = group_sequential_test(control, treatment, config, information_fractions=fractions, lift=lift)
         else:
             result = replace(sequential_test(control, treatment, config, lift=lift), look=index + 1)
-        if result.p_value is not None and result.warning is None:
-            best_p = result.p_value if best_p is None else min(best_p, result.p_value)
-            result = replace(result, p_value=best_p)
-        if stopped is not None and stopped.decision is not None:
-            result = replace(result, decision=stopped.decision)
-        elif result.decision is not None and result.decision != "continue":
-            stopped = result
-        results.append(result)
-    return results
+        path.add(result, p_counts=result.warning is None)
+    return path.results

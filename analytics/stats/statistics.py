@@ -120,6 +120,11 @@ def _check_squares(n: float, total: float, total_squares: float, name: str) -> s
     return None
 
 
+def _values_array(values: Iterable[float]) -> FloatArray:
+    """Per-unit values as a float array (an iterator is read once)."""
+    return np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+
+
 @dataclass(frozen=True)
 class SampleMeanStatistic:
     """Per-unit metric: ``sum`` and ``sum_squares`` of per-unit totals over ``n`` units."""
@@ -132,7 +137,7 @@ class SampleMeanStatistic:
 
     @classmethod
     def from_values(cls, values: Iterable[float]) -> SampleMeanStatistic:
-        x = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+        x = _values_array(values)
         return cls(n=int(x.size), sum=float(x.sum()), sum_squares=float((x * x).sum()))
 
     @property
@@ -161,7 +166,7 @@ class ProportionStatistic:
 
     @classmethod
     def from_values(cls, values: Iterable[float]) -> ProportionStatistic:
-        x = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+        x = _values_array(values)
         return cls(n=int(x.size), sum=float(x.sum()))
 
     @property

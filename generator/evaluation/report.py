@@ -9,39 +9,75 @@ from typing import Any
 
 from generator.evaluation.sweep import PAPER
 
-TABLE_COLUMNS = (
-    ("λ", "lambda", "{:.2f}"),
-    ("R", "mean_reward", "{:.3f}"),
-    ("D pool", "pool_diversity", "{:.3f}"),
-    ("D top", "diversity", "{:.3f}"),
-    ("D×prod", "diversity_across_products", "{:.3f}"),
-    ("sent", "sentiment", "{:+.2f}"),
-    ("read", "readability", "{:.0f}"),
-    ("CTA", "cta_rate", "{:.0%}"),
-    ("CTA mod", "cta_model_rate", "{:.0%}"),
-    ("+CTA", "cta_appended_rate", "{:.0%}"),
-    ("kw", "keyword_strength", "{:.2f}"),
-    ("rel", "relevance", "{:.2f}"),
-    ("pCTR", "predicted_ctr", "{:.1%}"),
-    ("pCVR", "predicted_cvr", "{:.2%}"),
-    ("compl", "compliance_rate", "{:.0%}"),
+# Every figure a table shows: its key in the report's rows, its column title and its format.
+FIGURES = {
+    "lambda": ("λ", "{:.2f}"),
+    "mean_reward": ("R", "{:.3f}"),
+    "pool_diversity": ("D pool", "{:.3f}"),
+    "diversity": ("D top", "{:.3f}"),
+    "diversity_across_products": ("D×prod", "{:.3f}"),
+    "sentiment": ("sent", "{:+.2f}"),
+    "readability": ("read", "{:.0f}"),
+    "cta_rate": ("CTA", "{:.0%}"),
+    "cta_model_rate": ("CTA mod", "{:.0%}"),
+    "cta_appended_rate": ("+CTA", "{:.0%}"),
+    "keyword_strength": ("kw", "{:.2f}"),
+    "relevance": ("rel", "{:.2f}"),
+    "predicted_ctr": ("pCTR", "{:.1%}"),
+    "predicted_cvr": ("pCVR", "{:.2%}"),
+    "compliance_rate": ("compl", "{:.0%}"),
+    "candidates_sampled": ("sampled", "{:d}"),
+    "guard_pass_rate": ("pass", "{:.0%}"),
+    "fail_grounding": ("✗ground", "{:.0%}"),
+    "fail_topic": ("✗topic", "{:.0%}"),
+    "fail_publishable": ("✗publ", "{:.0%}"),
+    "dropped_by_guards": ("dropped", "{:.0%}"),
+    "variant_rate": ("variant", "{:.0%}"),
+    "rounds": ("rounds", "{:.2f}"),
+}
+
+
+def columns(*keys: str) -> tuple[tuple[str, str, str], ...]:
+    """The (title, key, format) of these figures, in this order."""
+    return tuple((FIGURES[key][0], key, FIGURES[key][1]) for key in keys)
+
+
+TABLE_COLUMNS = columns(
+    "lambda",
+    "mean_reward",
+    "pool_diversity",
+    "diversity",
+    "diversity_across_products",
+    "sentiment",
+    "readability",
+    "cta_rate",
+    "cta_model_rate",
+    "cta_appended_rate",
+    "keyword_strength",
+    "relevance",
+    "predicted_ctr",
+    "predicted_cvr",
+    "compliance_rate",
+)
+GUARD_COLUMNS = columns(
+    "lambda",
+    "candidates_sampled",
+    "guard_pass_rate",
+    "fail_grounding",
+    "fail_topic",
+    "fail_publishable",
+    "dropped_by_guards",
+    "variant_rate",
+    "rounds",
 )
 
-GUARD_COLUMNS = (
-    ("λ", "lambda", "{:.2f}"),
-    ("sampled", "candidates_sampled", "{:d}"),
-    ("pass", "guard_pass_rate", "{:.0%}"),
-    ("✗ground", "fail_grounding", "{:.0%}"),
-    ("✗topic", "fail_topic", "{:.0%}"),
-    ("✗publ", "fail_publishable", "{:.0%}"),
-    ("dropped", "dropped_by_guards", "{:.0%}"),
-    ("variant", "variant_rate", "{:.0%}"),
-    ("rounds", "rounds", "{:.2f}"),
-)
+
+def _widths(columns: Sequence[tuple[str, str, str]], min_width: int) -> list[int]:
+    return [max(len(title), min_width) for title, _key, _fmt in columns]
 
 
-def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+def _line(cells: Sequence[str], widths: Sequence[int], indent: str = "  ") -> str:
+    return indent + "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
 
 
 def cell(value: Any, fmt: str) -> str:
@@ -50,12 +86,20 @@ def cell(value: Any, fmt: str) -> str:
     return fmt.format(value) if isinstance(value, int | float) else str(value)
 
 
+def table_lines(
+    columns: Sequence[tuple[str, str, str]], rows: Sequence[dict[str, Any]], *, min_width: int = 7, indent: str = "  "
+) -> list[str]:
+    """A right-aligned table: the titles, then a line per row (a missing figure as —, text as it is)."""
+    widths = _widths(columns, min_width)
+    lines = [_line([title for title, _key, _fmt in columns], widths, indent)]
+    lines.extend(_line([cell(row.get(key), fmt) for _t, key, fmt in columns], widths, indent) for row in rows)
+    return lines
+
+
 def _block(columns: Sequence[tuple[str, str, str]], rows: Sequence[dict[str, Any]], arms: dict[str, dict]) -> list[str]:
     """One table: a line per λ row, then a line per baseline arm (control copy, template copy)."""
-    widths = [max(len(title), 7) for title, _key, _fmt in columns]
-    lines = ["  " + "  ".join(title.rjust(w) for (title, _k, _f), w in zip(columns, widths, strict=True))]
-    for row in rows:
-        lines.append(_line([cell(row.get(key), fmt) for _t, key, fmt in columns], widths))
+    lines = table_lines(columns, rows)
+    widths = _widths(columns, 7)
     for name, scores in arms.items():
         if scores:
             cells = [name if key == "lambda" else cell(scores.get(key), fmt) for _t, key, fmt in columns]

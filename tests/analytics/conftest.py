@@ -1,13 +1,22 @@
-"""Report fixtures shared by the report and report-wiring tests."""
+"""Report fixtures shared by the report tests."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from experiments.models import Experiment
+
+
+@pytest.fixture
+def fresh_cache():
+    """The cache empty before the test and after it: no report cached by another test is read."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import pytest
-from django.core.cache import cache
 
 from analytics import services
 from analytics.charts.forest import ForestRow, forest_chart
@@ -13,12 +12,7 @@ from analytics.charts.report import cumulative_lift_chart, daily_units_chart, fu
 from analytics.lambdas import lambda_report_build
 from tests.analytics.factories import Truth, candidates_for, sweep_experiment, traffic
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def test_report_figures_are_valid(make_experiment):

@@ -10,7 +10,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 
 from analytics import services
 from analytics.charts.report import daily_lift_chart
@@ -24,17 +23,10 @@ from ingest.models import Event, EventType
 from tests.analytics.factories import Truth, totals_from_events, traffic
 from tests.analytics.test_report_contract import assert_valid
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 DAYS = 10
 UNITS = 1600  # new visitors a day
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _fading(experiment: Experiment, *, units_per_day: int = UNITS, lift: float = 0.6) -> list[Event]:

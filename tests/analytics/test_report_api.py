@@ -6,19 +6,13 @@ import csv
 import io
 
 import pytest
-from django.core.cache import cache
 
 from analytics.report.csv_export import CSV_COLUMNS
 from analytics.report.options import ALL_METRICS
 from tests.analytics.factories import Truth, traffic
 from tests.conftest import client_for
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture

@@ -7,22 +7,16 @@ import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.core.cache import cache
 from django.test import Client, override_settings
 
 from catalog.models import Category
 from experiments.models import Experiment
 from tests.analytics.factories import Truth, sweep_experiment, traffic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 PAGES = ("/reports/", "/reports/pulse-copy/", "/reports/lambda/")
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
 
 
 def browser_for(user) -> Client:

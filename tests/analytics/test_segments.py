@@ -8,7 +8,6 @@ import io
 import random
 
 import pytest
-from django.core.cache import cache
 
 from analytics import services
 from analytics.report.csv_export import report_csv
@@ -21,16 +20,9 @@ from ingest.models import UnitAttributes, UnitTotals
 from tests.analytics.factories import Truth, traffic
 from tests.analytics.test_report_contract import BREAKDOWN_LIFT, assert_valid, shape
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 DEVICES = ("desktop", "mobile", "tablet")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -19,12 +18,7 @@ from experiments.models import Experiment
 from ingest.writekeys import write_key_create, write_key_scope
 from tests.analytics.factories import Truth, traffic
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def _post(key: str, experiment: str, n: int = 3):

@@ -16,8 +16,8 @@ from experiments.copies import copy_flags
 from experiments.models import Experiment, VariantCopy, variant_key_for
 from generator import jobs as generator_jobs
 from generator.models import GenerationJob
-from ingest import store
 from ingest.models import Event
+from ingest.rows import ROW_COLUMNS
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def _traffic_spreads_over_the_products_two_weeks_back() -> None:
     # DEMO_VISITORS split over 8 products, each product with its own visitors (seed 7000 + its index).
     assert len(units) == 8 * 24
     assert {u.split("-")[1] for u in units} == {str(7 * 1000 + i) for i in range(8)}
-    if "product_id" in store.ROW_COLUMNS:  # once ingestion stores the product, every event names one
+    if "product_id" in ROW_COLUMNS:  # once ingestion stores the product, every event names one
         assert not events.filter(product__isnull=True).exists()
 
 

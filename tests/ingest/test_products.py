@@ -16,8 +16,9 @@ from catalog.models import Category, Product
 from experiments import services
 from experiments.assignment import experiment_snapshot
 from ingest.accept import event_validate
+from ingest.breakdown_stats import STAT_FIELDS
 from ingest.models import BreakdownStats, BreakdownUnitTotals, Dimension, Event, EventType, UnitTotals
-from ingest.store import STAT_FIELDS, events_store
+from ingest.store import events_store
 
 pytestmark = pytest.mark.django_db
 
