@@ -18,6 +18,7 @@ from analytics.breakdown_selectors import breakdown_data
 from analytics.event_scans import pre_exposure_sums
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
+from analytics.report.breakdown_types import ExcludedProducts
 from analytics.report.breakdowns import breakdown_analyse, breakdown_metrics
 from analytics.report.cuped import PreExposure
 from analytics.report.looks import Look, look_from_snapshot, looks_with_live
@@ -28,7 +29,6 @@ from analytics.report.segments import report_with_segment
 from analytics.report.types import (
     Allocation,
     DataQuality,
-    ExcludedProducts,
     Report,
     RevenueCapping,
     SnapshotInfo,

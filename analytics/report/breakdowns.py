@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from analytics.breakdown_selectors import BreakdownData
+from analytics.report.breakdown_types import Breakdown, BreakdownLift, BreakdownMetric, BreakdownRest, BreakdownRow
 from analytics.report.metrics import Arms
-from analytics.report.types import Breakdown, BreakdownLift, BreakdownMetric, BreakdownRest, BreakdownRow
 from analytics.selectors import METRICS
 from analytics.stats import StatsConfig, metric_scale
 from analytics.stats.breakdown import ArmArrays, RowLifts, adjust_rows, row_lifts

@@ -20,8 +20,7 @@ from analytics.models import ReportSnapshot
 from analytics.report.breakdowns import _arm_arrays, _values
 from analytics.report.format import METRIC_LABELS, interval, pct
 from analytics.report.metrics import Arms, arms_of
-from analytics.report.options import ReportOptions
-from analytics.report.types import (
+from analytics.report.novelty_types import (
     CohortDifference,
     DailyLift,
     ExposureCohort,
@@ -29,8 +28,9 @@ from analytics.report.types import (
     Novelty,
     PeriodLift,
     PeriodMetric,
-    Report,
 )
+from analytics.report.options import ReportOptions
+from analytics.report.types import Report
 from analytics.selectors import VariantAggregates
 from analytics.stats import StatsConfig, metric_scale
 from analytics.stats.breakdown import RowLifts

@@ -19,8 +19,10 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeAlias
 
 from analytics.report.base import Interval, JsonType, Scale, frozen
+from analytics.report.breakdown_types import Breakdown, ExcludedProducts
 from analytics.report.cuped import CupedLift, CupedSummary, UnadjustedLift
 from analytics.report.jsonform import openapi_schema, spec
+from analytics.report.novelty_types import Novelty
 from analytics.report.options import ALL_METRICS, Correction, SequentialMethod
 from analytics.stats.sequential import Decision as SequentialDecision
 from experiments.models import Experiment
@@ -273,145 +275,6 @@ class DataQuality(JsonType):
     impossible_rates: list[str] = spec(
         description="variant: metric value for every rate above 100 % (the numbers are not to be trusted)"
     )
-
-
-@frozen
-class BreakdownLift(JsonType):
-    """One row's treatment vs control: relative lift, fixed-horizon interval, p-values."""
-
-    relative: float | None
-    ci: Interval | None
-    p_value: float | None
-    p_value_adjusted: float | None = spec(description="adjusted across every row and treatment arm of the metric")
-    significant: bool = spec(description="adjusted p < alpha")
-
-
-@frozen
-class BreakdownMetric(JsonType):
-    values: dict[str, float | None] = spec(description="variant key → the metric's value in this row")
-    lifts: dict[str, BreakdownLift] = spec(description="treatment key → lift vs control")
-
-
-@frozen
-class BreakdownRow(JsonType):
-    """One product (or category) of a breakdown."""
-
-    key: str = spec(description="the SKU, or the category's name")
-    title: str
-    category: str | None = spec(description="the product's category (null in the category breakdown)")
-    excluded: bool = spec(description="left out of the pooled analysis: some arm showed the control's copy here")
-    units: dict[str, int] = spec(description="variant key → units with events on this row")
-    metrics: dict[str, BreakdownMetric]
-
-
-@frozen
-class BreakdownRest(JsonType):
-    """The rows a report left out (it was asked for its top rows only), summarised."""
-
-    rows: int
-    units: int
-    excluded: int
-    significant: int
-
-
-@frozen
-class Breakdown(JsonType):
-    """Each arm vs control per product or per category: exploratory, adjusted for the many rows."""
-
-    dimension: Literal["product", "category", "device", "visitor", "source", "country"] = spec(
-        description="product, category, or a unit attribute (a segment the report was asked for)"
-    )
-    metrics: list[str]
-    correction: Correction
-    rows_total: int
-    excluded_rows: int
-    significant_rows: int = spec(description="rows with an adjusted p < alpha on some metric and arm")
-    note: str
-    rows: list[BreakdownRow] = spec(description="by units, most first (the top rows only, if the report was asked so)")
-    rest: BreakdownRest | None = spec(default=None, description="the rows not listed, summarised; null: all listed")
-
-
-@frozen
-class ExcludedProducts(JsonType):
-    """Products left out of the pooled analysis (their events are only in the product breakdown)."""
-
-    count: int
-    skus: list[str] = spec(description="the first 100, by SKU")
-    reason: str
-
-
-@frozen
-class PeriodLift(JsonType):
-    """One treatment vs control over one period (a day, an exposure cohort), on the metric's test scale."""
-
-    estimate: float | None = spec(description="the lift on `scale` (relative: a fraction; absolute: per unit)")
-    scale: Scale
-    ci: Interval | None = spec(description="fixed-horizon interval, pointwise: valid for this period read alone")
-    p_value: float | None = spec(description="unadjusted")
-
-
-@frozen
-class PeriodMetric(JsonType):
-    values: dict[str, float | None] = spec(description="variant key → the metric's value in this period")
-    lifts: dict[str, PeriodLift] = spec(description="treatment key → lift vs control")
-
-
-@frozen
-class DailyLift(JsonType):
-    """One UTC day's activity alone: the units with events that day, their totals of that day."""
-
-    day: date
-    partial: bool = spec(description="the day is not over (or its last snapshot came before midnight)")
-    units: dict[str, int] = spec(description="variant key → units with events that day")
-    metrics: dict[str, PeriodMetric]
-
-
-@frozen
-class LiftTrend(JsonType):
-    """Inverse-variance weighted line through the daily lifts of one metric and treatment."""
-
-    days: int = spec(description="days with a lift")
-    slope: float | None = spec(description="change of the daily lift per day, on the metric's scale")
-    ci: Interval | None
-    p_value: float | None
-    mean_lift: float | None = spec(description="the weighted mean daily lift")
-    fitted: Interval | None = spec(description="the line's lift on the first day and on the last day")
-    fading: bool = spec(description="the slope is significant and points toward zero: a novelty effect")
-    error: str | None = None
-
-
-@frozen
-class ExposureCohort(JsonType):
-    """The units first exposed in the experiment's first week, or later, each over its whole history."""
-
-    cohort: Literal["week_1", "later"]
-    units: dict[str, int]
-    metrics: dict[str, PeriodMetric]
-
-
-@frozen
-class CohortDifference(JsonType):
-    """The later cohort's lift minus week 1's (disjoint units: independent lifts, z-test)."""
-
-    estimate: float | None
-    ci: Interval | None
-    p_value: float | None
-
-
-@frozen
-class Novelty(JsonType):
-    """Is the lift fading? Daily lifts, their trend, and the lift by exposure cohort."""
-
-    metrics: list[str]
-    note: str
-    daily: list[DailyLift] = spec(description="oldest first; days whose snapshot has no day statistics are missing")
-    trend: dict[str, dict[str, LiftTrend]] = spec(description="metric → treatment key → trend of the daily lift")
-    cohort_boundary: datetime | None = spec(description="units first exposed before this are the week-1 cohort")
-    cohorts: list[ExposureCohort]
-    cohort_difference: dict[str, dict[str, CohortDifference]] = spec(
-        description="metric → treatment key → later cohort's lift minus week 1's"
-    )
-    fading: list[str] = spec(description="`variant: metric` whose daily lift fades significantly")
 
 
 @frozen
