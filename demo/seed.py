@@ -17,6 +17,7 @@ experiments (and their traffic) alone.
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -66,6 +67,11 @@ DEMO_CATALOG_ROUNDS = 1
 
 DEMO_DAYS = 14
 DEMO_VISITORS = 12_000
+# The demo's experiments share one pool of shoppers, each as keen in every experiment (a log-normal
+# propensity), who visit each at its own times: a shopper's visits to one experiment before its first
+# exposure to another are that report's CUPED covariate.
+DEMO_VISITOR_PREFIX = "shopper-"
+DEMO_VISITOR_SPREAD = 0.8
 # The demo's hidden truth: the control at the paper's template level, the LLM arms on the paper's
 # reported sweep (λ 0.2 → 0.8: CTR 11.3 % → 9.1 %, CVR 4.7 % → 3.9 %), interpolated in λ. Made up for
 # the demo only; the closed-loop simulator (`simulate_traffic --model text`) reads the copy instead.
@@ -193,9 +199,10 @@ def _demo_events(experiment: Experiment, *, visitors: int, seed: int, end) -> It
             end=end,
             truths=_demo_truths(experiment, product, approved),
             price=float(product.price),
-            # One product keeps the seed (the one-product demos' traffic as before); a set gives each
-            # product its own visitors.
-            seed=seed if len(products) == 1 else seed * 1000 + index,
+            # Each experiment, and each product of a set, draws its own visit times and outcomes.
+            seed=seed * 1000 + zlib.crc32(experiment.key.encode()) % 997 + index,
+            visitor_spread=DEMO_VISITOR_SPREAD,
+            unit_prefix=DEMO_VISITOR_PREFIX,
         )
         for event in events:
             yield {**event, "product": product.sku} if with_product else event

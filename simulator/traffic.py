@@ -107,19 +107,22 @@ def traffic_events(
     price: float,
     seed: int = 0,
     visitor_spread: float = 0.0,
+    unit_prefix: str | None = None,
 ) -> Iterator[dict]:
     """Events in API shape for `units` visitors of the experiment, in no particular order.
 
     `truths` maps variant keys to fixed rates, or is a function (variant key, visit time) →
     rates, e.g. the text-aware model of `simulator.textmodel` with its weekday effects.
     `visitor_spread`: visitors differ by a propensity of this log-normal spread (see the module doc).
+    `unit_prefix`: visitor i is `{unit_prefix}{i}` (default `sim-{seed}-{i}`), so experiments can share a pool
+    of visitors, each seen at its own times in each.
     """
     truth_at = truths if callable(truths) else (lambda variant, at: truths.get(variant, ArmTruth()))
     rng = random.Random(seed)
     span = max((end - start).total_seconds(), 1.0)
     run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
     for i in range(units):
-        unit = f"sim-{seed}-{i}"
+        unit = f"sim-{seed}-{i}" if unit_prefix is None else f"{unit_prefix}{i}"
         index = allocation.variation_index(unit)
         if index < 0:
             continue  # outside coverage or namespace: the storefront shows control, untracked

@@ -22,6 +22,7 @@ from analytics.stats import (
     sequential_path,
     sequential_test,
 )
+from analytics.stats.bayesian import BayesianResult, bayesian_test
 from analytics.stats.cuped import AdjustedStatistic, RegressionAdjustedResult, regression_adjusted_test
 from analytics.stats.frequentist import FixedHorizonResult, LiftEstimate
 from analytics.stats.results import finite_or_none
@@ -144,6 +145,19 @@ def _cuped_tests(
     return tests
 
 
+def _cuped_bayesian(test: RegressionAdjustedResult, control: Statistic, config: StatsConfig) -> BayesianResult:
+    """The Bayesian summary of the CUPED-adjusted lift (the statistics only give it its scale)."""
+    lift = test.adjusted.relative if config.difference_type == "relative" else test.adjusted.absolute
+    if lift.estimate is None or not lift.std_error:
+        return BayesianResult(
+            difference_type=config.difference_type,
+            alpha=config.alpha,
+            prior_proper=config.prior_proper,
+            error=lift.reason or "the adjusted lift is undefined",
+        )
+    return bayesian_test(control, control, config, lift=(lift.estimate, lift.std_error))
+
+
 def _unadjusted(fixed: FixedHorizonResult, p_adjusted: float | None) -> UnadjustedLift:
     return UnadjustedLift(
         absolute=fixed.absolute.estimate,
@@ -175,6 +189,10 @@ def metric_analyse(
     One scale per metric (`analytics.stats.metric_scale`): the headline estimate, both intervals,
     the p-values and the sequential decision all read the same lift. A relative metric whose
     control has no events yet has no relative lift: it is tested on the absolute lift until it has.
+
+    `adjusted` (variant id -> regression-adjusted statistic of the current totals): CUPED. The lift,
+    its intervals, p-values, chance to beat control and the last look's sequential test then read the
+    adjusted estimate; the unadjusted one stays beside it (`Lift.unadjusted`). Earlier looks are unadjusted.
     """
     # One statistic object per look and variant, shared by every test that reads it (they memoize).
     per_look = [{v.pk: look.of(v.pk).statistic(metric) for v in arms.all} for look in looks]
@@ -237,6 +255,7 @@ def metric_analyse(
         )
         fixed = fixed_by_key[variant.key]
         top = headline(comparison) if test is None else headline(replace(comparison, fixed=fixed))
+        bayesian = comparison.bayesian if test is None else _cuped_bayesian(test, control_stat, config)
         warning = head.warning if head else None
         # After the plan's final look the decision is the final look's: that warning does not hold it back.
         blocking = warning if warning and not warning.startswith("after the planned final look") else None
@@ -253,8 +272,8 @@ def metric_analyse(
             sequential_p_value=head.p_value if head else None,
             sequential_p_value_adjusted=seq_adjusted,
             sequential_decision=head.decision if head else None,
-            chance_to_beat_control=comparison.bayesian.chance_to_beat_control,
-            expected_loss=comparison.bayesian.expected_loss_treatment,
+            chance_to_beat_control=bayesian.chance_to_beat_control,
+            expected_loss=bayesian.expected_loss_treatment,
             significant=bool(p_adjusted is not None and p_adjusted < experiment.alpha),
             sequential_significant=bool(
                 seq_adjusted is not None and seq_adjusted < experiment.alpha and blocking is None

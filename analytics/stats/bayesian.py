@@ -70,13 +70,26 @@ class BayesianResult(ResultMixin):
     error: str | None = None
 
 
-def bayesian_test(control: Statistic, treatment: Statistic, config: StatsConfig = DEFAULT_CONFIG) -> BayesianResult:
-    """Chance to beat control, expected loss and credible interval for treatment vs control."""
+def bayesian_test(
+    control: Statistic,
+    treatment: Statistic,
+    config: StatsConfig = DEFAULT_CONFIG,
+    *,
+    lift: tuple[float, float] | None = None,
+) -> BayesianResult:
+    """Chance to beat control, expected loss and credible interval for treatment vs control.
+
+    ``lift``: a precomputed (estimate, std_error) on ``config``'s scale, e.g. CUPED-adjusted (gbstats'
+    Bayesian test on a regression-adjusted statistic reads the adjusted mean and variance the same way).
+    """
     base = BayesianResult(difference_type=config.difference_type, alpha=config.alpha, prior_proper=config.prior_proper)
-    moments = arm_lift_moments(control, treatment, relative=config.difference_type == "relative")
-    if isinstance(moments, str):
-        return replace(base, error=moments)
-    estimate, variance = moments
+    if lift is not None:
+        estimate, variance = lift[0], lift[1] ** 2
+    else:
+        moments = arm_lift_moments(control, treatment, relative=config.difference_type == "relative")
+        if isinstance(moments, str):
+            return replace(base, error=moments)
+        estimate, variance = moments
     mean, sd = normal_posterior(estimate, variance, config)
     if finite_or_none(mean) is None or not (finite_or_none(sd) or 0) > 0:
         return replace(base, error="numerical overflow in the lift computation")

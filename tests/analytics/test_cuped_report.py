@@ -209,3 +209,20 @@ def test_csv_and_page_show_the_adjustment(analyst, seen_before):
     assert control_row["cuped_variance_reduction"] == ""
     html = browser_for(analyst).get(f"/reports/{seen_before.key}/").content.decode()
     assert "CUPED (14-day lookback)" in html and 'class="muted small cuped"' in html
+
+
+def test_chance_to_beat_control_reads_the_adjusted_lift(seen_before):
+    from analytics.stats.bayesian import bayesian_test
+    from analytics.stats.statistics import RatioStatistic
+
+    report = services.report_build(experiment=seen_before, backfill="never")
+    plain = services.report_build(
+        experiment=seen_before, backfill="never", options=ReportOptions(cuped_lookback_days=0)
+    )
+    lift = report.treatments[0].metrics["ctr"].lift
+    stat = RatioStatistic(n=1, m_sum=1, m_sum_squares=1, d_sum=1, d_sum_squares=1, m_d_sum_of_products=1)
+    # The adjusted relative lift's standard error, from its fixed-horizon interval.
+    se = (lift.ci[1] - lift.ci[0]) / (2 * 1.959963984540054)
+    expected = bayesian_test(stat, stat, StatsConfig(alpha=seen_before.alpha), lift=(lift.relative, se))
+    assert lift.chance_to_beat_control == pytest.approx(expected.chance_to_beat_control, rel=1e-3)
+    assert lift.chance_to_beat_control != plain.treatments[0].metrics["ctr"].lift.chance_to_beat_control

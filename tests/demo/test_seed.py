@@ -133,3 +133,25 @@ def test_demo_approves_only_copy_that_passes_the_guards(settings, tmp_path, monk
     call_command("seed_demo", "--llm", stdout=out)
     assert "demo-other: no LLM candidate passed the copy guards" in out.getvalue()
     assert Experiment.objects.get(key="demo-other").status == Experiment.Status.DRAFT
+
+
+def test_demo_experiments_share_shoppers_so_reports_are_cuped_adjusted(settings, tmp_path):
+    """The demo's shoppers visit several experiments at their own times: a report reads the visits
+    before each shopper's first exposure as CUPED's covariate."""
+    from analytics import services
+    from demo.seed import demo_seed, demo_traffic_seed, demo_write_key
+    from experiments.variants import variant_approve, variant_save_generated
+
+    settings.VAR_DIR = tmp_path
+    demo_seed()
+    for key in ("demo-tee", "demo-headphones"):
+        experiment = Experiment.objects.get(key=key)
+        variant, _ = variant_save_generated(
+            experiment=experiment, key="llm-l050", position=1, lambda_value=0.5, copy="Made to be worn often. Shop now."
+        )
+        variant_approve(variant=variant, user=None)
+        demo_traffic_seed(experiment=experiment, write_key=demo_write_key(), visitors=2000)
+    report = services.report_build(experiment=Experiment.objects.get(key="demo-headphones"), backfill="never")
+    assert report.cuped.units_with_pre_exposure_data > 300  # about a third of 2,000 shoppers saw the tee first
+    assert "ctr" in report.cuped.metrics
+    assert report.treatments[0].metrics["ctr"].lift.cuped.variance_reduction > 0
