@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import Client
 
 from demo import seed
@@ -96,9 +97,11 @@ def _traffic_spreads_over_the_products_two_weeks_back() -> None:
     assert timezone.now() - experiment.started_at >= timedelta(days=seed.DEMO_DAYS) - timedelta(minutes=1)
     events = Event.objects.filter(experiment=experiment)
     units = set(events.values_list("unit", flat=True))
-    # DEMO_VISITORS split over 8 products, each product with its own visitors (seed 7000 + its index).
-    assert len(units) == 8 * 24
-    assert {u.split("-")[1] for u in units} == {str(7 * 1000 + i) for i in range(8)}
+    # DEMO_VISITORS split over 8 products: 24 shoppers of the demo's shared pool, each browsing the products
+    # of the set at its own times (one arm on every product page).
+    assert units == {f"{seed.DEMO_VISITOR_PREFIX}{i}" for i in range(24)}
+    products_per_unit = events.values("unit").annotate(n=Count("product", distinct=True))
+    assert all(row["n"] > 1 for row in products_per_unit)
     if "product_id" in ROW_COLUMNS:  # once ingestion stores the product, every event names one
         assert not events.filter(product__isnull=True).exists()
 
@@ -110,7 +113,7 @@ def _one_product_demos_are_untouched() -> None:
         assert not experiment.control_fallback and experiment.status == Experiment.Status.RUNNING
         assert experiment.simulated_traffic  # their traffic is the simulator's too
         units = set(Event.objects.filter(experiment=experiment).values_list("unit", flat=True))
-        assert len(units) == 192 and {u.split("-")[1] for u in units} == {"7"}  # the seed of before
+        assert units == {f"{seed.DEMO_VISITOR_PREFIX}{i}" for i in range(192)}  # the same pool of shoppers
 
 
 def _listing_shows_the_catalog_demo_and_the_store_links_to_it() -> None:
