@@ -6,6 +6,7 @@ broker under `var/`. Real services come in through DATABASE_URL and CELERY_BROKE
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -304,6 +305,15 @@ COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS = envint("COPYLIFT_REPORT_CUPED_LOOKBACK_DAY
 if not 0 <= COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS <= 90:
     raise ConfigurationError(
         f"COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS={COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS!r} must lie in [0, 90] (0: off)"
+    )
+# Winsorisation of per-unit counts (and revenue): "orders:p99.9,clicks:50" (pNN: the NNth percentile of the
+# non-zero per-unit totals, all arms pooled; a number: that cap). Checked when the first report is built.
+COPYLIFT_REPORT_CAPS = envstr("COPYLIFT_REPORT_CAPS", "")
+_CAP_RULE = r"\s*(revenue|orders|add_to_carts|clicks|impressions)\s*:\s*p?\d+(\.\d+)?\s*"
+if COPYLIFT_REPORT_CAPS.strip() and not re.fullmatch(rf"{_CAP_RULE}(,{_CAP_RULE})*", COPYLIFT_REPORT_CAPS):
+    raise ConfigurationError(
+        f"COPYLIFT_REPORT_CAPS={COPYLIFT_REPORT_CAPS!r}: expected column:pNN or column:number, comma-separated, "
+        "with columns among revenue, orders, add_to_carts, clicks, impressions"
     )
 COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE = envfloat("COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE", 99.0)
 if not 0 <= COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE <= 100:

@@ -240,12 +240,12 @@ def pre_exposure_columns() -> list[str]:
 
 
 def pre_exposure_sums(
-    *, experiment: Experiment, lookback_days: int, revenue_cap: float | None = None
+    *, experiment: Experiment, lookback_days: int, caps: Mapping[str, float] | None = None
 ) -> dict[int, dict[str, float]]:
     """Per variant id, the sums of `pre_exposure_columns()` over its units: each unit's totals over the
     `lookback_days` before its first exposure here, from its events in every *other* experiment, and
-    their products with its totals here. `revenue_cap`: per-unit revenue, in and before the experiment,
-    is capped at it first (as the report caps it).
+    their products with its totals here. `caps` (column -> cap): per-unit totals, in and before the
+    experiment, are capped at them first (as the report caps them).
 
     Events before the first exposure cannot depend on the arm the unit was then assigned, which is
     what makes them a valid covariate; this experiment's own events are left out for the same reason.
@@ -257,8 +257,10 @@ def pre_exposure_sums(
     per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"  # SQLite's two-argument min() is scalar
 
+    caps = dict(caps or {})
+
     def capped(value: str, column: str) -> str:
-        return f"{least}({value}, %s)" if column == "revenue" and revenue_cap is not None else value
+        return f"{least}({value}, {float(caps[column])!r})" if column in caps else value
 
     def post(column: str) -> str:
         return capped(f"CAST(t.{column} AS DOUBLE PRECISION)", column)
@@ -282,11 +284,9 @@ def pre_exposure_sums(
         ") w GROUP BY unit, variant_id"
         ") p ON p.unit = t.unit AND p.variant_id = t.variant_id WHERE t.experiment_id = %s GROUP BY t.variant_id"
     )
-    # One cap parameter per capped value, in the order they appear in the select list.
-    caps = [revenue_cap] * sum(expression.count(f"{least}(") for _, expression in terms)
     with transaction.atomic(), connection.cursor() as cursor:
         _more_sort_memory(cursor)
-        cursor.execute(sql, [*caps, experiment.pk, experiment.pk, start_param, experiment.pk])
+        cursor.execute(sql, [experiment.pk, experiment.pk, start_param, experiment.pk])
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     empty = dict.fromkeys(pre_exposure_columns(), 0.0)

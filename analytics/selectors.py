@@ -10,10 +10,11 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
-from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Least
 
-from analytics.stats import RatioStatistic, SampleMeanStatistic
+from analytics.stats import RatioStatistic, SampleMeanStatistic, cap_threshold
 from experiments.models import Experiment, Variant
 from ingest.models import QuarantinedEvent, UnitTotals
 
@@ -112,24 +113,37 @@ class VariantAggregates:
         )
 
 
-def _aggregations() -> dict:
+def _aggregations(caps: Mapping[str, float] | None = None) -> dict:
+    """The aggregate expressions of `VariantAggregates`; `caps` (column -> cap): each unit's total of the column
+    counts as min(total, cap), in every sum, square and cross product (winsorisation)."""
+
     def total(expression) -> Coalesce:
         return Coalesce(Sum(expression, output_field=FloatField()), 0.0, output_field=FloatField())
+
+    def value(column: str):
+        cap = (caps or {}).get(column)
+        if cap is None:
+            return F(column)
+        return Least(Cast(column, FloatField()), Value(float(cap), output_field=FloatField()))
 
     # Names get a prefix: an annotation called `clicks` would shadow the column in F("clicks").
     aggregations: dict = {"agg_units": Count("id")}
     for column in COLUMNS:
-        aggregations[f"agg_{column}"] = total(F(column))
-        aggregations[f"agg_sq_{column}"] = total(F(column) * F(column))
+        aggregations[f"agg_{column}"] = total(value(column))
+        aggregations[f"agg_sq_{column}"] = total(value(column) * value(column))
     for numerator, denominator in PRODUCTS:
-        aggregations[f"agg_x_{numerator}_{denominator}"] = total(F(numerator) * F(denominator))
+        aggregations[f"agg_x_{numerator}_{denominator}"] = total(value(numerator) * value(denominator))
     aggregations["agg_units_without_impression"] = Count("id", filter=Q(impressions=0))
     return aggregations
 
 
-def variant_aggregates(*, experiment: Experiment) -> dict[int, VariantAggregates]:
-    """Per variant id: its sufficient statistics (variants without units get zeros)."""
-    rows = UnitTotals.objects.filter(experiment=experiment).values("variant_id").order_by().annotate(**_aggregations())
+def variant_aggregates(
+    *, experiment: Experiment, caps: Mapping[str, float] | None = None
+) -> dict[int, VariantAggregates]:
+    """Per variant id: its sufficient statistics (variants without units get zeros); `caps` as in `_aggregations`."""
+    rows = (
+        UnitTotals.objects.filter(experiment=experiment).values("variant_id").order_by().annotate(**_aggregations(caps))
+    )
     result = {
         row.pop("variant_id"): VariantAggregates(**{name.removeprefix("agg_"): value for name, value in row.items()})
         for row in rows
@@ -171,14 +185,32 @@ def variant_aggregates_holdout(*, experiment: Experiment, in_holdout) -> dict[in
     return result
 
 
-def unit_revenues(*, experiment: Experiment) -> dict[int, list[float]]:
-    """Per variant id: the per-unit revenue of its units with revenue (one query; units without any add
-    nothing to the sums that capping changes, and the share of units capped counts them from the aggregates)."""
-    result: dict[int, list[float]] = {}
-    rows = UnitTotals.objects.filter(experiment=experiment, revenue__gt=0).values_list("variant_id", "revenue")
-    for variant_id, revenue in rows.iterator(chunk_size=5000):
-        result.setdefault(variant_id, []).append(float(revenue))
-    return result
+def nonzero_percentile(*, experiment: Experiment, column: str, percentile: float) -> float | None:
+    """The `percentile` (0-100) of the units' non-zero totals of `column`, all arms pooled (linear interpolation,
+    numpy's and PostgreSQL's percentile_cont); None when no unit has any."""
+    if column not in COLUMNS:
+        raise ValueError(f"unknown column {column!r}")
+    rows = UnitTotals.objects.filter(experiment=experiment, **{f"{column}__gt": 0})
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT percentile_cont(%s) WITHIN GROUP (ORDER BY {column}) FROM experiments_unittotals "  # noqa: S608
+            f"WHERE experiment_id = %s AND {column} > 0"  # the column is one of COLUMNS
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [percentile / 100.0, experiment.pk])
+            found = cursor.fetchone()[0]
+        return None if found is None else float(found)
+    values = [float(v) for v in rows.values_list(column, flat=True).iterator(chunk_size=5000)]
+    return cap_threshold([values], percentile=percentile) if values else None
+
+
+def capped_unit_counts(*, experiment: Experiment, caps: Mapping[str, float]) -> dict[str, int]:
+    """Per capped column: the units whose total exceeds its cap (one query)."""
+    if not caps:
+        return {}
+    counts = {f"n_{c}": Count("id", filter=Q(**{f"{c}__gt": cap})) for c, cap in caps.items()}
+    found = UnitTotals.objects.filter(experiment=experiment).aggregate(**counts)
+    return {column: int(found[f"n_{column}"] or 0) for column in caps}
 
 
 def units_in_several_variants(*, experiment: Experiment) -> int:

@@ -28,6 +28,7 @@ from analytics.report.options import ALL_METRICS, ReportOptions
 from analytics.report.segments import report_with_segment
 from analytics.report.types import (
     Allocation,
+    Capping,
     DataQuality,
     Report,
     RevenueCapping,
@@ -35,17 +36,18 @@ from analytics.report.types import (
     TrafficCounts,
 )
 from analytics.selectors import (
+    METRICS,
     VariantAggregates,
+    capped_unit_counts,
     copy_scores,
+    nonzero_percentile,
     quarantine_counts,
     snapshots_for,
-    unit_revenues,
     units_in_several_variants,
     variant_aggregates,
     variant_aggregates_holdout,
 )
 from analytics.snapshots import snapshot_backfill, snapshot_backfill_request, snapshots_incomplete
-from analytics.stats import cap_arms
 from experiments.models import Experiment, Variant
 from experiments.services import experiment_excluded_products
 
@@ -61,50 +63,87 @@ def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending",
     )
 
 
-def revenue_capped(
-    *, experiment: Experiment, aggregates: dict[int, VariantAggregates], percentile: float
-) -> tuple[dict[int, VariantAggregates], RevenueCapping | None]:
-    """The aggregates with per-unit revenue capped at `percentile` of the non-zero values of all arms pooled.
+@dataclasses.dataclass(frozen=True)
+class Capped:
+    """The current aggregates with the report's caps applied, and what capping did."""
 
-    One threshold for all arms (a per-arm one would cap the better arm harder); only the revenue sums change.
-    """
-    if percentile <= 0:
-        return aggregates, None
-    values = unit_revenues(experiment=experiment)
-    capped, result = cap_arms({str(k): v for k, v in values.items()}, percentile=percentile)
-    out = dict(aggregates)
-    for variant_id, arm in capped.items():
-        agg = out.get(int(variant_id))
-        if agg is not None:
-            out[int(variant_id)] = dataclasses.replace(
-                agg, revenue=float(arm.sum()), sq_revenue=float((arm * arm).sum())
-            )
+    aggregates: dict[int, VariantAggregates]
+    caps: dict[str, float]  # column -> threshold, for the columns that had one
+    capping: list[Capping]
+    revenue_capping: RevenueCapping | None
+
+
+def report_capped(
+    *, experiment: Experiment, aggregates: dict[int, VariantAggregates], options: ReportOptions
+) -> Capped:
+    """The aggregates with each capped column's per-unit totals winsorised at one threshold for all arms (a
+    per-arm one would cap the better arm harder): its percentile of the non-zero totals pooled, or its
+    absolute cap. Capping a count changes every sum, square and cross product it enters: one aggregate query."""
+    rules = options.cap_rules
+    if not rules:
+        return Capped(aggregates, {}, [], None)
+    caps: dict[str, float] = {}
+    for rule in rules:
+        threshold = (
+            rule.absolute
+            if rule.absolute is not None
+            else nonzero_percentile(experiment=experiment, column=rule.column, percentile=float(rule.percentile))
+        )
+        if threshold is not None:
+            caps[rule.column] = threshold
+    capped = variant_aggregates(experiment=experiment, caps=caps) if caps else aggregates
+    counts = capped_unit_counts(experiment=experiment, caps=caps)
     units = sum(int(a.units) for a in aggregates.values())
-    pooled = result.pooled
-    return out, RevenueCapping(
-        percentile=percentile,
-        cap=pooled.cap,
-        units=units,
-        capped_units=pooled.capped_units,
-        capped_unit_share=pooled.capped_units / units if units else None,
-        revenue_before=pooled.total_before,
-        revenue_after=pooled.total_after,
-        capped_revenue_share=pooled.capped_mass_share,
-        note=(
-            f"Per-unit revenue above the {percentile:g}th percentile of units with revenue (all arms pooled) is "
-            "capped at it before revenue per unit is tested; the variants' revenue shows the uncapped totals. "
-            "Only the current totals are capped: the daily looks before today are not."
-        ),
-    )
+    capping = []
+    for rule in rules:
+        before = sum(getattr(a, rule.column) for a in aggregates.values())
+        after = sum(getattr(a, rule.column) for a in capped.values())
+        n = counts.get(rule.column, 0)
+        capping.append(
+            Capping(
+                column=rule.column,
+                metrics=[m for m, (num, den) in METRICS.items() if rule.column in (num, den)],
+                percentile=rule.percentile,
+                cap=caps.get(rule.column),
+                units=units,
+                capped_units=n,
+                capped_unit_share=n / units if units else None,
+                total_before=float(before),
+                total_after=float(after),
+                capped_share=(before - after) / before if before else None,
+            )
+        )
+    revenue = next((c for c in capping if c.column == "revenue"), None)
+    revenue_capping = None
+    if revenue is not None:
+        where = (
+            f"above the {revenue.percentile:g}th percentile of units with revenue (all arms pooled)"
+            if revenue.percentile is not None
+            else f"above {revenue.cap:g}"
+        )
+        revenue_capping = RevenueCapping(
+            percentile=revenue.percentile or 0.0,
+            cap=revenue.cap,
+            units=units,
+            capped_units=revenue.capped_units,
+            capped_unit_share=revenue.capped_unit_share,
+            revenue_before=revenue.total_before,
+            revenue_after=revenue.total_after,
+            capped_revenue_share=revenue.capped_share,
+            note=(
+                f"Per-unit revenue {where} is capped at it before revenue per unit is tested; the variants' "
+                "revenue shows the uncapped totals. Only the current totals are capped: the daily looks before "
+                "today are not."
+            ),
+        )
+    return Capped(capped, caps, capping, revenue_capping)
 
 
-def _pre_exposure(experiment: Experiment, options: ReportOptions, capping: RevenueCapping | None) -> PreExposure | None:
-    """CUPED's covariate: the units' totals before their first exposure (None: CUPED is off)."""
+def _pre_exposure(experiment: Experiment, options: ReportOptions, caps: dict[str, float]) -> PreExposure | None:
+    """CUPED's covariate: the units' totals before their first exposure, capped alike (None: CUPED is off)."""
     if options.cuped_lookback_days <= 0:
         return None
-    sums = pre_exposure_sums(
-        experiment=experiment, lookback_days=options.cuped_lookback_days, revenue_cap=capping.cap if capping else None
-    )
+    sums = pre_exposure_sums(experiment=experiment, lookback_days=options.cuped_lookback_days, caps=caps)
     return PreExposure(lookback_days=options.cuped_lookback_days, sums=sums)
 
 
@@ -150,17 +189,15 @@ def report_build(
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
                 state = "done"
-    capped, capping = revenue_capped(
-        experiment=experiment, aggregates=aggregates, percentile=options.revenue_cap_percentile
-    )
+    capped = report_capped(experiment=experiment, aggregates=aggregates, options=options)
     report = _report_from(
         experiment=experiment,
         variants=variants,
         live=aggregates,
-        capped_live=capped if capping else None,
-        revenue_capping=capping,
-        uncapped_revenue={k: a.revenue for k, a in aggregates.items()} if capping else None,
-        pre_exposure=_pre_exposure(experiment, options, capping) if has_units else None,
+        capped_live=capped.aggregates if capped.caps else None,
+        revenue_capping=capped.revenue_capping,
+        capping=capped.capping,
+        pre_exposure=_pre_exposure(experiment, options, capped.caps) if has_units else None,
         snapshots=snapshots,
         options=options,
         now=now,
@@ -279,7 +316,7 @@ def _report_from(
     backfill: Literal["pending", "done"] | None,
     holdout: bool = False,
     revenue_capping: RevenueCapping | None = None,
-    uncapped_revenue: dict[int, float] | None = None,
+    capping: list[Capping] | None = None,
     capped_live: dict[int, VariantAggregates] | None = None,
     pre_exposure: PreExposure | None = None,
 ) -> Report:
@@ -301,7 +338,8 @@ def _report_from(
         units_in_several_variants=units_in_several_variants,
         snapshot_info=_snapshot_info(snapshots, backfill),
         revenue_capping=revenue_capping,
-        uncapped_revenue=uncapped_revenue,
+        capping=capping or [],
+        uncapped=live if capped_live is not None else None,
         pre_exposure=pre_exposure,
     )
 

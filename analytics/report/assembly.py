@@ -18,6 +18,7 @@ from analytics.report.looks import Look
 from analytics.report.metrics import Arms, GroupSequentialPlan, MetricAnalysis, arms_of, metric_analyse, metric_config
 from analytics.report.options import ALL_METRICS, ReportOptions
 from analytics.report.types import (
+    Capping,
     LookSummary,
     MetricResult,
     Plan,
@@ -28,6 +29,7 @@ from analytics.report.types import (
     Srm,
     VariantResult,
 )
+from analytics.selectors import VariantAggregates
 from analytics.stats import sample_size, srm_test
 from analytics.stats.results import finite_or_none
 from experiments.models import Experiment, Variant, VariantCopy
@@ -132,9 +134,9 @@ def _variant_result(
     look: Look,
     analyses: Mapping[str, MetricAnalysis],
     score: Mapping[str, float | None],
-    revenue: float | None = None,
+    uncapped: VariantAggregates | None = None,
 ) -> VariantResult:
-    agg = look.of(variant.pk)
+    agg = uncapped or look.of(variant.pk)
     return VariantResult(
         key=variant.key,
         name=variant.name,
@@ -151,7 +153,7 @@ def _variant_result(
         clicks=int(agg.clicks),
         add_to_carts=int(agg.add_to_carts),
         orders=int(agg.orders),
-        revenue=finite_or_none(agg.revenue if revenue is None else revenue),
+        revenue=finite_or_none(agg.revenue),
         metrics={
             metric: MetricResult(
                 value=analysis.values.get(variant.key),
@@ -188,13 +190,14 @@ def report_assemble(
     units_in_several_variants: int | None = None,
     snapshot_info: SnapshotInfo | None = None,
     revenue_capping: RevenueCapping | None = None,
-    uncapped_revenue: Mapping[int, float] | None = None,
+    capping: Sequence[Capping] = (),
+    uncapped: Mapping[int, VariantAggregates] | None = None,
     pre_exposure: PreExposure | None = None,
 ) -> Report:
     """The report. `looks` are cumulative and oldest first; the last one is the current state.
 
-    With `revenue_capping`, the last look's revenue sums are capped ones; `uncapped_revenue` (variant id ->
-    revenue) is then what the variants' `revenue` shows. With `pre_exposure` (its revenue capped alike), lifts
+    With `capping`, the last look's sums are capped ones; `uncapped` (variant id -> aggregates) is then what
+    the variants' counts and revenue show. With `pre_exposure` (its revenue capped alike), lifts
     are CUPED-adjusted wherever the units' pre-exposure behaviour predicts the metric."""
     guardrail_metrics = [m for m in (experiment.guardrail_metrics or []) if m in ALL_METRICS]
     # The decision needs the primary metric and the guardrails.
@@ -267,8 +270,7 @@ def report_assemble(
         units_in_several_variants=units_in_several_variants,
         srm=srm,
         variants=[
-            _variant_result(v, current, analyses, scores.get(v.pk) or {}, (uncapped_revenue or {}).get(v.pk))
-            for v in ordered
+            _variant_result(v, current, analyses, scores.get(v.pk) or {}, (uncapped or {}).get(v.pk)) for v in ordered
         ],
         decision=decision,
         warnings=_warnings(units_in_several_variants, analyses),
@@ -278,6 +280,7 @@ def report_assemble(
         guardrail_metrics=guardrail_metrics,
         plan=plan,
         revenue_capping=revenue_capping,
+        capping=list(capping),
         cuped=_cuped_summary(pre_exposure, analyses, sum(units.values())),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias, get_args
@@ -25,6 +26,47 @@ SEGMENTS: tuple[str, ...] = get_args(Segment)
 MAX_CUPED_LOOKBACK = 90
 
 
+CAPPABLE_COLUMNS = ("revenue", "orders", "add_to_carts", "clicks", "impressions")
+
+
+@dataclass(frozen=True)
+class CapRule:
+    """Winsorisation of one per-unit total: at a percentile of its non-zero values (all arms pooled), or at an
+    absolute value. It applies to every metric that reads the column."""
+
+    column: str
+    percentile: float | None = None
+    absolute: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.column not in CAPPABLE_COLUMNS:
+            raise ValueError(f"caps: unknown column {self.column!r} (one of {', '.join(CAPPABLE_COLUMNS)})")
+        if (self.percentile is None) == (self.absolute is None):
+            raise ValueError(f"caps: {self.column} needs a percentile or an absolute cap")
+        if self.percentile is not None and not 0 < self.percentile <= 100:
+            raise ValueError(f"caps: {self.column}'s percentile must lie in (0, 100]")
+        if self.absolute is not None and not self.absolute > 0:
+            raise ValueError(f"caps: {self.column}'s absolute cap must be positive")
+
+
+def cap_rules_parse(text: str) -> tuple[CapRule, ...]:
+    """`orders:p99.5, clicks:40`: per column, `pNN` caps at the NNth percentile, a number at that value."""
+    rules: dict[str, CapRule] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        column, _, rule = (piece.strip() for piece in item.partition(":"))
+        try:
+            value = float(rule[1:] if rule.lower().startswith("p") else rule)
+        except ValueError:
+            raise ValueError(f"caps: {item!r} is not column:pNN or column:number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"caps: {item!r} is not finite")
+        percentile = rule.lower().startswith("p")
+        rules[column] = CapRule(
+            column, percentile=value if percentile else None, absolute=None if percentile else value
+        )
+    return tuple(rules.values())
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """How the report analyses the data; empty values take the `COPYLIFT_REPORT_*` settings (the
@@ -38,6 +80,7 @@ class ReportOptions:
     revenue_cap_percentile: float = -1.0  # < 0: the setting; 0: no capping
     segment: str = ""  # a unit attribute to break every metric down by; empty: none
     cuped_lookback_days: int = -1  # < 0: the setting; 0: no CUPED
+    caps: str | None = None  # None: COPYLIFT_REPORT_CAPS; "column:pNN|number, …" (revenue's overrides the percentile)
 
     def __post_init__(self) -> None:
         defaults = {
@@ -56,6 +99,9 @@ class ReportOptions:
             raise ValueError(f"cuped_lookback_days must be a whole number of days from 0 (off) to {MAX_CUPED_LOOKBACK}")
         if not 0 <= self.revenue_cap_percentile <= 100:
             raise ValueError("revenue_cap_percentile must lie in [0, 100]")
+        if self.caps is None:
+            object.__setattr__(self, "caps", settings.COPYLIFT_REPORT_CAPS)
+        self.cap_rules  # noqa: B018 - parse now: a bad rule is the caller's error, not the report's
         if self.sequential_method not in SEQUENTIAL_METHODS:
             raise ValueError(f"sequential_method must be one of {', '.join(SEQUENTIAL_METHODS)}")
         if self.correction and self.correction not in CORRECTIONS:
@@ -64,6 +110,15 @@ class ReportOptions:
             raise ValueError(f"segment must be one of {', '.join(SEGMENTS)}")
         if not 0 < self.minimum_lift < 1:
             raise ValueError("minimum_lift must lie strictly between 0 and 1")
+
+    @property
+    def cap_rules(self) -> tuple[CapRule, ...]:
+        """The caps: revenue at `revenue_cap_percentile` (0: none), then `caps`, whose rules win per column."""
+        rules = {}
+        if self.revenue_cap_percentile > 0:
+            rules["revenue"] = CapRule("revenue", percentile=self.revenue_cap_percentile)
+        rules.update({rule.column: rule for rule in cap_rules_parse(self.caps or "")})
+        return tuple(rules.values())
 
     def planned(self, experiment: Experiment) -> ReportOptions:
         """These options with the experiment's pre-registered correction where none was asked for:

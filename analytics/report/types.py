@@ -266,6 +266,22 @@ class RevenueCapping(JsonType):
 
 
 @frozen
+class Capping(JsonType):
+    """Winsorisation of one per-unit total before the metrics that read it are tested (current totals only)."""
+
+    column: str = spec(description="the per-unit total capped: revenue, orders, add_to_carts, clicks or impressions")
+    metrics: list[str] = spec(description="the metrics that read it")
+    percentile: float | None = spec(description="of the non-zero per-unit totals, all arms pooled (null: absolute)")
+    cap: float | None = spec(description="the threshold (null: no unit has any)")
+    units: int
+    capped_units: int
+    capped_unit_share: float | None
+    total_before: float
+    total_after: float
+    capped_share: float | None = spec(description="share of the column's total removed by the cap")
+
+
+@frozen
 class DataQuality(JsonType):
     """What ingestion kept out of the totals, and any rate that cannot be true."""
 
@@ -316,6 +332,9 @@ class Report(JsonType):
     guardrail_metrics: list[str] = spec(default_factory=list)
     plan: Plan | None = None
     revenue_capping: RevenueCapping | None = None
+    capping: list[Capping] = spec(
+        default_factory=list, description="every capped per-unit total (revenue's is also `revenue_capping`)"
+    )
     data_quality: DataQuality | None = None
     excluded_products: ExcludedProducts | None = spec(default=None, description="catalog experiments only")
     breakdowns: list[Breakdown] = spec(

@@ -88,7 +88,7 @@ def _expected_sums(post: np.ndarray, pre: np.ndarray, cap: float | None = None) 
 
 @pytest.mark.parametrize("cap", [None, 45.0])
 def test_the_covariate_is_each_units_own_events_in_the_window_before_its_first_exposure(seen_before, cap):
-    sums = pre_exposure_sums(experiment=seen_before, lookback_days=LOOKBACK, revenue_cap=cap)
+    sums = pre_exposure_sums(experiment=seen_before, lookback_days=LOOKBACK, caps={"revenue": cap} if cap else None)
     expected = _independent_pre_arrays(seen_before)
     assert set(sums) == set(expected)
     for variant_id, (post, pre) in expected.items():

@@ -222,6 +222,14 @@ REPORT = {
         ),
         "*",
     ),
+    # Added with count capping: every capped per-unit total (here revenue alone, the default).
+    "capping": [
+        {
+            **dict.fromkeys(("column", "metrics", "percentile", "cap", "units", "capped_units"), "*"),
+            **dict.fromkeys(("capped_unit_share", "total_before", "total_after", "capped_share"), "*"),
+            "metrics": "*[]",
+        }
+    ],
     "data_quality": {
         "quarantined_events": "*",
         "quarantined_units": "*",
