@@ -14,7 +14,7 @@ from django.db.models import Case, CharField, Q, Value, When
 
 from analytics.selectors import COLUMNS, PRODUCTS, VariantAggregates, _aggregations
 from experiments.models import Experiment, Variant
-from ingest.models import EventType, UnitTotals
+from ingest.models import EventType, UnitAttributes, UnitTotals
 
 # --- Raw-event scans: the one-off backfill of snapshots, and the benchmark's baseline ---------------------------
 
@@ -218,6 +218,17 @@ def daily_aggregates_from_events(*, experiment: Experiment) -> list[tuple[date, 
 # --- Pre-exposure behaviour: CUPED's covariate ---------------------------------------------------------------------
 
 
+def _capper(caps: Mapping[str, float] | None):
+    """SQL of a per-unit total capped at the report's cap of its column (the caps are our own floats)."""
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"  # SQLite's two-argument min() is scalar
+    caps = dict(caps or {})
+
+    def capped(value: str, column: str) -> str:
+        return f"{least}({value}, {float(caps[column])!r})" if column in caps else value
+
+    return capped
+
+
 def _lookback_start(days: int) -> tuple[str, int | str]:
     """SQL for `u.first_exposure` minus the lookback, and its parameter (one per vendor)."""
     if connection.vendor == "postgresql":
@@ -255,12 +266,7 @@ def pre_exposure_sums(
     """
     start_sql, start_param = _lookback_start(lookback_days)
     per_unit = ", ".join(f"{_FLOAT.format(sql)} AS {name}" for name, sql in _EVENT_TOTALS.items())
-    least = "LEAST" if connection.vendor == "postgresql" else "MIN"  # SQLite's two-argument min() is scalar
-
-    caps = dict(caps or {})
-
-    def capped(value: str, column: str) -> str:
-        return f"{least}({value}, {float(caps[column])!r})" if column in caps else value
+    capped = _capper(caps)
 
     def post(column: str) -> str:
         return capped(f"CAST(t.{column} AS DOUBLE PRECISION)", column)
@@ -290,6 +296,33 @@ def pre_exposure_sums(
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     empty = dict.fromkeys(pre_exposure_columns(), 0.0)
+    result = {row.pop("variant_id"): {**empty, **{k: float(v or 0) for k, v in row.items()}} for row in rows}
+    for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
+        result.setdefault(variant_id, dict(empty))
+    return result
+
+
+def prior_orders_sums(
+    *, experiment: Experiment, caps: Mapping[str, float] | None = None
+) -> dict[int, dict[str, float]]:
+    """Per variant id, over its units that sent `prior_orders` (`ingest.UnitAttributes`; x = their value):
+    `units_with_pre`, `pre_x` (sum x), `sq_pre_x` (sum x²) and `x_<c>_pre_x` (sum of the unit's total of
+    column c here × x, capped as the report caps). A unit that sent none adds zero to each (x = 0)."""
+    capped = _capper(caps)
+    x = "CAST(a.prior_orders AS DOUBLE PRECISION)"
+    terms = [("units_with_pre", "1"), ("pre_x", x), ("sq_pre_x", f"{x} * {x}")]
+    terms += [(f"x_{c}_pre_x", f"{capped(f'CAST(t.{c} AS DOUBLE PRECISION)', c)} * {x}") for c in COLUMNS]
+    select = ", ".join(f"SUM({expression}) AS {name}" for name, expression in terms)
+    sql = (
+        f"SELECT t.variant_id, {select} FROM experiments_unittotals t "  # noqa: S608 - fixed SQL
+        f"JOIN {UnitAttributes._meta.db_table} a ON a.experiment_id = t.experiment_id AND a.unit = t.unit "
+        "WHERE t.experiment_id = %s AND a.prior_orders IS NOT NULL GROUP BY t.variant_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [experiment.pk])
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    empty = dict.fromkeys([name for name, _ in terms], 0.0)
     result = {row.pop("variant_id"): {**empty, **{k: float(v or 0) for k, v in row.items()}} for row in rows}
     for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
         result.setdefault(variant_id, dict(empty))

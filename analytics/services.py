@@ -15,7 +15,7 @@ from typing import Literal
 from django.utils import timezone
 
 from analytics.breakdown_selectors import breakdown_data
-from analytics.event_scans import pre_exposure_sums
+from analytics.event_scans import pre_exposure_sums, prior_orders_sums
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.breakdown_types import ExcludedProducts
@@ -144,6 +144,11 @@ def _pre_exposure(experiment: Experiment, options: ReportOptions, caps: dict[str
     if options.cuped_lookback_days <= 0:
         return None
     sums = pre_exposure_sums(experiment=experiment, lookback_days=options.cuped_lookback_days, caps=caps)
+    if not any(s["units_with_pre"] for s in sums.values()):
+        # None of the platform's own history: the storefront's count of prior orders, where it sends one.
+        by_number = prior_orders_sums(experiment=experiment, caps=caps)
+        if any(s["units_with_pre"] for s in by_number.values()):
+            return PreExposure(lookback_days=options.cuped_lookback_days, sums=by_number, source="prior_orders")
     return PreExposure(lookback_days=options.cuped_lookback_days, sums=sums)
 
 

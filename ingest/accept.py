@@ -96,11 +96,14 @@ ATTRIBUTE_CHOICES: dict[str, tuple[str, ...]] = {
     "visitor": ("new", "returning"),
     "source": ("direct", "search", "social", "email", "paid", "referral", "other"),
 }
-ATTRIBUTES = (*ATTRIBUTE_CHOICES, "country")
+# A number the storefront knows about the visitor from before the experiment: its orders in the shop so far.
+# Reports use it as CUPED's covariate where the platform has none of the unit's own pre-exposure events.
+PRIOR_ORDERS_MAX = 10_000
+ATTRIBUTES = (*ATTRIBUTE_CHOICES, "country", "prior_orders")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-def attributes_parse(event: dict) -> tuple[dict[str, str] | None, dict[str, str]]:
+def attributes_parse(event: dict) -> tuple[dict[str, str | int] | None, dict[str, str]]:
     """The event's `attributes` (None when it sends none) and the errors, keyed `attributes.<name>`."""
     value = event.get("attributes")
     if value is None:
@@ -108,7 +111,7 @@ def attributes_parse(event: dict) -> tuple[dict[str, str] | None, dict[str, str]
     if not isinstance(value, dict):
         return None, {"attributes": f"must be an object with any of {', '.join(ATTRIBUTES)}"}
     errors: dict[str, str] = {}
-    parsed: dict[str, str] = {}
+    parsed: dict[str, str | int] = {}
     for name, item in value.items():
         name = str(name)[:40]
         if name in ATTRIBUTE_CHOICES:
@@ -119,6 +122,11 @@ def attributes_parse(event: dict) -> tuple[dict[str, str] | None, dict[str, str]
         elif name == "country":
             if not isinstance(item, str) or not _COUNTRY.fullmatch(item):
                 errors["attributes.country"] = "must be an ISO 3166-1 alpha-2 code in upper case (e.g. DE)"
+            else:
+                parsed[name] = item
+        elif name == "prior_orders":
+            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= PRIOR_ORDERS_MAX:
+                errors["attributes.prior_orders"] = f"must be a whole number from 0 to {PRIOR_ORDERS_MAX:,}"
             else:
                 parsed[name] = item
         else:

@@ -137,7 +137,7 @@ class QuarantinedEventAdmin(admin.ModelAdmin):
 class UnitAttributesAdmin(admin.ModelAdmin):
     """What storefronts said about each unit (its first event with attributes): the report's segments."""
 
-    list_display = ("unit", "experiment", "device", "visitor", "source", "country", "created_at")
+    list_display = ("unit", "experiment", "device", "visitor", "source", "country", "prior_orders", "created_at")
     list_filter = ("experiment", "device", "visitor", "source")
     search_fields = ("unit", "country")
     readonly_fields = [f.name for f in UnitAttributes._meta.fields]

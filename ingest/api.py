@@ -14,7 +14,14 @@ from abplatform.api_errors import ERROR_SCHEMA
 from abplatform.clientip import client_ip
 from abplatform.jsonbody import JSONBodyError, json_loads_limited
 from experiments.models import UNIT_MAX_LENGTH
-from ingest.accept import ATTRIBUTE_CHOICES, EVENT_TYPES, MAX_REVENUE, BrokerUnavailable, events_accept
+from ingest.accept import (
+    ATTRIBUTE_CHOICES,
+    EVENT_TYPES,
+    MAX_REVENUE,
+    PRIOR_ORDERS_MAX,
+    BrokerUnavailable,
+    events_accept,
+)
 from ingest.ratelimit import rate_limit_check, rate_limit_check_ip
 from ingest.writekeys import write_key_scope
 
@@ -30,10 +37,16 @@ EVENT_SCHEMA = {
         "variant": {"type": "string", "nullable": True},
         "attributes": {
             "type": "object",
-            "description": "the unit's segments, kept from its first event that sends them",
+            "description": "the unit's segments and prior orders, kept from its first event that sends them",
             "properties": {
                 **{name: {"type": "string", "enum": list(values)} for name, values in ATTRIBUTE_CHOICES.items()},
                 "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                "prior_orders": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": PRIOR_ORDERS_MAX,
+                    "description": "the visitor's orders in the shop before: CUPED's covariate where none other",
+                },
             },
             "additionalProperties": False,
         },

@@ -160,6 +160,9 @@ class UnitAttributes(models.Model):
     visitor = models.CharField(max_length=9, blank=True, choices=Visitor.choices)
     source = models.CharField(max_length=8, blank=True, choices=Source.choices)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, upper case.")
+    prior_orders = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The visitor's orders before, as the storefront counts them (a covariate)."
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -106,7 +106,7 @@ def events_store(
 
 def _attributes_keep(attributes: list[list], received_at: datetime) -> None:
     """One row per (experiment, unit): the batch's first attributes of each unit, unless it has a row already."""
-    first: dict[tuple[int, str], dict[str, str]] = {}
+    first: dict[tuple[int, str], dict[str, str | int]] = {}
     for experiment_id, unit, values in attributes:
         first.setdefault((int(experiment_id), str(unit)), values)
     UnitAttributes.objects.bulk_create(
@@ -116,6 +116,7 @@ def _attributes_keep(attributes: list[list], received_at: datetime) -> None:
                 unit=unit,
                 created_at=received_at,
                 **{name: values.get(name, "") for name in ("device", "visitor", "source", "country")},
+                prior_orders=values.get("prior_orders"),
             )
             for (experiment_id, unit), values in first.items()
         ],

@@ -15,7 +15,15 @@ from analytics.report.cuped import CupedSummary, PreExposure
 from analytics.report.decision import days_between, decide
 from analytics.report.format import METRIC_LABELS
 from analytics.report.looks import Look
-from analytics.report.metrics import Arms, GroupSequentialPlan, MetricAnalysis, arms_of, metric_analyse, metric_config
+from analytics.report.metrics import (
+    BALANCE_ALPHA,
+    Arms,
+    GroupSequentialPlan,
+    MetricAnalysis,
+    arms_of,
+    metric_analyse,
+    metric_config,
+)
 from analytics.report.options import ALL_METRICS, ReportOptions
 from analytics.report.types import (
     Capping,
@@ -174,6 +182,11 @@ def _warnings(units_in_several_variants: int | None, analyses: Mapping[str, Metr
     for metric, analysis in analyses.items():
         if analysis.error:
             warnings.append(f"{METRIC_LABELS[metric]}: {analysis.error}")
+        for key in analysis.cuped_imbalanced:
+            warnings.append(
+                f"{METRIC_LABELS[metric]}, {key}: CUPED's covariate differs between the arms before exposure "
+                "(the storefront may be sending arm-dependent data); the lift is left unadjusted."
+            )
     return warnings
 
 
@@ -291,19 +304,31 @@ def _cuped_summary(
     if pre_exposure is None:
         return None
     adjusted = [metric for metric, analysis in analyses.items() if analysis.cuped]
+    imbalanced = [f"{key}: {metric}" for metric, analysis in analyses.items() for key in analysis.cuped_imbalanced]
     with_data = pre_exposure.units_with_data
+    by_events = pre_exposure.source == "events"
     if adjusted:
+        covariate = (
+            f"each unit's same metric over the {pre_exposure.lookback_days} days before its first exposure (its "
+            "events in other experiments)"
+            if by_events
+            else "the visitor's prior orders as the storefront sent them (no unit has events before its exposure)"
+        )
         note = (
-            f"Lifts of {', '.join(METRIC_LABELS[m] for m in adjusted)} are CUPED-adjusted: the covariate is each "
-            f"unit's same metric over the {pre_exposure.lookback_days} days before its first exposure (its events "
-            "in other experiments), theta pooled over both arms. `unadjusted` beside each lift shows the plain one."
+            f"Lifts of {', '.join(METRIC_LABELS[m] for m in adjusted)} are CUPED-adjusted: the covariate is "
+            f"{covariate}, theta pooled over both arms. `unadjusted` beside each lift shows the plain one."
         )
     elif with_data:
-        note = "The units' pre-exposure behaviour does not vary enough to adjust any lift: lifts are unadjusted."
+        note = "The covariate does not vary enough to adjust any lift: lifts are unadjusted."
     else:
         note = (
-            f"No unit has events in the {pre_exposure.lookback_days} days before its first exposure: "
-            "lifts are unadjusted."
+            f"No unit has events in the {pre_exposure.lookback_days} days before its first exposure, nor sent "
+            "prior_orders: lifts are unadjusted."
+        )
+    if imbalanced:
+        note += (
+            f" Left unadjusted because the covariate's mean differs between the arms (p < {BALANCE_ALPHA:g}), "
+            f"which an honest pre-exposure covariate cannot do: {', '.join(imbalanced)}."
         )
     return CupedSummary(
         lookback_days=pre_exposure.lookback_days,
@@ -311,6 +336,8 @@ def _cuped_summary(
         units_with_pre_exposure_data=with_data,
         metrics=adjusted,
         note=note,
+        covariate=pre_exposure.source,
+        imbalanced=imbalanced,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from analytics.report.base import Interval, JsonType, frozen
 from analytics.report.jsonform import spec
@@ -51,9 +52,19 @@ class CupedSummary(JsonType):
 
     lookback_days: int
     units: int
-    units_with_pre_exposure_data: int = spec(description="units with any event in the window (other experiments)")
+    units_with_pre_exposure_data: int = spec(
+        description="units with the covariate: any event in the window (other experiments), or prior_orders sent"
+    )
     metrics: list[str] = spec(description="metrics whose lift is CUPED-adjusted")
     note: str
+    covariate: Literal["events", "prior_orders"] = spec(
+        default="events",
+        description="events: each metric before the first exposure; prior_orders: the storefront's count",
+    )
+    imbalanced: list[str] = spec(
+        default_factory=list,
+        description="`variant: metric` left unadjusted: the covariate's mean differs between the arms (p < 0.001)",
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class PreExposure:
 
     lookback_days: int
     sums: Mapping[int, Mapping[str, float]]
+    # events: `analytics.event_scans.pre_exposure_sums`; prior_orders: `prior_orders_sums` (one number per unit,
+    # the covariate of every metric: x for a mean, the ratio x / 1 for a ratio metric).
+    source: Literal["events", "prior_orders"] = "events"
 
     @property
     def units_with_data(self) -> int:
@@ -72,8 +86,9 @@ class PreExposure:
         """Per variant id: the metric's regression-adjusted statistic, from the `current` sums of the experiment
         (the report's last look, revenue capped alike) and the covariate's (the same metric, pre-exposure)."""
         numerator, denominator = METRICS[metric]
+        build = _adjusted if self.source == "events" else _adjusted_by_number
         return {
-            key: _adjusted(current[key].as_dict(), self.sums[key], numerator, denominator)
+            key: build(current[key].as_dict(), self.sums[key], numerator, denominator)
             for key in self.sums
             if key in current
         }
@@ -113,4 +128,39 @@ def _adjusted(
         m_b_sum_of_products=pre[f"x_{m}_pre_{d}"],
         d_a_sum_of_products=pre[f"x_{d}_pre_{m}"],
         d_b_sum_of_products=pre[f"x_{d}_pre_{d}"],
+    )
+
+
+def _adjusted_by_number(
+    post: Mapping[str, float], pre: Mapping[str, float], numerator: str, denominator: str | None
+) -> AdjustedStatistic:
+    """The metric adjusted by one number per unit (x, 0 where unknown): for a ratio metric m / d, the
+    covariate is the ratio x / 1, whose influence function is x minus its mean."""
+    n = int(post["units"])
+    x = SampleMeanStatistic(n=n, sum=pre["pre_x"], sum_squares=pre["sq_pre_x"])
+    if denominator is None:
+        return RegressionAdjustedStatistic(
+            n=n,
+            post=SampleMeanStatistic(n=n, sum=post[numerator], sum_squares=post[f"sq_{numerator}"]),
+            pre=x,
+            post_pre_sum_of_products=pre[f"x_{numerator}_pre_x"],
+        )
+    m, d = numerator, denominator
+    return RegressionAdjustedRatioStatistic(
+        n=n,
+        post=RatioStatistic(
+            n=n,
+            m_sum=post[m],
+            m_sum_squares=post[f"sq_{m}"],
+            d_sum=post[d],
+            d_sum_squares=post[f"sq_{d}"],
+            m_d_sum_of_products=post[f"x_{m}_{d}"],
+        ),
+        pre=RatioStatistic(
+            n=n, m_sum=x.sum, m_sum_squares=x.sum_squares, d_sum=n, d_sum_squares=n, m_d_sum_of_products=x.sum
+        ),
+        m_a_sum_of_products=pre[f"x_{m}_pre_x"],
+        m_b_sum_of_products=post[m],
+        d_a_sum_of_products=pre[f"x_{d}_pre_x"],
+        d_b_sum_of_products=post[d],
     )

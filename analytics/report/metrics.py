@@ -24,7 +24,7 @@ from analytics.stats import (
 )
 from analytics.stats.bayesian import BayesianResult, bayesian_test
 from analytics.stats.cuped import AdjustedStatistic, RegressionAdjustedResult, regression_adjusted_test
-from analytics.stats.frequentist import FixedHorizonResult, LiftEstimate
+from analytics.stats.frequentist import FixedHorizonResult, LiftEstimate, fixed_horizon_test
 from analytics.stats.results import finite_or_none
 from analytics.stats.statistics import Statistic
 from experiments.models import Experiment, Variant
@@ -59,6 +59,7 @@ class MetricAnalysis:
     error: str | None
     per_look: list[dict[str, LookLift]]  # one entry per look, oldest first: treatment key -> lift then
     settings: MetricSettings | None = None
+    cuped_imbalanced: tuple[str, ...] = ()  # treatments left unadjusted: the covariate is out of balance
 
     @property
     def cuped(self) -> bool:
@@ -127,22 +128,36 @@ def _path(
     return sequential_path(pairs, config, final_lift=lift)
 
 
+# A covariate whose mean differs between the arms this much is not a pre-exposure quantity independent of
+# the assignment (a storefront that sends arm-dependent attributes, or forged earlier events): adjusting by
+# it would move the lift, so the metric stays unadjusted and the report says so.
+BALANCE_ALPHA = 0.001
+
+
 def _cuped_tests(
     adjusted: Mapping[int, AdjustedStatistic] | None, arms: Arms, config: StatsConfig
-) -> dict[str, RegressionAdjustedResult]:
+) -> tuple[dict[str, RegressionAdjustedResult], list[str]]:
     """Treatment key -> the CUPED test, for the treatments whose covariate did adjust the lift (left out, with
-    the unadjusted lift: no covariate, no spread in it so theta = 0, or an adjusted test that failed)."""
+    the unadjusted lift: no covariate, no spread in it so theta = 0, an adjusted test that failed, or a
+    covariate out of balance between the arms), and the keys of the treatments left out for imbalance."""
     if not adjusted or arms.control.pk not in adjusted:
-        return {}
+        return {}, []
     control = adjusted[arms.control.pk]
-    tests = {}
+    balance_config = replace(config, difference_type="absolute")
+    tests, imbalanced = {}, []
     for variant in arms.treatments:
         if variant.pk not in adjusted:
             continue
-        result = regression_adjusted_test(control, adjusted[variant.pk], config)
-        if result.error is None and result.theta and result.adjusted.error is None:
-            tests[variant.key] = result
-    return tests
+        treatment = adjusted[variant.pk]
+        result = regression_adjusted_test(control, treatment, config)
+        if result.error is not None or not result.theta or result.adjusted.error is not None:
+            continue
+        balance = fixed_horizon_test(control.pre, treatment.pre, balance_config)
+        if balance.p_value is not None and balance.p_value < BALANCE_ALPHA:
+            imbalanced.append(variant.key)
+            continue
+        tests[variant.key] = result
+    return tests, imbalanced
 
 
 def _cuped_bayesian(test: RegressionAdjustedResult, control: Statistic, config: StatsConfig) -> BayesianResult:
@@ -211,7 +226,7 @@ def metric_analyse(
     )
     values = {arms.control.key: analysis.control.mean}
     values.update({summary.name: summary.mean for summary in analysis.treatments})
-    cuped = _cuped_tests(adjusted, arms, config)
+    cuped, cuped_imbalanced = _cuped_tests(adjusted, arms, config)
     fixed_by_key = {
         variant.key: cuped[variant.key].adjusted if variant.key in cuped else comparison.fixed
         for variant, comparison in zip(arms.treatments, analysis.comparisons, strict=True)
@@ -307,4 +322,5 @@ def metric_analyse(
         error=analysis.error,
         per_look=timeline,
         settings=MetricSettings(scale=scale, scale_note=scale_note, msprt_tau=tau, guardrail=guardrail),
+        cuped_imbalanced=tuple(cuped_imbalanced),
     )

@@ -226,3 +226,63 @@ def test_chance_to_beat_control_reads_the_adjusted_lift(seen_before):
     expected = bayesian_test(stat, stat, StatsConfig(alpha=seen_before.alpha), lift=(lift.relative, se))
     assert lift.chance_to_beat_control == pytest.approx(expected.chance_to_beat_control, rel=1e-3)
     assert lift.chance_to_beat_control != plain.treatments[0].metrics["ctr"].lift.chance_to_beat_control
+
+
+def _prior_orders(experiment, *, shift_for: str | None = None) -> dict[str, int]:
+    """Every second unit sends its prior orders: a Poisson count of mean 2 × its keenness (the same keenness
+    that drives its behaviour here); `shift_for`: that arm's units claim 5 more (arm-dependent, forged)."""
+    from ingest.models import UnitAttributes
+    from simulator.traffic import visitor_propensity
+
+    rng = np.random.default_rng(9)
+    rows, values = [], {}
+    for unit, variant_key in UnitTotals.objects.filter(experiment=experiment).values_list("unit", "variant__key"):
+        if rng.random() < 0.5:
+            continue
+        value = int(rng.poisson(2.0 * visitor_propensity(unit, 1.0))) + (5 if variant_key == shift_for else 0)
+        values[unit] = value
+        rows.append(UnitAttributes(experiment=experiment, unit=unit, prior_orders=value, created_at=timezone.now()))
+    UnitAttributes.objects.bulk_create(rows)
+    return values
+
+
+@pytest.fixture
+def keen_visitors(two_arm):
+    traffic(two_arm, units=3000, days=14, seed=6, visitor_spread=1.0, truths={"llm-l060": Truth(0.10, 0.045)})
+    return two_arm
+
+
+def test_prior_orders_are_the_covariate_where_no_unit_was_seen_before(keen_visitors):
+    values = _prior_orders(keen_visitors)
+    report = services.report_build(experiment=keen_visitors, backfill="never")
+    assert report.cuped.covariate == "prior_orders" and report.cuped.units_with_pre_exposure_data == len(values)
+    assert {"ctr", "cvr", "orders_per_unit"} <= set(report.cuped.metrics) and not report.cuped.imbalanced
+    assert "prior orders" in report.cuped.note
+    # The engine on units computed here: CTR's covariate is the ratio x / 1 (x = 0 where none was sent).
+    arrays: dict[str, tuple[list, list, list]] = {}
+    for unit, key, clicks, impressions in UnitTotals.objects.filter(experiment=keen_visitors).values_list(
+        "unit", "variant__key", "clicks", "impressions"
+    ):
+        m, d, x = arrays.setdefault(key, ([], [], []))
+        m.append(clicks), d.append(impressions), x.append(values.get(unit, 0))
+
+    def stat(key):
+        m, d, x = arrays[key]
+        return RegressionAdjustedRatioStatistic.from_units(m, d, x, [1.0] * len(x))
+
+    expected = regression_adjusted_test(stat("control"), stat("llm-l060"), StatsConfig(alpha=keen_visitors.alpha))
+    lift = report.treatments[0].metrics["ctr"].lift
+    assert lift.relative == pytest.approx(expected.adjusted.relative.estimate, rel=1e-9)
+    assert lift.p_value == pytest.approx(expected.adjusted.p_value, rel=1e-9)
+    assert lift.cuped.variance_reduction == pytest.approx(expected.variance_reduction, rel=1e-9)
+    assert lift.cuped.variance_reduction > 0.01
+
+
+def test_a_covariate_out_of_balance_between_arms_is_not_used(keen_visitors):
+    _prior_orders(keen_visitors, shift_for="llm-l060")
+    report = services.report_build(experiment=keen_visitors, backfill="never")
+    assert report.cuped.covariate == "prior_orders"
+    assert "llm-l060: ctr" in report.cuped.imbalanced and "ctr" not in report.cuped.metrics
+    lift = report.treatments[0].metrics["ctr"].lift
+    assert lift.cuped is None and lift.unadjusted is None
+    assert any("CUPED's covariate differs between the arms" in w for w in report.warnings)

@@ -241,7 +241,10 @@ REPORT = {
     "breakdowns": "*[]",
     "novelty": NOVELTY,
     # Added with CUPED: the covariate's lookback and coverage (this traffic has no pre-exposure events).
-    "cuped": {"lookback_days": "*", "units": "*", "units_with_pre_exposure_data": "*", "metrics": "*[]", "note": "*"},
+    "cuped": {
+        **{"lookback_days": "*", "units": "*", "units_with_pre_exposure_data": "*", "metrics": "*[]", "note": "*"},
+        **{"covariate": "*", "imbalanced": "*[]"},
+    },
 }
 # A CUPED-adjusted lift (tests/analytics/test_cuped_report.py): the unadjusted numbers and the adjustment.
 UNADJUSTED_LIFT = {

@@ -30,6 +30,22 @@ def test_attributes_are_stored_once_per_unit_and_experiment(running, write_key):
     assert (rows["bob"].device, rows["bob"].country) == ("", "FR")
     _post(_client(key), [_event(4, unit="alice", attributes={"device": "tablet"})])
     assert UnitAttributes.objects.get(unit="alice").device == "mobile"
+    assert rows["alice"].prior_orders is None
+
+
+def test_prior_orders_are_kept_with_the_first_attributes(running, write_key):  # noqa: F811
+    _, key = write_key
+    response = _post(
+        _client(key),
+        [
+            _event(0, unit="dave", attributes={"device": "mobile", "prior_orders": 7}),
+            _event(1, unit="dave", attributes={"prior_orders": 9}),  # the first one stands
+            _event(2, unit="erin", attributes={"prior_orders": 0}),
+        ],
+    )
+    assert response.status_code == 202 and response.json()["accepted"] == 3
+    rows = {a.unit: a for a in UnitAttributes.objects.all()}
+    assert (rows["dave"].prior_orders, rows["dave"].device, rows["erin"].prior_orders) == (7, "mobile", 0)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +58,16 @@ def test_attributes_are_stored_once_per_unit_and_experiment(running, write_key):
         ({"source": "tv"}, "attributes.source", "one of direct, search, social, email, paid, referral, other"),
         ({"country": "de"}, "attributes.country", "ISO 3166-1 alpha-2"),
         ({"country": "DEU"}, "attributes.country", "ISO 3166-1 alpha-2"),
-        ({"plan": "gold"}, "attributes.plan", "unknown attribute; known: device, visitor, source, country"),
+        (
+            {"plan": "gold"},
+            "attributes.plan",
+            "unknown attribute; known: device, visitor, source, country, prior_orders",
+        ),
+        ({"prior_orders": -1}, "attributes.prior_orders", "whole number from 0 to 10,000"),
+        ({"prior_orders": 10_001}, "attributes.prior_orders", "whole number from 0 to 10,000"),
+        ({"prior_orders": "3"}, "attributes.prior_orders", "whole number"),
+        ({"prior_orders": 2.5}, "attributes.prior_orders", "whole number"),
+        ({"prior_orders": True}, "attributes.prior_orders", "whole number"),
     ],
 )
 def test_a_bad_attribute_refuses_the_event_naming_field_and_reason(running, write_key, attributes, field, reason):  # noqa: F811
