@@ -413,6 +413,10 @@ TASTE_WORDS = (
     r"scrumptious", r"savou?r(?:y|s|ed|ing)?", r"juicy", r"eat(?:s|ing)?", r"edible", r"bite-?sized?", r"breakfast",
     r"lunch(?:es)?", r"dinners?", r"snack(?:s|ing)?", r"recipes?", r"calories", r"sip(?:s|ping)?", r"drink(?:s|ing)?",
     r"sugary", r"chocolat(?:e|ey)", r"cheesy", r"crunchy",
+    # Eating verbs and phrases: "bite into" a beanie describes food.
+    r"bit(?:e|es|ing) into", r"take a bite", r"every bite", r"bite of (?:it|this|these)", r"chew(?:y|s|ed|ing)?",
+    r"munch(?:y|es|ed|ing)?", r"nibbl(?:e|es|ed|ing)", r"gulp(?:s|ed|ing)?", r"slurp(?:s|ed|ing)?", r"mouthfuls?",
+    r"taste ?buds", r"appeti(?:te|sing|zing)", r"gourmet", r"foodies?", r"sweet tooth",
 )  # fmt: skip
 
 CHAT_ARTEFACTS = (

@@ -541,6 +541,9 @@ def test_an_attribute_key_names_its_value():
         (SCALE, "A kitchen scale with a stainless steel display.", "misattributed_claim"),
         (SCALE, "A digital kitchen scale with 5 kg precision.", "misattributed_claim"),
         (EARBUDS, "True wireless earbuds with 32 hours of battery life.", "misattributed_claim"),
+        (BEANIE, "A merino beanie you can wrap like a burqa.", "off_topic_product"),
+        (TEE, "An organic cotton tee that doubles as a kimono.", "off_topic_product"),
+        (BEANIE, "Bite into winter with a merino beanie.", "not_food"),
     ],
 )
 def test_each_new_rule_names_its_finding(product, text, code) -> None:
@@ -564,6 +567,8 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (PARKA, "A hooded parka with a recycled polyester shell and 650-fill recycled down."),
         (SCALE, "A digital kitchen scale with 5 kg capacity and 1 g precision on a stainless steel platform."),
         (EARBUDS, "Up to 8 hours of playback per charge and 32 hours in total with the case."),
+        (BEANIE, "A rib-knit merino beanie with a fold-over cuff. Wear it with your favourite scarf."),
+        (CRISPS, "Bite into baked lentil crisps seasoned with sea salt."),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
