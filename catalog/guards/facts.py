@@ -358,6 +358,13 @@ def type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
     return pattern, form_group
 
 
+@lru_cache(maxsize=1)
+def type_stems() -> frozenset[str]:
+    """Stems of every product-type word ("beanie", "scale"): naming the kind is no fact about it."""
+    _, form_group = type_pattern()
+    return frozenset(_stem(w) for form in form_group for w in re.split(r"[\s-]+", form))
+
+
 def own_type_groups(text: str) -> frozenset[int]:
     pattern, form_group = type_pattern()
     return frozenset(form_group[m.group(1).lower()] for m in pattern.finditer(text))

@@ -430,17 +430,18 @@ def test_publishability_findings(text: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("product", "text"),
     [
-        "Six 30 g bags of baked lentil crisps. Add a six-pack to your cart.",
-        "Soft, never itchy, and easy to wash. Order yours today.",
-        "Bake with precision: this scale measures to the gram.",
-        "Yours for $4.49.",
-        "Read by the pool: the screen is glare-free. Shop now!",
+        (CRISPS, "Six 30 g bags of baked lentil crisps. Add a six-pack to your cart."),
+        (TEE, "Soft organic cotton jersey, never itchy, and easy to wash. Order yours today."),
+        (SCALE, "Bake with precision: this scale measures to the gram."),
+        (CRISPS, "Yours for $4.49."),
+        (WATCH, "Read by the pool: the AMOLED display is glare-free. Shop now!"),
     ],
 )
-def test_publishable_copy_passes(text: str) -> None:
-    assert publishable_check(text, fact_index(CRISPS)) == ()
+def test_publishable_copy_passes(product: ProductFacts, text: str) -> None:
+    # each text with its own product: "says nothing" judges the copy against that product's data
+    assert publishable_check(text, fact_index(product)) == ()
 
 
 # --- entry point and template writer ---------------------------------------------------------------
@@ -544,6 +545,11 @@ def test_an_attribute_key_names_its_value():
         (BEANIE, "A merino beanie you can wrap like a burqa.", "off_topic_product"),
         (TEE, "An organic cotton tee that doubles as a kimono.", "off_topic_product"),
         (BEANIE, "Bite into winter with a merino beanie.", "not_food"),
+        (
+            SCALE,
+            "With the Digital Kitchen Scale, you'll find everything you need to make shopping fun and exciting.",
+            "vacuous",
+        ),
     ],
 )
 def test_each_new_rule_names_its_finding(product, text, code) -> None:
@@ -569,6 +575,7 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (EARBUDS, "Up to 8 hours of playback per charge and 32 hours in total with the case."),
         (BEANIE, "A rib-knit merino beanie with a fold-over cuff. Wear it with your favourite scarf."),
         (CRISPS, "Bite into baked lentil crisps seasoned with sea salt."),
+        (SCALE, "The Digital Kitchen Scale weighs up to 5 kg in 1 g steps on a stainless steel platform."),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
