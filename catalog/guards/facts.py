@@ -306,36 +306,58 @@ def _material_attribution(facts: ProductFacts) -> tuple[dict[str, frozenset[str]
 
 @dataclass(frozen=True)
 class FigureLabel:
-    """A figure of the data with the words of the attribute it belongs to: capacity 5 kg."""
+    """A figure of the data with the words of what it counts or measures: capacity 5 kg, four
+    gigabit Ethernet ports."""
 
     words: frozenset[str]
     dim: str
     value: float
     surface: str
+    name: str  # the words in their order, for messages
+
+
+_LABEL_STOP = re.compile(r"[\d,;:.!?]|\b(?:and|with|plus|or)\b")
+
+
+def label_after(text: str) -> tuple[list[str], str]:
+    """What a figure is of, from the text right after it: up to three words before the next
+    figure, comma or connective ("32 hours of battery life" -> battery, life), and that text."""
+    after = _LABEL_STOP.split(normalise(text), maxsplit=1)[0]
+    return [w for w in re.findall(r"[a-z]+", after) if w not in lexicon.STOPWORDS][:3], after
 
 
 def _figure_labels(facts: ProductFacts) -> tuple[FigureLabel, ...]:
-    """The data's measured figures by attribute (`capacity_kg: 5` -> {capacity}: 5000 g); counts and
-    prices are left out (a count of "ports" is stated in too many ways to attribute)."""
+    """The data's figures by what they are of: attributes (`capacity_kg: 5` -> capacity 5000 g,
+    `lan_ports: 4` -> lan ports 4) and the description's counts with the words after them ("four
+    gigabit Ethernet ports")."""
     labels: list[FigureLabel] = []
     for key, value in facts.attributes.items():
         parts = key.lower().split("_")
         unit = _key_unit(key)
         # the words before the unit name the attribute: calcium_mg_per_100ml -> {calcium}
         cut = max((i for i, p in enumerate(parts) if p in _KEY_UNITS), default=len(parts))
-        words = frozenset(p for p in parts[:cut] if p.isalpha() and p not in lexicon.STOPWORDS)
-        if not words:
+        named = [p for p in parts[:cut] if p.isalpha() and p not in lexicon.STOPWORDS]
+        if not named:
             continue
+        words, name = frozenset(named), " ".join(named)
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(item, bool) or item is None:
                 continue
-            if isinstance(item, (int, float)) and unit:
-                dim, factor = lexicon.UNITS[unit]
-                labels.append(FigureLabel(words, dim, float(item) * factor, f"{item:g} {unit}"))
+            if isinstance(item, (int, float)):
+                if unit:
+                    dim, factor = lexicon.UNITS[unit]
+                    labels.append(FigureLabel(words, dim, float(item) * factor, f"{item:g} {unit}", name))
+                elif not isinstance(value, (list, tuple)):
+                    labels.append(FigureLabel(words, COUNT, float(item), f"{item:g}", name))
             elif isinstance(item, str):
                 for fig in find_figures(item, data=True):
                     if fig.dim != COUNT:
-                        labels.append(FigureLabel(words, fig.dim, fig.value, fig.surface))
+                        labels.append(FigureLabel(words, fig.dim, fig.value, fig.surface, name))
+    for fig in find_figures(facts.description, data=True):
+        if fig.dim == COUNT:
+            named, _ = label_after(facts.description[fig.end :])
+            if named:
+                labels.append(FigureLabel(frozenset(named), COUNT, fig.value, fig.surface, " ".join(named)))
     return tuple(labels)
 
 

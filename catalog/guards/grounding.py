@@ -56,6 +56,7 @@ from catalog.guards.facts import (
     find_standards,
     fold,
     is_ordinary,
+    label_after,
     material_mentions,
     normalise,
     size_rank,
@@ -101,6 +102,12 @@ _INGREDIENT = re.compile(
 )
 _SIZE_SINGLE = re.compile(r"\b(XXS|XS|XXXL|XXL|XL|[2-5]XL)\b|(?i:\bsizes?\s)(S|M|L)\b")
 _ONE_SIZE = re.compile(r"\bone[- ]size\b", re.IGNORECASE)
+# A choice of sizes is a claim too: a one-size beanie does not "come in a variety of sizes".
+_SIZE_CHOICE = re.compile(
+    r"\b(?:(?:wide |full |great )?(?:variety|range|choice|selection) of (?:different )?sizes|(?:different|several|"
+    r"multiple|many|all|various|every) sizes|sizes? (?:for|to fit) (?:everyone|everybody|all)|comes? in \w+ sizes)\b",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&-]*[A-Za-z0-9]|[A-Za-z]")
 _BRAND_SET = frozenset(lexicon.KNOWN_BRANDS)
 COINED_MIN_LETTERS = 14  # shorter unknown openers are too often real words the vocabulary lacks ("Compatible")
@@ -194,6 +201,10 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
         add(Claim("size", m.group(0), m.start(), m.end(), ok))
     for m in _ONE_SIZE.finditer(text):
         add(Claim("size", m.group(0), m.start(), m.end(), index.mentions(r"one size")))
+    for m in _SIZE_CHOICE.finditer(text):
+        one_size = index.mentions(r"one size")
+        ok = index.mentions(r"\bsizes?\b") and not one_size
+        add(Claim("size", m.group(0), m.start(), m.end(), ok, "one size" if one_size else ""))
 
     for claim in _figure_claims(masked, index, taken):
         add(claim)
@@ -229,7 +240,6 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
 
 _SENTENCE_SPAN = re.compile(r"[^.!?]+[.!?]*")
 _LABEL_BEFORE = re.compile(r"([a-z]+(?: [a-z]+)?) (?:of|is|:) (?:up to |about |just |only |a )?$")
-_LABEL_STOP = re.compile(r"[\d,;:]|\b(?:and|with|plus|or)\b")
 
 
 def _same_value(known: float, value: float) -> bool:
@@ -237,26 +247,39 @@ def _same_value(known: float, value: float) -> bool:
 
 
 def _misattributed_figures(text: str, index: FactIndex) -> list[Claim]:
-    """A figure the data has, attached in the copy to another attribute's words ("5 kg precision"
-    for capacity 5 kg and precision 1 g; "32 hours of battery life" when 32 hours is the case's)."""
+    """A figure the data has, attached in the copy to what another of its figures is of ("5 kg
+    precision" for capacity 5 kg and precision 1 g; "32 hours of battery life" when 32 hours is
+    the case's; "two gigabit wireless connections" when two is the bands and four the gigabit
+    ports). A measure is matched by all its attribute's words, a count by any of them."""
     claims: list[Claim] = []
     lowered = normalise(text)
     for sentence in _SENTENCE_SPAN.finditer(lowered):
         words = set(re.findall(r"[a-z]+", sentence.group(0)))
         for fig in find_figures(text[sentence.start() : sentence.end()]):
-            if fig.dim in (COUNT, PRICE) or not index.has_measure(fig.dim, fig.value):
+            count = fig.dim == COUNT
+            value = fig.raw if count else fig.value
+            if fig.dim == PRICE or fig.low is not None:
+                continue
+            if not (
+                index.has_number(value) or index.has_measure(COUNT, value)
+                if count
+                else index.has_measure(fig.dim, value)
+            ):
                 continue  # an unsupported figure is the figure claim's finding
             start, end = sentence.start() + fig.start, sentence.start() + fig.end
-            after = _LABEL_STOP.split(lowered[end : sentence.end()])[0]
-            window = [w for w in re.findall(r"[a-z]+", after) if w not in lexicon.STOPWORDS][:3]
+            window, after = label_after(lowered[end : sentence.end()])
             before = _LABEL_BEFORE.search(lowered[sentence.start() : start])
             window += before.group(1).split() if before else []
-            named = [lab for lab in index.figure_labels if lab.dim == fig.dim and lab.words <= set(window)]
-            if not named or any(_same_value(lab.value, fig.value) for lab in named):
+            named = [
+                lab
+                for lab in index.figure_labels
+                if lab.dim == fig.dim and (lab.words & set(window) if count else lab.words <= set(window))
+            ]
+            if not named or any(_same_value(lab.value, value) for lab in named):
                 continue
             named_words = set().union(*(lab.words for lab in named))
             if any(
-                _same_value(lab.value, fig.value) and (lab.words - named_words) & words
+                _same_value(lab.value, value) and (lab.words - named_words) & words
                 for lab in index.figure_labels
                 if lab.dim == fig.dim
             ):
@@ -264,7 +287,7 @@ def _misattributed_figures(text: str, index: FactIndex) -> list[Claim]:
             lab = named[0]
             span_end = end + len(after.rstrip(" .!?"))
             claim_start, claim_end = (sentence.start() + before.start(), end) if before else (start, span_end)
-            detail = f"{' '.join(sorted(lab.words))} {lab.surface}"
+            detail = f"{lab.name} {lab.surface}"
             claims.append(
                 Claim("misattributed", text[claim_start:claim_end].strip(), claim_start, claim_end, False, detail)
             )

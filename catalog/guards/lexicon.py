@@ -125,6 +125,11 @@ FEATURES: dict[str, tuple[str, str]] = {
     "warranty": (r"warrant(?:y|ies)|guarantee[ds]?", r"warrant|guarantee"),
     "hands-free": (r"hands[- ]free", r"hands free"),
     "tri-band": (r"tri[- ]band", r"tri band"),
+    # A choice of flavours or scents is a fact of the product line ("try a new flavour of the month").
+    "flavour range": (
+        r"(?:new|seasonal|rotating) (?:flavou?rs?|scents?)|(?:other|more|different|many|several|various|all) (?:flavou?rs|scents)|(?:flavou?r|scent)s? of the (?:month|week|season)|(?:range|variety|choice|selection) of (?:\w+ )?(?:flavou?rs|scents)",  # noqa: E501
+        r"flavors\b|scents\b|variet|new flavor|new scent",
+    ),
     # Carrying it about is an ability too ("portable" for a router, "travel anywhere").
     "portable": (
         r"portable|on[- ]the[- ]go|(?:take|carry|bring) (?:it|them) (?:anywhere|everywhere)|travel anywhere|pocket[- ]sized|fits? (?:in|into) (?:your|any) (?:pocket|bag)",  # noqa: E501
@@ -377,6 +382,8 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
+    r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",

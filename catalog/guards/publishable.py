@@ -28,7 +28,7 @@ from catalog.guards.topic import data_words_beyond_name, without_name
 from catalog.guards.types import PUBLISHABLE, Finding
 
 MAX_SENTENCE_WORDS = 50
-VACUOUS_MIN_WORDS = 5  # content words outside calls to action before copy can be padded
+VACUOUS_MIN_WORDS = 4  # content words outside calls to action before copy can be padded
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
 _DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)

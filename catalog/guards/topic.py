@@ -99,11 +99,18 @@ def _filler_sentences(text: str, index: FactIndex) -> list[Finding]:
     return []
 
 
+# A title's trailing size or pack ("… Ground Coffee 250 g", "… Bodysuit 3-Pack"): copy names the product without it.
+_TITLE_SIZE = re.compile(
+    r"(?:\s+\d[\d.,]*(?:\s*x\s*\d[\d.,]*)?\s*[a-z]{0,5}|[\s-]+\d+-?pack|\s+twin pack)$", re.IGNORECASE
+)
+
+
 def without_name(text: str, index: FactIndex) -> str:
-    """The copy with the product's title and brand taken out."""
-    for name in (index.facts.title, index.facts.brand):
-        if name.strip():
-            text = re.sub(re.escape(name.strip()), " ", text, flags=re.IGNORECASE)
+    """The copy with the product's title (with or without its trailing size or pack) and brand taken out."""
+    title = index.facts.title.strip()
+    for name in (title, _TITLE_SIZE.sub("", title), index.facts.brand.strip()):
+        if name:
+            text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
     return text
 
 

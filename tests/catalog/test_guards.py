@@ -143,6 +143,15 @@ RUGGED = ProductFacts(
     attributes={"battery_life_h": 12, "output_w": 10, "water_resistance": "IPX7"},
 )
 
+ROUTER = ProductFacts(
+    sku="HO-ELEC-102",
+    title="Wi-Fi 6 Dual-Band Router",
+    brand="Ampliq",
+    category="Electronics",
+    description="Dual-band Wi-Fi 6 router with speeds up to 3000 Mbps, four gigabit Ethernet ports and WPA3 security.",
+    attributes={"standard": "Wi-Fi 6", "speed_mbps": 3000, "lan_ports": 4, "bands": 2, "security": "WPA3"},
+)
+
 
 def unsupported(text: str, facts: ProductFacts) -> list[str]:
     return [c.text for c in extract_claims(text, fact_index(facts)) if not c.supported]
@@ -550,6 +559,21 @@ def test_an_attribute_key_names_its_value():
             "With the Digital Kitchen Scale, you'll find everything you need to make shopping fun and exciting.",
             "vacuous",
         ),
+        # stop 20, from reading the held-out picks of the run with the rules above
+        (ROUTER, "A Wi-Fi 6 router with two gigabit wireless connections.", "misattributed_claim"),
+        (BEANIE, "A merino beanie that comes in a variety of different sizes.", "unsupported_size"),
+        (CRISPS, "Baked lentil crisps with sea salt: try a new flavour of the month.", "unsupported_feature"),
+        (CRISPS, "Baked lentil crisps. Make sure to order at least 100 units tomorrow.", "offer"),
+        (
+            RUGGED,
+            "With the Rugged Waterproof Speaker, you're ready to elevate your gaming experience. Get your order now!",
+            "vacuous",
+        ),
+        (
+            WASHING_UP,
+            "With the Phosphate-Free Washing-Up Liquid, you can turn your life around. Every little bit helps.",
+            "vacuous",
+        ),
     ],
 )
 def test_each_new_rule_names_its_finding(product, text, code) -> None:
@@ -576,6 +600,10 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (BEANIE, "A rib-knit merino beanie with a fold-over cuff. Wear it with your favourite scarf."),
         (CRISPS, "Bite into baked lentil crisps seasoned with sea salt."),
         (SCALE, "The Digital Kitchen Scale weighs up to 5 kg in 1 g steps on a stainless steel platform."),
+        (ROUTER, "Four gigabit Ethernet ports, two bands and WPA3 security on a Wi-Fi 6 router."),
+        (TEE, "An organic cotton crew tee in a full range of sizes, XS to XXL."),
+        (CRISPS, "Baked lentil crisps with a sea salt flavour. Add a six-pack to your cart."),
+        (WASHING_UP, "The Phosphate-Free Washing-Up Liquid cuts through grease with a green apple scent."),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
