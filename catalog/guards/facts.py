@@ -237,6 +237,130 @@ def is_ordinary(word: str) -> bool:
     return all(part in vocab for part in word.split("-")) if "-" in word else False
 
 
+# --- what a fact belongs to: the product or one of its parts, for misattributed claims ------
+
+_PART_ALT = "|".join(re.escape(p) for p in sorted(lexicon.PARTS, key=len, reverse=True))
+_ATTRIBUTED = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(m) for m in sorted((*lexicon.MATERIALS, "recycled"), key=len, reverse=True))
+    + r")(?![\w-])"
+)  # fmt: skip
+# A material followed within two words (no connective between) by a part: "stainless steel platform".
+_PART_AFTER = re.compile(
+    rf"^(?:[ -](?!(?:with|and|or|a|an|the|in|on|for|to|of|from|by|at)\b)[a-z]+){{0,2}}?[ -]({_PART_ALT})s?\b"
+)
+_MADE = (
+    r"(?:made|crafted|produced|manufactured|knitted|knit|woven|formulated|created|built|constructed|spun|moulded|"
+    r"molded)(?: entirely| only| wholly| mainly)? (?:from|of|with|in|using|out of)"
+)
+# "… made from 100% recycled " before a material: who is made of it is the part named first, if any.
+_MADE_BEFORE = re.compile(rf"(?:\b({_PART_ALT})s? (?:is |are )?)?\b{_MADE} (?:\d+ ?% )?(?:[a-z-]+ ){{0,2}}$")
+
+
+@dataclass(frozen=True)
+class MaterialMention:
+    material: str  # lower case, as listed in lexicon.MATERIALS, or "recycled"
+    start: int  # the span that attributes it: "made from … plastic" or "steel platform"
+    end: int
+    part: str | None  # the part it is said of; None for the product itself
+    made: bool  # said with "made from/of …" (an explicit attribution)
+
+
+def material_mentions(text: str) -> list[MaterialMention]:
+    """Each material (and "recycled") in `text` with what it is said of: a part named right after
+    it ("recycled plastic bottle") or before "made from" ("a bottle made from recycled plastic"),
+    else the product."""
+    lowered = normalise(text)
+    out: list[MaterialMention] = []
+    for m in _ATTRIBUTED.finditer(lowered):
+        after = _PART_AFTER.match(lowered[m.end() :])
+        if after:
+            out.append(MaterialMention(m.group(1), m.start(), m.end() + after.end(), after.group(1), False))
+            continue
+        made = _MADE_BEFORE.search(lowered[: m.start()])
+        start = made.start() if made else m.start()
+        out.append(MaterialMention(m.group(1), start, m.end(), made.group(1) if made else None, made is not None))
+    return out
+
+
+def _material_attribution(facts: ProductFacts) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """Which parts the data says each material of (`{"plastic": {"bottle"}}`), and which materials
+    it says of the product as a whole (title, `material` attribute, unattached mentions)."""
+    parts: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    sources: list[tuple[str, str | None]] = [(facts.title, None), (facts.description, None)]
+    for key, value in facts.attributes.items():
+        words = key.lower().replace("-", "_").split("_")
+        part = next((w.removesuffix("s") for w in reversed(words) if w.removesuffix("s") in lexicon.PARTS), None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str):
+                sources.append((item, part))
+    for text, default in sources:
+        for mention in material_mentions(text):
+            part = default or mention.part
+            if part:
+                parts.setdefault(mention.material, set()).add(part)
+            else:
+                whole.add(mention.material)
+    return {k: frozenset(v) for k, v in parts.items()}, frozenset(whole)
+
+
+@dataclass(frozen=True)
+class FigureLabel:
+    """A figure of the data with the words of what it counts or measures: capacity 5 kg, four
+    gigabit Ethernet ports."""
+
+    words: frozenset[str]
+    dim: str
+    value: float
+    surface: str
+    name: str  # the words in their order, for messages
+
+
+_LABEL_STOP = re.compile(r"[\d,;:.!?]|\b(?:and|with|plus|or)\b")
+
+
+def label_after(text: str) -> tuple[list[str], str]:
+    """What a figure is of, from the text right after it: up to three words before the next
+    figure, comma or connective ("32 hours of battery life" -> battery, life), and that text."""
+    after = _LABEL_STOP.split(normalise(text), maxsplit=1)[0]
+    return [w for w in re.findall(r"[a-z]+", after) if w not in lexicon.STOPWORDS][:3], after
+
+
+def _figure_labels(facts: ProductFacts) -> tuple[FigureLabel, ...]:
+    """The data's figures by what they are of: attributes (`capacity_kg: 5` -> capacity 5000 g,
+    `lan_ports: 4` -> lan ports 4) and the description's counts with the words after them ("four
+    gigabit Ethernet ports")."""
+    labels: list[FigureLabel] = []
+    for key, value in facts.attributes.items():
+        parts = key.lower().split("_")
+        unit = _key_unit(key)
+        # the words before the unit name the attribute: calcium_mg_per_100ml -> {calcium}
+        cut = max((i for i, p in enumerate(parts) if p in _KEY_UNITS), default=len(parts))
+        named = [p for p in parts[:cut] if p.isalpha() and p not in lexicon.STOPWORDS]
+        if not named:
+            continue
+        words, name = frozenset(named), " ".join(named)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, bool) or item is None:
+                continue
+            if isinstance(item, (int, float)):
+                if unit:
+                    dim, factor = lexicon.UNITS[unit]
+                    labels.append(FigureLabel(words, dim, float(item) * factor, f"{item:g} {unit}", name))
+                elif not isinstance(value, (list, tuple)):
+                    labels.append(FigureLabel(words, COUNT, float(item), f"{item:g}", name))
+            elif isinstance(item, str):
+                for fig in find_figures(item, data=True):
+                    if fig.dim != COUNT:
+                        labels.append(FigureLabel(words, fig.dim, fig.value, fig.surface, name))
+    for fig in find_figures(facts.description, data=True):
+        if fig.dim == COUNT:
+            named, _ = label_after(facts.description[fig.end :])
+            if named:
+                labels.append(FigureLabel(frozenset(named), COUNT, fig.value, fig.surface, " ".join(named)))
+    return tuple(labels)
+
+
 # --- product types and content words, for the on-topic guard -------------------------------
 
 _CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
@@ -254,6 +378,13 @@ def type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
     forms = sorted(form_group, key=len, reverse=True)
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])", re.IGNORECASE)
     return pattern, form_group
+
+
+@lru_cache(maxsize=1)
+def type_stems() -> frozenset[str]:
+    """Stems of every product-type word ("beanie", "scale"): naming the kind is no fact about it."""
+    _, form_group = type_pattern()
+    return frozenset(_stem(w) for form in form_group for w in re.split(r"[\s-]+", form))
 
 
 def own_type_groups(text: str) -> frozenset[int]:
@@ -288,6 +419,9 @@ class FactIndex:
     other_brands: frozenset[str] = frozenset()
     type_groups: frozenset[int] = frozenset()  # the kinds of product the data names
     content_stems: frozenset[str] = frozenset()  # the data's content words, stemmed
+    material_parts: Mapping[str, frozenset[str]] = field(default_factory=dict)  # material -> parts it is of
+    whole_materials: frozenset[str] = frozenset()  # materials the data says of the product itself
+    figure_labels: tuple[FigureLabel, ...] = ()  # measured figures by the attribute they belong to
 
     def mentions(self, evidence: str) -> bool:
         """Whether the folded product text matches an evidence pattern."""
@@ -359,6 +493,7 @@ def fact_index(facts: ProductFacts, *, other_brands: tuple[str, ...] = ()) -> Fa
     ) + tuple(
         (size_rank(m.group(0)), size_rank(m.group(0))) for m in re.finditer(r"\b(?:XXS|XS|XL|XXL|[2-5]XL)\b", raw_text)
     )
+    material_parts, whole_materials = _material_attribution(facts)
     return FactIndex(
         facts=facts,
         text=fold(raw_text + " " + facts.category),
@@ -373,4 +508,7 @@ def fact_index(facts: ProductFacts, *, other_brands: tuple[str, ...] = ()) -> Fa
         other_brands=frozenset(b for b in other_brands if b and b.lower() != facts.brand.lower()),
         type_groups=own_type_groups(raw_text),
         content_stems=frozenset(content_stems(raw_text + " " + facts.category)),
+        material_parts=material_parts,
+        whole_materials=whole_materials,
+        figure_labels=_figure_labels(facts),
     )

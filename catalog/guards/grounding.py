@@ -21,6 +21,13 @@ What counts as a checkable claim (each found by its own extractor, checked again
 - features a product has only when its data says so (Bluetooth, battery, rechargeable, fast
   charging, waterproof, app, display …), with the implications the data licenses (an IP67 rating
   is water resistance; "per charge" is a rechargeable battery; IPX4 is *not* waterproof);
+- abilities the copy implies without naming a feature ("keeps you dry", "keeps your drinks
+  cold", "blocks out noise", "weatherproof", "odour-resistant", "kills germs", "safe for
+  babies"): each needs the evidence of that ability, not of a neighbouring one (a waterproof
+  speaker does not keep its owner dry);
+- misattributed facts: a fact the data states of one part or attribute said of another or of
+  the whole product ("made from recycled plastic" for a washing-up liquid whose *bottle* is;
+  "5 kg precision" for a scale of 5 kg capacity and 1 g precision);
 - names: well-known brands, camel-case product names ("MacBook"), and capitalised words that are
   neither in the product data nor ordinary English. A capitalised word that opens a sentence is
   taken as ordinary unless it is part of a run of capitalised words with another unknown one
@@ -49,9 +56,12 @@ from catalog.guards.facts import (
     find_standards,
     fold,
     is_ordinary,
+    label_after,
+    material_mentions,
+    normalise,
     size_rank,
 )
-from catalog.guards.figures import COUNT, find_figures
+from catalog.guards.figures import COUNT, PRICE, find_figures
 from catalog.guards.types import GROUNDING, Finding
 
 
@@ -75,6 +85,7 @@ def _compile(patterns: dict[str, tuple[str, str]]) -> tuple[tuple[str, re.Patter
 
 _CERTS = _compile(lexicon.CERTIFICATIONS)
 _FEATURES = _compile(lexicon.FEATURES)
+_ABILITIES = _compile(lexicon.ABILITIES)
 _COMPARATIVE = re.compile("|".join(lexicon.COMPARATIVES), re.IGNORECASE)
 _MATERIAL = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(m) for m in sorted(lexicon.MATERIALS, key=len, reverse=True)) + r")(?![\w-])"
@@ -91,6 +102,12 @@ _INGREDIENT = re.compile(
 )
 _SIZE_SINGLE = re.compile(r"\b(XXS|XS|XXXL|XXL|XL|[2-5]XL)\b|(?i:\bsizes?\s)(S|M|L)\b")
 _ONE_SIZE = re.compile(r"\bone[- ]size\b", re.IGNORECASE)
+# A choice of sizes is a claim too: a one-size beanie does not "come in a variety of sizes".
+_SIZE_CHOICE = re.compile(
+    r"\b(?:(?:wide |full |great )?(?:variety|range|choice|selection) of (?:different )?sizes|(?:different|several|"
+    r"multiple|many|all|various|every) sizes|sizes? (?:for|to fit) (?:everyone|everybody|all)|comes? in \w+ sizes)\b",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&-]*[A-Za-z0-9]|[A-Za-z]")
 _BRAND_SET = frozenset(lexicon.KNOWN_BRANDS)
 COINED_MIN_LETTERS = 14  # shorter unknown openers are too often real words the vocabulary lacks ("Compatible")
@@ -155,7 +172,7 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
         taken.append((std.start, std.end))
         masked = masked[: std.start] + " " * (std.end - std.start) + masked[std.end :]
 
-    for kind, table in (("certification", _CERTS), ("feature", _FEATURES)):
+    for kind, table in (("certification", _CERTS), ("feature", _FEATURES), ("ability", _ABILITIES)):
         for _name, pattern, evidence in table:
             for m in pattern.finditer(text):
                 if _overlaps(m.start(), m.end(), taken):
@@ -184,6 +201,10 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
         add(Claim("size", m.group(0), m.start(), m.end(), ok))
     for m in _ONE_SIZE.finditer(text):
         add(Claim("size", m.group(0), m.start(), m.end(), index.mentions(r"one size")))
+    for m in _SIZE_CHOICE.finditer(text):
+        one_size = index.mentions(r"one size")
+        ok = index.mentions(r"\bsizes?\b") and not one_size
+        add(Claim("size", m.group(0), m.start(), m.end(), ok, "one size" if one_size else ""))
 
     for claim in _figure_claims(masked, index, taken):
         add(claim)
@@ -213,7 +234,83 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
                 add(Claim("ingredient", m.group(0), m.start(), m.end(), word[:5] in lowered_data))
 
     claims.extend(_name_claims(text, index, taken))
+    claims.extend(misattributed_claims(text, index))
     return sorted(claims, key=lambda c: c.start)
+
+
+_SENTENCE_SPAN = re.compile(r"[^.!?]+[.!?]*")
+_LABEL_BEFORE = re.compile(r"([a-z]+(?: [a-z]+)?) (?:of|is|:) (?:up to |about |just |only |a )?$")
+
+
+def _same_value(known: float, value: float) -> bool:
+    return abs(known - value) <= 1e-6 + 0.005 * abs(known)
+
+
+def _misattributed_figures(text: str, index: FactIndex) -> list[Claim]:
+    """A figure the data has, attached in the copy to what another of its figures is of ("5 kg
+    precision" for capacity 5 kg and precision 1 g; "32 hours of battery life" when 32 hours is
+    the case's; "two gigabit wireless connections" when two is the bands and four the gigabit
+    ports). A measure is matched by all its attribute's words, a count by any of them."""
+    claims: list[Claim] = []
+    lowered = normalise(text)
+    for sentence in _SENTENCE_SPAN.finditer(lowered):
+        words = set(re.findall(r"[a-z]+", sentence.group(0)))
+        for fig in find_figures(text[sentence.start() : sentence.end()]):
+            count = fig.dim == COUNT
+            value = fig.raw if count else fig.value
+            if fig.dim == PRICE or fig.low is not None:
+                continue
+            if not (
+                index.has_number(value) or index.has_measure(COUNT, value)
+                if count
+                else index.has_measure(fig.dim, value)
+            ):
+                continue  # an unsupported figure is the figure claim's finding
+            start, end = sentence.start() + fig.start, sentence.start() + fig.end
+            window, after = label_after(lowered[end : sentence.end()])
+            before = _LABEL_BEFORE.search(lowered[sentence.start() : start])
+            window += before.group(1).split() if before else []
+            named = [
+                lab
+                for lab in index.figure_labels
+                if lab.dim == fig.dim and (lab.words & set(window) if count else lab.words <= set(window))
+            ]
+            if not named or any(_same_value(lab.value, value) for lab in named):
+                continue
+            named_words = set().union(*(lab.words for lab in named))
+            if any(
+                _same_value(lab.value, value) and (lab.words - named_words) & words
+                for lab in index.figure_labels
+                if lab.dim == fig.dim
+            ):
+                continue  # the figure's own attribute is named in the sentence too ("… with the case")
+            lab = named[0]
+            span_end = end + len(after.rstrip(" .!?"))
+            claim_start, claim_end = (sentence.start() + before.start(), end) if before else (start, span_end)
+            detail = f"{lab.name} {lab.surface}"
+            claims.append(
+                Claim("misattributed", text[claim_start:claim_end].strip(), claim_start, claim_end, False, detail)
+            )
+    return claims
+
+
+def misattributed_claims(text: str, index: FactIndex) -> list[Claim]:
+    """Facts of the data said of the wrong thing: a part's material said of the product ("made from
+    recycled plastic" when the bottle is) or of another part, and a figure under another attribute."""
+    claims: list[Claim] = []
+    for mention in material_mentions(text):
+        if claims and claims[-1].start == mention.start:
+            claims.pop()  # "made from recycled plastic": one claim, the longest span
+        parts = index.material_parts.get(mention.material)
+        if not parts or mention.material in index.whole_materials:
+            continue  # an unknown material is the material claim's; one of the whole product is fine
+        if mention.part in parts or (mention.part is None and not mention.made):
+            continue  # said of its own part, or said of nothing in particular
+        detail = "said of the " + " and the ".join(sorted(parts))
+        claims.append(
+            Claim("misattributed", text[mention.start : mention.end], mention.start, mention.end, False, detail)
+        )
+    return claims + _misattributed_figures(text, index)
 
 
 def _in_data(token: str, index: FactIndex) -> bool:
@@ -307,6 +404,8 @@ _CODES = {
     "feature": "unsupported_feature",
     "comparative": "comparative_claim",
     "name": "unsupported_name",
+    "ability": "unsupported_ability",
+    "misattributed": "misattributed_claim",
 }
 
 
@@ -321,12 +420,16 @@ def grounding_findings(claims: list[Claim]) -> tuple[Finding, ...]:
         if claim.detail and claim.kind in ("figure", "standard", "fibre_share"):
             code = code.replace("unsupported", "contradicted")
         message = f'unsupported claim: "{claim.text}"'
-        if claim.detail:
+        if claim.kind == "misattributed":
+            message = f'misattributed claim: "{claim.text}" (product data: {claim.detail})'
+        elif claim.detail:
             message += f" (product data: {claim.detail})"
         elif claim.kind == "comparative":
             message += " (a ranking or comparison the product data does not make)"
         elif claim.kind == "name":
             message += " (a name that is not in the product data)"
+        elif claim.kind == "ability":
+            message += " (an ability the product data does not state)"
         findings.append(Finding(GROUNDING, code, message, claim.text))
     return tuple(findings)
 

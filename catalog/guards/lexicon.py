@@ -125,11 +125,67 @@ FEATURES: dict[str, tuple[str, str]] = {
     "warranty": (r"warrant(?:y|ies)|guarantee[ds]?", r"warrant|guarantee"),
     "hands-free": (r"hands[- ]free", r"hands free"),
     "tri-band": (r"tri[- ]band", r"tri band"),
+    # A choice of flavours or scents is a fact of the product line ("try a new flavour of the month").
+    "flavour range": (
+        r"(?:new|seasonal|rotating) (?:flavou?rs?|scents?)|(?:other|more|different|many|several|various|all) (?:flavou?rs|scents)|(?:flavou?r|scent)s? of the (?:month|week|season)|(?:range|variety|choice|selection) of (?:\w+ )?(?:flavou?rs|scents)",  # noqa: E501
+        r"flavors\b|scents\b|variet|new flavor|new scent",
+    ),
     # Carrying it about is an ability too ("portable" for a router, "travel anywhere").
     "portable": (
         r"portable|on[- ]the[- ]go|(?:take|carry|bring) (?:it|them) (?:anywhere|everywhere)|travel anywhere|pocket[- ]sized|fits? (?:in|into) (?:your|any) (?:pocket|bag)",  # noqa: E501
         r"portable|travel|pocket|compact|fold|lightweight|on the go|\bbags?\b|\bcans?\b|bottle|\bbars?\b",
     ),
+}
+
+# Abilities the copy implies without naming a feature ("keeps you dry", "blocks out noise"):
+# canonical -> (copy pattern, evidence pattern), checked like FEATURES. The evidence is what the
+# ability needs, not a near miss: a waterproof speaker does not keep its owner dry (that takes a
+# garment's rain protection), and a power bank does not keep drinks cold.
+ABILITIES: dict[str, tuple[str, str]] = {
+    "keeps drinks cold or hot": (
+        r"keeps? (?:your |the )?(?:drinks?|coffee|tea|water|beverages?|food|soup|lunch) (?:ice[- ])?(?:cold|hot|chilled|cool|warm|fresh)|stays? (?:ice[- ])?(?:cold|hot) for",  # noqa: E501
+        r"vacuum|double wall|thermal|insulated (?:bottle|mug|flask|cup|tumbler|bag)|keeps? \w+ (?:cold|hot)",
+    ),
+    "keeps you dry": (
+        r"keeps? (?:you|them|your \w+(?: \w+)?) (?:dry|protected from (?:the )?rain)|rain[- ]?proof|protects? (?:you |them )?(?:from|against) (?:the )?(?:rain|wet)",  # noqa: E501
+        r"\brain\b|water repellent|waterproof (?:shell|jacket|coat|mm)|mm waterproof",
+    ),
+    "all-weather": (
+        r"weather[- ]?proof|all[- ]weather|storm[- ]?proof|in (?:any|all) (?:weathers?|climates?|conditions|seasons)|whatever the weather|any climate",  # noqa: E501
+        r"all weather|weatherproof|any weather|all seasons?",
+    ),
+    "keeps you warm": (
+        r"keeps? (?:you|them|your (?:head|ears|body|feet|hands|little ones?|baby|kids?)) (?:warm|toasty|cosy|cozy)|protects? (?:you |them )?(?:from|against) (?:the )?(?:cold|chill|frost)|insulat\w+|thermal",  # noqa: E501
+        r"insulat|thermal|\bdown\b|fleece|wool|merino|cashmere|puffer|parka|warm",
+    ),
+    "keeps you cool": (r"keeps? (?:you|them|your \w+) cool|cooling", r"\bcool|breathab|wicking|linen|mesh|vent"),
+    "blocks out noise": (
+        r"(?:cancels?|cancell?ing|blocks?|blocking|shuts?|drowns?|tunes?) out (?:the |all |background |outside )?(?:noise|sound|world|distractions|commute)|noise[- ](?:isolat\w+|reduc\w+|free)|reduces? (?:background |outside )?noise|silences? (?:the )?(?:noise|world|commute)",  # noqa: E501
+        r"noise cancel|\banc\b|noise isolat|noise reduc",
+    ),
+    "underwater": (
+        r"underwater|swim[- ]?proof|(?:take|use|wear) (?:it|them) (?:in|into) the (?:pool|shower|sea|bath)|survives? (?:a )?(?:dunk|swim|being submerged)",  # noqa: E501
+        r"waterproof|\bip[x\d][78]\b|\d atm",
+    ),
+    "shockproof": (
+        r"shock[- ]?(?:proof|resist\w*|absorb\w*)|drop[- ]?(?:proof|tested|resist\w*)|shatter[- ]?proof|unbreakable|indestructible|survives? (?:any |a |every )?(?:drops?|falls?|knocks?)|scratch[- ]?(?:proof|resist\w*)|crush[- ]?proof",  # noqa: E501
+        r"shock|drop (?:proof|tested|resist)|shatter|scratch|unbreakable",
+    ),
+    "easy care": (
+        r"stain[- ]?(?:resist\w*|proof|repell\w*)|wrinkle[- ]?(?:free|resist\w*)|crease[- ]?(?:free|resist\w*)|non[- ]iron|no ironing|odou?r[- ]?(?:resist\w*|free|control|proof)|anti[- ]odou?r|won'?t (?:shrink|fade|pill|wrinkle|crease|stain)|(?:shrink|fade|pill)[- ]?(?:resist\w*|proof|free)",  # noqa: E501
+        r"stain|wrinkle|crease|iron|odou?r|shrink|fade|pill",
+    ),
+    "kills germs": (
+        r"kills? (?:up to )?(?:[\d.]+ ?% (?:of )?)?(?:all |most |household |common )?(?:germs|bacteria|viruses)|germ[- ]free|saniti[sz]\w+|disinfect\w*",  # noqa: E501
+        r"germ|bacteri|saniti[sz]|disinfect|antibac",
+    ),
+    "safe": (
+        r"keeps? (?:you|them|your \w+) safe|safe (?:for|around|on) (?:kids|children|babies|your (?:baby|little one|skin)|the whole family|pets|sensitive skin|all skin types|septic tanks)|(?:child|baby|kid|pet|skin)[- ]safe|non[- ]?irritating|won'?t irritate|gentle on (?:sensitive |delicate |your |baby'?s? |little )?skin",  # noqa: E501
+        r"\bsafe\b|safety|sensitive|gentle",
+    ),
+    "lasts a lifetime": (r"lasts? (?:a lifetime|for years|forever)|a lifetime of use", r"lifetime|years"),
+    "energy saving": (r"energy[- ](?:saving|efficient)|saves? energy|low[- ]energy", r"energy"),
+    "silent": (r"whisper[- ]quiet|silent (?:operation|running)|near[- ]silent|noiseless", r"quiet|silent|\bdb\b"),
 }
 
 # Materials a product is made of. Support: the word is in the product data.
@@ -141,6 +197,14 @@ MATERIALS = (
     "stainless steel", "steel", "titanium", "carbon fibre", "carbon fiber", "carbon", "sapphire", "glass",
     "ceramic", "plastic", "wood", "walnut", "oak", "cork", "kevlar", "graphene", "perovskite", "goose down",
     "duck down", "feathers", "vegan leather", "faux fur", "fur", "porcelain", "marble", "copper", "brass",
+)  # fmt: skip
+# Parts of a product a material or a figure may belong to ("a bottle made from recycled plastic",
+# "a stainless steel platform"): a fact of the bottle is no fact of the washing-up liquid in it.
+PARTS = (
+    "bottle", "packaging", "package", "carton", "tub", "jar", "lid", "pump", "label", "sleeve", "pouch", "shell",
+    "lining", "liner", "sole", "outsole", "midsole", "insole", "upper", "heel", "strap", "buckle", "button", "zip",
+    "zipper", "cuff", "hem", "collar", "hood", "trim", "platform", "housing", "frame", "cable", "plate", "fill",
+    "insulation", "cushion", "padding", "grille", "handle", "tray", "cover", "display", "screen", "casing",
 )  # fmt: skip
 # "down" is a common word; it is a material only in these phrases.
 DOWN_MATERIAL = r"(?:recycled |goose |duck |\d+-fill (?:recycled |goose |duck )?)down\b|\bdown (?:fill\w*|insulat\w*|feathers?|jacket|parka|vest|duvet)"  # noqa: E501
@@ -318,6 +382,8 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
+    r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
@@ -354,6 +420,10 @@ TASTE_WORDS = (
     r"scrumptious", r"savou?r(?:y|s|ed|ing)?", r"juicy", r"eat(?:s|ing)?", r"edible", r"bite-?sized?", r"breakfast",
     r"lunch(?:es)?", r"dinners?", r"snack(?:s|ing)?", r"recipes?", r"calories", r"sip(?:s|ping)?", r"drink(?:s|ing)?",
     r"sugary", r"chocolat(?:e|ey)", r"cheesy", r"crunchy",
+    # Eating verbs and phrases: "bite into" a beanie describes food.
+    r"bit(?:e|es|ing) into", r"take a bite", r"every bite", r"bite of (?:it|this|these)", r"chew(?:y|s|ed|ing)?",
+    r"munch(?:y|es|ed|ing)?", r"nibbl(?:e|es|ed|ing)", r"gulp(?:s|ed|ing)?", r"slurp(?:s|ed|ing)?", r"mouthfuls?",
+    r"taste ?buds", r"appeti(?:te|sing|zing)", r"gourmet", r"foodies?", r"sweet tooth",
 )  # fmt: skip
 
 CHAT_ARTEFACTS = (

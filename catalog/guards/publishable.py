@@ -9,7 +9,13 @@ three times in a row), no placeholders or chat artefacts ("[Your Email Address]"
 the product ("overpriced", "unflattering", "cheap-looking"; a negated word such as "never
 itchy" is fine), no price claims ("affordable", "budget-friendly"), no offers the shop did not
 make (free shipping, discounts, "% off", coupons, "for 3 months" next to an offer, a price other
-than the product's), and English, the catalog's language (few non-ASCII letters, enough English function words).
+than the product's), English, the catalog's language (few non-ASCII letters, enough English function words),
+and something said: copy that spends `VACUOUS_MIN_WORDS` or more content words outside calls to
+action, yet once the product's title and brand are taken out uses no word, figure or standard of
+its data ("With the Digital Kitchen Scale, you'll find everything you need to make shopping fun
+and exciting."), is on topic and true but vacuous (needs the product's data; a short plain line
+such as "Meet the … from …. Order yours today." is not judged, nor copy for a product whose data
+has nothing beyond its name).
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from __future__ import annotations
 import re
 
 from catalog.guards import lexicon
-from catalog.guards.facts import FactIndex
+from catalog.guards.facts import FactIndex, content_stems
+from catalog.guards.topic import data_words_beyond_name, without_name
 from catalog.guards.types import PUBLISHABLE, Finding
 
 MAX_SENTENCE_WORDS = 50
+VACUOUS_MIN_WORDS = 4  # content words outside calls to action before copy can be padded
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
 _DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)
@@ -28,6 +36,7 @@ _OFFERS = re.compile("|".join(lexicon.OFFERS), re.IGNORECASE)
 _PRICE_CLAIM = re.compile("|".join(lexicon.PRICE_CLAIMS), re.IGNORECASE)
 _OFFER_DURATION = re.compile(r"\bfor (?:\d+|a|one|two|three|six|twelve) (?:months?|years?)\b", re.IGNORECASE)
 _OFFER_CUE = re.compile(lexicon.OFFER_CUES, re.IGNORECASE)
+_CALL_TO_ACTION = re.compile(lexicon.CALL_TO_ACTION, re.IGNORECASE)
 _CHAT = re.compile("|".join(lexicon.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
 _PLACEHOLDER = re.compile("|".join(lexicon.PLACEHOLDERS), re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:com|net|org|io|shop|store|co\.uk|example)\b", re.IGNORECASE)
@@ -60,6 +69,16 @@ def _title_cased_words(text: str, index: FactIndex | None) -> list[str]:
         if word not in ("I", "I'm", "I've"):
             found.append(word)
     return found
+
+
+def _says_nothing(text: str, index: FactIndex) -> list[Finding]:
+    if not (index.facts.description.strip() or index.facts.attributes):
+        return []  # data with nothing beyond a name (seed-corpus rows): nothing the copy could say
+    rest = without_name(text, index)
+    spent = [w for s in _sentences(rest) if not _CALL_TO_ACTION.search(s) for w in content_stems(s)]
+    if len(spent) < VACUOUS_MIN_WORDS or data_words_beyond_name(text, index):
+        return []
+    return [_finding("vacuous", "not publishable: says nothing about the product beyond its name")]
 
 
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
@@ -142,6 +161,9 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         findings.append(
             _finding("title_case", f'not publishable: reads as Title Case ("{" ".join(shouted[:4])} …")', shouted[0])
         )
+
+    if index is not None:
+        findings.extend(_says_nothing(stripped, index))
 
     letters = [c for c in stripped if c.isalpha()]
     non_ascii = sum(not c.isascii() for c in letters)

@@ -30,7 +30,15 @@ import re
 from functools import lru_cache
 
 from catalog.guards import lexicon, product_types
-from catalog.guards.facts import FactIndex, content_stems, generic_stems, type_pattern
+from catalog.guards.facts import (
+    FactIndex,
+    content_stems,
+    find_standards,
+    generic_stems,
+    type_pattern,
+    type_stems,
+)
+from catalog.guards.figures import find_figures
 from catalog.guards.types import TOPIC, Finding
 
 BEYOND_DATA_MAX = 5  # distinct content words beyond the data and generic shop language
@@ -89,6 +97,31 @@ def _filler_sentences(text: str, index: FactIndex) -> list[Finding]:
             quoted = sentence.strip()
             return [Finding(TOPIC, "filler_sentence", f'off topic: "{quoted}" says nothing about the product', quoted)]
     return []
+
+
+# A title's trailing size or pack ("… Ground Coffee 250 g", "… Bodysuit 3-Pack"): copy names the product without it.
+_TITLE_SIZE = re.compile(
+    r"(?:\s+\d[\d.,]*(?:\s*x\s*\d[\d.,]*)?\s*[a-z]{0,5}|[\s-]+\d+-?pack|\s+twin pack)$", re.IGNORECASE
+)
+
+
+def without_name(text: str, index: FactIndex) -> str:
+    """The copy with the product's title (with or without its trailing size or pack) and brand taken out."""
+    title = index.facts.title.strip()
+    for name in (title, _TITLE_SIZE.sub("", title), index.facts.brand.strip()):
+        if name:
+            text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    return text
+
+
+def data_words_beyond_name(text: str, index: FactIndex) -> list[str]:
+    """What the copy says of the product beyond naming it: its content words (stemmed) that are in
+    the product's data but not in its title or brand, generic shop language or kind-of-product
+    words, and its figures and standards (the publishability guard's "says nothing" rule)."""
+    rest = without_name(text, index)
+    generic, kinds = generic_stems(), type_stems()
+    found = [s for s in content_stems(rest) if s in index.content_stems and s not in generic and s not in kinds]
+    return found + [std.surface for std in find_standards(rest)] + [fig.surface for fig in find_figures(rest)]
 
 
 def topic_check(

@@ -99,6 +99,59 @@ WATCH = ProductFacts(
     attributes={"battery_life_h": 168, "water_resistance": "5 ATM", "gps": True},
 )
 
+WASHING_UP = ProductFacts(
+    sku="HO-FMCG-102",
+    title="Phosphate-Free Washing-Up Liquid 500 ml",
+    brand="Glimmerwash",
+    category="FMCG",
+    description="Plant-based washing-up liquid, phosphate-free, with a green apple scent. Comes in a 500 ml bottle "
+    "made from 100% recycled plastic.",
+    attributes={"size": "500 ml", "scent": "green apple", "bottle": "100% recycled plastic", "plant_based": True},
+)
+EARBUDS = ProductFacts(
+    sku="ELEC-002",
+    title="True Wireless Earbuds",
+    brand="Hushwave",
+    category="Electronics",
+    description="True wireless earbuds with 8 hours of playback per charge and 32 hours in total with the case. "
+    "IPX4 splash resistant.",
+    attributes={"battery_life_h": 8, "case_battery_h": 32, "water_resistance": "IPX4"},
+)
+PARKA = ProductFacts(
+    sku="HO-APP-103",
+    title="Recycled Down Parka",
+    brand="Tidewell",
+    category="Apparel",
+    description="Hooded parka filled with 650-fill recycled down, with a 15,000 mm waterproof shell and a two-way zip.",
+    attributes={"material": "recycled polyester shell", "fill": "recycled down", "waterproof_mm": 15000},
+)
+BEANIE = ProductFacts(
+    sku="HO-APP-102",
+    title="Ribbed Merino Beanie",
+    brand="Tidewell",
+    category="Apparel",
+    description="Rib-knit beanie in 100% merino wool with a fold-over cuff. One size.",
+    attributes={"material": "100% merino wool", "colors": ["mustard", "charcoal", "navy"], "sizes": "one size"},
+)
+RUGGED = ProductFacts(
+    sku="HO-ELEC-103",
+    title="Rugged Waterproof Speaker",
+    brand="Hushwave",
+    category="Electronics",
+    description="Rugged Bluetooth 5.3 speaker rated IPX7 waterproof, with 12 hours of playback, 10 W output and a "
+    "built-in carabiner.",
+    attributes={"battery_life_h": 12, "output_w": 10, "water_resistance": "IPX7"},
+)
+
+ROUTER = ProductFacts(
+    sku="HO-ELEC-102",
+    title="Wi-Fi 6 Dual-Band Router",
+    brand="Ampliq",
+    category="Electronics",
+    description="Dual-band Wi-Fi 6 router with speeds up to 3000 Mbps, four gigabit Ethernet ports and WPA3 security.",
+    attributes={"standard": "Wi-Fi 6", "speed_mbps": 3000, "lan_ports": 4, "bands": 2, "security": "WPA3"},
+)
+
 
 def unsupported(text: str, facts: ProductFacts) -> list[str]:
     return [c.text for c in extract_claims(text, fact_index(facts)) if not c.supported]
@@ -386,17 +439,18 @@ def test_publishability_findings(text: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("product", "text"),
     [
-        "Six 30 g bags of baked lentil crisps. Add a six-pack to your cart.",
-        "Soft, never itchy, and easy to wash. Order yours today.",
-        "Bake with precision: this scale measures to the gram.",
-        "Yours for $4.49.",
-        "Read by the pool: the screen is glare-free. Shop now!",
+        (CRISPS, "Six 30 g bags of baked lentil crisps. Add a six-pack to your cart."),
+        (TEE, "Soft organic cotton jersey, never itchy, and easy to wash. Order yours today."),
+        (SCALE, "Bake with precision: this scale measures to the gram."),
+        (CRISPS, "Yours for $4.49."),
+        (WATCH, "Read by the pool: the AMOLED display is glare-free. Shop now!"),
     ],
 )
-def test_publishable_copy_passes(text: str) -> None:
-    assert publishable_check(text, fact_index(CRISPS)) == ()
+def test_publishable_copy_passes(product: ProductFacts, text: str) -> None:
+    # each text with its own product: "says nothing" judges the copy against that product's data
+    assert publishable_check(text, fact_index(product)) == ()
 
 
 # --- entry point and template writer ---------------------------------------------------------------
@@ -485,6 +539,41 @@ def test_an_attribute_key_names_its_value():
             "Baked lentil crisps. Your staff will be happier and brighter every single morning.",
             "filler_sentence",
         ),
+        # stop 20: what a reading of the held-out picks still found
+        (RUGGED, "The rugged speaker keeps you dry and safe in any climate.", "unsupported_ability"),
+        (SPEAKER, "A portable speaker that cancels out background noise.", "unsupported_ability"),
+        (SPEAKER, "A portable speaker that keeps your drinks cold.", "unsupported_ability"),
+        (TEE, "An organic cotton tee that keeps you warm, with a stain-resistant finish.", "unsupported_ability"),
+        (WASHING_UP, "Plant-based washing-up liquid that kills 99.9% of germs.", "unsupported_ability"),
+        (PARKA, "A weatherproof parka with 650-fill recycled down.", "unsupported_ability"),
+        (WASHING_UP, "Plant-based washing-up liquid made from 100% recycled plastic.", "misattributed_claim"),
+        (PARKA, "A hooded parka made from recycled polyester.", "misattributed_claim"),
+        (SCALE, "A kitchen scale with a stainless steel display.", "misattributed_claim"),
+        (SCALE, "A digital kitchen scale with 5 kg precision.", "misattributed_claim"),
+        (EARBUDS, "True wireless earbuds with 32 hours of battery life.", "misattributed_claim"),
+        (BEANIE, "A merino beanie you can wrap like a burqa.", "off_topic_product"),
+        (TEE, "An organic cotton tee that doubles as a kimono.", "off_topic_product"),
+        (BEANIE, "Bite into winter with a merino beanie.", "not_food"),
+        (
+            SCALE,
+            "With the Digital Kitchen Scale, you'll find everything you need to make shopping fun and exciting.",
+            "vacuous",
+        ),
+        # stop 20, from reading the held-out picks of the run with the rules above
+        (ROUTER, "A Wi-Fi 6 router with two gigabit wireless connections.", "misattributed_claim"),
+        (BEANIE, "A merino beanie that comes in a variety of different sizes.", "unsupported_size"),
+        (CRISPS, "Baked lentil crisps with sea salt: try a new flavour of the month.", "unsupported_feature"),
+        (CRISPS, "Baked lentil crisps. Make sure to order at least 100 units tomorrow.", "offer"),
+        (
+            RUGGED,
+            "With the Rugged Waterproof Speaker, you're ready to elevate your gaming experience. Get your order now!",
+            "vacuous",
+        ),
+        (
+            WASHING_UP,
+            "With the Phosphate-Free Washing-Up Liquid, you can turn your life around. Every little bit helps.",
+            "vacuous",
+        ),
     ],
 )
 def test_each_new_rule_names_its_finding(product, text, code) -> None:
@@ -499,7 +588,36 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (SPEAKER, "Take this portable speaker anywhere: 14 hours of playback and IP67 water resistance."),
         (SCALE, "Weigh your baking to the gram on a stainless steel platform. Order today."),
         (TEE, "An organic cotton crew tee in a regular fit. Wear it with your favourite jeans."),
+        # stop 20: the same register, grounded
+        (RUGGED, "The rugged speaker is IPX7 waterproof, with 12 hours of playback. Order today."),
+        (HEADPHONES, "Wireless headphones that block out the commute with active noise cancellation."),
+        (BEANIE, "A rib-knit beanie in 100% merino wool that keeps your ears warm."),
+        (PARKA, "A 650-fill recycled down parka with a waterproof shell that keeps you dry."),
+        (WASHING_UP, "Plant-based washing-up liquid in a 500 ml bottle made from 100% recycled plastic."),
+        (PARKA, "A hooded parka with a recycled polyester shell and 650-fill recycled down."),
+        (SCALE, "A digital kitchen scale with 5 kg capacity and 1 g precision on a stainless steel platform."),
+        (EARBUDS, "Up to 8 hours of playback per charge and 32 hours in total with the case."),
+        (BEANIE, "A rib-knit merino beanie with a fold-over cuff. Wear it with your favourite scarf."),
+        (CRISPS, "Bite into baked lentil crisps seasoned with sea salt."),
+        (SCALE, "The Digital Kitchen Scale weighs up to 5 kg in 1 g steps on a stainless steel platform."),
+        (ROUTER, "Four gigabit Ethernet ports, two bands and WPA3 security on a Wi-Fi 6 router."),
+        (TEE, "An organic cotton crew tee in a full range of sizes, XS to XXL."),
+        (CRISPS, "Baked lentil crisps with a sea salt flavour. Add a six-pack to your cart."),
+        (WASHING_UP, "The Phosphate-Free Washing-Up Liquid cuts through grease with a green apple scent."),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
     assert guards_check(text, product).messages == ()
+
+
+def test_stop_20_findings_quote_the_claim_and_what_the_data_says() -> None:
+    index = fact_index(WASHING_UP)
+    assert grounding_check("Washing-up liquid made from 100% recycled plastic.", index)[0].message == (
+        'misattributed claim: "made from 100% recycled plastic" (product data: said of the bottle)'
+    )
+    assert grounding_check("A scale with 5 kg precision.", fact_index(SCALE))[0].message == (
+        'misattributed claim: "5 kg precision" (product data: precision 1 g)'
+    )
+    assert grounding_check("It keeps you dry.", fact_index(RUGGED))[0].message == (
+        'unsupported claim: "keeps you dry" (an ability the product data does not state)'
+    )

@@ -163,7 +163,7 @@ def test_guard_tally_recomputes_every_guard_on_every_candidate():
         "dropped_by_guards": 1,
         "fail_grounding": 1,
         "fail_topic": 2,
-        "fail_publishable": 1,
+        "fail_publishable": 2,  # the soup line also says nothing of the earbuds' data (vacuous)
     }
 
 
