@@ -161,7 +161,7 @@ def demo_variants_generate(*, experiment: Experiment) -> list[Variant]:
     approved = []
     for variant in experiment.variants.filter(is_control=False):
         copy = variant.copies.values_list("copy", flat=True).first() or ""
-        if copy and guards_check(copy, facts).passed:
+        if copy and guards_check(copy, facts).clean:  # a reviewer decides on weak (advisory) copy
             approved.append(variants.variant_approve(variant=variant, user=None))
         else:
             variants.variant_delete(variant=variant)

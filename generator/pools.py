@@ -64,7 +64,7 @@ def example_is_grounded(example: FewShotExample) -> bool:
         description=example.description,
         attributes=dict(example.attributes),
     )
-    return guards_check(example.text, facts, guards=(GROUNDING, PUBLISHABLE)).passed
+    return guards_check(example.text, facts, guards=(GROUNDING, PUBLISHABLE)).clean
 
 
 @dataclass

@@ -165,6 +165,7 @@ def rerank_candidates(
 
     # 2. Filters, then 3. conversion predicted for every candidate (dropped ones are shown too).
     scored: list[ScoredCandidate] = []
+    weak: set[int] = set()  # passed the guards with advisory findings only (e.g. vacuous): ranked last
     for i, candidate in enumerate(candidates):
         text_scores = scorers.text_scores(candidate.text, keywords)
         rel = scorers.relevance(vectors[i], np.asarray(product_embedding, dtype=np.float64))
@@ -178,6 +179,8 @@ def rerank_candidates(
                 report = guards_check(candidate.text, facts, similarity=rel, min_similarity=config.relevance_threshold)
                 if not report.passed:
                     reasons[i] = "guards: " + "; ".join(report.messages)
+                elif not report.clean:
+                    weak.add(i)
         features = scorers.copy_features(text_scores, rel)
         scored.append(
             ScoredCandidate(
@@ -209,7 +212,8 @@ def rerank_candidates(
         replace(c, reward=config.lam * d + (1.0 - config.lam) * p)
         for c, d, p in zip(survivors, d_terms, p_terms, strict=True)
     ]
-    rewarded.sort(key=lambda c: (-(c.reward or 0.0), -c.p_conv, c.position))
+    # Clean candidates first: one that only passed with an advisory finding is the fallback of its pool.
+    rewarded.sort(key=lambda c: (c.position in weak, -(c.reward or 0.0), -c.p_conv, c.position))
     # 5. Keep the top K; the rest keep their rank and say why they were not kept.
     final: dict[int, ScoredCandidate] = {c.position: c for c in scored}
     for rank, c in enumerate(rewarded, start=1):

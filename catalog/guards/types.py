@@ -8,6 +8,10 @@ GROUNDING = "grounding"
 TOPIC = "topic"
 PUBLISHABLE = "publishable"
 GUARDS = (GROUNDING, TOPIC, PUBLISHABLE)
+# Findings that say copy is weak, not false or unfit: copy with only these still passes (an LLM arm may
+# fall back to it when nothing better passed), but is never clean: the reranker ranks it after every
+# clean candidate, and only clean copy is approved without a reviewer or trained on.
+ADVISORY_CODES = frozenset({"vacuous"})
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,18 @@ class Finding:
 
 @dataclass(frozen=True)
 class GuardReport:
-    passed: bool
+    passed: bool  # no finding but advisory ones (`ADVISORY_CODES`)
     findings: tuple[Finding, ...] = ()
 
     @classmethod
     def of(cls, findings: tuple[Finding, ...] | list[Finding]) -> GuardReport:
         findings = tuple(findings)
-        return cls(passed=not findings, findings=findings)
+        return cls(passed=all(f.code in ADVISORY_CODES for f in findings), findings=findings)
+
+    @property
+    def clean(self) -> bool:
+        """No finding at all, advisory ones included."""
+        return not self.findings
 
     def by_guard(self, guard: str) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.guard == guard)

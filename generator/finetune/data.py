@@ -135,8 +135,8 @@ def fit_to_train(text: str, facts: ProductFacts | None, *, other_brands: Sequenc
     against them; without (`None`), it passes grounding with empty facts (no checkable claim: no
     figure, standard, material, certification, feature or name) and is publishable."""
     if facts is None:
-        return guards_check(text, fact_index(NO_FACTS), guards=(GROUNDING, PUBLISHABLE)).passed
-    return guards_check(text, fact_index(facts, other_brands=tuple(other_brands))).passed
+        return guards_check(text, fact_index(NO_FACTS), guards=(GROUNDING, PUBLISHABLE)).clean
+    return guards_check(text, fact_index(facts, other_brands=tuple(other_brands))).clean
 
 
 def corpus_examples(

@@ -33,7 +33,7 @@ def fails_guards(candidate: ScoredCandidate, facts: FactIndex | None, *, relevan
     if facts is None:
         return False
     report = guards_check(candidate.text, facts, similarity=candidate.relevance, min_similarity=relevance_threshold)
-    return not report.passed
+    return not report.clean  # vacuous copy earns nothing either: the policy should learn to say something
 
 
 def guarded_reward(

@@ -212,3 +212,44 @@ def test_guards_drop_invented_claims_before_ranking_and_name_them():
 def test_without_facts_the_guards_do_not_run():
     invented = cand("Battery life: 17 hours of charge. Shop now.", 1, 0.1, 0, 0)
     assert run([invented]).best is not None
+
+
+def test_vacuous_copy_passes_but_ranks_after_every_clean_candidate():
+    """Copy that only says nothing (an advisory finding) is the pool's fallback: kept, never preferred."""
+    from catalog.guards import guards_check
+
+    vacuous = cand(
+        "With the Hushwave ANC Over-Ear Headphones, you'll find everything you need to make every day fun and "
+        "exciting. Shop now.",
+        1,
+        0.6,
+        0,
+        0,
+    )
+    true_copy = cand("Thirty hours of battery life and Bluetooth 5.3 keep the music going. Shop now.", 1, 0, 0, 0.6)
+    report = guards_check(vacuous.text, HEADPHONES)
+    assert report.passed and not report.clean and {f.code for f in report.findings} == {"vacuous"}
+    for lam in (0.0, 0.4, 1.0):
+        result = rerank_candidates(
+            [vacuous, true_copy],
+            config=RerankConfig(lam=lam, top_k=2),
+            product_embedding=PRODUCT,
+            control_embedding=None,
+            keywords=KEYWORDS,
+            guideline=None,
+            predictor=prior_model("cvr"),
+            facts=HEADPHONES,
+        )
+        weak, clean = result.candidates
+        assert clean.rank == 1 and weak.rank == 2 and not weak.dropped_reason, lam
+    alone = rerank_candidates(
+        [vacuous],
+        config=RerankConfig(lam=0.4, top_k=1),
+        product_embedding=PRODUCT,
+        control_embedding=None,
+        keywords=KEYWORDS,
+        guideline=None,
+        predictor=prior_model("cvr"),
+        facts=HEADPHONES,
+    )
+    assert alone.best is not None and alone.best.text == vacuous.text  # the fallback, for a reviewer to judge
