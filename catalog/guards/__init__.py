@@ -4,6 +4,7 @@ may be published for a product, and why not.
     index = fact_index(ProductFacts.from_mapping(row))   # once per product
     report = guards_check(text, index)                   # per candidate
     report.passed, report.findings                       # Finding(guard, code, message, claim)
+    report.clean                                         # passed without even an advisory finding
 
 Guards: `grounding` (every figure, standard, material, colour, size, certification, feature,
 comparison and name comes from the product's data), `topic` (the copy is about this product),
@@ -16,9 +17,10 @@ from catalog.guards.facts import FactIndex, ProductFacts, fact_index
 from catalog.guards.grounding import Claim, extract_claims, grounding_check
 from catalog.guards.publishable import publishable_check
 from catalog.guards.topic import lexical_relevance, topic_check
-from catalog.guards.types import GROUNDING, GUARDS, PUBLISHABLE, TOPIC, Finding, GuardReport
+from catalog.guards.types import ADVISORY_CODES, GROUNDING, GUARDS, PUBLISHABLE, TOPIC, Finding, GuardReport
 
 __all__ = [
+    "ADVISORY_CODES",
     "GROUNDING",
     "GUARDS",
     "PUBLISHABLE",
