@@ -227,6 +227,13 @@ def metric_analyse(
     values = {arms.control.key: analysis.control.mean}
     values.update({summary.name: summary.mean for summary in analysis.treatments})
     cuped, cuped_imbalanced = _cuped_tests(adjusted, arms, config)
+    # A zero-event arm is tested exactly (Fisher) or with the pooled variance: no regression adjustment there.
+    zero_event = {
+        v.key
+        for v, c in zip(arms.treatments, analysis.comparisons, strict=True)
+        if c.fixed.method not in (None, "welch_t")
+    }
+    cuped = {key: test for key, test in cuped.items() if key not in zero_event}
     fixed_by_key = {
         variant.key: cuped[variant.key].adjusted if variant.key in cuped else comparison.fixed
         for variant, comparison in zip(arms.treatments, analysis.comparisons, strict=True)

@@ -286,3 +286,23 @@ def test_a_covariate_out_of_balance_between_arms_is_not_used(keen_visitors):
     lift = report.treatments[0].metrics["ctr"].lift
     assert lift.cuped is None and lift.unadjusted is None
     assert any("CUPED's covariate differs between the arms" in w for w in report.warnings)
+
+
+def test_a_zero_event_arm_keeps_its_exact_test_unadjusted(make_experiment, two_arm):
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = make_experiment("earlier", start=True, product=category_product("Electronics", "ELEC-PRE"))
+    traffic(earlier, units=1200, days=14, seed=5, rng_seed=50, start=today - timedelta(days=24), visitor_spread=1.0)
+    traffic(
+        two_arm,
+        units=1500,
+        days=14,
+        seed=5,
+        rng_seed=52,
+        start=today - timedelta(days=14),
+        visitor_spread=1.0,
+        truths={"llm-l060": Truth(0.10, 0.0)},  # copy that breaks ordering: no order at all
+    )
+    report = services.report_build(experiment=two_arm, backfill="never")
+    cvr = report.treatments[0].metrics["cvr"].lift
+    assert cvr.method in ("fisher_exact", "pooled_variance") and cvr.cuped is None
+    assert report.treatments[0].metrics["ctr"].lift.cuped is not None  # its clicks are adjusted as usual
