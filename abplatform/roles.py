@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
+from rest_framework.views import APIView
 
 MARKETER = "Marketer"
 ANALYST = "Analyst"
@@ -119,3 +120,11 @@ def role_permissions_sync(**_signal_kwargs: Any) -> None:
         for group in (marketer, analyst):
             group.permissions.remove(*perms.exclude(codename__startswith="view_"))
             group.permissions.add(*viewing)
+
+
+class StorefrontView(APIView):
+    """A storefront endpoint, called from shoppers' browsers: it reads no session or token and
+    anyone may call it (the events endpoint checks its write key itself)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)

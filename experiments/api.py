@@ -10,13 +10,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from abplatform.api_errors import ERROR_SCHEMA
-from abplatform.roles import MarketerWritesAnalystReads
+from abplatform.roles import MarketerWritesAnalystReads, StorefrontView
 from catalog.models import Product
 from experiments import services
 from experiments.assignment import assign_variant, copy_for_products, copy_map, growthbook_config, snapshot_cache_clear
@@ -45,11 +44,8 @@ def _variant_rows(validated: list[dict]) -> list[dict]:
     return [dict(row) for row in validated]
 
 
-class AssignView(APIView):
+class AssignView(StorefrontView):
     """Which copy a visitor sees. Public: storefronts call it from the browser."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
     @extend_schema(
         operation_id="assign",
@@ -91,11 +87,8 @@ def _invalid_query(errors: dict[str, str]) -> Response:
 COPY_MAX_SKUS = 100
 
 
-class CopyView(APIView):
+class CopyView(StorefrontView):
     """The copy a visitor sees on many products at once (listing and search pages). Public."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
     @extend_schema(
         operation_id="copy",
@@ -129,12 +122,9 @@ class CopyView(APIView):
         return Response(copy_for_products(unit=unit, skus=skus))
 
 
-class ExperimentCopyMapView(APIView):
+class ExperimentCopyMapView(StorefrontView):
     """Every product's copy in every arm (`copies[SKU][i]` is `variations[i]`'s), for SDKs that
     assign locally. Public; frozen while the experiment runs, so it carries an ETag."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
     @extend_schema(operation_id="experiment_copy_map", responses={200: dict, 304: None, 404: ERROR_SCHEMA})
     def get(self, request: Request, key: str) -> Response:
@@ -150,11 +140,8 @@ class ExperimentCopyMapView(APIView):
         return response
 
 
-class ExperimentConfigView(APIView):
+class ExperimentConfigView(StorefrontView):
     """GrowthBook-style definition so a storefront SDK can assign locally. Public."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
     @extend_schema(operation_id="experiment_config", responses={200: dict, 404: ERROR_SCHEMA})
     def get(self, request: Request, key: str) -> Response:

@@ -26,6 +26,7 @@ from generator.pipeline import (
     ProductInput,
     ProductOutcome,
     generate_for_products,
+    run_measures,
 )
 from generator.predictor import PRIOR_VERSION, LogisticModel
 from generator.prompts import learned_directives
@@ -70,17 +71,7 @@ def per_product_batch(generate: Generate, *, progress: Callable[[float], None] |
                 )
                 if not result.outcomes:
                     raise RuntimeError("the pipeline returned no result")
-                one = result.outcomes[0]
-                outcome = ProductOutcome(
-                    key=item.key,
-                    lam=lam,
-                    temperature=one.temperature,
-                    result=one.result,
-                    rounds=one.rounds,
-                    generated_tokens=one.generated_tokens,
-                    generate_seconds=one.generate_seconds,
-                    score_seconds=one.score_seconds,
-                )
+                outcome = ProductOutcome(key=item.key, lam=lam, **run_measures(result.outcomes[0]))
                 batch.model_version, batch.prompt_version = result.model_version, result.prompt_version
             except (*RETRYABLE_ERRORS, SoftTimeLimitExceeded):
                 raise

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
@@ -49,6 +50,7 @@ __all__ = [
     "generate_for_products",
     "product_facts",
     "round_seed",
+    "run_measures",
 ]
 
 
@@ -81,6 +83,15 @@ class PipelineResult:
             "tokens": tokens,
             "tokens_per_s": round(tokens / generate, 1) if generate else 0.0,
         }
+
+
+# What a pool's run at one λ measured, under the same names in LambdaOutcome and ProductOutcome.
+_RUN_MEASURES = ("temperature", "result", "rounds", "generated_tokens", "generate_seconds", "score_seconds")
+
+
+def run_measures(outcome: LambdaOutcome | ProductOutcome) -> dict[str, Any]:
+    """The run's measures of `outcome`, to build the other kind of outcome from."""
+    return {name: getattr(outcome, name) for name in _RUN_MEASURES}
 
 
 @dataclass
@@ -292,17 +303,7 @@ def generate_for_product(
             )
         outcome = batch.outcomes[0]
         assert outcome.result is not None  # isolate_errors=False: a failure raised instead
-        result.outcomes.append(
-            LambdaOutcome(
-                lam=lam,
-                temperature=outcome.temperature,
-                result=outcome.result,
-                rounds=outcome.rounds,
-                generated_tokens=outcome.generated_tokens,
-                generate_seconds=outcome.generate_seconds,
-                score_seconds=outcome.score_seconds,
-            )
-        )
+        result.outcomes.append(LambdaOutcome(lam=lam, **run_measures(outcome)))
         if progress:
             progress((index + 1) / len(lambdas))
     if result is None:  # no λ asked for: still say which model and prompts would have been used

@@ -41,30 +41,28 @@ class ProductInput:
     examples: tuple[FewShotExample, ...] = ()
 
 
-def product_facts(product: ProductContext) -> ProductFacts:
-    """The facts a claim may come from: the product's title, brand, description and attributes."""
+def _facts(source: ProductContext | FewShotExample, price: float | None = None) -> ProductFacts:
+    """The facts a claim may come from: the source's title, brand, description and attributes."""
     return ProductFacts(
         sku="",
-        title=product.title,
-        brand=product.brand,
-        category=product.category,
-        description=product.description,
-        attributes=dict(product.attributes),
-        price=None if product.price in (None, "") else float(product.price),
+        title=source.title,
+        brand=source.brand,
+        category=source.category,
+        description=source.description,
+        attributes=dict(source.attributes),
+        price=price,
     )
+
+
+def product_facts(product: ProductContext) -> ProductFacts:
+    """The facts a claim may come from: the product's title, brand, description, attributes and price."""
+    return _facts(product, price=None if product.price in (None, "") else float(product.price))
 
 
 def example_is_grounded(example: FewShotExample) -> bool:
-    """Whether a few-shot example's copy stays within its own facts and is fit to publish."""
-    facts = ProductFacts(
-        sku="",
-        title=example.title,
-        brand=example.brand,
-        category=example.category,
-        description=example.description,
-        attributes=dict(example.attributes),
-    )
-    return guards_check(example.text, facts, guards=(GROUNDING, PUBLISHABLE)).clean
+    """Whether a few-shot example's copy stays within its own facts (not its price) and is fit
+    to publish, without even an advisory finding (an example should say something)."""
+    return guards_check(example.text, _facts(example), guards=(GROUNDING, PUBLISHABLE)).clean
 
 
 @dataclass

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from abplatform.api_errors import ERROR_SCHEMA
 from abplatform.clientip import client_ip
 from abplatform.jsonbody import JSONBodyError, json_loads_limited
+from abplatform.roles import StorefrontView
 from experiments.models import UNIT_MAX_LENGTH
 from ingest.accept import (
     ATTRIBUTE_CHOICES,
@@ -80,15 +79,13 @@ def _too_many(message: str, retry_after: int) -> Response:
     return response
 
 
-class EventsView(APIView):
+class EventsView(StorefrontView):
     """Storefront events. Authenticated by a write key, not a user: `Authorization: Bearer KEY`,
     or `write_key` in the body for `navigator.sendBeacon`, which cannot set headers.
 
     Order of checks: client IP rate limit, size, the header's key (before parsing), the body
     parsed within limits, the key's origins, the key's rate limit, then each event."""
 
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
     parser_classes = ()  # the body is read raw: size is checked before parsing
 
     @extend_schema(

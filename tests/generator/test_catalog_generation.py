@@ -49,6 +49,13 @@ def _fake_embed(texts, **_kwargs) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32).reshape(len(texts), 32)
 
 
+def _install_fake_model(monkeypatch, generate) -> None:
+    """The backend loads no model and writes with `generate`; texts embed with `_fake_embed`."""
+    monkeypatch.setattr(backend, "load_model", lambda *a, **k: SimpleNamespace(version="fake-model", load_seconds=0.0))
+    monkeypatch.setattr(backend, "generate", generate)
+    monkeypatch.setattr(embeddings, "embed", _fake_embed)
+
+
 @pytest.fixture
 def fake_model(monkeypatch):
     calls: list[list[str]] = []
@@ -62,9 +69,7 @@ def fake_model(monkeypatch):
             for i, t in enumerate(titles)
         ]
 
-    monkeypatch.setattr(backend, "load_model", lambda *a, **k: SimpleNamespace(version="fake-model", load_seconds=0.0))
-    monkeypatch.setattr(backend, "generate", generate)
-    monkeypatch.setattr(embeddings, "embed", _fake_embed)
+    _install_fake_model(monkeypatch, generate)
     return calls
 
 
@@ -144,9 +149,7 @@ def test_openers_start_the_answer_and_an_opener_alone_is_not_copy(monkeypatch):
             for i, _ in enumerate(conversations)
         ]
 
-    monkeypatch.setattr(backend, "load_model", lambda *a, **k: SimpleNamespace(version="fake-model", load_seconds=0.0))
-    monkeypatch.setattr(backend, "generate", generate)
-    monkeypatch.setattr(embeddings, "embed", _fake_embed)
+    _install_fake_model(monkeypatch, generate)
     params = GenerationParams(candidates=4, top_k=2, max_rounds=1, relevance_threshold=0.1, append_cta=False)
     batch = generate_for_products(items=ITEMS[:1], lam=0.3, params=params)
     assert seen[0][:3] == ["The Merino Wool Scarf", "Meet the Merino Wool Scarf", "Loom's Merino Wool Scarf"]

@@ -72,8 +72,17 @@ class Action:
     tags: tuple[str, ...] = field(default=())
 
 
-def _status(world: World, experiment: Experiment) -> str:
-    return Experiment.objects.get(pk=experiment.pk).status
+def _status_is(experiment: str, status: str) -> Callable[[World, object], bool]:
+    """Effect: the World's `experiment` ("draft" or "running") now has `status`."""
+    return lambda w, r: Experiment.objects.get(pk=getattr(w, experiment).pk).status == status
+
+
+def _event_stored(world: World, response) -> bool:
+    return Event.objects.filter(event_id="matrix-1").exists()
+
+
+def _write_key_gone(world: World, response) -> bool:
+    return not WriteKey.objects.filter(pk=world.write_key.pk).exists()
 
 
 def _create_body(world: World) -> dict:
@@ -113,6 +122,69 @@ def _has_save_button(world: World, response) -> bool:
     return b'name="_save"' in response.content
 
 
+def _lifecycle(verb: str, experiment: str, status: str, tags: tuple[str, ...] = ()) -> Action:
+    """API: POST /experiments/KEY/<verb> on the World's `experiment`, which must then be `status`."""
+    return Action(
+        f"{verb} an experiment",
+        "POST",
+        f"/api/v1/experiments/{{{experiment}.key}}/{verb}",
+        EDITORS,
+        effect=_status_is(experiment, status),
+        tags=tags,
+    )
+
+
+def _api_write(
+    name: str,
+    method: str,
+    url: str,
+    body: Callable[[World], dict] | dict,
+    effect: Callable[[World, object], bool],
+    ok: tuple[int, ...] = (200,),
+) -> Action:
+    """A change made through the management API with a token: Marketers and admins only."""
+    return Action(name, method, url, EDITORS, body=body, effect=effect, ok=ok)
+
+
+def _form_post(
+    name: str,
+    url: str,
+    allowed: frozenset[str],
+    body: Callable[[World], dict] | dict,
+    effect: Callable[[World, object], bool],
+    ok: tuple[int, ...] = (302,),
+    surface: str = "admin",
+    tags: tuple[str, ...] = (),
+) -> Action:
+    """A form posted with a session, as the admin's (or the report pages') browser posts it."""
+    return Action(
+        name, "POST", url, allowed, surface=surface, json_body=False, body=body, effect=effect, ok=ok, tags=tags
+    )
+
+
+def _admin_action(
+    name: str,
+    changelist: str,
+    allowed: frozenset[str],
+    action: str,
+    selected: str,
+    effect: Callable[[World, object], bool],
+    ok: tuple[int, ...] = (200, 302),
+    extra: dict | None = None,
+    tags: tuple[str, ...] = (),
+) -> Action:
+    """An admin changelist action run on one row: the World attribute named `selected`."""
+
+    def body(w: World) -> dict:
+        return {"action": action, "_selected_action": [getattr(w, selected).pk], **(extra or {})}
+
+    return _form_post(name, changelist, allowed, body, effect, ok=ok, tags=tags)
+
+
+def _admin_page(name: str, url: str, allowed: frozenset[str] = READERS, **kwargs) -> Action:
+    return Action(name, "GET", url, allowed, surface="admin", **kwargs)
+
+
 ACTIONS: list[Action] = [
     # --- storefront endpoints: public ---
     Action("assign", "GET", "/api/v1/assign?experiment={running.key}&unit=u1", EVERYONE, surface="page"),
@@ -127,7 +199,7 @@ ACTIONS: list[Action] = [
         EVERYONE,
         body=_events_body,
         headers=_bearer,
-        effect=lambda w, r: Event.objects.filter(event_id="matrix-1").exists(),
+        effect=_event_stored,
         ok=(202,),
     ),
     # A user's session or token never stands in for a write key, not even an admin's.
@@ -137,7 +209,7 @@ ACTIONS: list[Action] = [
         "/api/v1/events",
         NOBODY,
         body=_events_body,
-        effect=lambda w, r: Event.objects.filter(event_id="matrix-1").exists(),
+        effect=_event_stored,
         ok=(202,),
     ),
     # --- API schema and docs: they describe the management API, so for the roles only ---
@@ -146,28 +218,25 @@ ACTIONS: list[Action] = [
     # --- experiments API ---
     Action("list experiments", "GET", "/api/v1/experiments", READERS),
     Action("read an experiment", "GET", "/api/v1/experiments/{draft.key}", READERS),
-    Action(
+    _api_write(
         "create an experiment",
         "POST",
         "/api/v1/experiments",
-        EDITORS,
         body=_create_body,
         effect=lambda w, r: Experiment.objects.filter(key="matrix-new").exists(),
         ok=(201,),
     ),
-    Action(
+    _api_write(
         "edit an experiment",
         "PATCH",
         "/api/v1/experiments/{draft.key}",
-        EDITORS,
         body={"name": "Renamed by the matrix"},
         effect=lambda w, r: Experiment.objects.get(pk=w.draft.pk).name == "Renamed by the matrix",
     ),
-    Action(
+    _api_write(
         "approve copy",
         "PATCH",
         "/api/v1/experiments/{draft.key}",
-        EDITORS,
         body=_approve_body,
         effect=lambda w, r: (
             not VariantCopy.objects.filter(variant__experiment=w.draft)
@@ -176,53 +245,30 @@ ACTIONS: list[Action] = [
         ),
     ),
     Action("read an arm's copies", "GET", "/api/v1/experiments/{draft.key}/variants/llm-l040/copies", READERS),
-    Action(
+    _api_write(
         "review an arm's copies",
         "PATCH",
         "/api/v1/experiments/{draft.key}/variants/llm-l040/copies",
-        EDITORS,
         body=lambda w: {w.draft.product.sku: {"copy": "Thirty hours of battery life. Shop now.", "approved": False}},
         effect=lambda w, r: VariantCopy.objects.filter(
             variant__experiment=w.draft, variant__key="llm-l040", copy="Thirty hours of battery life. Shop now."
         ).exists(),
     ),
-    Action(
-        "start an experiment",
-        "POST",
-        "/api/v1/experiments/{draft.key}/start",
-        EDITORS,
-        effect=lambda w, r: _status(w, w.draft) == "running",
-        tags=("approved",),
-    ),
-    Action(
-        "pause an experiment",
-        "POST",
-        "/api/v1/experiments/{running.key}/pause",
-        EDITORS,
-        effect=lambda w, r: _status(w, w.running) == "paused",
-    ),
-    Action(
-        "stop an experiment",
-        "POST",
-        "/api/v1/experiments/{running.key}/stop",
-        EDITORS,
-        effect=lambda w, r: _status(w, w.running) == "stopped",
-    ),
+    _lifecycle("start", "draft", "running", tags=("approved",)),
+    _lifecycle("pause", "running", "paused"),
+    _lifecycle("stop", "running", "stopped"),
     # --- reports: pages and API; Analysts read, only Marketers and admins change a default λ ---
     Action("reports: experiment list", "GET", "/reports/", READERS, surface="web"),
     Action("reports: running experiment's report", "GET", "/reports/{running.key}/", READERS, surface="web"),
     Action("reports: draft experiment's report", "GET", "/reports/{draft.key}/", READERS, surface="web"),
     Action("reports: λ per category", "GET", "/reports/lambda/", READERS, surface="web"),
-    Action(
+    _form_post(
         "reports: adopt a category's λ",
-        "POST",
         "/reports/lambda/adopt",
         EDITORS,
-        surface="web",
-        json_body=False,
         body=lambda w: {"category": w.category.pk, "lambda": "0.45"},
         effect=lambda w, r: Category.objects.get(pk=w.category.pk).recommended_lambda == 0.45,
-        ok=(302,),
+        surface="web",
     ),
     # Library code and the pages' stylesheet, no data: public so that they cache like static files.
     Action("reports: plotly.js", "GET", "/reports/plotly.js", EVERYONE, surface="page"),
@@ -230,170 +276,127 @@ ACTIONS: list[Action] = [
     Action("API: experiment report", "GET", "/api/v1/experiments/{running.key}/report", READERS),
     Action("API: experiment report as CSV", "GET", "/api/v1/experiments/{running.key}/report.csv", READERS),
     # --- generator: Marketers generate copy; Analysts read jobs and their scored candidates ---
-    Action(
+    _api_write(
         "API: generate LLM copy",
         "POST",
         "/api/v1/experiments/{draft.key}/generate",
-        EDITORS,
         body={"lambdas": [0.5], "candidates": 2, "top_k": 1, "seed": 7},
         effect=lambda w, r: GenerationJob.objects.filter(experiment=w.draft, seed=7).exists(),
         ok=(202,),
     ),
     Action("API: generation job with its candidates", "GET", "/api/v1/generation-jobs/{job.pk}", READERS),
-    Action(
+    _admin_action(
         "admin: Generate LLM variants action",
-        "POST",
         "/admin/experiments/experiment/",
         EDITORS,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {
-            "action": "generate_llm_variants",
-            "_selected_action": [w.draft.pk],
-            "apply": "1",
-            "lambdas": "0.5",
-            "candidates": "2",
-            "top_k": "1",
-        },
+        "generate_llm_variants",
+        "draft",
         effect=lambda w, r: GenerationJob.objects.filter(experiment=w.draft).exclude(pk=w.job.pk).exists(),
         ok=(302,),
+        extra={"apply": "1", "lambdas": "0.5", "candidates": "2", "top_k": "1"},
     ),
-    Action(
+    _admin_action(
         "admin: Generate LLM variants form",
-        "POST",
         "/admin/experiments/experiment/",
         EDITORS,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "generate_llm_variants", "_selected_action": [w.draft.pk]},
+        "generate_llm_variants",
+        "draft",
         effect=lambda w, r: b'name="apply"' in r.content,
+        ok=(200,),
     ),
-    Action("admin: generation jobs", "GET", "/admin/generator/generationjob/", READERS, surface="admin"),
-    Action(
-        "admin: generation job with its candidates",
-        "GET",
-        "/admin/generator/generationjob/{job.pk}/change/",
-        READERS,
-        surface="admin",
-    ),
-    Action("admin: predictor versions", "GET", "/admin/generator/conversionpredictor/", READERS, surface="admin"),
-    Action(
+    _admin_page("admin: generation jobs", "/admin/generator/generationjob/"),
+    _admin_page("admin: generation job with its candidates", "/admin/generator/generationjob/{job.pk}/change/"),
+    _admin_page("admin: predictor versions", "/admin/generator/conversionpredictor/"),
+    _admin_action(
         "admin: activate a predictor version",
-        "POST",
         "/admin/generator/conversionpredictor/",
         EDITORS,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "activate", "_selected_action": [w.predictor.pk]},
+        "activate",
+        "predictor",
         effect=lambda w, r: ConversionPredictor.objects.get(pk=w.predictor.pk).active,
-        ok=(200, 302),
     ),
     # Fine-tuned adapters: rows for their actions belong with the fine-tuning work, as it settles.
-    Action("admin: adapters", "GET", "/admin/generator/adapter/", READERS, surface="admin"),
-    Action("admin: add adapter page", "GET", "/admin/generator/adapter/add/", EDITORS, surface="admin"),
+    _admin_page("admin: adapters", "/admin/generator/adapter/"),
+    _admin_page("admin: add adapter page", "/admin/generator/adapter/add/", EDITORS),
     # --- admin pages ---
-    Action("admin index", "GET", "/admin/", READERS, surface="admin"),
-    Action("admin: experiment list", "GET", "/admin/experiments/experiment/", READERS, surface="admin"),
-    Action("admin: product list", "GET", "/admin/catalog/product/", READERS, surface="admin"),
-    Action("admin: brand guidelines", "GET", "/admin/catalog/brandguideline/", READERS, surface="admin"),
-    Action("admin: ingest stats", "GET", "/admin/ingest/ingeststats/", READERS, surface="admin"),
-    Action(
+    _admin_page("admin index", "/admin/"),
+    _admin_page("admin: experiment list", "/admin/experiments/experiment/"),
+    _admin_page("admin: product list", "/admin/catalog/product/"),
+    _admin_page("admin: brand guidelines", "/admin/catalog/brandguideline/"),
+    _admin_page("admin: ingest stats", "/admin/ingest/ingeststats/"),
+    _admin_page(
         "admin: experiment change form is editable",
-        "GET",
         "/admin/experiments/experiment/{draft.pk}/change/",
         EDITORS,
-        surface="admin",
         effect=_has_save_button,
     ),
-    Action("admin: add experiment page", "GET", "/admin/experiments/experiment/add/", EDITORS, surface="admin"),
-    Action("admin: add product page", "GET", "/admin/catalog/product/add/", EDITORS, surface="admin"),
-    Action(
+    _admin_page("admin: add experiment page", "/admin/experiments/experiment/add/", EDITORS),
+    _admin_page("admin: add product page", "/admin/catalog/product/add/", EDITORS),
+    _admin_action(
         "admin: start action",
-        "POST",
         "/admin/experiments/experiment/",
         EDITORS,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "experiment_start", "_selected_action": [w.draft.pk]},
-        effect=lambda w, r: _status(w, w.draft) == "running",
-        ok=(200, 302),
+        "experiment_start",
+        "draft",
+        effect=_status_is("draft", "running"),
         tags=("approved",),
     ),
-    Action(
+    _admin_action(
         "admin: stop action",
-        "POST",
         "/admin/experiments/experiment/",
         EDITORS,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "experiment_stop", "_selected_action": [w.running.pk]},
-        effect=lambda w, r: _status(w, w.running) == "stopped",
-        ok=(200, 302),
+        "experiment_stop",
+        "running",
+        effect=_status_is("running", "stopped"),
     ),
-    Action("admin: users", "GET", "/admin/auth/user/", ADMIN_ONLY, surface="admin"),
-    Action("admin: groups", "GET", "/admin/auth/group/", ADMIN_ONLY, surface="admin"),
-    Action("admin: API tokens", "GET", "/admin/authtoken/tokenproxy/", ADMIN_ONLY, surface="admin"),
+    _admin_page("admin: users", "/admin/auth/user/", ADMIN_ONLY),
+    _admin_page("admin: groups", "/admin/auth/group/", ADMIN_ONLY),
+    _admin_page("admin: API tokens", "/admin/authtoken/tokenproxy/", ADMIN_ONLY),
     # --- write keys (admin) ---
-    Action("admin: write key list", "GET", "/admin/ingest/writekey/", READERS, surface="admin"),
+    _admin_page("admin: write key list", "/admin/ingest/writekey/"),
     # Write keys are credentials: admins alone create, scope and revoke them (issue case 7);
     # nobody deletes one (revoking keeps its record and ingest stats).
-    Action(
+    _form_post(
         "admin: create a write key",
-        "POST",
         "/admin/ingest/writekey/add/",
         ADMIN_ONLY,
-        surface="admin",
-        json_body=False,
         body={"name": "matrix shop", **_NO_INLINE_ROWS},
         effect=lambda w, r: WriteKey.objects.filter(name="matrix shop").exists(),
-        ok=(302,),
     ),
-    Action(
+    _admin_action(
         "admin: revoke a write key",
-        "POST",
         "/admin/ingest/writekey/",
         ADMIN_ONLY,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "revoke", "_selected_action": [w.write_key.pk]},
+        "revoke",
+        "write_key",
         effect=lambda w, r: WriteKey.objects.get(pk=w.write_key.pk).revoked_at is not None,
-        ok=(200, 302),
     ),
-    Action(
+    _form_post(
         "admin: rename a write key",
-        "POST",
         "/admin/ingest/writekey/{write_key.pk}/change/",
         ADMIN_ONLY,
-        surface="admin",
-        json_body=False,
         body={"name": "renamed shop", **_NO_INLINE_ROWS},
         effect=lambda w, r: WriteKey.objects.get(pk=w.write_key.pk).name == "renamed shop",
-        ok=(302,),
     ),
-    Action(
+    _form_post(
         "admin: delete a write key",
-        "POST",
         "/admin/ingest/writekey/{write_key.pk}/delete/",
         NOBODY,
-        surface="admin",
-        json_body=False,
         body={"post": "yes"},
-        effect=lambda w, r: not WriteKey.objects.filter(pk=w.write_key.pk).exists(),
-        ok=(302,),
+        effect=_write_key_gone,
     ),
-    Action(
+    _admin_action(
         "admin: bulk-delete write keys",
-        "POST",
         "/admin/ingest/writekey/",
         NOBODY,
-        surface="admin",
-        json_body=False,
-        body=lambda w: {"action": "delete_selected", "_selected_action": [w.write_key.pk], "post": "yes"},
-        effect=lambda w, r: not WriteKey.objects.filter(pk=w.write_key.pk).exists(),
+        "delete_selected",
+        "write_key",
+        effect=_write_key_gone,
         ok=(302,),
+        extra={"post": "yes"},
     ),
-    Action("admin: quarantined events", "GET", "/admin/ingest/quarantinedevent/", READERS, surface="admin"),
-    Action("admin: unit attributes", "GET", "/admin/ingest/unitattributes/", READERS, surface="admin"),
+    _admin_page("admin: quarantined events", "/admin/ingest/quarantinedevent/"),
+    _admin_page("admin: unit attributes", "/admin/ingest/unitattributes/"),
 ]
 
 

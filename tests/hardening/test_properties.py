@@ -38,38 +38,41 @@ EVENT_FIELDS = {"event_id", "type", "experiment", "unit", "ts", "revenue", "vari
 
 # --- the event validator ------------------------------------------------------------------
 
+
+def _snapshot(key: str, status: str, *, coverage: float, experiment_id: int) -> ExperimentSnapshot:
+    """Experiment `key`, arms control and b, one product; live (started three days ago) if running."""
+    running = status == Experiment.Status.RUNNING
+    return ExperimentSnapshot(
+        allocation=Allocation.build(
+            key=key, seed=key, variant_keys=["control", "b"], weights=[1, 1], coverage=coverage, active=running
+        ),
+        products={"SKU-1": ProductCopies(product_id=5, price=20.0, copies=("c", "b"))},
+        control_index=0,
+        started_at_ts=STARTED.timestamp() if running else None,
+        status=status,
+        experiment_id=experiment_id,
+        variant_ids=(10 * experiment_id, 10 * experiment_id + 1),
+    )
+
+
 _SNAPSHOTS = {
-    "live": ExperimentSnapshot(
-        allocation=Allocation.build(
-            key="live", seed="live", variant_keys=["control", "b"], weights=[1, 1], coverage=0.8, active=True
-        ),
-        products={"SKU-1": ProductCopies(product_id=5, price=20.0, copies=("c", "b"))},
-        control_index=0,
-        started_at_ts=STARTED.timestamp(),
-        status=Experiment.Status.RUNNING,
-        experiment_id=7,
-        variant_ids=(70, 71),
-    ),
-    "draft": ExperimentSnapshot(
-        allocation=Allocation.build(
-            key="draft", seed="draft", variant_keys=["control", "b"], weights=[1, 1], coverage=1.0, active=False
-        ),
-        products={"SKU-1": ProductCopies(product_id=5, price=20.0, copies=("c", "b"))},
-        control_index=0,
-        started_at_ts=None,
-        status=Experiment.Status.DRAFT,
-        experiment_id=8,
-        variant_ids=(80, 81),
-    ),
+    "live": _snapshot("live", Experiment.Status.RUNNING, coverage=0.8, experiment_id=7),
+    "draft": _snapshot("draft", Experiment.Status.DRAFT, coverage=1.0, experiment_id=8),
 }
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-)
+
+def _scalars(int_bound: int, text_size: int):
+    """None, booleans, integers within ±int_bound, any float (NaN and infinities too), short text."""
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-int_bound, max_value=int_bound),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=text_size),
+    )
+
+
+json_scalars = _scalars(2**70, 20)
 json_values = st.recursive(
     json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
 )
@@ -149,14 +152,7 @@ def test_unstorable_strings_are_refused_by_name(unit, event_id):
 
 # --- the statistics engine's inputs ---------------------------------------------------------
 
-anything = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**80), max_value=2**80),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=4),
-    st.just([1, 2]),
-)
+anything = st.one_of(_scalars(2**80, 4), st.just([1, 2]))
 real_numbers = st.one_of(
     st.integers(min_value=0, max_value=10**7),
     st.floats(min_value=-1e300, max_value=1e300, allow_nan=False),
