@@ -94,28 +94,37 @@ class PreExposure:
         }
 
 
+def _post_mean(post: Mapping[str, float], column: str) -> SampleMeanStatistic:
+    return SampleMeanStatistic(n=int(post["units"]), sum=post[column], sum_squares=post[f"sq_{column}"])
+
+
+def _post_ratio(post: Mapping[str, float], m: str, d: str) -> RatioStatistic:
+    return RatioStatistic(
+        n=int(post["units"]),
+        m_sum=post[m],
+        m_sum_squares=post[f"sq_{m}"],
+        d_sum=post[d],
+        d_sum_squares=post[f"sq_{d}"],
+        m_d_sum_of_products=post[f"x_{m}_{d}"],
+    )
+
+
 def _adjusted(
     post: Mapping[str, float], pre: Mapping[str, float], numerator: str, denominator: str | None
 ) -> AdjustedStatistic:
+    """The metric adjusted by the same metric before exposure (`pre_exposure_sums`)."""
     n = int(post["units"])
     if denominator is None:
         return RegressionAdjustedStatistic(
             n=n,
-            post=SampleMeanStatistic(n=n, sum=post[numerator], sum_squares=post[f"sq_{numerator}"]),
+            post=_post_mean(post, numerator),
             pre=SampleMeanStatistic(n=n, sum=pre[f"pre_{numerator}"], sum_squares=pre[f"sq_pre_{numerator}"]),
             post_pre_sum_of_products=pre[f"x_{numerator}_pre_{numerator}"],
         )
     m, d = numerator, denominator
     return RegressionAdjustedRatioStatistic(
         n=n,
-        post=RatioStatistic(
-            n=n,
-            m_sum=post[m],
-            m_sum_squares=post[f"sq_{m}"],
-            d_sum=post[d],
-            d_sum_squares=post[f"sq_{d}"],
-            m_d_sum_of_products=post[f"x_{m}_{d}"],
-        ),
+        post=_post_ratio(post, m, d),
         pre=RatioStatistic(
             n=n,
             m_sum=pre[f"pre_{m}"],
@@ -140,22 +149,12 @@ def _adjusted_by_number(
     x = SampleMeanStatistic(n=n, sum=pre["pre_x"], sum_squares=pre["sq_pre_x"])
     if denominator is None:
         return RegressionAdjustedStatistic(
-            n=n,
-            post=SampleMeanStatistic(n=n, sum=post[numerator], sum_squares=post[f"sq_{numerator}"]),
-            pre=x,
-            post_pre_sum_of_products=pre[f"x_{numerator}_pre_x"],
+            n=n, post=_post_mean(post, numerator), pre=x, post_pre_sum_of_products=pre[f"x_{numerator}_pre_x"]
         )
     m, d = numerator, denominator
     return RegressionAdjustedRatioStatistic(
         n=n,
-        post=RatioStatistic(
-            n=n,
-            m_sum=post[m],
-            m_sum_squares=post[f"sq_{m}"],
-            d_sum=post[d],
-            d_sum_squares=post[f"sq_{d}"],
-            m_d_sum_of_products=post[f"x_{m}_{d}"],
-        ),
+        post=_post_ratio(post, m, d),
         pre=RatioStatistic(
             n=n, m_sum=x.sum, m_sum_squares=x.sum_squares, d_sum=n, d_sum_squares=n, m_d_sum_of_products=x.sum
         ),
