@@ -294,6 +294,32 @@ def _misattributed_figures(text: str, index: FactIndex) -> list[Claim]:
     return claims
 
 
+_SHARE = re.compile(r"\b(\d+(?:\.\d+)?) ?% ([a-z]+)")
+_SHARE_FILLER = frozenset({"of", "more", "less", "off", "the", "a", "an", "and", "or", "in", "from", "with", "pure"})
+
+
+def _misattributed_shares(text: str, index: FactIndex) -> list[Claim]:
+    """A share the data has, put on another quality: "100% sustainable materials" when the data's 100 % is
+    of recycled plastic. The word after the share must be one of the words around that share in the data."""
+    claims: list[Claim] = []
+    data = index.text
+    for m in _SHARE.finditer(normalise(text)):
+        number, word = m.group(1), m.group(2)
+        if word in _SHARE_FILLER:
+            continue
+        around: list[str] = []
+        for d in re.finditer(rf"(?<![\d.]){re.escape(number)} ?%", data):
+            around += re.findall(r"[a-z]+", data[max(0, d.start() - 30) : d.end() + 40])
+        if not around:
+            continue  # a share the data lacks is the figure claim's finding
+        if any(w[:5] == word[:5] for w in around):
+            continue
+        said = " ".join(re.findall(r"[a-z]+", data[data.find(number) :])[:2]) if number in data else ""
+        detail = f"{number}% {said}".strip()
+        claims.append(Claim("misattributed", text[m.start() : m.end()], m.start(), m.end(), False, detail))
+    return claims
+
+
 def misattributed_claims(text: str, index: FactIndex) -> list[Claim]:
     """Facts of the data said of the wrong thing: a part's material said of the product ("made from
     recycled plastic" when the bottle is) or of another part, and a figure under another attribute."""
@@ -310,7 +336,7 @@ def misattributed_claims(text: str, index: FactIndex) -> list[Claim]:
         claims.append(
             Claim("misattributed", text[mention.start : mention.end], mention.start, mention.end, False, detail)
         )
-    return claims + _misattributed_figures(text, index)
+    return claims + _misattributed_figures(text, index) + _misattributed_shares(text, index)
 
 
 def _in_data(token: str, index: FactIndex) -> bool:

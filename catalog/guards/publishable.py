@@ -10,6 +10,7 @@ the product ("overpriced", "unflattering", "cheap-looking"; a negated word such 
 itchy" is fine), no price claims ("affordable", "budget-friendly"), no offers the shop did not
 make (free shipping, discounts, "% off", coupons, "for 3 months" next to an offer, a price other
 than the product's), English, the catalog's language (few non-ASCII letters, enough English function words),
+no strings of quoted labels ('"Family size," "Fresh," "Everyday."'),
 and something said: copy that spends `VACUOUS_MIN_WORDS` or more content words outside calls to
 action, yet once the product's title and brand are taken out uses no word, figure or standard of
 its data ("With the Digital Kitchen Scale, you'll find everything you need to make shopping fun
@@ -44,6 +45,10 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z_]\w{2,}|(?<![\w&])#[A-Za-z]\w+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()-]{8,}\d\b")
 _LABEL = re.compile(r"(?:^|(?<=[.;!?\n•|]))\s*([A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,2})\s?:\s*\S")
+# Two or more short quoted phrases in a row ('"Family size," "Fresh," "Everyday."'): badges or labels the model
+# made up, not sentences.
+_QUOTES = str.maketrans({"“": '"', "”": '"'})
+_QUOTED_LABELS = re.compile(r'"[^"\n]{1,30}"[,.;]?\s*"[^"\n]{1,30}"')
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
 _PRICE = re.compile(r"[$£€]\s?(\d+(?:[.,]\d{2})?)|\b(\d+(?:\.\d{2})?)\s?(?:dollars|pounds|euros|USD|GBP|EUR)\b")
 
@@ -127,6 +132,11 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
             findings.append(
                 _finding("price", f'not publishable: a price the shop did not set: "{m.group(0)}"', m.group(0))
             )
+
+    quoted = _QUOTED_LABELS.search(stripped.translate(_QUOTES))
+    if quoted:
+        message = f"not publishable: a string of quoted labels ({quoted.group(0).strip()})"
+        findings.append(_finding("quoted_labels", message, quoted.group(0).strip()))
 
     labels = [m.group(1) for m in _LABEL.finditer(stripped)]
     known = [lab for lab in labels if lab.lower() in lexicon.FIELD_NAMES]

@@ -545,6 +545,9 @@ def test_an_attribute_key_names_its_value():
         (SPEAKER, "A portable speaker that keeps your drinks cold.", "unsupported_ability"),
         (TEE, "An organic cotton tee that keeps you warm, with a stain-resistant finish.", "unsupported_ability"),
         (WASHING_UP, "Plant-based washing-up liquid that kills 99.9% of germs.", "unsupported_ability"),
+        (WASHING_UP, "The washing-up liquid is made from 100% sustainable materials.", "misattributed_claim"),
+        (BEANIE, "A beanie knitted from 100% cashmere-soft yarn.", "misattributed_claim"),
+        (CRISPS, 'Baked lentil crisps. "Family size," "Fresh," "Everyday." Add them to your cart.', "quoted_labels"),
         (PARKA, "A weatherproof parka with 650-fill recycled down.", "unsupported_ability"),
         (WASHING_UP, "Plant-based washing-up liquid made from 100% recycled plastic.", "misattributed_claim"),
         (PARKA, "A hooded parka made from recycled polyester.", "misattributed_claim"),
@@ -604,6 +607,8 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (TEE, "An organic cotton crew tee in a full range of sizes, XS to XXL."),
         (CRISPS, "Baked lentil crisps with a sea salt flavour. Add a six-pack to your cart."),
         (WASHING_UP, "The Phosphate-Free Washing-Up Liquid cuts through grease with a green apple scent."),
+        (WASHING_UP, "Its bottle is 100% recycled plastic: 100% of it."),
+        (TEE, 'An organic cotton tee in a regular fit: "the everyday tee", as its wearers call it.'),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
@@ -617,6 +622,9 @@ def test_stop_20_findings_quote_the_claim_and_what_the_data_says() -> None:
     )
     assert grounding_check("A scale with 5 kg precision.", fact_index(SCALE))[0].message == (
         'misattributed claim: "5 kg precision" (product data: precision 1 g)'
+    )
+    assert grounding_check("Made from 100% sustainable materials.", index)[0].message == (
+        'misattributed claim: "100% sustainable" (product data: 100% recycled plastic)'
     )
     assert grounding_check("It keeps you dry.", fact_index(RUGGED))[0].message == (
         'unsupported claim: "keeps you dry" (an ability the product data does not state)'
