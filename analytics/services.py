@@ -14,8 +14,8 @@ from typing import Literal
 
 from django.utils import timezone
 
+from analytics.adjustments import pre_exposure_read, report_capped
 from analytics.breakdown_selectors import breakdown_data
-from analytics.event_scans import pre_exposure_sums, prior_orders_sums
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
 from analytics.report.breakdown_types import ExcludedProducts
@@ -36,11 +36,8 @@ from analytics.report.types import (
     TrafficCounts,
 )
 from analytics.selectors import (
-    METRICS,
     VariantAggregates,
-    capped_unit_counts,
     copy_scores,
-    nonzero_percentile,
     quarantine_counts,
     snapshots_for,
     units_in_several_variants,
@@ -61,95 +58,6 @@ def _snapshot_info(snapshots: list[ReportSnapshot], backfill: Literal["pending",
         last_day=snapshots[-1].day if snapshots else None,
         backfill=backfill,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class Capped:
-    """The current aggregates with the report's caps applied, and what capping did."""
-
-    aggregates: dict[int, VariantAggregates]
-    caps: dict[str, float]  # column -> threshold, for the columns that had one
-    capping: list[Capping]
-    revenue_capping: RevenueCapping | None
-
-
-def report_capped(
-    *, experiment: Experiment, aggregates: dict[int, VariantAggregates], options: ReportOptions
-) -> Capped:
-    """The aggregates with each capped column's per-unit totals winsorised at one threshold for all arms (a
-    per-arm one would cap the better arm harder): its percentile of the non-zero totals pooled, or its
-    absolute cap. Capping a count changes every sum, square and cross product it enters: one aggregate query."""
-    rules = options.cap_rules
-    if not rules:
-        return Capped(aggregates, {}, [], None)
-    caps: dict[str, float] = {}
-    for rule in rules:
-        threshold = (
-            rule.absolute
-            if rule.absolute is not None
-            else nonzero_percentile(experiment=experiment, column=rule.column, percentile=float(rule.percentile))
-        )
-        if threshold is not None:
-            caps[rule.column] = threshold
-    capped = variant_aggregates(experiment=experiment, caps=caps) if caps else aggregates
-    counts = capped_unit_counts(experiment=experiment, caps=caps)
-    units = sum(int(a.units) for a in aggregates.values())
-    capping = []
-    for rule in rules:
-        before = sum(getattr(a, rule.column) for a in aggregates.values())
-        after = sum(getattr(a, rule.column) for a in capped.values())
-        n = counts.get(rule.column, 0)
-        capping.append(
-            Capping(
-                column=rule.column,
-                metrics=[m for m, (num, den) in METRICS.items() if rule.column in (num, den)],
-                percentile=rule.percentile,
-                cap=caps.get(rule.column),
-                units=units,
-                capped_units=n,
-                capped_unit_share=n / units if units else None,
-                total_before=float(before),
-                total_after=float(after),
-                capped_share=(before - after) / before if before else None,
-            )
-        )
-    revenue = next((c for c in capping if c.column == "revenue"), None)
-    revenue_capping = None
-    if revenue is not None:
-        where = (
-            f"above the {revenue.percentile:g}th percentile of units with revenue (all arms pooled)"
-            if revenue.percentile is not None
-            else f"above {revenue.cap:g}"
-        )
-        revenue_capping = RevenueCapping(
-            percentile=revenue.percentile or 0.0,
-            cap=revenue.cap,
-            units=units,
-            capped_units=revenue.capped_units,
-            capped_unit_share=revenue.capped_unit_share,
-            revenue_before=revenue.total_before,
-            revenue_after=revenue.total_after,
-            capped_revenue_share=revenue.capped_share,
-            note=(
-                f"Per-unit revenue {where} is capped at it before revenue per unit is tested; the variants' "
-                "revenue shows the uncapped totals. Only the current totals are capped: the daily looks before "
-                "today are not."
-            ),
-        )
-    return Capped(capped, caps, capping, revenue_capping)
-
-
-def _pre_exposure(experiment: Experiment, options: ReportOptions, caps: dict[str, float]) -> PreExposure | None:
-    """CUPED's covariate: the units' totals before their first exposure, capped alike (None: CUPED is off)."""
-    if options.cuped_lookback_days <= 0:
-        return None
-    sums = pre_exposure_sums(experiment=experiment, lookback_days=options.cuped_lookback_days, caps=caps)
-    if not any(s["units_with_pre"] for s in sums.values()):
-        # None of the platform's own history: the storefront's count of prior orders, where it sends one.
-        by_number = prior_orders_sums(experiment=experiment, caps=caps)
-        if any(s["units_with_pre"] for s in by_number.values()):
-            return PreExposure(lookback_days=options.cuped_lookback_days, sums=by_number, source="prior_orders")
-    return PreExposure(lookback_days=options.cuped_lookback_days, sums=sums)
 
 
 def report_build(
@@ -202,7 +110,7 @@ def report_build(
         capped_live=capped.aggregates if capped.caps else None,
         revenue_capping=capped.revenue_capping,
         capping=capped.capping,
-        pre_exposure=_pre_exposure(experiment, options, capped.caps) if has_units else None,
+        pre_exposure=pre_exposure_read(experiment, options, capped.caps) if has_units else None,
         snapshots=snapshots,
         options=options,
         now=now,
