@@ -24,9 +24,10 @@ from __future__ import annotations
 import re
 
 from catalog.guards import lexicon
-from catalog.guards.facts import FactIndex, content_stems
+from catalog.guards.facts import FactIndex
 from catalog.guards.topic import data_words_beyond_name, without_name
 from catalog.guards.types import PUBLISHABLE, Finding
+from catalog.guards.vocabulary import content_stems
 
 MAX_SENTENCE_WORDS = 50
 VACUOUS_MIN_WORDS = 4  # content words outside calls to action before copy can be padded

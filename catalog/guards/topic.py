@@ -30,16 +30,10 @@ import re
 from functools import lru_cache
 
 from catalog.guards import lexicon, product_types
-from catalog.guards.facts import (
-    FactIndex,
-    content_stems,
-    find_standards,
-    generic_stems,
-    type_pattern,
-    type_stems,
-)
+from catalog.guards.facts import FactIndex, find_standards
 from catalog.guards.figures import find_figures
 from catalog.guards.types import TOPIC, Finding
+from catalog.guards.vocabulary import content_stems, generic_stems, type_pattern, type_stems
 
 BEYOND_DATA_MAX = 5  # distinct content words beyond the data and generic shop language
 FILLER_MIN_WORDS = 5  # shorter sentences ("Pour a bowl with your morning coffee.") are usage, not filler

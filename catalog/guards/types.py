@@ -50,3 +50,17 @@ class GuardReport:
     @property
     def messages(self) -> tuple[str, ...]:
         return tuple(f.message for f in self.findings)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable claim of a copy, found by the grounding guard, and whether the data supports it."""
+
+    kind: (
+        str  # figure, standard, acronym, fibre_share, material, colour, size, certification, feature, comparative, name
+    )
+    text: str
+    start: int
+    end: int
+    supported: bool
+    detail: str = ""  # what the data says instead, when it says something
