@@ -309,12 +309,15 @@ if not 0 <= COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS <= 90:
 # Winsorisation of per-unit counts (and revenue): "orders:p99.9,clicks:50" (pNN: the NNth percentile of the
 # non-zero per-unit totals, all arms pooled; a number: that cap). Checked when the first report is built.
 COPYLIFT_REPORT_CAPS = envstr("COPYLIFT_REPORT_CAPS", "")
-_CAP_RULE = r"\s*(revenue|orders|add_to_carts|clicks|impressions)\s*:\s*p?\d+(\.\d+)?\s*"
-if COPYLIFT_REPORT_CAPS.strip() and not re.fullmatch(rf"{_CAP_RULE}(,{_CAP_RULE})*", COPYLIFT_REPORT_CAPS):
-    raise ConfigurationError(
-        f"COPYLIFT_REPORT_CAPS={COPYLIFT_REPORT_CAPS!r}: expected column:pNN or column:number, comma-separated, "
-        "with columns among revenue, orders, add_to_carts, clicks, impressions"
-    )
+_CAP_RULE = re.compile(r"\s*(revenue|orders|add_to_carts|clicks|impressions)\s*:\s*(p?)(\d+(?:\.\d+)?)\s*")
+for _item in filter(str.strip, COPYLIFT_REPORT_CAPS.split(",")):
+    _rule = _CAP_RULE.fullmatch(_item)
+    _value = float(_rule.group(3)) if _rule else 0.0
+    if not _rule or not (0 < _value <= 100 if _rule.group(2) else _value > 0):
+        raise ConfigurationError(
+            f"COPYLIFT_REPORT_CAPS={COPYLIFT_REPORT_CAPS!r}: {_item.strip()!r} is not column:pNN (0 < NN <= 100) or "
+            "column:number (> 0), with the column one of revenue, orders, add_to_carts, clicks, impressions"
+        )
 COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE = envfloat("COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE", 99.0)
 if not 0 <= COPYLIFT_REPORT_REVENUE_CAP_PERCENTILE <= 100:
     raise ConfigurationError(

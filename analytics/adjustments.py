@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 
 from analytics.event_scans import pre_exposure_sums, prior_orders_sums
 from analytics.report.cuped import PreExposure
@@ -11,6 +15,20 @@ from analytics.report.options import ReportOptions
 from analytics.report.types import Capping, RevenueCapping
 from analytics.selectors import METRICS, VariantAggregates, capped_unit_counts, nonzero_percentile, variant_aggregates
 from experiments.models import Experiment
+
+
+@contextmanager
+def consistent_reads() -> Iterator[None]:
+    """Several reads from one snapshot of the database: a REPEATABLE READ transaction on PostgreSQL (SQLite's
+    transactions read one snapshot already). Inside an outer transaction, that one's snapshot holds."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +78,7 @@ def report_capped(
                 capped_unit_share=n / units if units else None,
                 total_before=float(before),
                 total_after=float(after),
-                capped_share=(before - after) / before if before else None,
+                capped_share=max(before - after, 0.0) / before if before else None,
             )
         )
     revenue = next((c for c in capping if c.column == "revenue"), None)

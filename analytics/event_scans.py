@@ -305,7 +305,8 @@ def pre_exposure_sums(
 def prior_orders_sums(
     *, experiment: Experiment, caps: Mapping[str, float] | None = None
 ) -> dict[int, dict[str, float]]:
-    """Per variant id, over its units that sent `prior_orders` (`ingest.UnitAttributes`; x = their value):
+    """Per variant id, over its units that sent `prior_orders` with an event at or before their first exposure
+    (`ingest.UnitAttributes.sent_at`; x = their value):
     `units_with_pre`, `pre_x` (sum x), `sq_pre_x` (sum x²) and `x_<c>_pre_x` (sum of the unit's total of
     column c here × x, capped as the report caps). A unit that sent none adds zero to each (x = 0)."""
     capped = _capper(caps)
@@ -316,7 +317,10 @@ def prior_orders_sums(
     sql = (
         f"SELECT t.variant_id, {select} FROM experiments_unittotals t "  # noqa: S608 - fixed SQL
         f"JOIN {UnitAttributes._meta.db_table} a ON a.experiment_id = t.experiment_id AND a.unit = t.unit "
-        "WHERE t.experiment_id = %s AND a.prior_orders IS NOT NULL GROUP BY t.variant_id"
+        # Only a count sent by the first exposure is a pre-exposure quantity; a later one may hold the
+        # experiment's own orders, which depend on the arm.
+        "WHERE t.experiment_id = %s AND a.prior_orders IS NOT NULL AND a.sent_at IS NOT NULL "
+        "AND t.first_exposure IS NOT NULL AND a.sent_at <= t.first_exposure GROUP BY t.variant_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [experiment.pk])

@@ -14,7 +14,7 @@ from typing import Literal
 
 from django.utils import timezone
 
-from analytics.adjustments import pre_exposure_read, report_capped
+from analytics.adjustments import consistent_reads, pre_exposure_read, report_capped
 from analytics.breakdown_selectors import breakdown_data
 from analytics.models import ReportSnapshot
 from analytics.report.assembly import report_assemble
@@ -87,9 +87,14 @@ def report_build(
         report = _bandit_report_build(experiment=experiment, options=options, metrics=metrics, now=now)
         return report_with_data_quality(report, experiment=experiment)
     variants = list(experiment.variants.all())
-    aggregates = variant_aggregates(experiment=experiment)
+    # The current totals, their capped sums and CUPED's cross sums from one snapshot of the database:
+    # events stored between the reads would make them disagree.
+    with consistent_reads():
+        aggregates = variant_aggregates(experiment=experiment)
+        has_units = any(a.units for a in aggregates.values())
+        capped = report_capped(experiment=experiment, aggregates=aggregates, options=options)
+        pre_exposure = pre_exposure_read(experiment, options, capped.caps) if has_units else None
     snapshots = snapshots_for(experiment=experiment)
-    has_units = any(a.units for a in aggregates.values())
     state: Literal["pending", "done"] | None = None
     if has_units and snapshots_incomplete(experiment=experiment, snapshots=snapshots):
         state = "pending"
@@ -102,7 +107,6 @@ def report_build(
             snapshots = snapshots_for(experiment=experiment)  # an eager or finished task has written them
             if not snapshots_incomplete(experiment=experiment, snapshots=snapshots):
                 state = "done"
-    capped = report_capped(experiment=experiment, aggregates=aggregates, options=options)
     report = _report_from(
         experiment=experiment,
         variants=variants,
@@ -110,7 +114,7 @@ def report_build(
         capped_live=capped.aggregates if capped.caps else None,
         revenue_capping=capped.revenue_capping,
         capping=capped.capping,
-        pre_exposure=pre_exposure_read(experiment, options, capped.caps) if has_units else None,
+        pre_exposure=pre_exposure,
         snapshots=snapshots,
         options=options,
         now=now,

@@ -260,7 +260,8 @@ def events_accept(
 
     now = now or datetime.now(UTC)
     rows: list[list] = []
-    # [experiment id, unit, attributes] of the valid events that carry attributes (the worker keeps the first)
+    # [experiment id, unit, attributes, ts] of the valid events that carry attributes (the worker keeps the
+    # earliest event's)
     attributes: list[list] = []
     result = AcceptResult()
     rejected_by_experiment: dict[str, int] = {}
@@ -274,7 +275,7 @@ def events_accept(
             rows.append(row)
             parsed, _ = attributes_parse(event)
             if parsed:
-                attributes.append([row[0], row[4], parsed])
+                attributes.append([row[0], row[4], parsed, row[5]])
     if not rows:
         from ingest.store import rejected_count
 

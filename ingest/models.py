@@ -163,6 +163,9 @@ class UnitAttributes(models.Model):
     prior_orders = models.PositiveIntegerField(
         null=True, blank=True, help_text="The visitor's orders before, as the storefront counts them (a covariate)."
     )
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time (ts) of the event that sent these attributes; null before it was kept."
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -105,20 +105,26 @@ def events_store(
 
 
 def _attributes_keep(attributes: list[list], received_at: datetime) -> None:
-    """One row per (experiment, unit): the batch's first attributes of each unit, unless it has a row already."""
-    first: dict[tuple[int, str], dict[str, str | int]] = {}
-    for experiment_id, unit, values in attributes:
-        first.setdefault((int(experiment_id), str(unit)), values)
+    """One row per (experiment, unit): the attributes of the batch's earliest event of each unit (by its
+    `ts`; messages queued before the ts was sent keep the batch order), unless the unit has a row already."""
+    first: dict[tuple[int, str], tuple[str, dict[str, str | int], datetime | None]] = {}
+    for experiment_id, unit, values, *rest in attributes:
+        ts = datetime.fromisoformat(rest[0]) if rest and rest[0] else None
+        key = (int(experiment_id), str(unit))
+        order = ts.isoformat() if ts else ""
+        if key not in first or (ts is not None and first[key][2] is not None and order < first[key][0]):
+            first[key] = (order, values, ts)
     UnitAttributes.objects.bulk_create(
         [
             UnitAttributes(
                 experiment_id=experiment_id,
                 unit=unit,
                 created_at=received_at,
+                sent_at=ts,
                 **{name: values.get(name, "") for name in ("device", "visitor", "source", "country")},
                 prior_orders=values.get("prior_orders"),
             )
-            for (experiment_id, unit), values in first.items()
+            for (experiment_id, unit), (_, values, ts) in first.items()
         ],
         ignore_conflicts=True,
         batch_size=1000,

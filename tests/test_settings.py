@@ -43,6 +43,9 @@ def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
         ({"COPYLIFT_REPORT_MINIMUM_LIFT": "1.5"}, "COPYLIFT_REPORT_MINIMUM_LIFT"),
         ({"COPYLIFT_REPORT_CAPS": "orders:p99,visits:5"}, "COPYLIFT_REPORT_CAPS"),
         ({"COPYLIFT_REPORT_CAPS": "orders=5"}, "COPYLIFT_REPORT_CAPS"),
+        ({"COPYLIFT_REPORT_CAPS": "clicks:0"}, "COPYLIFT_REPORT_CAPS"),
+        ({"COPYLIFT_REPORT_CAPS": "orders:p0"}, "COPYLIFT_REPORT_CAPS"),
+        ({"COPYLIFT_REPORT_CAPS": "orders:p150"}, "COPYLIFT_REPORT_CAPS"),
         ({"COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS": "120"}, "COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
         # Issue case 8: production refuses a missing ALLOWED_HOSTS and a forced DEBUG.

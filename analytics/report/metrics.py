@@ -231,7 +231,7 @@ def metric_analyse(
     zero_event = {
         v.key
         for v, c in zip(arms.treatments, analysis.comparisons, strict=True)
-        if c.fixed.method not in (None, "welch_t")
+        if c.fixed.method in ("fisher_exact", "pooled_variance")
     }
     cuped = {key: test for key, test in cuped.items() if key not in zero_event}
     fixed_by_key = {

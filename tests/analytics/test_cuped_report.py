@@ -228,20 +228,27 @@ def test_chance_to_beat_control_reads_the_adjusted_lift(seen_before):
     assert lift.chance_to_beat_control != plain.treatments[0].metrics["ctr"].lift.chance_to_beat_control
 
 
-def _prior_orders(experiment, *, shift_for: str | None = None) -> dict[str, int]:
-    """Every second unit sends its prior orders: a Poisson count of mean 2 × its keenness (the same keenness
-    that drives its behaviour here); `shift_for`: that arm's units claim 5 more (arm-dependent, forged)."""
+def _prior_orders(experiment, *, shift_for: str | None = None, late: bool = False) -> dict[str, int]:
+    """Every second unit sends its prior orders with its first impression: a Poisson count of mean 2 × its
+    keenness (the keenness that drives its behaviour here); `shift_for`: that arm's units claim 5 more
+    (arm-dependent, forged); `late`: sent an hour after the first exposure instead."""
     from ingest.models import UnitAttributes
     from simulator.traffic import visitor_propensity
 
     rng = np.random.default_rng(9)
     rows, values = [], {}
-    for unit, variant_key in UnitTotals.objects.filter(experiment=experiment).values_list("unit", "variant__key"):
+    rows_of_units = UnitTotals.objects.filter(experiment=experiment, first_exposure__isnull=False)
+    for unit, variant_key, exposed in rows_of_units.values_list("unit", "variant__key", "first_exposure"):
         if rng.random() < 0.5:
             continue
         value = int(rng.poisson(2.0 * visitor_propensity(unit, 1.0))) + (5 if variant_key == shift_for else 0)
         values[unit] = value
-        rows.append(UnitAttributes(experiment=experiment, unit=unit, prior_orders=value, created_at=timezone.now()))
+        sent_at = exposed + timedelta(hours=1) if late else exposed
+        rows.append(
+            UnitAttributes(
+                experiment=experiment, unit=unit, prior_orders=value, sent_at=sent_at, created_at=timezone.now()
+            )
+        )
     UnitAttributes.objects.bulk_create(rows)
     return values
 
@@ -306,3 +313,26 @@ def test_a_zero_event_arm_keeps_its_exact_test_unadjusted(make_experiment, two_a
     cvr = report.treatments[0].metrics["cvr"].lift
     assert cvr.method in ("fisher_exact", "pooled_variance") and cvr.cuped is None
     assert report.treatments[0].metrics["ctr"].lift.cuped is not None  # its clicks are adjusted as usual
+
+
+def test_a_count_sent_after_the_first_exposure_is_no_covariate(keen_visitors):
+    """It may count orders made in the experiment, which depend on the arm."""
+    _prior_orders(keen_visitors, late=True)
+    report = services.report_build(experiment=keen_visitors, backfill="never")
+    assert report.cuped.covariate == "events" and report.cuped.units_with_pre_exposure_data == 0
+    assert report.cuped.metrics == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reports_reads_share_one_snapshot_of_the_database():
+    from django.db import connection
+
+    from analytics.adjustments import consistent_reads
+
+    with consistent_reads():
+        assert connection.in_atomic_block
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW transaction_isolation")
+                assert cursor.fetchone()[0] == "repeatable read"
+    assert not connection.in_atomic_block

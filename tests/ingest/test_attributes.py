@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from ingest.models import Event, UnitAttributes
@@ -33,19 +35,17 @@ def test_attributes_are_stored_once_per_unit_and_experiment(running, write_key):
     assert rows["alice"].prior_orders is None
 
 
-def test_prior_orders_are_kept_with_the_first_attributes(running, write_key):  # noqa: F811
+def test_prior_orders_are_kept_with_the_earliest_events_attributes(running, write_key):  # noqa: F811
     _, key = write_key
-    response = _post(
-        _client(key),
-        [
-            _event(0, unit="dave", attributes={"device": "mobile", "prior_orders": 7}),
-            _event(1, unit="dave", attributes={"prior_orders": 9}),  # the first one stands
-            _event(2, unit="erin", attributes={"prior_orders": 0}),
-        ],
-    )
+    late = _event(0, unit="dave", attributes={"prior_orders": 9})
+    first = _event(1, unit="dave", attributes={"device": "mobile", "prior_orders": 7})
+    first["ts"] = (datetime.fromisoformat(late["ts"]) - timedelta(minutes=5)).isoformat()
+    response = _post(_client(key), [late, first, _event(2, unit="erin", attributes={"prior_orders": 0})])
     assert response.status_code == 202 and response.json()["accepted"] == 3
     rows = {a.unit: a for a in UnitAttributes.objects.all()}
+    # Within a batch the earliest event's attributes stand, whatever the order they came in.
     assert (rows["dave"].prior_orders, rows["dave"].device, rows["erin"].prior_orders) == (7, "mobile", 0)
+    assert rows["dave"].sent_at == datetime.fromisoformat(first["ts"])
 
 
 @pytest.mark.parametrize(
