@@ -323,16 +323,38 @@ def test_a_count_sent_after_the_first_exposure_is_no_covariate(keen_visitors):
     assert report.cuped.metrics == []
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_reports_reads_share_one_snapshot_of_the_database():
+    """Outside any transaction (a web request's): one REPEATABLE READ transaction on PostgreSQL. Run in a
+    thread, whose own connection is outside the test's transaction (and writes nothing, so no flush)."""
+    import threading
+
     from django.db import connection
 
     from analytics.adjustments import consistent_reads
 
-    with consistent_reads():
-        assert connection.in_atomic_block
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SHOW transaction_isolation")
-                assert cursor.fetchone()[0] == "repeatable read"
-    assert not connection.in_atomic_block
+    if connection.vendor != "postgresql":
+        # SQLite's test database is one in-memory file that another connection cannot read while the test's
+        # transaction holds it; there, only the nested case runs: inside a transaction, that one stands.
+        depth = len(connection.savepoint_ids)
+        with consistent_reads():
+            assert connection.in_atomic_block and len(connection.savepoint_ids) == depth
+        return
+    seen: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            assert not connection.in_atomic_block
+            with consistent_reads():
+                seen["atomic"] = connection.in_atomic_block
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SHOW transaction_isolation")
+                        seen["isolation"] = cursor.fetchone()[0]
+            seen["after"] = connection.in_atomic_block
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join(timeout=60)
+    assert seen == {"atomic": True, "isolation": "repeatable read", "after": False}
