@@ -290,12 +290,19 @@ def pre_exposure_sums(
         ") w GROUP BY unit, variant_id"
         ") p ON p.unit = t.unit AND p.variant_id = t.variant_id WHERE t.experiment_id = %s GROUP BY t.variant_id"
     )
+    params = [experiment.pk, experiment.pk, start_param, experiment.pk]
+    return _sums_by_variant(experiment, sql, params, pre_exposure_columns())
+
+
+def _sums_by_variant(experiment: Experiment, sql: str, params: list, names: list[str]) -> dict[int, dict[str, float]]:
+    """Per variant id of the experiment, the named sums of a `variant_id, <sums>` query (zeros where a variant
+    has no row)."""
     with transaction.atomic(), connection.cursor() as cursor:
         _more_sort_memory(cursor)
-        cursor.execute(sql, [experiment.pk, experiment.pk, start_param, experiment.pk])
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    empty = dict.fromkeys(pre_exposure_columns(), 0.0)
+        cursor.execute(sql, params)
+        columns = [column[0] for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    empty = dict.fromkeys(names, 0.0)
     result = {row.pop("variant_id"): {**empty, **{k: float(v or 0) for k, v in row.items()}} for row in rows}
     for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
         result.setdefault(variant_id, dict(empty))
@@ -322,12 +329,4 @@ def prior_orders_sums(
         "WHERE t.experiment_id = %s AND a.prior_orders IS NOT NULL AND a.sent_at IS NOT NULL "
         "AND t.first_exposure IS NOT NULL AND a.sent_at <= t.first_exposure GROUP BY t.variant_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [experiment.pk])
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    empty = dict.fromkeys([name for name, _ in terms], 0.0)
-    result = {row.pop("variant_id"): {**empty, **{k: float(v or 0) for k, v in row.items()}} for row in rows}
-    for variant_id in Variant.objects.filter(experiment=experiment).values_list("id", flat=True):
-        result.setdefault(variant_id, dict(empty))
-    return result
+    return _sums_by_variant(experiment, sql, [experiment.pk], [name for name, _ in terms])

@@ -29,24 +29,29 @@ pytestmark = pytest.mark.django_db
 LOOKBACK = 14
 
 
-@pytest.fixture
-def seen_before(make_experiment, two_arm):
-    """`two_arm` with 14 days of traffic whose visitors mostly browsed an earlier experiment before."""
+def _traffic_seen_before(make_experiment, experiment, *, units: int, rng_seed: int, treatment: Truth):
+    """14 days of traffic on `experiment` whose visitors mostly browsed an earlier experiment in the 10 days
+    before: the same unit ids (prefix and seed), their own luck (rng_seed), the same keenness."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     earlier = make_experiment("earlier", start=True, product=category_product("Electronics", "ELEC-PRE"))
-    # The same unit ids (prefix and seed), their own luck (rng_seed), the same keenness (visitor_spread).
-    traffic(earlier, units=2400, days=14, seed=5, rng_seed=50, start=today - timedelta(days=24), visitor_spread=1.0)
+    before = units * 4 // 5
+    traffic(earlier, units=before, days=14, seed=5, rng_seed=50, start=today - timedelta(days=24), visitor_spread=1.0)
     traffic(
-        two_arm,
-        units=3000,
+        experiment,
+        units=units,
         days=14,
         seed=5,
-        rng_seed=51,
+        rng_seed=rng_seed,
         start=today - timedelta(days=14),
         visitor_spread=1.0,
-        truths={"llm-l060": Truth(0.10, 0.045)},
+        truths={"llm-l060": treatment},
     )
-    return two_arm
+    return experiment
+
+
+@pytest.fixture
+def seen_before(make_experiment, two_arm):
+    return _traffic_seen_before(make_experiment, two_arm, units=3000, rng_seed=51, treatment=Truth(0.10, 0.045))
 
 
 def _independent_pre_arrays(experiment) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -296,19 +301,8 @@ def test_a_covariate_out_of_balance_between_arms_is_not_used(keen_visitors):
 
 
 def test_a_zero_event_arm_keeps_its_exact_test_unadjusted(make_experiment, two_arm):
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    earlier = make_experiment("earlier", start=True, product=category_product("Electronics", "ELEC-PRE"))
-    traffic(earlier, units=1200, days=14, seed=5, rng_seed=50, start=today - timedelta(days=24), visitor_spread=1.0)
-    traffic(
-        two_arm,
-        units=1500,
-        days=14,
-        seed=5,
-        rng_seed=52,
-        start=today - timedelta(days=14),
-        visitor_spread=1.0,
-        truths={"llm-l060": Truth(0.10, 0.0)},  # copy that breaks ordering: no order at all
-    )
+    # Copy that breaks ordering: no order at all in the treatment arm.
+    _traffic_seen_before(make_experiment, two_arm, units=1500, rng_seed=52, treatment=Truth(0.10, 0.0))
     report = services.report_build(experiment=two_arm, backfill="never")
     cvr = report.treatments[0].metrics["cvr"].lift
     assert cvr.method in ("fisher_exact", "pooled_variance") and cvr.cuped is None
@@ -358,3 +352,13 @@ def test_the_reports_reads_share_one_snapshot_of_the_database():
     thread.start()
     thread.join(timeout=60)
     assert seen == {"atomic": True, "isolation": "repeatable read", "after": False}
+
+
+def test_lift_report_refuses_a_lookback_out_of_range(seen_before):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--cuped-lookback-days must lie in \\[0, 90\\]"):
+        call_command("lift_report", seen_before.key, "--cuped-lookback-days", "91")
+    out = io.StringIO()
+    call_command("lift_report", seen_before.key, "--cuped-lookback-days", "0", "--no-backfill", stdout=out)
+    assert '"cuped": null' in out.getvalue()
