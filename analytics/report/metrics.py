@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from analytics.report.cuped import CupedLift, UnadjustedLift
@@ -10,6 +10,7 @@ from analytics.report.looks import Look
 from analytics.report.options import ReportOptions
 from analytics.report.types import Interval, Lift, LookLift, MetricSettings, Scale
 from analytics.stats import (
+    Comparison,
     SequentialResult,
     StatsConfig,
     adjust_p_values,
@@ -135,18 +136,22 @@ BALANCE_ALPHA = 0.001
 
 
 def _cuped_tests(
-    adjusted: Mapping[int, AdjustedStatistic] | None, arms: Arms, config: StatsConfig
+    adjusted: Mapping[int, AdjustedStatistic] | None,
+    arms: Arms,
+    config: StatsConfig,
+    comparisons: Sequence[Comparison],
 ) -> tuple[dict[str, RegressionAdjustedResult], list[str]]:
     """Treatment key -> the CUPED test, for the treatments whose covariate did adjust the lift (left out, with
-    the unadjusted lift: no covariate, no spread in it so theta = 0, an adjusted test that failed, or a
-    covariate out of balance between the arms), and the keys of the treatments left out for imbalance."""
+    the unadjusted lift: no covariate, no spread in it so theta = 0, an adjusted test that failed, a
+    covariate out of balance between the arms, or a zero-event arm, whose exact (Fisher) or pooled-variance
+    test stands), and the keys of the treatments left out for imbalance."""
     if not adjusted or arms.control.pk not in adjusted:
         return {}, []
     control = adjusted[arms.control.pk]
     balance_config = replace(config, difference_type="absolute")
     tests, imbalanced = {}, []
-    for variant in arms.treatments:
-        if variant.pk not in adjusted:
+    for variant, comparison in zip(arms.treatments, comparisons, strict=True):
+        if variant.pk not in adjusted or comparison.fixed.method in ("fisher_exact", "pooled_variance"):
             continue
         treatment = adjusted[variant.pk]
         result = regression_adjusted_test(control, treatment, config)
@@ -226,14 +231,7 @@ def metric_analyse(
     )
     values = {arms.control.key: analysis.control.mean}
     values.update({summary.name: summary.mean for summary in analysis.treatments})
-    cuped, cuped_imbalanced = _cuped_tests(adjusted, arms, config)
-    # A zero-event arm is tested exactly (Fisher) or with the pooled variance: no regression adjustment there.
-    zero_event = {
-        v.key
-        for v, c in zip(arms.treatments, analysis.comparisons, strict=True)
-        if c.fixed.method in ("fisher_exact", "pooled_variance")
-    }
-    cuped = {key: test for key, test in cuped.items() if key not in zero_event}
+    cuped, cuped_imbalanced = _cuped_tests(adjusted, arms, config, analysis.comparisons)
     fixed_by_key = {
         variant.key: cuped[variant.key].adjusted if variant.key in cuped else comparison.fixed
         for variant, comparison in zip(arms.treatments, analysis.comparisons, strict=True)
