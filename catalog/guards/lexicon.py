@@ -444,6 +444,9 @@ CHAT_ARTEFACTS = (
 PLACEHOLDERS = (
     r"\[[^\]]{1,60}\]", r"\{[^}]{0,60}\}", r"<[a-z_ ]{2,40}>", r"lorem ipsum", r"\bxxx+\b", r"\btbd\b",
     r"\binsert (?:\w+ )?(?:here|name|link|product)", r"\byour (?:email|e-mail) (?:address|provider|service)",
+    # Pointers to a link or button the copy does not have ("Get started here.", read in a held-out pick).
+    r"\b(?:click|tap|get started|learn more|find out more|read more|see more) here\b",
+    r"\b(?:link|button) (?:below|above)\b", r"\b(?:link )?in (?:the|our) bio\b",
 )  # fmt: skip
 FIELD_NAMES = (
     "battery life", "battery", "weight", "material", "materials", "colour", "colours", "color", "colors", "size",

@@ -548,6 +548,8 @@ def test_an_attribute_key_names_its_value():
         (WASHING_UP, "The washing-up liquid is made from 100% sustainable materials.", "misattributed_claim"),
         (BEANIE, "A beanie knitted from 100% cashmere-soft yarn.", "misattributed_claim"),
         (CRISPS, 'Baked lentil crisps. "Family size," "Fresh," "Everyday." Add them to your cart.', "quoted_labels"),
+        (RUGGED, "The Rugged Waterproof Speaker is ready to impress. Get started here. Shop now!", "placeholder"),
+        (TEE, "An organic cotton crew tee. Tap the link below to see every colour.", "placeholder"),
         (PARKA, "A weatherproof parka with 650-fill recycled down.", "unsupported_ability"),
         (WASHING_UP, "Plant-based washing-up liquid made from 100% recycled plastic.", "misattributed_claim"),
         (PARKA, "A hooded parka made from recycled polyester.", "misattributed_claim"),
