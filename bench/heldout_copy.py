@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "heldout_copy.json"))
+    parser.add_argument(
+        "--no-trim", action="store_true", help="keep failing samples whole (no sentence cut by catalog.guards.trim)"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abplatform.settings")
@@ -58,12 +61,13 @@ def main() -> None:
             facts_in_prompt=prompt != "v2",
             openers=v4,
             grounded_decoding=v4,
+            trim_sentences=not args.no_trim,
         )
         for lam in [float(x) for x in args.lambdas.split(",")]:
             started = time.perf_counter()
             batch = generate_for_products(items=items, lam=lam, params=params)
             seconds = time.perf_counter() - started
-            sampled = passed = with_copy = 0
+            sampled = passed = with_copy = trimmed = clean_picks = trimmed_picks = 0
             failed: collections.Counter[str] = collections.Counter()
             diversities = []
             for item, outcome in zip(items, batch.outcomes, strict=True):
@@ -72,11 +76,14 @@ def main() -> None:
                     report = guards_check(candidate.text, indexes[item.key])
                     sampled += 1
                     passed += report.passed
+                    trimmed += report.passed and bool(candidate.cuts)
                     failed.update({finding.guard for finding in report.findings})
                 if sum(c.rank is not None for c in candidates) >= 2:
                     diversities.append(outcome.result.pool_diversity)
                 best = outcome.best
                 with_copy += best is not None
+                clean_picks += best is not None and guards_check(best.text, indexes[item.key]).clean
+                trimmed_picks += best is not None and bool(best.cuts)
                 out["selected"].append(
                     {
                         "prompt": prompt,
@@ -84,6 +91,7 @@ def main() -> None:
                         "sku": item.key,
                         "rounds": outcome.rounds,
                         "text": best.text if best else None,
+                        "cuts": list(best.cuts) if best else [],
                     }
                 )
             row = {
@@ -92,7 +100,10 @@ def main() -> None:
                 "sampled": sampled,
                 "pass_all": passed,
                 "fail": dict(failed),
+                "passed_after_a_cut": trimmed,
                 "with_copy": with_copy,
+                "clean_picks": clean_picks,
+                "picks_with_a_cut": trimmed_picks,
                 "products": len(items),
                 "pool_d": round(statistics.mean(diversities), 3) if diversities else None,
                 "pools_with_d": len(diversities),
@@ -104,7 +115,8 @@ def main() -> None:
             print(
                 f"{prompt:6}  {lam:.2f}  {sampled:7d}  {passed:3d} {passed / max(1, sampled):4.0%}  "
                 f"{share['grounding']:10.0%}  {share['topic']:6.0%}  {share['publishable']:12.0%}  "
-                f"{with_copy:4d} of {len(items)}  {d:>14}  {seconds:7.0f}",
+                f"{with_copy:4d} of {len(items)}  {d:>14}  {seconds:7.0f}  "
+                f"cut-passed {trimmed}, clean picks {clean_picks}, picks with a cut {trimmed_picks}",
                 flush=True,
             )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

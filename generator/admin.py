@@ -22,7 +22,7 @@ class CandidateInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
     ordering = ("lambda_value", "rank", "position")
-    fields = ("lambda_value", "rank", "text", "dropped_reason", *STORED_SCORES, "prompt_type", "variant")
+    fields = ("lambda_value", "rank", "text", "cuts", "dropped_reason", *STORED_SCORES, "prompt_type", "variant")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:

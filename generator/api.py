@@ -59,6 +59,7 @@ class CandidateSerializer(serializers.ModelSerializer):
             "kept",
             "dropped_reason",
             "text",
+            "cuts",
             "prompt_type",
             "sentiment_target",
             *(shown for shown, _column in SHOWN_SCORES),

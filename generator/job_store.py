@@ -91,6 +91,7 @@ def _candidate_row(job: GenerationJob, lam: float, c: ScoredCandidate, product_i
         n_tokens=c.n_tokens,
         rank=c.rank,
         dropped_reason=c.dropped_reason[:500],
+        cuts=list(c.cuts),
         **c.stored(),
     )
 
@@ -105,6 +106,7 @@ def _review_candidates(result: RerankResult) -> list[dict[str, Any]]:
             "p_conv": round(c.p_conv, 4),
             "novelty": round(c.novelty, 4),
             "relevance": round(c.relevance, 4),
+            "cuts": list(c.cuts),
         }
         for c in sorted(result.top, key=lambda c: c.rank or 0)
     ]

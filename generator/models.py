@@ -124,6 +124,9 @@ class Candidate(models.Model):
     reward = models.FloatField(null=True, blank=True, help_text="R = λ·D + (1 − λ)·P_conv (see the reranker).")
     rank = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 = best; empty when filtered out.")
     dropped_reason = models.CharField(max_length=500, blank=True)
+    cuts = models.JSONField(
+        default=list, blank=True, help_text="Sentences the copy guards cut from the sample, each with its reason."
+    )
     variant = models.ForeignKey(
         "experiments.Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
     )

@@ -37,6 +37,7 @@ class GenerationParams:
     share_prefix: bool = True  # backend.generate: prefill prompts' shared system + few-shot turns once per batch
     grounded_decoding: bool = True  # generator.constrained: only the product's own numbers can be sampled
     openers: bool = True  # generator.openers: answers start with the product's name for the model to continue
+    trim_sentences: bool = True  # catalog.guards.trim: cut up to two sentences whose claims fail a guard
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +58,7 @@ class GenerationParams:
             "share_prefix": self.share_prefix,
             "grounded_decoding": self.grounded_decoding,
             "openers": self.openers,
+            "trim_sentences": self.trim_sentences,
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 

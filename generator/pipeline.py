@@ -24,6 +24,7 @@ from catalog.rules import Guideline
 from generator import prompts as prompt_lib
 from generator.params import GenerationParams, temperature_for
 from generator.pools import (
+    CleanedSamples,
     Pool,
     ProductInput,
     example_is_grounded,
@@ -214,25 +215,23 @@ def generate_for_products(
             constraints=[pool.constraint for pool in active for _ in pool.specs] if params.grounded_decoding else None,
             openers=[spec.opener for spec in specs],
         )
-        slices: list[tuple[Pool, int, int]] = []
+        slices: list[tuple[Pool, int, int, CleanedSamples]] = []
         texts: list[str] = []
-        appended: list[bool] = []
         for pool in active:
             start = len(texts)
-            pool_texts, pool_appended = samples_cleaned(
-                pool.specs, generations[start : start + len(pool.specs)], params=params, seed=seed
+            cleaned = samples_cleaned(
+                pool.specs, generations[start : start + len(pool.specs)], params=params, seed=seed, facts=pool.facts
             )
-            texts += pool_texts
-            appended += pool_appended
-            slices.append((pool, start, len(texts)))
+            texts += cleaned.texts
+            slices.append((pool, start, len(texts), cleaned))
         vectors = embed(texts)
         per_row = (time.perf_counter() - started) / len(specs)
         still_open: list[Pool] = []
-        for pool, start, end in slices:
+        for pool, start, end, cleaned in slices:
             outcome = pool.outcome
             rows = slice(start, end)
             sampled = generations[rows]
-            pool.raw.extend(raw_candidates(pool.specs, sampled, texts[rows], appended[rows], vectors[rows]))
+            pool.raw.extend(raw_candidates(pool.specs, sampled, cleaned, vectors[rows]))
             outcome.rounds += 1
             outcome.generated_tokens += sum(g.n_tokens for g in sampled)
             outcome.generate_seconds += per_row * (end - start)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from catalog.guards import GROUNDING, PUBLISHABLE, FactIndex, ProductFacts, fact_index, guards_check
+from catalog.guards.trim import guards_trim
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
 from generator.constrained import DecodingConstraint
@@ -132,29 +133,47 @@ def fact_texts(product: ProductContext) -> list[str]:
     return [product.title, product.description] + [f"{k} {v}" for k, v in product.attributes.items()]
 
 
+@dataclass(frozen=True)
+class CleanedSamples:
+    texts: list[str]
+    appended: list[bool]  # a stock call to action was added
+    cuts: list[tuple[str, ...]]  # sentences the guards' trim cut, with reasons
+
+
 def samples_cleaned(
-    specs: Sequence[prompt_lib.PromptSpec], generations: Sequence[Generation], *, params: GenerationParams, seed: int
-) -> tuple[list[str], list[bool]]:
-    """Each sample cleaned, with a stock CTA added where its prompt asked for one and it has none."""
-    texts: list[str] = []
-    appended: list[bool] = []
+    specs: Sequence[prompt_lib.PromptSpec],
+    generations: Sequence[Generation],
+    *,
+    params: GenerationParams,
+    seed: int,
+    facts: FactIndex | None = None,
+) -> CleanedSamples:
+    """Each sample cleaned; with `facts` and `params.trim_sentences`, the fewest sentences cut that
+    make a failing sample pass the guards (`catalog.guards.trim`); then a stock CTA added where its
+    prompt asked for one and it has none (after the cut: a cut sentence may have been the CTA)."""
+    cleaned = CleanedSamples(texts=[], appended=[], cuts=[])
     for i, (spec, g) in enumerate(zip(specs, generations, strict=True)):
         # An opener the model did not go on from is not copy ("The Steel Water Bottle").
         own_words = len(clean_generation(g.text).split())
         text = clean_generation(spec.opener + g.text) if own_words >= MIN_OWN_WORDS else ""
+        cuts: tuple[str, ...] = ()
+        if text and facts is not None and params.trim_sentences:
+            trimmed = guards_trim(text, facts)
+            if trimmed is not None:
+                text, cuts = trimmed.text, tuple(trimmed.describe())
         added = False
         if spec.asks_for_cta and params.append_cta:
             text, added = ensure_cta(text, index=seed + i)
-        texts.append(text)
-        appended.append(added)
-    return texts, appended
+        cleaned.texts.append(text)
+        cleaned.appended.append(added)
+        cleaned.cuts.append(cuts)
+    return cleaned
 
 
 def raw_candidates(
     specs: Sequence[prompt_lib.PromptSpec],
     generations: Sequence[Generation],
-    texts: Sequence[str],
-    appended: Sequence[bool],
+    cleaned: CleanedSamples,
     vectors: np.ndarray,
 ) -> list[RawCandidate]:
     return [
@@ -164,9 +183,10 @@ def raw_candidates(
             prompt_type=spec.prompt_type,
             sentiment_target=spec.sentiment_target,
             n_tokens=g.n_tokens,
-            cta_appended=appended[i],
+            cta_appended=cleaned.appended[i],
+            cuts=cleaned.cuts[i],
         )
-        for i, (text, spec, g) in enumerate(zip(texts, specs, generations, strict=True))
+        for i, (text, spec, g) in enumerate(zip(cleaned.texts, specs, generations, strict=True))
     ]
 
 

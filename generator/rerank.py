@@ -40,6 +40,7 @@ class RawCandidate:
     sentiment_target: str = ""
     n_tokens: int = 0
     cta_appended: bool = False
+    cuts: tuple[str, ...] = ()  # sentences catalog.guards.trim cut from the sample, each with its reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +54,7 @@ class ScoredCandidate(scorers.CandidateScores):
     n_tokens: int
     rank: int | None = None  # 1 = best; None when dropped before ranking
     dropped_reason: str = ""
+    cuts: tuple[str, ...] = ()
 
     @property
     def kept(self) -> bool:
@@ -197,6 +199,7 @@ def rerank_candidates(
                 p_click=click_predictor.predict(features) if click_predictor else None,
                 cta_appended=candidate.cta_appended,
                 dropped_reason=reasons[i],
+                cuts=candidate.cuts,
             )
         )
 

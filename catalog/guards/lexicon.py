@@ -132,7 +132,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     ),
     # Carrying it about is an ability too ("portable" for a router, "travel anywhere").
     "portable": (
-        r"portable|on[- ]the[- ]go|(?:take|carry|bring) (?:it|them) (?:anywhere|everywhere)|travel anywhere|pocket[- ]sized|fits? (?:in|into) (?:your|any) (?:pocket|bag)",  # noqa: E501
+        r"portable|on[- ]the[- ]go|(?:take|carry|bring) (?:it |them )?(?:anywhere|everywhere)|travel anywhere|pocket[- ]sized|fits? (?:in|into) (?:your|any) (?:pocket|bag)",  # noqa: E501
         r"portable|travel|pocket|compact|fold|lightweight|on the go|\bbags?\b|\bcans?\b|bottle|\bbars?\b",
     ),
 }
@@ -382,6 +382,8 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
+    r"\b(?:for|with|get|gets|plus|receive|and) (?:a |an |your )?free (?!of\b|from\b)[a-z]+",
     # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
     r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.

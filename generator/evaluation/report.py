@@ -32,6 +32,7 @@ FIGURES = {
     "fail_topic": ("✗topic", "{:.0%}"),
     "fail_publishable": ("✗publ", "{:.0%}"),
     "dropped_by_guards": ("dropped", "{:.0%}"),
+    "passed_after_cut": ("cut+pass", "{:.0%}"),
     "variant_rate": ("variant", "{:.0%}"),
     "rounds": ("rounds", "{:.2f}"),
 }
@@ -67,6 +68,7 @@ GUARD_COLUMNS = columns(
     "fail_topic",
     "fail_publishable",
     "dropped_by_guards",
+    "passed_after_cut",
     "variant_rate",
     "rounds",
 )

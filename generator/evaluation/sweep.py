@@ -107,13 +107,15 @@ def guard_tally(
     candidates: Sequence[ScoredCandidate], facts: FactIndex, *, relevance_threshold: float
 ) -> dict[str, int]:
     """Counts over one λ pool: candidates, how many pass every guard, fail each guard, and were
-    dropped by the reranker's guard filter. The guards are recomputed on every candidate (the
-    reranker stops at a candidate's first failed filter, so its reasons undercount the guards)."""
-    tally = {"candidates": len(candidates), "guard_pass": 0, "dropped_by_guards": 0}
+    dropped by the reranker's guard filter, and passed only after sentences were cut from them. The
+    guards are recomputed on every candidate (the reranker stops at a candidate's first failed
+    filter, so its reasons undercount the guards)."""
+    tally = {"candidates": len(candidates), "guard_pass": 0, "dropped_by_guards": 0, "passed_after_cut": 0}
     tally.update({f"fail_{guard}": 0 for guard in GUARDS})
     for c in candidates:
         report = guards_check(c.text, facts, similarity=c.relevance, min_similarity=relevance_threshold)
         tally["guard_pass"] += int(report.passed)
+        tally["passed_after_cut"] += int(report.passed and bool(c.cuts))
         for guard in GUARDS:
             tally[f"fail_{guard}"] += int(bool(report.by_guard(guard)))
         tally["dropped_by_guards"] += int(c.dropped_reason.startswith("guards:"))
@@ -130,6 +132,7 @@ def selected_copy(sku: str, lam: float, rounds: int, best: ScoredCandidate | Non
         "rounds": rounds,
         "text": best.text,
         "cta_appended": best.cta_appended,
+        "cuts": list(best.cuts),
         "novelty": round(best.novelty, 4),
         "predicted_cvr": round(best.p_conv, 5),
         "predicted_ctr": None if best.p_click is None else round(best.p_click, 5),
@@ -185,6 +188,7 @@ TALLY_RATES = {
     "fail_topic": ("fail_topic", "candidates"),
     "fail_publishable": ("fail_publishable", "candidates"),
     "dropped_by_guards": ("dropped_by_guards", "candidates"),
+    "passed_after_cut": ("passed_after_cut", "candidates"),
     "variant_rate": ("with_variant", "product_lambdas"),
 }
 

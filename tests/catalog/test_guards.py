@@ -424,6 +424,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Free shipping on every order.", "offer"),
         ("Now 20% off with coupon code CRISP20.", "offer"),
         ("Free shipping at 1 % off for 3 months.", "offer"),
+        ("Order a bag now for a free tote.", "offer"),
         ("Yours for just $3.99 this week.", "price"),
         ("Battery Life: 17 hours. Weight: 250 g.", "field_list"),
         ("Fresh mint toothpaste fresh mint toothpaste fresh mint toothpaste.", "repetition"),

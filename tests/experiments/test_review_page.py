@@ -68,6 +68,22 @@ def test_row_shows_product_current_copy_chosen_copy_candidates_and_every_flag(re
     assert "<strong>1</strong>failed" in counts
 
 
+def test_sentences_the_guards_cut_are_shown_with_the_chosen_copy_and_the_runner_ups(review_tees, marketer):
+    row = VariantCopy.objects.get(variant__key="llm-l050", product__sku="TEE-002")
+    chosen, runner_up = row.candidates
+    row.candidates = [
+        {**chosen, "cuts": ['cut "Ships free this week." (not publishable: an offer the shop did not make)']},
+        {**runner_up, "cuts": ['cut "Made of silk." (unsupported claim: "silk")']},
+    ]
+    row.save(update_fields=["candidates"])
+    body = page_client(marketer).get(URL).content.decode()
+    section = body[body.index('id="row-TEE-002"') : body.index('id="row-TEE-003"')]
+    assert "edited: cut &quot;Ships free this week.&quot; (not publishable" in section
+    assert "edited: cut &quot;Made of silk.&quot; (unsupported claim" in section
+    other = body[body.index('id="row-TEE-003"') :]
+    assert "edited:" not in other.split('id="row-TEE-004"')[0]
+
+
 def test_filters_flagged_awaiting_review_and_brand(review_tees, marketer):
     client = page_client(marketer)
     flagged = client.get(URL, {"flagged": "1"}).content.decode()

@@ -85,7 +85,7 @@ def test_job_detail_lists_variants_and_scored_candidates(analyst_client, anon_cl
     assert len(candidates) == 4
     # The candidate's keys, in order, are part of the API: the score fields come from one list.
     assert ",".join(candidates[0]) == (
-        "id,position,rank,kept,dropped_reason,text,prompt_type,sentiment_target,novelty,diversity,sentiment,cta,"
+        "id,position,rank,kept,dropped_reason,text,cuts,prompt_type,sentiment_target,novelty,diversity,sentiment,cta,"
         "cta_density,cta_appended,readability,keyword_strength,relevance,length,words,p_conv,p_click,reward,variant"
     )
     assert isinstance(candidates[0]["cta"], bool) and isinstance(candidates[0]["length"], int)

@@ -161,6 +161,7 @@ def test_guard_tally_recomputes_every_guard_on_every_candidate():
         "candidates": 4,
         "guard_pass": 1,
         "dropped_by_guards": 1,
+        "passed_after_cut": 0,
         "fail_grounding": 1,
         "fail_topic": 2,
         "fail_publishable": 2,  # the soup line also says nothing of the earbuds' data (vacuous)

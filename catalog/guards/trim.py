@@ -1,0 +1,110 @@
+"""A copy editor's first move: cut the sentence that makes a claim the product's data does not support.
+
+A sample of the small model often holds one or two good sentences and one bad one ("This router
+delivers 3000 Mbps. Fast lanes for gaming!"). Dropping the whole sample throws the good sentences
+away with the bad; `guards_trim` instead looks for the fewest whole sentences whose removal leaves
+copy that passes every guard, and says which sentences it cut and why. What remains is still the
+model's own words in the model's own order: nothing is rewritten or added.
+
+Rules, so that a cut never makes copy worse than the guards can see:
+- only whole sentences are cut, at most `MAX_CUTS` of them, and at least one sentence stays;
+- what stays has at least `MIN_WORDS` words and does not open with a word that points back at a
+  cut sentence ("It", "They", "Also", "But" …);
+- a remainder with no finding at all is preferred to one with only advisory findings (vacuous),
+  however many sentences either cuts;
+- the topic guard runs without an embedding similarity here (the caller embeds the trimmed text
+  and checks it again), so every guard judges the trimmed copy before it can be selected.
+
+Pure: no Django, no model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import combinations
+
+from catalog.guards.check import guards_check
+from catalog.guards.facts import FactIndex
+from catalog.guards.types import GuardReport
+
+MAX_CUTS = 2  # sentences; more than that and too little of what the model meant is left
+MAX_SENTENCES = 8  # longer samples are not searched (the token budget makes them rare)
+MIN_WORDS = 8  # what stays must still say something (a call to action may be appended later)
+# Words that refer back to an earlier sentence: a remainder opening with one has lost its referent.
+BACK_REFERENCES = frozenset(
+    {"it", "it's", "its", "they", "their", "them", "these", "those", "also", "and", "but", "or", "so", "plus", "too"}
+)
+# A sentence ends at . ! or ? followed by space; decimals ("5.3") and "Wi-Fi 6." stay whole.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)])\s+")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+@dataclass(frozen=True)
+class Cut:
+    sentence: str
+    reasons: tuple[str, ...]  # the findings of the full copy that this sentence holds
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    text: str
+    cuts: tuple[Cut, ...]
+    report: GuardReport  # the guards' report on `text` (without embedding similarity)
+
+    def describe(self) -> list[str]:
+        """One line per cut, for the reviewer: `cut "Fast lanes for gaming." (unsupported claim: …)`."""
+        return [f'cut "{c.sentence}"' + (f" ({'; '.join(c.reasons)})" if c.reasons else "") for c in self.cuts]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Whole sentences in order; the text is their join by single spaces (up to white space)."""
+    return [piece.strip() for piece in _SENTENCE_BREAK.split(text.strip()) if piece.strip()]
+
+
+def _fit(kept: list[str]) -> bool:
+    if not kept:
+        return False
+    words = " ".join(kept).split()
+    first = _WORD.match(words[0].strip("\"'“‘(")) if words else None
+    return len(words) >= MIN_WORDS and not (first and first.group(0).lower() in BACK_REFERENCES)
+
+
+def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = None) -> Trimmed | None:
+    """The copy with the fewest sentences cut that passes every guard, or None when the copy
+    already passes (nothing to cut) or no cut of at most `MAX_CUTS` sentences makes it pass.
+    `report`: the guards' report on `text` if the caller has it."""
+    report = report or guards_check(text, index)
+    if report.passed:
+        return None
+    sentences = split_sentences(text)
+    if not 2 <= len(sentences) <= MAX_SENTENCES:
+        return None
+    fallback: Trimmed | None = None  # the first remainder that passes with advisory findings only
+    for n_cut in range(1, min(MAX_CUTS, len(sentences) - 1) + 1):
+        for cut_at in _cut_orders(sentences, report, n_cut):
+            kept = [s for i, s in enumerate(sentences) if i not in cut_at]
+            if not _fit(kept):
+                continue
+            trimmed_text = " ".join(kept)
+            trimmed_report = guards_check(trimmed_text, index)
+            if not trimmed_report.passed:
+                continue
+            cuts = tuple(Cut(sentences[i], _reasons(sentences[i], report)) for i in sorted(cut_at))
+            trimmed = Trimmed(trimmed_text, cuts, trimmed_report)
+            if trimmed_report.clean:
+                return trimmed
+            fallback = fallback or trimmed
+    return fallback
+
+
+def _cut_orders(sentences: list[str], report: GuardReport, n_cut: int) -> list[tuple[int, ...]]:
+    """Every choice of `n_cut` sentences, those holding a finding's claim first."""
+    flagged = {i for i, s in enumerate(sentences) if _reasons(s, report)}
+    choices = list(combinations(range(len(sentences)), n_cut))
+    return sorted(choices, key=lambda cut: -len(flagged.intersection(cut)))
+
+
+def _reasons(sentence: str, report: GuardReport) -> tuple[str, ...]:
+    lowered = sentence.lower()
+    return tuple(f.message for f in report.findings if f.claim and f.claim.lower() in lowered)
