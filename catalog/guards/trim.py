@@ -10,7 +10,11 @@ Rules, so that a cut never makes copy worse than the guards can see:
 - only whole sentences are cut, at most `MAX_CUTS` of them, and at least one sentence stays;
 - what stays has at least `MIN_WORDS` words and does not open with a word that points back at a
   cut sentence ("It", "They", "Also", "But" …);
-- a remainder with no finding at all is preferred to one with only advisory findings (vacuous),
+- what stays names the product (its title, or a kind of product its data names) and states one
+  of its facts beyond the name (a word of its data, a figure or a standard): a cut that leaves
+  "Not just about fashion but about making a difference!", or only the product's name and a call
+  to action, has cut what mattered;
+- a remainder with no finding at all is preferred to one with only advisory findings,
   however many sentences either cuts;
 - the topic guard runs without an embedding similarity here (the caller embeds the trimmed text
   and checks it again), so every guard judges the trimmed copy before it can be selected.
@@ -26,7 +30,9 @@ from itertools import combinations
 
 from catalog.guards.check import guards_check
 from catalog.guards.facts import FactIndex
+from catalog.guards.topic import data_words_beyond_name
 from catalog.guards.types import GuardReport
+from catalog.guards.vocabulary import own_type_groups
 
 MAX_CUTS = 2  # sentences; more than that and too little of what the model meant is left
 MAX_SENTENCES = 8  # longer samples are not searched (the token budget makes them rare)
@@ -62,12 +68,16 @@ def split_sentences(text: str) -> list[str]:
     return [piece.strip() for piece in _SENTENCE_BREAK.split(text.strip()) if piece.strip()]
 
 
-def _fit(kept: list[str]) -> bool:
-    if not kept:
+def _fit(kept: list[str], index: FactIndex) -> bool:
+    text = " ".join(kept)
+    words = text.split()
+    if len(words) < MIN_WORDS:
         return False
-    words = " ".join(kept).split()
-    first = _WORD.match(words[0].strip("\"'“‘(")) if words else None
-    return len(words) >= MIN_WORDS and not (first and first.group(0).lower() in BACK_REFERENCES)
+    first = _WORD.match(words[0].strip("\"'“‘("))
+    if first and first.group(0).lower() in BACK_REFERENCES:
+        return False
+    names_it = bool(own_type_groups(text) & index.type_groups) or index.facts.title.lower() in text.lower()
+    return names_it and bool(data_words_beyond_name(text, index))
 
 
 def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = None) -> Trimmed | None:
@@ -84,7 +94,7 @@ def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = Non
     for n_cut in range(1, min(MAX_CUTS, len(sentences) - 1) + 1):
         for cut_at in _cut_orders(sentences, report, n_cut):
             kept = [s for i, s in enumerate(sentences) if i not in cut_at]
-            if not _fit(kept):
+            if not _fit(kept, index):
                 continue
             trimmed_text = " ".join(kept)
             trimmed_report = guards_check(trimmed_text, index)

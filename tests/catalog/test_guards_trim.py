@@ -107,3 +107,20 @@ def test_the_pipeline_cuts_before_the_call_to_action_and_records_the_cut(headpho
     # Switched off, the sample stays whole (and fails the guards, so the reranker drops it).
     whole = samples_cleaned([spec], [sample], params=GenerationParams(trim_sentences=False), seed=0, facts=headphones)
     assert "free case" in whole.texts[0] and whole.cuts == [()] and not guards_check(whole.texts[0], headphones).passed
+
+
+def test_no_cut_that_leaves_copy_without_the_product_or_without_a_fact(headphones):
+    # Cutting the invented figure would leave a sentence that no longer says what is sold.
+    lost_the_product = (
+        "These Hushwave headphones last 45 hours on a charge. Not just about music but about making a difference today!"
+    )
+    assert guards_trim(lost_the_product, headphones) is None
+    # ... or one that names the product and says nothing of it.
+    only_the_name = "Meet the ANC Over-Ear Headphones, ready for you today. They last 45 hours. Shop now for yours."
+    assert guards_trim(only_the_name, headphones) is None
+    # With a fact of the data beside the name, the cut is made.
+    kept = guards_trim(
+        "Meet the ANC Over-Ear Headphones, with Bluetooth 5.3 for your day. They last 45 hours on a charge.",
+        headphones,
+    )
+    assert kept is not None and kept.text == "Meet the ANC Over-Ear Headphones, with Bluetooth 5.3 for your day."
