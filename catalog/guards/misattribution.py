@@ -94,6 +94,27 @@ def _misattributed_shares(text: str, index: FactIndex) -> list[Claim]:
     return claims
 
 
+# "materials, including 100% organic cotton": a whole presented as one of several.
+_WHOLE_AS_PART = re.compile(
+    r"\b(?:including|such as|a blend of|a mix of|a mixture of|among them|along with|as well as)\s+"
+    r"(100 ?% [a-z][a-z -]{2,40}?)(?=\s*(?:[,.;!?]|$|\band\b|\bwith\b|\bfor\b))"
+)
+
+
+def _whole_as_part(text: str, index: FactIndex) -> list[Claim]:
+    """A 100 % share the data has, introduced as one of several things: the copy then implies other
+    materials the product does not have. (A share the data lacks is the figure claim's finding.)"""
+    claims: list[Claim] = []
+    lowered = normalise(text)
+    for m in _WHOLE_AS_PART.finditer(lowered):
+        share = m.group(1).strip()
+        if not re.search(r"(?<![\d.])100 ?%", index.text):
+            continue
+        detail = f"{share} is all of it, not one of several"
+        claims.append(Claim("misattributed", text[m.start() : m.end()], m.start(), m.end(), False, detail))
+    return claims
+
+
 def misattributed_claims(text: str, index: FactIndex) -> list[Claim]:
     """Facts of the data said of the wrong thing: a part's material said of the product ("made from
     recycled plastic" when the bottle is) or of another part, and a figure under another attribute."""
@@ -110,4 +131,6 @@ def misattributed_claims(text: str, index: FactIndex) -> list[Claim]:
         claims.append(
             Claim("misattributed", text[mention.start : mention.end], mention.start, mention.end, False, detail)
         )
-    return claims + _misattributed_figures(text, index) + _misattributed_shares(text, index)
+    return (
+        claims + _misattributed_figures(text, index) + _misattributed_shares(text, index) + _whole_as_part(text, index)
+    )

@@ -425,6 +425,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Now 20% off with coupon code CRISP20.", "offer"),
         ("Free shipping at 1 % off for 3 months.", "offer"),
         ("Order a bag now for a free tote.", "offer"),
+        ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
         ("Yours for just $3.99 this week.", "price"),
         ("Battery Life: 17 hours. Weight: 250 g.", "field_list"),
         ("Fresh mint toothpaste fresh mint toothpaste fresh mint toothpaste.", "repetition"),
@@ -629,6 +630,12 @@ def test_stop_20_findings_quote_the_claim_and_what_the_data_says() -> None:
     assert grounding_check("Made from 100% sustainable materials.", index)[0].message == (
         'misattributed claim: "100% sustainable" (product data: 100% recycled plastic)'
     )
+    # A whole presented as one of several (read in stop 21's held-out picks).
+    assert grounding_check("Soft yarns, including 100% merino wool.", fact_index(BEANIE))[0].message == (
+        'misattributed claim: "including 100% merino wool" (product data: 100% merino wool is all of it, not one of '
+        "several)"
+    )
+    assert grounding_check("A beanie of 100% merino wool, including the cuff.", fact_index(BEANIE)) == ()
     assert grounding_check("It keeps you dry.", fact_index(RUGGED))[0].message == (
         'unsupported claim: "keeps you dry" (an ability the product data does not state)'
     )
