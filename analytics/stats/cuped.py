@@ -43,6 +43,7 @@ from analytics.stats.frequentist import (
     LiftEstimate,
     fixed_horizon_arrays,
     fixed_horizon_test,
+    lift_fields,
     welch_dof,
 )
 from analytics.stats.results import ResultMixin, finite_or_none
@@ -308,9 +309,9 @@ def regression_adjusted_test(
         for arm, stat in (("control", control), ("treatment", treatment)):
             reason = reason or statistic_problem(stat.post, arm) or statistic_problem(stat.pre, f"{arm} pre-period")
     if reason:
-        failed = replace(unadjusted, absolute=LiftEstimate(reason=reason), relative=LiftEstimate(reason=reason))
-        failed = replace(failed, estimate=None, ci_lower=None, ci_upper=None, p_value=None, significant=None)
-        return RegressionAdjustedResult(None, None, replace(failed, error=reason), unadjusted, error=reason)
+        no_lift = LiftEstimate(reason=reason)
+        failed = replace(unadjusted, **lift_fields(no_lift, no_lift, config))
+        return RegressionAdjustedResult(None, None, failed, unadjusted, error=reason)
     theta = pooled_theta(control, treatment)
     if theta == 0.0:
         # No usable covariate: the adjusted test is the unadjusted one (as in gbstats).
@@ -320,19 +321,10 @@ def regression_adjusted_test(
         relative = LiftEstimate(reason="baseline (control) mean is zero: relative lift is undefined")
     else:
         relative, _ = _adjusted_lift(control, treatment, theta, config, relative=True)
-    primary = relative if config.difference_type == "relative" else absolute
     adjusted = replace(
-        unadjusted,
-        dof=dof if config.test == "welch_t" else None,
-        absolute=absolute,
-        relative=relative,
-        estimate=primary.estimate,
-        ci_lower=primary.ci_lower,
-        ci_upper=primary.ci_upper,
-        p_value=primary.p_value,
-        significant=None if primary.p_value is None else primary.p_value < config.alpha,
-        error=primary.reason,
+        unadjusted, dof=dof if config.test == "welch_t" else None, **lift_fields(absolute, relative, config)
     )
+    primary = relative if config.difference_type == "relative" else absolute
     before = unadjusted.relative if config.difference_type == "relative" else unadjusted.absolute
     reduction = None
     if primary.std_error is not None and before.std_error:
