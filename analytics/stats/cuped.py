@@ -53,13 +53,10 @@ from analytics.stats.statistics import (
     RatioStatistic,
     SampleMeanStatistic,
     statistic_problem,
+    values_array,
 )
 
 BaseStatistic: TypeAlias = SampleMeanStatistic | ProportionStatistic
-
-
-def _array(values: Iterable[float]) -> np.ndarray:
-    return np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class RegressionAdjustedStatistic:
         cls, post: Iterable[float], pre: Iterable[float], *, proportion: bool = False
     ) -> RegressionAdjustedStatistic:
         """From per-unit arrays (``proportion``: both are 0/1 and use the Bernoulli variance)."""
-        y, x = _array(post), _array(pre)
+        y, x = values_array(post), values_array(pre)
         if y.shape != x.shape:
             raise ValueError("post and pre values must have the same length")
         kind = ProportionStatistic if proportion else SampleMeanStatistic
@@ -144,7 +141,7 @@ class RegressionAdjustedRatioStatistic:
         pre_numerators: Iterable[float],
         pre_denominators: Iterable[float],
     ) -> RegressionAdjustedRatioStatistic:
-        m, d, a, b = (_array(v) for v in (numerators, denominators, pre_numerators, pre_denominators))
+        m, d, a, b = (values_array(v) for v in (numerators, denominators, pre_numerators, pre_denominators))
         if not (m.shape == d.shape == a.shape == b.shape):
             raise ValueError("all per-unit arrays must have the same length")
         return cls(
