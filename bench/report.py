@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from common import bench_experiment, django_setup
 from report_catalog import catalog_case
-from report_common import CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
+from report_common import CTR, P_CART, P_ORDER, copy_lines, delete_rows, events_copy, median_seconds, vacuum_analyze
 
 KEY = "bench-report"
 PRICE = 20.0
@@ -113,12 +113,9 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
     Experiment.objects.filter(pk=experiment.pk).update(started_at=start)
     experiment.refresh_from_db()
 
-    began = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM analytics_reportsnapshot WHERE experiment_id = %s", [experiment.pk])
-        cursor.execute("DELETE FROM experiments_unittotals WHERE experiment_id = %s", [experiment.pk])
-        cursor.execute("DELETE FROM experiments_event WHERE experiment_id = %s", [experiment.pk])
-    timings["delete old rows"] = time.perf_counter() - began
+    timings["delete old rows"] = delete_rows(
+        experiment.pk, ("analytics_reportsnapshot", "experiments_unittotals", "experiments_event")
+    )
 
     rng = np.random.default_rng(2505_23809)
     began = time.perf_counter()
@@ -159,11 +156,7 @@ def load(experiment, *, units: int, events: int, days: int) -> dict[str, float]:
     timings[f"INSERT … SELECT … GROUP BY: {UnitTotals.objects.filter(experiment=experiment).count():,} unit totals"] = (
         time.perf_counter() - began
     )
-    began = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE experiments_event")
-        cursor.execute("VACUUM ANALYZE experiments_unittotals")
-    timings["VACUUM ANALYZE"] = time.perf_counter() - began
+    timings["VACUUM ANALYZE"] = vacuum_analyze(("experiments_event", "experiments_unittotals"))
 
     began = time.perf_counter()
     written = snapshot_backfill(experiment=experiment, replace=True)

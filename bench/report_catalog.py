@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from report_common import CTR, P_CART, P_ORDER, copy_lines, events_copy, median_seconds
+from report_common import CTR, P_CART, P_ORDER, copy_lines, delete_rows, events_copy, median_seconds, vacuum_analyze
 
 CATALOG_KEY = "bench-catalog"
 
@@ -144,16 +144,10 @@ def catalog_load(experiment, *, units: int, days: int) -> dict[str, float]:
         experiment.products.filter(sku__in=experiment_excluded_products(experiment)).values_list("pk", flat=True)
     )
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
-    began = time.perf_counter()
-    with connection.cursor() as cursor:
-        for table in (
-            "ingest_breakdownstats",
-            "ingest_breakdownunittotals",
-            "experiments_unittotals",
-            "experiments_event",
-        ):
-            cursor.execute(f"DELETE FROM {table} WHERE experiment_id = %s", [experiment.pk])  # noqa: S608
-    timings["delete old rows"] = time.perf_counter() - began
+    timings["delete old rows"] = delete_rows(
+        experiment.pk,
+        ("ingest_breakdownstats", "ingest_breakdownunittotals", "experiments_unittotals", "experiments_event"),
+    )
     rng = np.random.default_rng(10_000)
     began = time.perf_counter()
     loaded = events_copy(
@@ -193,16 +187,9 @@ def catalog_load(experiment, *, units: int, days: int) -> dict[str, float]:
             [experiment.pk, excluded or [-1]],
         )
     timings["per (variant, product|category) statistics"] = time.perf_counter() - began
-    began = time.perf_counter()
-    with connection.cursor() as cursor:
-        for table in (
-            "experiments_event",
-            "experiments_unittotals",
-            "ingest_breakdownunittotals",
-            "ingest_breakdownstats",
-        ):
-            cursor.execute(f"VACUUM ANALYZE {table}")
-    timings["VACUUM ANALYZE"] = time.perf_counter() - began
+    timings["VACUUM ANALYZE"] = vacuum_analyze(
+        ("experiments_event", "experiments_unittotals", "ingest_breakdownunittotals", "ingest_breakdownstats")
+    )
     return timings
 
 

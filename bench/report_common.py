@@ -1,5 +1,5 @@
 """What the two cases of bench/report.py share: the simulated funnel, the COPY of the events into
-experiments_event, and the timing of a contender."""
+experiments_event, clearing and vacuuming the tables, and the timing of a contender."""
 
 from __future__ import annotations
 
@@ -24,6 +24,28 @@ def median_seconds(fn, repeat: int) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - began)
     return statistics.median(times), result
+
+
+def delete_rows(experiment_id: int, tables: Iterable[str]) -> float:
+    """Delete the experiment's rows from `tables`, in this order; returns the seconds it took."""
+    from django.db import connection
+
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table} WHERE experiment_id = %s", [experiment_id])  # noqa: S608
+    return time.perf_counter() - began
+
+
+def vacuum_analyze(tables: Iterable[str]) -> float:
+    """VACUUM ANALYZE `tables`, in this order; returns the seconds it took."""
+    from django.db import connection
+
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return time.perf_counter() - began
 
 
 def copy_lines(

@@ -92,8 +92,21 @@ class WriteKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {queryset.count()} key(s).", level=messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the ingest pipeline writes: shown with every field read-only, never added or changed by hand."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(IngestStats)
-class IngestStatsAdmin(admin.ModelAdmin):
+class IngestStatsAdmin(ReadOnlyAdmin):
     list_display = (
         "write_key",
         "experiment",
@@ -105,45 +118,24 @@ class IngestStatsAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_filter = ("write_key", "experiment")
-    readonly_fields = [f.name for f in IngestStats._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(QuarantinedEvent)
-class QuarantinedEventAdmin(admin.ModelAdmin):
+class QuarantinedEventAdmin(ReadOnlyAdmin):
     """Events set aside by the plausibility rules (ingest.plausibility): counted, never summed."""
 
     list_display = ("event_id", "experiment", "unit", "type", "ts", "revenue", "reason", "write_key", "received_at")
     list_filter = ("reason", "experiment", "write_key")
     search_fields = ("unit", "event_id")
-    readonly_fields = [f.name for f in QuarantinedEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(UnitAttributes)
-class UnitAttributesAdmin(admin.ModelAdmin):
+class UnitAttributesAdmin(ReadOnlyAdmin):
     """What storefronts said about each unit (its first event with attributes): the report's segments."""
 
     list_display = ("unit", "experiment", "device", "visitor", "source", "country", "prior_orders", "created_at")
     list_filter = ("experiment", "device", "visitor", "source")
     search_fields = ("unit", "country")
-    readonly_fields = [f.name for f in UnitAttributes._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -43,6 +43,7 @@ from analytics.stats.frequentist import (
     LiftEstimate,
     fixed_horizon_arrays,
     fixed_horizon_test,
+    lift_fields,
     welch_dof,
 )
 from analytics.stats.results import ResultMixin, finite_or_none
@@ -52,13 +53,10 @@ from analytics.stats.statistics import (
     RatioStatistic,
     SampleMeanStatistic,
     statistic_problem,
+    values_array,
 )
 
 BaseStatistic: TypeAlias = SampleMeanStatistic | ProportionStatistic
-
-
-def _array(values: Iterable[float]) -> np.ndarray:
-    return np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ class RegressionAdjustedStatistic:
         cls, post: Iterable[float], pre: Iterable[float], *, proportion: bool = False
     ) -> RegressionAdjustedStatistic:
         """From per-unit arrays (``proportion``: both are 0/1 and use the Bernoulli variance)."""
-        y, x = _array(post), _array(pre)
+        y, x = values_array(post), values_array(pre)
         if y.shape != x.shape:
             raise ValueError("post and pre values must have the same length")
         kind = ProportionStatistic if proportion else SampleMeanStatistic
@@ -143,7 +141,7 @@ class RegressionAdjustedRatioStatistic:
         pre_numerators: Iterable[float],
         pre_denominators: Iterable[float],
     ) -> RegressionAdjustedRatioStatistic:
-        m, d, a, b = (_array(v) for v in (numerators, denominators, pre_numerators, pre_denominators))
+        m, d, a, b = (values_array(v) for v in (numerators, denominators, pre_numerators, pre_denominators))
         if not (m.shape == d.shape == a.shape == b.shape):
             raise ValueError("all per-unit arrays must have the same length")
         return cls(
@@ -308,9 +306,9 @@ def regression_adjusted_test(
         for arm, stat in (("control", control), ("treatment", treatment)):
             reason = reason or statistic_problem(stat.post, arm) or statistic_problem(stat.pre, f"{arm} pre-period")
     if reason:
-        failed = replace(unadjusted, absolute=LiftEstimate(reason=reason), relative=LiftEstimate(reason=reason))
-        failed = replace(failed, estimate=None, ci_lower=None, ci_upper=None, p_value=None, significant=None)
-        return RegressionAdjustedResult(None, None, replace(failed, error=reason), unadjusted, error=reason)
+        no_lift = LiftEstimate(reason=reason)
+        failed = replace(unadjusted, **lift_fields(no_lift, no_lift, config))
+        return RegressionAdjustedResult(None, None, failed, unadjusted, error=reason)
     theta = pooled_theta(control, treatment)
     if theta == 0.0:
         # No usable covariate: the adjusted test is the unadjusted one (as in gbstats).
@@ -320,19 +318,10 @@ def regression_adjusted_test(
         relative = LiftEstimate(reason="baseline (control) mean is zero: relative lift is undefined")
     else:
         relative, _ = _adjusted_lift(control, treatment, theta, config, relative=True)
-    primary = relative if config.difference_type == "relative" else absolute
     adjusted = replace(
-        unadjusted,
-        dof=dof if config.test == "welch_t" else None,
-        absolute=absolute,
-        relative=relative,
-        estimate=primary.estimate,
-        ci_lower=primary.ci_lower,
-        ci_upper=primary.ci_upper,
-        p_value=primary.p_value,
-        significant=None if primary.p_value is None else primary.p_value < config.alpha,
-        error=primary.reason,
+        unadjusted, dof=dof if config.test == "welch_t" else None, **lift_fields(absolute, relative, config)
     )
+    primary = relative if config.difference_type == "relative" else absolute
     before = unadjusted.relative if config.difference_type == "relative" else unadjusted.absolute
     reduction = None
     if primary.std_error is not None and before.std_error:

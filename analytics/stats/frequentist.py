@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -154,6 +155,22 @@ class FixedHorizonResult(ResultMixin):
     # (e.g. no conversions), see :func:`zero_variance_arm`.
     method: str | None = None
     warning: str | None = None
+
+
+def lift_fields(absolute: LiftEstimate, relative: LiftEstimate, config: StatsConfig) -> dict[str, Any]:
+    """A :class:`FixedHorizonResult`'s two lifts and its headline: the lift ``config.difference_type``
+    selects, significant when its p-value is below alpha, ``error`` its reason when it has none."""
+    primary = relative if config.difference_type == "relative" else absolute
+    return {
+        "absolute": absolute,
+        "relative": relative,
+        "estimate": primary.estimate,
+        "ci_lower": primary.ci_lower,
+        "ci_upper": primary.ci_upper,
+        "p_value": primary.p_value,
+        "significant": None if primary.p_value is None else primary.p_value < config.alpha,
+        "error": primary.reason,
+    }
 
 
 def comparison_problem(control: Statistic, treatment: Statistic) -> str | None:
@@ -349,7 +366,6 @@ def fixed_horizon_test(
         absolute = lift(control, treatment, config, relative=False)
         rel_reason = relative_problem(control)
         relative = LiftEstimate(reason=rel_reason) if rel_reason else lift(control, treatment, config, relative=True)
-    primary = relative if config.difference_type == "relative" else absolute
     return FixedHorizonResult(
         test=config.test,
         sides=config.sides,
@@ -360,14 +376,7 @@ def fixed_horizon_test(
         control_mean=safe_mean(control),
         treatment_mean=safe_mean(treatment),
         dof=dof,
-        absolute=absolute,
-        relative=relative,
-        estimate=primary.estimate,
-        ci_lower=primary.ci_lower,
-        ci_upper=primary.ci_upper,
-        p_value=primary.p_value,
-        significant=None if primary.p_value is None else primary.p_value < config.alpha,
-        error=primary.reason,
+        **lift_fields(absolute, relative, config),
         method=method,
         warning=warning,
     )

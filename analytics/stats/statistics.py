@@ -120,7 +120,7 @@ def _check_squares(n: float, total: float, total_squares: float, name: str) -> s
     return None
 
 
-def _values_array(values: Iterable[float]) -> FloatArray:
+def values_array(values: Iterable[float]) -> FloatArray:
     """Per-unit values as a float array (an iterator is read once)."""
     return np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
 
@@ -137,7 +137,7 @@ class SampleMeanStatistic:
 
     @classmethod
     def from_values(cls, values: Iterable[float]) -> SampleMeanStatistic:
-        x = _values_array(values)
+        x = values_array(values)
         return cls(n=int(x.size), sum=float(x.sum()), sum_squares=float((x * x).sum()))
 
     @property
@@ -166,7 +166,7 @@ class ProportionStatistic:
 
     @classmethod
     def from_values(cls, values: Iterable[float]) -> ProportionStatistic:
-        x = _values_array(values)
+        x = values_array(values)
         return cls(n=int(x.size), sum=float(x.sum()))
 
     @property
@@ -211,8 +211,7 @@ class RatioStatistic:
 
     @classmethod
     def from_units(cls, numerators: Iterable[float], denominators: Iterable[float]) -> RatioStatistic:
-        m = np.asarray(list(numerators) if not isinstance(numerators, np.ndarray) else numerators, dtype=float)
-        d = np.asarray(list(denominators) if not isinstance(denominators, np.ndarray) else denominators, dtype=float)
+        m, d = values_array(numerators), values_array(denominators)
         if m.shape != d.shape:
             raise ValueError("numerators and denominators must have the same length")
         return cls(

@@ -4,8 +4,8 @@
     python -m analytics.stats.validate_analysis --runs 1000  # quicker, noisier
 
 Each function runs the shipped public functions on simulated per-unit data (no shortcut
-kernels), so the rates are those of the code the report calls. Tests in
-``tests/analytics/stats/test_analysis_methods.py`` run the same functions with fewer runs.
+kernels), so the rates are those of the code the report calls. Tests under ``tests/analytics/stats/``
+run the same functions with fewer runs.
 """
 
 from __future__ import annotations

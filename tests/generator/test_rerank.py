@@ -21,7 +21,7 @@ def cand(text: str, *values: float) -> RawCandidate:
     return RawCandidate(text=text, embedding=vec(*values), prompt_type="cta")
 
 
-def run(candidates, lam=0.5, top_k=3, guideline=None, control=None, predictor=None, **config):
+def run(candidates, lam=0.5, top_k=3, guideline=None, control=None, predictor=None, facts=None, **config):
     return rerank_candidates(
         candidates,
         config=RerankConfig(lam=lam, top_k=top_k, **config),
@@ -31,6 +31,7 @@ def run(candidates, lam=0.5, top_k=3, guideline=None, control=None, predictor=No
         guideline=guideline,
         predictor=predictor or prior_model("cvr"),
         click_predictor=prior_model("ctr"),
+        facts=facts,
     )
 
 
@@ -191,16 +192,7 @@ def test_guards_drop_invented_claims_before_ranking_and_name_them():
     invented = cand("Battery life: 17 hours of charge. Biocompatible Nocturnal Lux. Shop now.", 1, 0.5, 0, 0)
     other_brand = cand("Sony-grade sound with 30 hours of battery life. Shop now.", 1, 0, 0.5, 0)
     true_copy = cand("Thirty hours of battery life and Bluetooth 5.3 keep the music going. Shop now.", 1, 0, 0, 0.5)
-    result = rerank_candidates(
-        [invented, other_brand, true_copy],
-        config=RerankConfig(lam=0.4, top_k=3),
-        product_embedding=PRODUCT,
-        control_embedding=None,
-        keywords=KEYWORDS,
-        guideline=None,
-        predictor=KEYWORD_ONLY,
-        facts=HEADPHONES,
-    )
+    result = run([invented, other_brand, true_copy], lam=0.4, top_k=3, predictor=KEYWORD_ONLY, facts=HEADPHONES)
     first, second, _third = result.candidates
     assert first.dropped_reason.startswith("guards: ") and '"17 hours"' in first.dropped_reason
     assert second.dropped_reason.startswith("guards: ") and "Sony" in second.dropped_reason
@@ -230,26 +222,8 @@ def test_vacuous_copy_passes_but_ranks_after_every_clean_candidate():
     report = guards_check(vacuous.text, HEADPHONES)
     assert report.passed and not report.clean and {f.code for f in report.findings} == {"vacuous"}
     for lam in (0.0, 0.4, 1.0):
-        result = rerank_candidates(
-            [vacuous, true_copy],
-            config=RerankConfig(lam=lam, top_k=2),
-            product_embedding=PRODUCT,
-            control_embedding=None,
-            keywords=KEYWORDS,
-            guideline=None,
-            predictor=prior_model("cvr"),
-            facts=HEADPHONES,
-        )
+        result = run([vacuous, true_copy], lam=lam, top_k=2, facts=HEADPHONES)
         weak, clean = result.candidates
         assert clean.rank == 1 and weak.rank == 2 and not weak.dropped_reason, lam
-    alone = rerank_candidates(
-        [vacuous],
-        config=RerankConfig(lam=0.4, top_k=1),
-        product_embedding=PRODUCT,
-        control_embedding=None,
-        keywords=KEYWORDS,
-        guideline=None,
-        predictor=prior_model("cvr"),
-        facts=HEADPHONES,
-    )
+    alone = run([vacuous], lam=0.4, top_k=1, facts=HEADPHONES)
     assert alone.best is not None and alone.best.text == vacuous.text  # the fallback, for a reviewer to judge

@@ -4,11 +4,24 @@ gbstats 0.8.0 is a test-only dependency (installed with --no-deps; it declares n
 pandas<2, but the modules used here run on current versions).
 """
 
+import pytest
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
 from gbstats.frequentist.tests import FrequentistConfig, SequentialConfig, SequentialTwoSidedTTest, TwoSidedTTest
 from gbstats.models import statistics as gbs
 
 from analytics.stats import ProportionStatistic, RatioStatistic, SampleMeanStatistic
+
+FOUR_DIGITS = 5e-5  # relative tolerance: agreement to (at least) 4 significant digits
+
+
+def assert_agrees(ours, theirs, *, lift=None) -> None:
+    """Our result's estimate, interval and p-value (and, given `lift`, its standard error) are
+    gbstats' (`theirs`) to four significant digits."""
+    assert ours.estimate == pytest.approx(theirs.expected, rel=FOUR_DIGITS)
+    assert (ours.ci_lower, ours.ci_upper) == pytest.approx(tuple(theirs.ci), rel=FOUR_DIGITS)
+    assert ours.p_value == pytest.approx(theirs.p_value, rel=FOUR_DIGITS)
+    if lift is not None:
+        assert lift.std_error == pytest.approx(theirs.uplift.stddev, rel=FOUR_DIGITS)
 
 
 def gb(stat):

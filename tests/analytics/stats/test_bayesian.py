@@ -11,9 +11,7 @@ from scipy.stats import norm
 from analytics.stats import SampleMeanStatistic, StatsConfig, bayesian_test
 from analytics.stats.bayesian import expected_losses
 from tests.analytics.stats.datasets import MEAN_DATASETS, RATIO_DATASETS
-from tests.analytics.stats.gbstats_bridge import gb_bayesian
-
-FOUR_DIGITS = 5e-5
+from tests.analytics.stats.gbstats_bridge import FOUR_DIGITS, gb_bayesian
 
 
 @pytest.mark.parametrize("difference_type", ["relative", "absolute"])

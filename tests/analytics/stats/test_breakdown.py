@@ -13,9 +13,7 @@ from scipy import stats as sps
 
 from analytics.stats import RatioStatistic, StatsConfig, adjust_p_values, fixed_horizon_test
 from analytics.stats.breakdown import ArmArrays, adjust_rows, row_lifts
-from tests.analytics.stats.gbstats_bridge import gb_frequentist
-
-FOUR_DIGITS = 5e-5
+from tests.analytics.stats.gbstats_bridge import FOUR_DIGITS, gb_frequentist
 
 
 def _catalog_units(rng: np.random.Generator, n_units: int, ctr: np.ndarray) -> np.ndarray:
