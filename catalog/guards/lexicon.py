@@ -298,6 +298,9 @@ COMPARATIVES = (
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
     r"\b(?:the )?best in the (?:world|country|business)\b",
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
+    # Popularity is a fact about sales or reviews: "a family favourite", "loved by thousands".
+    r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",
+    r"\bloved by (?:millions|thousands|hundreds|many|customers|families|fans)\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
     r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b", r"\blimited[- ]edition\b",
@@ -414,6 +417,12 @@ COMPANY_TALK = (
 CALL_TO_ACTION = (
     r"\b(?:shop|order|buy|grab|add (?:it |them )?to (?:your )?(?:cart|basket|bag)|get yours|pick (?:one|yours|it) up|"
     r"treat yourself|discover|find yours|try (?:it|them)|don't miss|stock up)\b"
+)
+# Verbs that make a one-word sentence whole ("Enjoy!"); any other one-word sentence ("Versatility.")
+# is a fragment the model left, not a style ("Zero fuss." has two words and passes).
+ONE_WORD_SENTENCES = frozenset(
+    {"enjoy", "relax", "repeat", "indulge", "breathe", "sleep", "listen", "play", "explore", "discover", "shop"}
+    | {"order", "buy", "yes", "wow"}
 )
 # Words of calls to action and of the shop itself, fine in any product's copy.
 CTA_WORDS = _words("shop order buy cart basket add grab today now yours discover explore browse checkout")

@@ -25,6 +25,7 @@ import re
 
 from catalog.guards import lexicon
 from catalog.guards.facts import FactIndex
+from catalog.guards.text import split_sentences
 from catalog.guards.topic import data_words_beyond_name, without_name
 from catalog.guards.types import PUBLISHABLE, Finding
 from catalog.guards.vocabulary import content_stems
@@ -51,6 +52,7 @@ _LABEL = re.compile(r"(?:^|(?<=[.;!?\n•|]))\s*([A-Z][A-Za-z-]*(?: [A-Za-z-]+){
 _QUOTES = str.maketrans({"“": '"', "”": '"'})
 _QUOTED_LABELS = re.compile(r'"[^"\n]{1,30}"[,.;]?\s*"[^"\n]{1,30}"')
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
+_GLUED = re.compile(r"\b\d+/[A-Za-z]")  # "24/Comfortable": a figure glued to a word, a broken list
 _PRICE = re.compile(r"[$£€]\s?(\d+(?:[.,]\d{2})?)|\b(\d+(?:\.\d{2})?)\s?(?:dollars|pounds|euros|USD|GBP|EUR)\b")
 
 
@@ -166,6 +168,12 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         alpha = [w for w in sentence_words if w.isalpha()]
         if len(alpha) >= 7 and not any(w in lexicon.STOPWORDS for w in alpha):
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
+    for sentence in split_sentences(stripped):
+        glued = _GLUED.search(sentence)
+        one_word = _WORDS.findall(sentence)
+        if glued or (len(one_word) == 1 and one_word[0].lower() not in lexicon.ONE_WORD_SENTENCES):
+            shown = sentence.strip()
+            findings.append(_finding("fragment", f'not publishable: a fragment, not a sentence: "{shown}"', shown))
 
     shouted = _title_cased_words(stripped, index)
     if len(shouted) >= TITLE_CASE_WORDS:

@@ -53,3 +53,12 @@ def key_unit(key: str) -> str | None:
         if part in KEY_UNITS:
             return KEY_UNITS[part]
     return None
+
+
+# A sentence ends at . ! or ? followed by space; decimals ("5.3") and "Wi-Fi 6." stay whole.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Whole sentences in order; the text is their join by single spaces (up to white space)."""
+    return [piece.strip() for piece in _SENTENCE_BREAK.split(text.strip()) if piece.strip()]

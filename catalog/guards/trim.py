@@ -30,6 +30,7 @@ from itertools import combinations
 
 from catalog.guards.check import guards_check
 from catalog.guards.facts import FactIndex
+from catalog.guards.text import split_sentences
 from catalog.guards.topic import data_words_beyond_name
 from catalog.guards.types import GuardReport
 from catalog.guards.vocabulary import own_type_groups
@@ -41,8 +42,6 @@ MIN_WORDS = 8  # what stays must still say something (a call to action may be ap
 BACK_REFERENCES = frozenset(
     {"it", "it's", "its", "they", "their", "them", "these", "those", "also", "and", "but", "or", "so", "plus", "too"}
 )
-# A sentence ends at . ! or ? followed by space; decimals ("5.3") and "Wi-Fi 6." stay whole.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)])\s+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
@@ -61,11 +60,6 @@ class Trimmed:
     def describe(self) -> list[str]:
         """One line per cut, for the reviewer: `cut "Fast lanes for gaming." (unsupported claim: …)`."""
         return [f'cut "{c.sentence}"' + (f" ({'; '.join(c.reasons)})" if c.reasons else "") for c in self.cuts]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Whole sentences in order; the text is their join by single spaces (up to white space)."""
-    return [piece.strip() for piece in _SENTENCE_BREAK.split(text.strip()) if piece.strip()]
 
 
 def _fit(kept: list[str], index: FactIndex) -> bool:
