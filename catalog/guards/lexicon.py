@@ -257,6 +257,11 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
         r"zero[- ]waste|waste[- ]free|free of waste|sustainably sourced|eco[- ]friendly|environmentally friendly|planet[- ]friendly|sustainabl[ey]\w*|eco-conscious",  # noqa: E501
         r"sustainab|recycled|organic|fair ?trade|gots|fsc|eco",
     ),
+    # Working conditions are a certification's to state (Fairtrade, Fair Wear, SA8000), not the copy's.
+    "ethically made": (
+        r"ethical(?:ly)?[- ](?:labou?r|made|produced|sourced|manufactur\w*|production|sourcing)|fair (?:wages?|labou?r)|sweatshop[- ]free",  # noqa: E501
+        r"fair ?trade|fair wear|ethical|sa8000|fair wages?",
+    ),
     "hypoallergenic": (r"hypo-?allergenic", r"hypoallergenic"),
     "dermatologically tested": (r"dermatologi(?:st|cally)[- ](?:tested|approved|recommended)", r"dermatolog"),
     "clinically proven": (r"clinically[- ](?:proven|tested)|scientifically[- ]proven|proven to", r"clinically|proven"),
@@ -385,6 +390,7 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
+    r"\b(?:a |the )?(?:better|great|special|best) deals?\b",
     # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
     r"\b(?:for|with|get|gets|plus|receive|and) (?:a |an |your )?free (?!of\b|from\b)[a-z]+",
     # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").

@@ -343,6 +343,7 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
     assert "50% more" in unsupported("Delivers 50% more bass.", HEADPHONES)
     assert unsupported("The lightest headphones on the market.", HEADPHONES) == ["lightest", "on the market"]
     assert unsupported("A family favorite, loved by thousands.", CRISPS) == ["family favorite", "loved by thousands"]
+    assert unsupported("A soft tee from ethical labor.", TEE) == ["ethical labor"]
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -426,6 +427,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Now 20% off with coupon code CRISP20.", "offer"),
         ("Free shipping at 1 % off for 3 months.", "offer"),
         ("Order a bag now for a free tote.", "offer"),
+        ("Shop now and get a better deal tomorrow.", "offer"),
         ("Meet the crisps. 24/Crunchy. Versatility.", "fragment"),
         ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
         ("Yours for just $3.99 this week.", "price"),
