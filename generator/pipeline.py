@@ -3,7 +3,8 @@ at one λ (`generate_for_products`, a catalog arm); the first is the second for 
 
 prompts → LLM samples (one batch per round) → cleaning → embeddings → rerank (dedupe, filters
 and copy guards, P_conv, R = λ·D + (1 − λ)·P_conv, top-K), per product. When no candidate of a
-product passes the filters, another batch is sampled for it, up to `max_rounds` batches in all
+product passes the filters, or the best passed with only an advisory finding (vacuous copy),
+another batch is sampled for it, up to `max_rounds` batches in all
 (the candidate budget is `candidates × max_rounds`); a product whose whole budget fails gets no
 copy, and the job says so. Each round's batch holds the prompts of every product still open, so a
 catalog arm samples in large batches whose system and few-shot turns are prefilled once
@@ -141,7 +142,8 @@ def generate_for_products(
     Each round samples `params.candidates` prompts for every product still without a selected
     copy, in one `backend.generate` call (`params.batch_size` rows per forward pass) and one
     `embed` call, then reranks each product's pool (all its rounds so far). A product whose
-    rerank selects a best is final and leaves the next round; so is every product after
+    rerank selects a clean best (no guard finding, advisory ones included) is final and leaves
+    the next round; so is every product after
     `params.max_rounds` rounds. `on_product_done(key, outcome)` is called as soon as a product is
     final, so the caller can store it before the rest finish. An error while preparing or
     scoring one product is recorded on its outcome and the others go on (`isolate_errors=False`:
@@ -254,7 +256,9 @@ def generate_for_products(
             outcome.score_seconds += time.perf_counter() - scored_at
             if not ok:
                 continue
-            if outcome.best is not None or round_index == rounds - 1:
+            # A pool whose best only passed with an advisory finding (vacuous copy) samples again while
+            # rounds remain: a clean candidate of a later round outranks it.
+            if (outcome.result is not None and outcome.result.best_is_clean) or round_index == rounds - 1:
                 finish(pool)
             else:
                 still_open.append(pool)

@@ -88,6 +88,13 @@ class RerankResult:
     pool_diversity: float  # D of all survivors of the filters
     top_diversity: float  # D of the kept top-K set
     dropped: dict[str, int] = field(default_factory=dict)
+    weak: frozenset[int] = frozenset()  # positions that passed with advisory findings only (e.g. vacuous)
+
+    @property
+    def best_is_clean(self) -> bool:
+        """A best exists and passed every guard without even an advisory finding."""
+        best = self.best
+        return best is not None and best.position not in self.weak
 
     @property
     def ranked(self) -> list[ScoredCandidate]:
@@ -236,4 +243,5 @@ def rerank_candidates(
         pool_diversity=scorers.set_diversity(vectors[pool_idx]) if pool_idx else 0.0,
         top_diversity=scorers.set_diversity(vectors[top_idx]) if top_idx else 0.0,
         dropped=dropped,
+        weak=frozenset(weak),
     )

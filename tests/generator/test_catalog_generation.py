@@ -102,6 +102,40 @@ def test_products_with_a_pick_leave_the_next_rounds(fake_model):
     assert batch.model_version == "fake-model"
 
 
+def test_a_pool_whose_best_is_only_vacuous_samples_again_and_keeps_it_as_the_fallback(monkeypatch):
+    """Vacuous copy (advisory) passes, but a clean candidate of a later round would outrank it: the
+    pool stays open while rounds remain, and the vacuous best is selected only after the last."""
+    vacuous = "With the Clay Mug, you'll find everything you need to make shopping fun and exciting."
+    calls: list[int] = []
+
+    def generate(loaded, conversations, **kwargs):
+        calls.append(len(conversations))
+        # Distinct words per row keep the dedupe step out of the way; none is a fact of the mug.
+        words = [
+            "bright",
+            "happy",
+            "sunny",
+            "lovely",
+            "cheerful",
+            "merry",
+            "jolly",
+            "joyful",
+            "glad",
+            "fine",
+            "kind",
+            "warm",
+        ]
+        start = 4 * (len(calls) - 1)
+        return [Generation(text=vacuous.replace("fun", f"{words[start + i]} fun"), n_tokens=5) for i in range(4)]
+
+    _install_fake_model(monkeypatch, generate)
+    mug = ProductInput(key="MUG-1", product=_product("Clay Mug", "Kiln", "Home", "Glazed clay mug, 350 ml."))
+    (outcome,) = generate_for_products(items=[mug], lam=0.5, params=PARAMS).outcomes
+    assert calls == [4, 4, 4] and outcome.rounds == 3
+    assert outcome.best is not None and outcome.best.text.startswith("With the Clay Mug, you'll find everything")
+    assert not outcome.result.best_is_clean
+
+
 def test_a_scoring_error_is_recorded_on_its_product_only(fake_model, monkeypatch):
     real = pipeline.rerank_candidates
 
