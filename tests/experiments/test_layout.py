@@ -1,6 +1,7 @@
 """Dependencies run one way: the catalog, experiments and ingestion never import the apps that build on
 them (generator, analytics, demo, simulator), not even late inside a function; the statistics engine
-imports no Django and no app; ingestion's storage back ends are reached through ingest.store only."""
+imports no Django and no app, nor do the copy guards (catalog.guards) beyond themselves; ingestion's storage
+back ends are reached through ingest.store only."""
 
 from __future__ import annotations
 
@@ -48,6 +49,23 @@ def test_statistics_engine_imports_no_django_and_no_app():
             or (name.split(".")[0] == "analytics" and not name.startswith("analytics.stats"))
         )
         for path in _sources("analytics", "stats")
+    }
+    assert {path: names for path, names in wrong.items() if names} == {}
+
+
+def test_copy_guards_are_pure_functions_of_text_and_product_data():
+    """catalog.guards runs in the reranker, the evaluation, the RL reward and the review screens alike:
+    it imports no Django, no model library and no app but itself, anywhere in a module."""
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in _modules(path)
+            if name.split(".")[0]
+            in {"abplatform", "experiments", "ingest", "generator", "analytics", "demo"}
+            | {"simulator", "django", "rest_framework", "celery", "torch", "transformers", "sentence_transformers"}
+            or (name.split(".")[0] == "catalog" and not name.startswith("catalog.guards"))
+        )
+        for path in _sources("catalog", "guards")
     }
     assert {path: names for path, names in wrong.items() if names} == {}
 
