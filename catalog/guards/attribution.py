@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from catalog.guards import lexicon
+from catalog.guards import english, lexicon
 from catalog.guards.figures import COUNT, find_figures
 from catalog.guards.text import KEY_UNITS, key_unit, normalise
 
@@ -101,7 +101,7 @@ def label_after(text: str) -> tuple[list[str], str]:
     """What a figure is of, from the text right after it: up to three words before the next
     figure, comma or connective ("32 hours of battery life" -> battery, life), and that text."""
     after = _LABEL_STOP.split(normalise(text), maxsplit=1)[0]
-    return [w for w in re.findall(r"[a-z]+", after) if w not in lexicon.STOPWORDS][:3], after
+    return [w for w in re.findall(r"[a-z]+", after) if w not in english.STOPWORDS][:3], after
 
 
 def _figure_labels(facts: ProductFacts) -> tuple[FigureLabel, ...]:
@@ -114,7 +114,7 @@ def _figure_labels(facts: ProductFacts) -> tuple[FigureLabel, ...]:
         unit = key_unit(key)
         # the words before the unit name the attribute: calcium_mg_per_100ml -> {calcium}
         cut = max((i for i, p in enumerate(parts) if p in KEY_UNITS), default=len(parts))
-        named = [p for p in parts[:cut] if p.isalpha() and p not in lexicon.STOPWORDS]
+        named = [p for p in parts[:cut] if p.isalpha() and p not in english.STOPWORDS]
         if not named:
             continue
         words, name = frozenset(named), " ".join(named)

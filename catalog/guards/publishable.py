@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from catalog.guards import lexicon
+from catalog.guards import english
 from catalog.guards.facts import FactIndex
 from catalog.guards.text import split_sentences
 from catalog.guards.topic import data_words_beyond_name, without_name
@@ -34,14 +34,14 @@ MAX_SENTENCE_WORDS = 50
 VACUOUS_MIN_WORDS = 4  # content words outside calls to action before copy can be padded
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ0-9]+(?:['’][A-Za-z]+)?")
-_DISPARAGING = re.compile(r"\b(?:" + "|".join(lexicon.DISPARAGING) + r")\b", re.IGNORECASE)
-_OFFERS = re.compile("|".join(lexicon.OFFERS), re.IGNORECASE)
-_PRICE_CLAIM = re.compile("|".join(lexicon.PRICE_CLAIMS), re.IGNORECASE)
+_DISPARAGING = re.compile(r"\b(?:" + "|".join(english.DISPARAGING) + r")\b", re.IGNORECASE)
+_OFFERS = re.compile("|".join(english.OFFERS), re.IGNORECASE)
+_PRICE_CLAIM = re.compile("|".join(english.PRICE_CLAIMS), re.IGNORECASE)
 _OFFER_DURATION = re.compile(r"\bfor (?:\d+|a|one|two|three|six|twelve) (?:months?|years?)\b", re.IGNORECASE)
-_OFFER_CUE = re.compile(lexicon.OFFER_CUES, re.IGNORECASE)
-_CALL_TO_ACTION = re.compile(lexicon.CALL_TO_ACTION, re.IGNORECASE)
-_CHAT = re.compile("|".join(lexicon.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
-_PLACEHOLDER = re.compile("|".join(lexicon.PLACEHOLDERS), re.IGNORECASE)
+_OFFER_CUE = re.compile(english.OFFER_CUES, re.IGNORECASE)
+_CALL_TO_ACTION = re.compile(english.CALL_TO_ACTION, re.IGNORECASE)
+_CHAT = re.compile("|".join(english.CHAT_ARTEFACTS), re.IGNORECASE | re.MULTILINE)
+_PLACEHOLDER = re.compile("|".join(english.PLACEHOLDERS), re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:com|net|org|io|shop|store|co\.uk|example)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z_]\w{2,}|(?<![\w&])#[A-Za-z]\w+")
@@ -111,7 +111,7 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
     lowered = [w.lower() for w in words]
     for m in _DISPARAGING.finditer(stripped):
         before = re.findall(r"[a-z']+", stripped[max(0, m.start() - 25) : m.start()].lower())[-2:]
-        if not any(w in lexicon.NEGATIONS for w in before) or m.group(0).lower().startswith(("not ", "nothing")):
+        if not any(w in english.NEGATIONS for w in before) or m.group(0).lower().startswith(("not ", "nothing")):
             findings.append(
                 _finding("disparaging", f'not publishable: disparages the product: "{m.group(0)}"', m.group(0))
             )
@@ -142,7 +142,7 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         findings.append(_finding("quoted_labels", message, quoted.group(0).strip()))
 
     labels = [m.group(1) for m in _LABEL.finditer(stripped)]
-    known = [lab for lab in labels if lab.lower() in lexicon.FIELD_NAMES]
+    known = [lab for lab in labels if lab.lower() in english.FIELD_NAMES]
     if len(labels) >= 2 or known or len(_BULLET.findall(text)) >= 2 or stripped.count("|") >= 2:
         shown = (known or labels or ["bullets"])[0]
         findings.append(_finding("field_list", f'not publishable: reads as a list of fields ("{shown}: …")', shown))
@@ -166,12 +166,12 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         if len(sentence_words) > MAX_SENTENCE_WORDS:
             findings.append(_finding("run_on", f"not publishable: a run-on sentence of {len(sentence_words)} words"))
         alpha = [w for w in sentence_words if w.isalpha()]
-        if len(alpha) >= 7 and not any(w in lexicon.STOPWORDS for w in alpha):
+        if len(alpha) >= 7 and not any(w in english.STOPWORDS for w in alpha):
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
     for sentence in split_sentences(stripped):
         glued = _GLUED.search(sentence)
         one_word = _WORDS.findall(sentence)
-        if glued or (len(one_word) == 1 and one_word[0].lower() not in lexicon.ONE_WORD_SENTENCES):
+        if glued or (len(one_word) == 1 and one_word[0].lower() not in english.ONE_WORD_SENTENCES):
             shown = sentence.strip()
             findings.append(_finding("fragment", f'not publishable: a fragment, not a sentence: "{shown}"', shown))
 
@@ -187,8 +187,8 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
     letters = [c for c in stripped if c.isalpha()]
     non_ascii = sum(not c.isascii() for c in letters)
     alpha_words = [w for w in lowered if w.isalpha()]
-    english = sum(w in lexicon.STOPWORDS for w in alpha_words)
-    foreign = sum(w in lexicon.FOREIGN_STOPWORDS and w not in lexicon.STOPWORDS for w in alpha_words)
-    if (letters and non_ascii / len(letters) > 0.15) or (len(alpha_words) >= 5 and foreign > english):
+    in_english = sum(w in english.STOPWORDS for w in alpha_words)
+    foreign = sum(w in english.FOREIGN_STOPWORDS and w not in english.STOPWORDS for w in alpha_words)
+    if (letters and non_ascii / len(letters) > 0.15) or (len(alpha_words) >= 5 and foreign > in_english):
         findings.append(_finding("not_english", "not publishable: not in English, the catalog's language"))
     return tuple(findings)

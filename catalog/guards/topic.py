@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from catalog.guards import lexicon, product_types
+from catalog.guards import english, product_types
 from catalog.guards.facts import FactIndex, find_standards
 from catalog.guards.figures import find_figures
 from catalog.guards.types import TOPIC, Finding
@@ -38,9 +38,9 @@ from catalog.guards.vocabulary import content_stems, generic_stems, type_pattern
 BEYOND_DATA_MAX = 5  # distinct content words beyond the data and generic shop language
 FILLER_MIN_WORDS = 5  # shorter sentences ("Pour a bowl with your morning coffee.") are usage, not filler
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_CALL_TO_ACTION = re.compile(lexicon.CALL_TO_ACTION, re.IGNORECASE)
-_COMPANY = re.compile("|".join(lexicon.COMPANY_TALK), re.IGNORECASE)
-_TASTE = re.compile(r"(?<![\w-])(?:" + "|".join(lexicon.TASTE_WORDS) + r")(?![\w-])", re.IGNORECASE)
+_CALL_TO_ACTION = re.compile(english.CALL_TO_ACTION, re.IGNORECASE)
+_COMPANY = re.compile("|".join(english.COMPANY_TALK), re.IGNORECASE)
+_TASTE = re.compile(r"(?<![\w-])(?:" + "|".join(english.TASTE_WORDS) + r")(?![\w-])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from catalog.guards import lexicon, product_types
+from catalog.guards import english, lexicon, product_types
 from catalog.guards.text import fold
 
 
@@ -28,9 +28,9 @@ def vader_words() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def ordinary_words() -> frozenset[str]:
     """Words that are ordinary English, not names: the lexicons, VADER's lexicon, the seed corpus."""
-    words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
+    words: set[str] = set(english.STOPWORDS) | set(english.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
     for phrase in (
-        *lexicon.MATERIALS, *lexicon.COLOURS, *lexicon.FEATURES, *lexicon.CERTIFICATIONS, *lexicon.FIELD_NAMES,
+        *lexicon.MATERIALS, *lexicon.COLOURS, *lexicon.FEATURES, *lexicon.CERTIFICATIONS, *english.FIELD_NAMES,
         *(form for groups in product_types.PRODUCT_TYPES.values() for group in groups for form in group),
     ):  # fmt: skip
         words.update(re.split(r"[\s-]+", phrase.lower()))
@@ -52,8 +52,8 @@ def generic_stems() -> frozenset[str]:
     """Stems of words any product's copy may use without its data saying them: function words,
     everyday shop words, sentiment-bearing words (puffery: VADER's lexicon), number words (the
     grounding guard checks those) and calls to action."""
-    words: set[str] = set(lexicon.STOPWORDS) | set(lexicon.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
-    words |= set(lexicon.CTA_WORDS) | vader_words()
+    words: set[str] = set(english.STOPWORDS) | set(english.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
+    words |= set(english.CTA_WORDS) | vader_words()
     return frozenset(_stem(w) for w in words if w.isalpha())
 
 
@@ -109,4 +109,4 @@ def _stem(word: str) -> str:
 
 
 def content_stems(text: str) -> list[str]:
-    return [_stem(w) for w in _CONTENT.findall(fold(text)) if w not in lexicon.STOPWORDS]
+    return [_stem(w) for w in _CONTENT.findall(fold(text)) if w not in english.STOPWORDS]
