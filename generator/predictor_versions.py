@@ -8,7 +8,8 @@ activates a version by hand through the same `predictor_activate`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -56,6 +57,19 @@ def outcome_rows(
     return rows
 
 
+@dataclass(frozen=True)
+class OutcomeSource:
+    """Where a refit reads logged outcomes: predictor rows (`rows(category=, exposed_before=,
+    exposed_since=)`) and the first and last exposure (`exposure_span(category=)`). The default reads
+    the database; tests and simulations pass their own instead of patching module attributes."""
+
+    rows: Callable[..., list[OutcomeRow]]
+    exposure_span: Callable[..., tuple[datetime | None, datetime | None]]
+
+
+LOGGED_OUTCOMES = OutcomeSource(rows=outcome_rows, exposure_span=selectors.outcome_exposure_span)
+
+
 # A refit must not predict the recent holdout worse than the model in use: log-loss (a proper
 # score, sensitive to calibration) may not rise, and AUC (ranking, what the reranker uses) may
 # not drop by more than this; AUC over a handful of pieces of copy is coarse, hence the slack.
@@ -85,6 +99,7 @@ def predictor_refit(
     prior_strength: float = REFIT_PRIOR_STRENGTH,
     activate: bool = True,
     holdout_fraction: float = REFIT_HOLDOUT_FRACTION,
+    source: OutcomeSource | None = None,
 ) -> list[ConversionPredictor]:
     """Fit new predictor versions on logged outcomes, checked on recent data before activation.
 
@@ -95,15 +110,17 @@ def predictor_refit(
     `metrics["holdout"]`, so the admin shows refits that were held back and why.
 
     Raises InsufficientData (nothing is written) when the logs are too thin to learn from.
+    `source`: where the outcomes come from (default: `LOGGED_OUTCOMES`, the database).
     """
-    rows = outcome_rows(category=category)
+    source = source or LOGGED_OUTCOMES
+    rows = source.rows(category=category)
     train, holdout = rows, []
-    first, last = selectors.outcome_exposure_span(category=category)
+    first, last = source.exposure_span(category=category)
     cutoff = None
     if first is not None and last is not None and last > first and holdout_fraction > 0:
         cutoff = last - (last - first) * holdout_fraction
-        train = outcome_rows(category=category, exposed_before=cutoff)
-        holdout = outcome_rows(category=category, exposed_since=cutoff)
+        train = source.rows(category=category, exposed_before=cutoff)
+        holdout = source.rows(category=category, exposed_since=cutoff)
     plans = []
     for target in targets:
         prior = prior_model(target)
@@ -173,7 +190,11 @@ def predictor_activate(*, predictor: ConversionPredictor) -> ConversionPredictor
 
 
 def predictor_refit_all(
-    *, min_impressions: int = 1000, prior_strength: float = REFIT_PRIOR_STRENGTH, activate: bool = True
+    *,
+    min_impressions: int = 1000,
+    prior_strength: float = REFIT_PRIOR_STRENGTH,
+    activate: bool = True,
+    source: OutcomeSource | None = None,
 ) -> list[ConversionPredictor]:
     """The nightly refit: one fit per category with enough outcomes, then one for all categories.
 
@@ -185,7 +206,12 @@ def predictor_refit_all(
     all-category fit made a moment earlier has seen their holdout). Categories too thin to fit
     are skipped; raises InsufficientData only when nothing at all could be fitted.
     """
-    options = {"min_impressions": min_impressions, "prior_strength": prior_strength, "activate": activate}
+    options = {
+        "min_impressions": min_impressions,
+        "prior_strength": prior_strength,
+        "activate": activate,
+        "source": source,
+    }
     created: list[ConversionPredictor] = []
     # One transaction: a run that fails halfway (the task retries database errors) leaves no
     # versions behind, so its retry does not check categories against versions it made itself.

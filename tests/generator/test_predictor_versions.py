@@ -6,7 +6,11 @@ from generator import predictor_versions, selectors, tasks
 from generator.models import ConversionPredictor
 
 
-def test_predictor_refit_versions_and_activation(db, monkeypatch):
+def NO_SPAN(category=None):
+    return (None, None)
+
+
+def test_predictor_refit_versions_and_activation(db):
     from generator.predictor import OutcomeRow
 
     rows = [
@@ -29,9 +33,9 @@ def test_predictor_refit_versions_and_activation(db, monkeypatch):
         for k in (0.0, 0.5, 1.0)
         for c in (0, 1)
     ]
-    monkeypatch.setattr(predictor_versions, "outcome_rows", lambda category=None: rows)
-    first = predictor_versions.predictor_refit()
-    second = predictor_versions.predictor_refit()
+    source = predictor_versions.OutcomeSource(rows=lambda category=None: rows, exposure_span=NO_SPAN)
+    first = predictor_versions.predictor_refit(source=source)
+    second = predictor_versions.predictor_refit(source=source)
     assert {p.target for p in first} == {"cvr", "ctr"}
     assert [p.version for p in second if p.target == "cvr"] == [2]
     assert ConversionPredictor.objects.filter(active=True).count() == 2
@@ -58,9 +62,10 @@ def test_refit_all_fits_each_category_with_data_then_all_categories(db, monkeypa
             for spec in (0.0, 0.33, 0.67, 1.0)
         ]
 
-    monkeypatch.setattr(predictor_versions, "outcome_rows", rows)
-    monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
-    created = predictor_versions.predictor_refit_all(min_impressions=1000)
+    # The nightly task reads the default source: the one seam a test swaps for the task path.
+    source = predictor_versions.OutcomeSource(rows=rows, exposure_span=NO_SPAN)
+    monkeypatch.setattr(predictor_versions, "LOGGED_OUTCOMES", source)
+    created = predictor_versions.predictor_refit_all(min_impressions=1000, source=source)
     scopes = sorted((p.target, p.category.name if p.category else "all") for p in created)
     assert scopes == [("ctr", "Electronics"), ("ctr", "all"), ("cvr", "Electronics"), ("cvr", "all")]
     assert all(p.active for p in created)
@@ -91,10 +96,9 @@ def test_refit_all_skips_a_degenerate_category_and_rolls_back_on_a_database_erro
         OutcomeRow(features=features | {"cta_present": c}, impressions=5000, orders=100 + 50 * c, clicks=500)
         for c in (0, 1)
     ]
-    monkeypatch.setattr(predictor_versions, "outcome_rows", lambda category=None, **_: rows)
-    monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
+    source = predictor_versions.OutcomeSource(rows=lambda category=None, **_: rows, exposure_span=NO_SPAN)
     monkeypatch.setattr(predictor_versions, "predictor_refit", flaky)
-    created = predictor_versions.predictor_refit_all(min_impressions=100)
+    created = predictor_versions.predictor_refit_all(min_impressions=100, source=source)
     scopes = {p.category.name if p.category else "all" for p in created}
     assert "Apparel" not in scopes and {"Electronics", "FMCG", "all"} <= scopes  # the others went on
 
@@ -102,7 +106,7 @@ def test_refit_all_skips_a_degenerate_category_and_rolls_back_on_a_database_erro
     before = ConversionPredictor.objects.count()
     monkeypatch.setattr(predictor_versions, "predictor_refit", lambda **kw: flaky(**kw, fail=True))
     with pytest.raises(OperationalError):
-        predictor_versions.predictor_refit_all(min_impressions=100)
+        predictor_versions.predictor_refit_all(min_impressions=100, source=source)
     assert ConversionPredictor.objects.count() == before
 
 

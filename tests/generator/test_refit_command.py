@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from generator import predictor_versions, selectors
+from generator import predictor_versions
 from generator.predictor import OutcomeRow, prior_model
 
 
@@ -35,8 +35,9 @@ def test_fits_each_category_with_data_then_all_and_prints_them(db, monkeypatch):
             for spec in (0.0, 0.5, 1.0)
         ]
 
-    monkeypatch.setattr(predictor_versions, "outcome_rows", rows)
-    monkeypatch.setattr(selectors, "outcome_exposure_span", lambda category=None: (None, None))
+    # The command reads the default source: the one seam a test swaps for the command path.
+    source = predictor_versions.OutcomeSource(rows=rows, exposure_span=lambda category=None: (None, None))
+    monkeypatch.setattr(predictor_versions, "LOGGED_OUTCOMES", source)
     out = StringIO()
     call_command("refit_predictor", "--prior-strength", "10", stdout=out)
     text = out.getvalue()

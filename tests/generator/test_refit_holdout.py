@@ -26,7 +26,7 @@ def _row(cta: float, impressions: int, orders: int) -> OutcomeRow:
 
 
 @pytest.mark.django_db
-def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatch):
+def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse():
     # The old data says a CTA hurts; recent data says it helps (as the prior believes): a fit on
     # the old data ranks the holdout backwards and is stored inactive, with the reason.
     # Ten pieces of copy each way: with copy effects in the likelihood, two would teach little.
@@ -36,13 +36,11 @@ def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatc
     def rows(*, category=None, exposed_before=None, exposed_since=None):
         return old if exposed_before else recent if exposed_since else old + recent
 
-    monkeypatch.setattr(predictor_versions, "outcome_rows", rows)
-    monkeypatch.setattr(
-        selectors,
-        "outcome_exposure_span",
-        lambda category=None: (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)),
+    source = predictor_versions.OutcomeSource(
+        rows=rows,
+        exposure_span=lambda category=None: (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)),
     )
-    created = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100)
+    created = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100, source=source)
     (predictor,) = created
     holdout = predictor.metrics["holdout"]
     assert holdout["current_version"] == "prior-v1" and holdout["holdout_rows"] == 2
@@ -52,7 +50,7 @@ def test_refit_is_held_back_when_it_predicts_the_recent_holdout_worse(monkeypatc
 
     # Consistent data: the refit is at least as good on the holdout and becomes active.
     old[:] = [_row(1.0, 20000, 1200), _row(0.0, 20000, 400)] * 10
-    (second,) = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100)
+    (second,) = predictor_versions.predictor_refit(targets=["cvr"], min_impressions=100, source=source)
     assert second.metrics["holdout"]["passed"] and second.active
     assert ConversionPredictor.objects.filter(active=True).get() == second
     scores = evaluate(second.as_model(), recent)
