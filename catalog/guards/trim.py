@@ -32,7 +32,7 @@ from catalog.guards.check import guards_check
 from catalog.guards.facts import FactIndex
 from catalog.guards.text import split_sentences
 from catalog.guards.topic import data_words_beyond_name
-from catalog.guards.types import GuardReport
+from catalog.guards.types import ADVISORY_CODES, GuardReport
 from catalog.guards.vocabulary import own_type_groups
 
 MAX_CUTS = 2  # sentences; more than that and too little of what the model meant is left
@@ -94,7 +94,7 @@ def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = Non
             trimmed_report = guards_check(trimmed_text, index)
             if not trimmed_report.passed:
                 continue
-            cuts = tuple(Cut(sentences[i], _reasons(sentences[i], report)) for i in sorted(cut_at))
+            cuts = tuple(Cut(sentences[i], _why_cut(sentences[i], report, index)) for i in sorted(cut_at))
             trimmed = Trimmed(trimmed_text, cuts, trimmed_report)
             if trimmed_report.clean:
                 return trimmed
@@ -112,3 +112,13 @@ def _cut_orders(sentences: list[str], report: GuardReport, n_cut: int) -> list[t
 def _reasons(sentence: str, report: GuardReport) -> tuple[str, ...]:
     lowered = sentence.lower()
     return tuple(f.message for f in report.findings if f.claim and f.claim.lower() in lowered)
+
+
+def _why_cut(sentence: str, report: GuardReport, index: FactIndex) -> tuple[str, ...]:
+    """The full copy's findings that quote this sentence; else what the guards find in it alone
+    (a finding about the whole copy, such as a seller's pointer, names no claim to locate)."""
+    located = _reasons(sentence, report)
+    if located:
+        return located
+    alone = guards_check(sentence, index)
+    return tuple(f.message for f in alone.findings if f.code not in ADVISORY_CODES)

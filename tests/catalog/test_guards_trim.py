@@ -124,3 +124,12 @@ def test_no_cut_that_leaves_copy_without_the_product_or_without_a_fact(headphone
         headphones,
     )
     assert kept is not None and kept.text == "Meet the ANC Over-Ear Headphones, with Bluetooth 5.3 for your day."
+
+
+def test_a_cut_sentence_is_named_with_what_the_guards_find_in_it_alone():
+    # "…" is a finding about the copy as a whole (it quotes no claim): the reason comes from the
+    # sentence on its own.
+    crisps = fact_index(CRISPS)
+    trimmed = guards_trim("Pantry Pilot's baked lentil crisps, seasoned with sea salt. Great for the...", crisps)
+    assert trimmed is not None and trimmed.text == "Pantry Pilot's baked lentil crisps, seasoned with sea salt."
+    assert trimmed.describe() == ['cut "Great for the..." (not publishable: trailing or elided text (…))']
