@@ -89,6 +89,7 @@ def selected_markdown(reports: dict[str, dict[str, Any]]) -> str:
                     text = pick["text"] if pick["text"] else f"(no variant: {pick.get('note', '')})"
                     extra = " [CTA appended]" if pick.get("cta_appended") else ""
                     lines.append(f"- λ {lam} · {pick['sku']} · rounds {pick['rounds']}: {text}{extra}")
+                    lines.extend(f"  - edited: {cut}" for cut in pick.get("cuts", []))
             for lam, dropped in data.get("rejected", {}).items():
                 for item in dropped:
                     lines.append(

@@ -46,9 +46,11 @@ OFFERS = (
     r"money[- ]back", r"price match", r"cash ?back", r"gift with purchase", r"limited[- ]time offer",
     r"(?:today|this week|this weekend) only", r"lowest price", r"best price", r"save (?:up to )?(?:[$£€]|\d)",
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
-    r"\b(?:a |the )?(?:better|great|special|best) deals?\b",
+    # A delivery plan is a subscription the shop did not offer ("choose something new each month").
+    r"\b(?:choose|get|receive|pick|delivered|shipped|new)\b[^.!?]{0,40}\b(?:each|every) (?:month|week)\b",
+    r"\b(?:a |the )?(?:better|great|special|best) deals?\b(?!\s+(?:of|more|less|[a-z]+er)\b)",
     # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
-    r"\b(?:for|with|get|gets|plus|receive|and) (?:a |an |your )?free (?!of\b|from\b)[a-z]+",
+    r"\b(?:for|with|get|gets|plus|receive|and) (?:a|an|your) free (?!of\b|from\b|up\b)[a-z]+",
     # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
     r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.
@@ -80,12 +82,6 @@ CALL_TO_ACTION = (
     r"\b(?:shop|order|buy|grab|add (?:it |them )?to (?:your )?(?:cart|basket|bag)|get yours|pick (?:one|yours|it) up|"
     r"treat yourself|discover|find yours|try (?:it|them)|don't miss|stock up)\b"
 )
-# Verbs that make a one-word sentence whole ("Enjoy!"); any other one-word sentence ("Versatility.")
-# is a fragment the model left, not a style ("Zero fuss." has two words and passes).
-ONE_WORD_SENTENCES = frozenset(
-    {"enjoy", "relax", "repeat", "indulge", "breathe", "sleep", "listen", "play", "explore", "discover", "shop"}
-    | {"order", "buy", "yes", "wow"}
-)
 # Words of calls to action and of the shop itself, fine in any product's copy.
 CTA_WORDS = _words("shop order buy cart basket add grab today now yours discover explore browse checkout")
 # Words of eating and drinking: on a product that is not food they describe something else.
@@ -112,6 +108,8 @@ CHAT_ARTEFACTS = (
     r"\bproduct description\b", r"\bkeywords?\b", r"\btarget audience\b", r"\btone of voice\b",
     r"\bat most \w+ words\b", r"\bfeatures you(?:'re| are) offering\b", r"^\s*highlight(?:ing)?\b",
     r"\blet'?s talk about\b", r"\bhere'?s what (?:it|this) means\b",
+    # The model revising its own draft ("but let's make it better").
+    r"\blet'?s make (?:it|this) (?:better|more|even|shorter|longer|punchier)\b",
     # A call to put off the order is no call to action ("Order now, order tomorrow.").
     r"\border (?:it |yours |them )?(?:tomorrow|later)\b",
 )  # fmt: skip

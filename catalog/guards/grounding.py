@@ -84,7 +84,8 @@ _ONE_SIZE = re.compile(r"\bone[- ]size\b", re.IGNORECASE)
 # A choice of sizes is a claim too: a one-size beanie does not "come in a variety of sizes".
 _SIZE_CHOICE = re.compile(
     r"\b(?:(?:wide |full |great )?(?:variety|range|choice|selection) of (?:different )?sizes|(?:different|several|"
-    r"multiple|many|all|various|every) sizes|sizes? (?:for|to fit) (?:everyone|everybody|all)|comes? in \w+ sizes)\b",
+    r"multiple|many|all|various|every) sizes|sizes? (?:for|to fit) (?:everyone|everybody|all)|comes? in \w+ sizes|"
+    r"(?:choose|pick|select) (?:from )?(?:a|any|your|the) sizes?|any size you)\b",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&-]*[A-Za-z0-9]|[A-Za-z]")
@@ -182,7 +183,8 @@ def extract_claims(text: str, index: FactIndex) -> list[Claim]:
         add(Claim("size", m.group(0), m.start(), m.end(), index.mentions(r"one size")))
     for m in _SIZE_CHOICE.finditer(text):
         one_size = index.mentions(r"one size")
-        ok = index.mentions(r"\bsizes?\b") and not one_size
+        # "sizes", not "size": a pack size ("size": "1 L") is one size, a range ("sizes": "XS-XXL") a choice.
+        ok = index.mentions(r"\bsizes\b") and not one_size
         add(Claim("size", m.group(0), m.start(), m.end(), ok, "one size" if one_size else ""))
 
     for claim in _figure_claims(masked, index, taken):

@@ -187,6 +187,11 @@ ABILITIES: dict[str, tuple[str, str]] = {
         r"\bsafe\b|safety|sensitive|gentle",
     ),
     "lasts a lifetime": (r"lasts? (?:a lifetime|for years|forever)|a lifetime of use", r"lifetime|years"),
+    # Life-changing effects no product data states ("you can turn your life around").
+    "changes your life": (
+        r"(?:turns?|changes?|transforms?) your life(?: around)?|life[- ]changing",
+        r"life[- ]changing",
+    ),
     "energy saving": (r"energy[- ](?:saving|efficient)|saves? energy|low[- ]energy", r"energy"),
     "silent": (r"whisper[- ]quiet|silent (?:operation|running)|near[- ]silent|noiseless", r"quiet|silent|\bdb\b"),
 }
@@ -200,6 +205,7 @@ MATERIALS = (
     "stainless steel", "steel", "titanium", "carbon fibre", "carbon fiber", "carbon", "sapphire", "glass",
     "ceramic", "plastic", "wood", "walnut", "oak", "cork", "kevlar", "graphene", "perovskite", "goose down",
     "duck down", "feathers", "vegan leather", "faux fur", "fur", "porcelain", "marble", "copper", "brass",
+    "upholstery", "tweed", "chiffon", "lace", "sequins",
 )  # fmt: skip
 # Parts of a product a material or a figure may belong to ("a bottle made from recycled plastic",
 # "a stainless steel platform"): a fact of the bottle is no fact of the washing-up liquid in it.
@@ -262,9 +268,10 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     ),
     # Working conditions are a certification's to state (Fairtrade, Fair Wear, SA8000), not the copy's.
     "ethically made": (
-        r"ethical(?:ly)?[- ](?:labou?r|made|produced|sourced|manufactur\w*|production|sourcing)|fair (?:wages?|labou?r)|sweatshop[- ]free",  # noqa: E501
-        r"fair ?trade|fair wear|ethical|sa8000|fair wages?",
+        r"ethical(?:ly)?[- ](?:labou?r|made|produced|manufactur\w*|production)|(?:made|produced) ethically|fair (?:wages?|labou?r)|sweatshop[- ]free",  # noqa: E501
+        r"fair ?trade|fair wear|sa8000|fair wages?",
     ),
+    "ethically sourced": (r"ethical(?:ly)?[- ]sourc\w*|sourced ethically", r"ethical|fair ?trade|fair wear"),
     "hypoallergenic": (r"hypo-?allergenic", r"hypoallergenic"),
     "dermatologically tested": (r"dermatologi(?:st|cally)[- ](?:tested|approved|recommended)", r"dermatolog"),
     "clinically proven": (r"clinically[- ](?:proven|tested)|scientifically[- ]proven|proven to", r"clinically|proven"),
@@ -309,6 +316,7 @@ COMPARATIVES = (
     # Popularity is a fact about sales or reviews: "a family favourite", "loved by thousands".
     r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",
     r"\bloved by (?:millions|thousands|hundreds|many|customers|families|fans)\b",
+    r"\b(?:critical|industry|widespread|universal|international) acclaim\b", r"\b(?:critically |widely )?acclaimed\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",
     r"\bcutting[- ]edge\b", r"\bstate[- ]of[- ]the[- ]art\b", r"\blimited[- ]edition\b",

@@ -102,13 +102,21 @@ _WHOLE_AS_PART = re.compile(
 
 
 def _whole_as_part(text: str, index: FactIndex) -> list[Claim]:
-    """A 100 % share the data has, introduced as one of several things: the copy then implies other
-    materials the product does not have. (A share the data lacks is the figure claim's finding.)"""
+    """The data's one 100 % share, introduced as one of several things: the copy then implies other
+    materials the product does not have. Data with more than one 100 % share (a shell and a lining)
+    has several parts, so "such as 100% cotton" may be fair there; a share the data lacks is the
+    figure claim's finding."""
+    # The data's 100 % shares by the word that follows ("recycled", "organic"): one share said twice
+    # (in the description and an attribute) is still one.
+    data_shares = {m.group(1) for m in re.finditer(r"(?<![\d.])100 ?% ([a-z]+)", index.text)}
+    if len(data_shares) != 1:
+        return []
+    (data_share,) = data_shares
     claims: list[Claim] = []
     lowered = normalise(text)
     for m in _WHOLE_AS_PART.finditer(lowered):
         share = m.group(1).strip()
-        if not re.search(r"(?<![\d.])100 ?%", index.text):
+        if data_share not in re.findall(r"[a-z]+", share.split("%", 1)[1]):
             continue
         detail = f"{share} is all of it, not one of several"
         claims.append(Claim("misattributed", text[m.start() : m.end()], m.start(), m.end(), False, detail))

@@ -52,7 +52,10 @@ _LABEL = re.compile(r"(?:^|(?<=[.;!?\n•|]))\s*([A-Z][A-Za-z-]*(?: [A-Za-z-]+){
 _QUOTES = str.maketrans({"“": '"', "”": '"'})
 _QUOTED_LABELS = re.compile(r'"[^"\n]{1,30}"[,.;]?\s*"[^"\n]{1,30}"')
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
-_GLUED = re.compile(r"\b\d+/[A-Za-z]")  # "24/Comfortable": a figure glued to a word, a broken list
+_GLUED = re.compile(r"\b\d+/[A-Z][a-z]{3,}")  # "24/Comfortable": a figure glued to a word, a broken list
+# A one-word sentence that is an abstract noun ("Versatility.") is a list the model broke off; one-word
+# adjectives and verbs are ad style ("Effortless.", "Go.").
+_ABSTRACT_NOUN = re.compile(r"^[a-z]{4,}(?:ity|ness|tion|sion|ment|ance|ence)$")
 _PRICE = re.compile(r"[$£€]\s?(\d+(?:[.,]\d{2})?)|\b(\d+(?:\.\d{2})?)\s?(?:dollars|pounds|euros|USD|GBP|EUR)\b")
 
 
@@ -170,8 +173,8 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
     for sentence in split_sentences(stripped):
         glued = _GLUED.search(sentence)
-        one_word = _WORDS.findall(sentence)
-        if glued or (len(one_word) == 1 and one_word[0].lower() not in english.ONE_WORD_SENTENCES):
+        one_word = [w.lower() for w in _WORDS.findall(sentence)]
+        if glued or (len(one_word) == 1 and _ABSTRACT_NOUN.match(one_word[0])):
             shown = sentence.strip()
             findings.append(_finding("fragment", f'not publishable: a fragment, not a sentence: "{shown}"', shown))
 

@@ -55,10 +55,26 @@ def key_unit(key: str) -> str | None:
     return None
 
 
-# A sentence ends at . ! or ? followed by space; decimals ("5.3") and "Wi-Fi 6." stay whole.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)])\s+")
+# A sentence ends at . ! or ? (and any closing quotes) before white space and a capital, a digit or an
+# opening quote; decimals ("5.3") stay whole, and so do abbreviations ("approx. 250 g", "Dr. Martens").
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9])")
+ABBREVIATIONS = frozenset(
+    {"approx", "vs", "e.g", "i.e", "no", "nr", "dr", "mr", "mrs", "ms", "st", "inc", "ltd", "co", "corp", "u.s"}
+    | {"u.k", "fig", "incl", "excl", "max", "min", "ca", "cf", "est", "vol", "oz", "lb", "lbs", "ft"}
+)
 
 
 def split_sentences(text: str) -> list[str]:
     """Whole sentences in order; the text is their join by single spaces (up to white space)."""
-    return [piece.strip() for piece in _SENTENCE_BREAK.split(text.strip()) if piece.strip()]
+    text = text.strip()
+    pieces: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        before = text[start : m.start()].split()
+        last = before[-1].lower().rstrip(".") if before else ""
+        if m.group(0).startswith(".") and (last in ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
+            continue  # "approx. 250 g", "Dr. Martens", "J. Smith": not the end of a sentence
+        pieces.append(text[start : m.end()].strip())
+        start = m.end()
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]

@@ -8,8 +8,8 @@ model's own words in the model's own order: nothing is rewritten or added.
 
 Rules, so that a cut never makes copy worse than the guards can see:
 - only whole sentences are cut, at most `MAX_CUTS` of them, and at least one sentence stays;
-- what stays has at least `MIN_WORDS` words and does not open with a word that points back at a
-  cut sentence ("It", "They", "Also", "But" …);
+- what stays has at least `MIN_WORDS` words, and no kept sentence right after a cut one opens with
+  a word that points back at it ("It", "They", "Also", "But", "That is why" …);
 - what stays names the product (its title, or a kind of product its data names) and states one
   of its facts beyond the name (a word of its data, a figure or a standard): a cut that leaves
   "Not just about fashion but about making a difference!", or only the product's name and a call
@@ -38,9 +38,14 @@ from catalog.guards.vocabulary import own_type_groups
 MAX_CUTS = 2  # sentences; more than that and too little of what the model meant is left
 MAX_SENTENCES = 8  # longer samples are not searched (the token budget makes them rare)
 MIN_WORDS = 8  # what stays must still say something (a call to action may be appended later)
-# Words that refer back to an earlier sentence: a remainder opening with one has lost its referent.
+# Words that refer back to an earlier sentence: a sentence opening with one after a cut has lost its referent.
 BACK_REFERENCES = frozenset(
     {"it", "it's", "its", "they", "their", "them", "these", "those", "also", "and", "but", "or", "so", "plus", "too"}
+    | {"which", "unlike", "because", "then", "that's", "this's", "there", "such", "besides", "moreover", "still"}
+)
+# "This"/"That" point back when a verb follows ("That is why", "This means"), not a noun ("This router").
+_DEMONSTRATIVE_BACK = re.compile(
+    r"^(?:this|that) (?:is|was|means|makes|gives|helps|lets|explains|adds|keeps|way|alone|too)\b", re.IGNORECASE
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
@@ -62,14 +67,19 @@ class Trimmed:
         return [f'cut "{c.sentence}"' + (f" ({'; '.join(c.reasons)})" if c.reasons else "") for c in self.cuts]
 
 
-def _fit(kept: list[str], index: FactIndex) -> bool:
+def _points_back(sentence: str) -> bool:
+    words = sentence.split()
+    first = _WORD.match(words[0].strip("\"'“‘(")) if words else None
+    return bool(first and first.group(0).lower() in BACK_REFERENCES) or bool(_DEMONSTRATIVE_BACK.match(sentence))
+
+
+def _fit(sentences: list[str], cut_at: tuple[int, ...], index: FactIndex) -> bool:
+    kept = [s for i, s in enumerate(sentences) if i not in cut_at]
     text = " ".join(kept)
-    words = text.split()
-    if len(words) < MIN_WORDS:
+    if len(text.split()) < MIN_WORDS:
         return False
-    first = _WORD.match(words[0].strip("\"'“‘("))
-    if first and first.group(0).lower() in BACK_REFERENCES:
-        return False
+    if any(_points_back(s) for i, s in enumerate(sentences) if i not in cut_at and i - 1 in cut_at):
+        return False  # a kept sentence right after a cut one must not point back at it
     names_it = bool(own_type_groups(text) & index.type_groups) or index.facts.title.lower() in text.lower()
     return names_it and bool(data_words_beyond_name(text, index))
 
@@ -87,10 +97,9 @@ def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = Non
     fallback: Trimmed | None = None  # the first remainder that passes with advisory findings only
     for n_cut in range(1, min(MAX_CUTS, len(sentences) - 1) + 1):
         for cut_at in _cut_orders(sentences, report, n_cut):
-            kept = [s for i, s in enumerate(sentences) if i not in cut_at]
-            if not _fit(kept, index):
+            if not _fit(sentences, cut_at, index):
                 continue
-            trimmed_text = " ".join(kept)
+            trimmed_text = " ".join(s for i, s in enumerate(sentences) if i not in cut_at)
             trimmed_report = guards_check(trimmed_text, index)
             if not trimmed_report.passed:
                 continue

@@ -344,6 +344,7 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
     assert unsupported("The lightest headphones on the market.", HEADPHONES) == ["lightest", "on the market"]
     assert unsupported("A family favorite, loved by thousands.", CRISPS) == ["family favorite", "loved by thousands"]
     assert unsupported("A soft tee from ethical labor.", TEE) == ["ethical labor"]
+    assert unsupported("A speaker of industry acclaim.", HEADPHONES) == ["industry acclaim"]
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -428,6 +429,8 @@ def test_relevance_and_similarity_hook() -> None:
         ("Free shipping at 1 % off for 3 months.", "offer"),
         ("Order a bag now for a free tote.", "offer"),
         ("Shop now and get a better deal tomorrow.", "offer"),
+        ("Choose something new each month.", "offer"),
+        ("Lentil crisps, but let's make it better.", "chat_artefact"),
         ("Meet the crisps. 24/Crunchy. Versatility.", "fragment"),
         ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
         ("Yours for just $3.99 this week.", "price"),
@@ -617,6 +620,13 @@ def test_each_new_rule_names_its_finding(product, text, code) -> None:
         (WASHING_UP, "The Phosphate-Free Washing-Up Liquid cuts through grease with a green apple scent."),
         (WASHING_UP, "Its bottle is 100% recycled plastic: 100% of it."),
         (TEE, 'An organic cotton tee in a regular fit: "the everyday tee", as its wearers call it.'),
+        # Stop 21's rules, on what a reviewer found they caught wrongly at first.
+        (HEADPHONES, "Noise cancellation makes long flights a great deal quieter, with 30 hours of battery life."),
+        (TEE, "An organic cotton tee in a regular fit for free movement."),
+        (TEE, "Organic cotton tees fold flat and free up space in your drawer."),
+        (HEADPHONES, "Wireless over-ear headphones with 30 hours of battery life. Effortless."),
+        (HEADPHONES, "Noise cancellation on, world off. Ready? Go."),
+        (TEE, "An organic cotton crew tee in sizes XS to XXL: choose your size."),
     ],
 )
 def test_the_new_rules_leave_grounded_copy_alone(product, text) -> None:
@@ -640,6 +650,21 @@ def test_stop_20_findings_quote_the_claim_and_what_the_data_says() -> None:
         "several)"
     )
     assert grounding_check("A beanie of 100% merino wool, including the cuff.", fact_index(BEANIE)) == ()
+    # Data with two 100 % shares has several parts: "such as 100% cotton" may be fair there.
+    jacket = ProductFacts.from_mapping(
+        {"sku": "J", "title": "Rain Jacket", "brand": "X", "category": "Apparel", "attributes": {},
+         "description": "A rain jacket: shell of 100% recycled polyester, lining of 100% cotton."}
+    )  # fmt: skip
+    assert grounding_check("A recycled polyester shell and a lining such as 100% cotton.", fact_index(jacket)) == ()
+    # Sourcing is not working conditions: "ethically sourced" data does not support "ethical labor".
+    sourced = ProductFacts.from_mapping(
+        {"sku": "S", "title": "Cotton Tee", "brand": "X", "category": "Apparel", "attributes": {},
+         "description": "A tee of ethically sourced cotton."}
+    )  # fmt: skip
+    assert [f.claim for f in grounding_check("A cotton tee made with ethical labor.", fact_index(sourced))] == [
+        "ethical labor"
+    ]
+    assert grounding_check("An ethically sourced cotton tee.", fact_index(sourced)) == ()
     assert grounding_check("It keeps you dry.", fact_index(RUGGED))[0].message == (
         'unsupported claim: "keeps you dry" (an ability the product data does not state)'
     )

@@ -6,7 +6,7 @@ import pytest
 
 from catalog.guards import fact_index, guards_check
 from catalog.guards.trim import MAX_CUTS, guards_trim, split_sentences
-from tests.catalog.test_guards import CRISPS, HEADPHONES
+from tests.catalog.test_guards import CRISPS, HEADPHONES, TEE
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +133,41 @@ def test_a_cut_sentence_is_named_with_what_the_guards_find_in_it_alone():
     trimmed = guards_trim("Pantry Pilot's baked lentil crisps, seasoned with sea salt. Great for the...", crisps)
     assert trimmed is not None and trimmed.text == "Pantry Pilot's baked lentil crisps, seasoned with sea salt."
     assert trimmed.describe() == ['cut "Great for the..." (not publishable: trailing or elided text (…))']
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Fits Dr. Martens boots. Shop now.", ["Fits Dr. Martens boots.", "Shop now."]),
+        ("Approx. 250 g on your head. Light.", ["Approx. 250 g on your head.", "Light."]),
+        ("The No. 1 speaker. 14 hours.", ["The No. 1 speaker.", "14 hours."]),
+        ("Quiet vs. loud rooms alike. Wi-Fi 6. Fast.", ["Quiet vs. loud rooms alike.", "Wi-Fi 6.", "Fast."]),
+    ],
+)
+def test_abbreviations_do_not_end_a_sentence(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+def test_no_cut_that_leaves_a_later_sentence_pointing_at_the_cut_one(headphones):
+    tee = fact_index(TEE)
+    text = (
+        "Crew neck T-shirt made from 180 gsm organic cotton jersey. Silk trims line the collar. "
+        "They feel smooth against your neck all day."
+    )
+    trimmed = guards_trim(text, tee)
+    # "They feel smooth" would read as the tee's: both go, or nothing does.
+    assert trimmed is None or "They feel smooth" not in trimmed.text
+    text = (
+        "Hushwave headphones with active noise cancellation and Bluetooth 5.3. The #1 choice of pilots. "
+        "That is why they weigh only 250 g."
+    )
+    trimmed = guards_trim(text, headphones)
+    assert trimmed is None or "That is why" not in trimmed.text
+
+
+def test_a_cut_never_splits_a_sentence_at_an_abbreviation(headphones):
+    text = (
+        "ANC Over-Ear Headphones with active noise cancellation vs. the 45 hours of the competition, "
+        "and Bluetooth 5.3 for your phone."
+    )
+    assert guards_trim(text, headphones) is None
