@@ -51,6 +51,7 @@ OFFERS = (
     r"\b(?:a |the )?(?:better|great|special|best) deals?\b(?!\s+(?:of|more|less|[a-z]+er)\b)",
     # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
     r"\b(?:for|with|get|gets|plus|receive|and) (?:a|an|your) free (?!of\b|from\b|up\b)[a-z]+",
+    r"\b(?:get|gets|receive|plus|enjoy) free (?!of\b|from\b|up\b|and\b)[a-z]+",
     # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
     r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.

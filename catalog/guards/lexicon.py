@@ -188,6 +188,7 @@ ABILITIES: dict[str, tuple[str, str]] = {
     ),
     "lasts a lifetime": (r"lasts? (?:a lifetime|for years|forever)|a lifetime of use", r"lifetime|years"),
     # Life-changing effects no product data states ("you can turn your life around").
+    "saves lives": (r"saves? (?:lives|the planet|the world)|life[- ]saving", r"life[- ]saving"),
     "changes your life": (
         r"(?:turns?|changes?|transforms?) your life(?: around)?|life[- ]changing",
         r"life[- ]changing",
@@ -305,7 +306,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
 COMPARATIVES = (
     r"#\s?1\b", r"\bnumber one\b", r"\bno\.? ?1\b", r"\bbest[- ]?sell(?:ing|er)s?\b", r"\btop[- ]rated\b",
     r"\btop[- ]selling\b", r"\baward[- ]winning\b", r"\bmost popular\b", r"\b(?:market|industry)[- ]leading\b",
-    r"\bworld'?s (?:first|best|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
+    r"\bworld'?s (?:first|best|finest|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
     r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
     r"\btwice as\b", r"\b(?:double|triple) the\b",

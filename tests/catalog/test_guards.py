@@ -345,6 +345,7 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
     assert unsupported("A family favorite, loved by thousands.", CRISPS) == ["family favorite", "loved by thousands"]
     assert unsupported("A soft tee from ethical labor.", TEE) == ["ethical labor"]
     assert unsupported("A speaker of industry acclaim.", HEADPHONES) == ["industry acclaim"]
+    assert unsupported("Made from the world's finest cotton.", TEE) == ["world's finest"]
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -430,6 +431,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Order a bag now for a free tote.", "offer"),
         ("Shop now and get a better deal tomorrow.", "offer"),
         ("Choose something new each month.", "offer"),
+        ("Shop now, get free upgrades!", "offer"),
         ("Lentil crisps, but let's make it better.", "chat_artefact"),
         ("Meet the crisps. 24/Crunchy. Versatility.", "fragment"),
         ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
