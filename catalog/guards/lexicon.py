@@ -81,6 +81,13 @@ HARMLESS_ACRONYMS = frozenset({"I", "A", "TV", "PC", "DIY", "OK", "AM", "PM", "A
 # rechargeable battery, an IP67 rating implies water resistance).
 FEATURES: dict[str, tuple[str, str]] = {
     "bluetooth": (r"bluetooth", r"bluetooth"),
+    # Padding is a feature of its own ("a generous pile of cushioning fabric" for a knit beanie).
+    "cushioning": (r"cushion(?:ing|ed|y)|padded|padding", r"cushion|padded|padding|foam|gel|insole"),
+    # Three colours are not "any colour you desire".
+    "any colour": (
+        r"(?:any|every|whatever) colou?r (?:you|of)|(?:choose|pick|in) (?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
+        r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
+    ),
     "wi-fi": (r"wi-?fi", r"wi ?fi"),
     "wireless charging": (r"wireless(?:ly)? charg\w*|qi[- ]certified|magsafe", r"wireless(?:ly)? charg|\bqi\b|magsafe"),
     "wireless": (r"wireless|cord-?free|cable-?free", r"wireless|bluetooth|wi ?fi|cordless"),

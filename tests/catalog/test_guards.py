@@ -346,6 +346,12 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
     assert unsupported("A soft tee from ethical labor.", TEE) == ["ethical labor"]
     assert unsupported("A speaker of industry acclaim.", HEADPHONES) == ["industry acclaim"]
     assert unsupported("Made from the world's finest cotton.", TEE) == ["world's finest"]
+    # Read in the final held-out picks of stop 21 (a knit beanie in three colours).
+    assert unsupported("A beanie with cushioning fabric. You can choose any colour you desire.", TEE) == [
+        "cushioning",
+        "choose any colour",
+    ]
+    assert unsupported("An organic cotton tee in white, black or heather grey: pick your colour.", TEE) == []
 
 
 # --- names ---------------------------------------------------------------------------------------
