@@ -58,6 +58,7 @@ OFFERS = (
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
+    r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -68,6 +69,7 @@ PRICE_CLAIMS = (
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
     r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b", r"\b(?:fantastic|great|good|excellent|amazing|incredible) value\b",
     r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
+    r"\bstart saving\b", r"\b(?:big|huge|great|massive|real) savings\b",
     r"\bwithout (?:breaking|sacrificing|hurting|emptying|draining|stretching) (?:your|the) (?:wallet|bank|budget)\b",
 )  # fmt: skip
 # Talk about a seller instead of the product: the copy is not about what the shopper buys.

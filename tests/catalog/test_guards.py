@@ -346,6 +346,10 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
     assert unsupported("A soft tee from ethical labor.", TEE) == ["ethical labor"]
     assert unsupported("A speaker of industry acclaim.", HEADPHONES) == ["industry acclaim"]
     assert unsupported("Made from the world's finest cotton.", TEE) == ["world's finest"]
+    assert unsupported("Performance unbeaten by industry benchmarks.", HEADPHONES) == [
+        "unbeaten",
+        "industry benchmarks",
+    ]
     # Read in the final held-out picks of stop 21 (a knit beanie in three colours).
     assert unsupported("A beanie with cushioning fabric. You can choose any colour you desire.", TEE) == [
         "cushioning",
@@ -438,6 +442,8 @@ def test_relevance_and_similarity_hook() -> None:
         ("Shop now and get a better deal tomorrow.", "offer"),
         ("Choose something new each month.", "offer"),
         ("Shop now, get free upgrades!", "offer"),
+        ("Lentil crisps, found at any of the major retailers.", "offer"),
+        ("Lentil crisps. Start saving today.", "price_claim"),
         ("Lentil crisps, but let's make it better.", "chat_artefact"),
         ("Meet the crisps. 24/Crunchy. Versatility.", "fragment"),
         ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
