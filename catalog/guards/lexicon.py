@@ -325,6 +325,8 @@ COMPARATIVES = (
     r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",
     r"\bloved by (?:millions|thousands|hundreds|many|customers|families|fans)\b",
     r"\b(?:critical|industry|widespread|universal|international) acclaim\b", r"\b(?:critically |widely )?acclaimed\b",
+    r"\b(?:performance|star|user|customer|review|energy) ratings?\b", r"\bhighly[- ]rated\b",
+    r"\b\d(?:\.\d)?[- ]star\b",
     r"\bunbeaten\b", r"\bbeats? (?:the|all|any) (?:competition|rest|others)\b", r"\bindustry[- ]benchmarks?\b",
     # Newness is a fact about the product line: "the latest", "next-generation", "new and improved".
     r"\b(?:the )?(?:latest|newest)\b", r"\bnext[- ]gen(?:eration)?\b", r"\bnew and improved\b",

@@ -350,6 +350,7 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
         "unbeaten",
         "industry benchmarks",
     ]
+    assert unsupported("Solid sound and an impressive performance rating.", HEADPHONES) == ["performance rating"]
     # Read in the final held-out picks of stop 21 (a knit beanie in three colours).
     assert unsupported("A beanie with cushioning fabric. You can choose any colour you desire.", TEE) == [
         "cushioning",
