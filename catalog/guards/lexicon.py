@@ -81,6 +81,10 @@ HARMLESS_ACRONYMS = frozenset({"I", "A", "TV", "PC", "DIY", "OK", "AM", "PM", "A
 # rechargeable battery, an IP67 rating implies water resistance).
 FEATURES: dict[str, tuple[str, str]] = {
     "bluetooth": (r"bluetooth", r"bluetooth"),
+    # Textures are the material's to have: "soft, fluffy wool" is not a ribbed merino knit.
+    "fluffy": (r"fluffy|fuzzy", r"fluff|fleece|down|plush|brushed|faux fur|sherpa|mohair|angora|fuzzy"),
+    "silky": (r"silky", r"silk|satin|sateen|modal|silky"),
+    "plush": (r"plush", r"plush|velvet|velour|fleece|faux fur|sherpa"),
     # Padding is a feature of its own ("a generous pile of cushioning fabric" for a knit beanie).
     "cushioning": (r"cushion(?:ing|ed|y)|padded|padding", r"cushion|padded|padding|foam|gel|insole"),
     # Three colours are not "any colour you desire".

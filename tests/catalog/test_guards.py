@@ -351,6 +351,8 @@ def test_puffery_is_allowed_but_comparisons_are_claims() -> None:
         "industry benchmarks",
     ]
     assert unsupported("Solid sound and an impressive performance rating.", HEADPHONES) == ["performance rating"]
+    assert unsupported("A tee of soft, fluffy organic cotton with a silky feel.", TEE) == ["fluffy", "silky"]
+    assert unsupported("A 650-fill recycled down parka, fluffy and warm.", PARKA) == []
     # Read in the final held-out picks of stop 21 (a knit beanie in three colours).
     assert unsupported("A beanie with cushioning fabric. You can choose any colour you desire.", TEE) == [
         "cushioning",
