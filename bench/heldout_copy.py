@@ -82,7 +82,7 @@ def main() -> None:
                     diversities.append(outcome.result.pool_diversity)
                 best = outcome.best
                 with_copy += best is not None
-                clean_picks += best is not None and guards_check(best.text, indexes[item.key]).clean
+                clean_picks += outcome.result is not None and outcome.result.best_is_clean
                 trimmed_picks += best is not None and bool(best.cuts)
                 out["selected"].append(
                     {

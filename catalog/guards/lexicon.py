@@ -8,11 +8,6 @@ Each list says what it is for. Extend them here or there; the guards read nothin
 
 from __future__ import annotations
 
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 # --- figures ----------------------------------------------------------------------------------
 
 # unit (lower case) -> (dimension, factor to the dimension's base unit)

@@ -14,8 +14,8 @@ Rules, so that a cut never makes copy worse than the guards can see:
   of its facts beyond the name (a word of its data, a figure or a standard): a cut that leaves
   "Not just about fashion but about making a difference!", or only the product's name and a call
   to action, has cut what mattered;
-- a remainder with no finding at all is preferred to one with only advisory findings,
-  however many sentences either cuts;
+- what stays passes every guard without even an advisory finding (a cut is only worth making for
+  copy that then needs none; the name-and-fact rule already rules out vacuous copy);
 - the topic guard runs without an embedding similarity here (the caller embeds the trimmed text
   and checks it again), so every guard judges the trimmed copy before it can be selected.
 
@@ -94,21 +94,16 @@ def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = Non
     sentences = split_sentences(text)
     if not 2 <= len(sentences) <= MAX_SENTENCES:
         return None
-    fallback: Trimmed | None = None  # the first remainder that passes with advisory findings only
     for n_cut in range(1, min(MAX_CUTS, len(sentences) - 1) + 1):
         for cut_at in _cut_orders(sentences, report, n_cut):
             if not _fit(sentences, cut_at, index):
                 continue
             trimmed_text = " ".join(s for i, s in enumerate(sentences) if i not in cut_at)
             trimmed_report = guards_check(trimmed_text, index)
-            if not trimmed_report.passed:
-                continue
-            cuts = tuple(Cut(sentences[i], _why_cut(sentences[i], report, index)) for i in sorted(cut_at))
-            trimmed = Trimmed(trimmed_text, cuts, trimmed_report)
             if trimmed_report.clean:
-                return trimmed
-            fallback = fallback or trimmed
-    return fallback
+                cuts = tuple(Cut(sentences[i], _why_cut(sentences[i], report, index)) for i in sorted(cut_at))
+                return Trimmed(trimmed_text, cuts, trimmed_report)
+    return None
 
 
 def _cut_orders(sentences: list[str], report: GuardReport, n_cut: int) -> list[tuple[int, ...]]:
