@@ -76,6 +76,11 @@ def _configure() -> None:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         beat_schedule={
+            # Accepted event batches whose broker message was lost are sent again (ingest.outbox).
+            "ingest-outbox-redeliver": {
+                "task": "ingest.tasks.events_outbox_redeliver",
+                "schedule": max(1, settings.INGEST_OUTBOX_SWEEP_SECONDS),
+            },
             # The lift reports' daily looks: hourly, so each UTC day's last snapshot is taken at 23:55
             # (a rerun replaces the day's earlier one); experiments without snapshots get backfilled.
             "analytics-report-snapshots": {

@@ -247,6 +247,12 @@ INGEST_MAX_FUTURE_SECONDS = envint("INGEST_MAX_FUTURE_SECONDS", 300)
 # A storefront's key carries all its visitors' requests; one IP is one browser (or a NAT).
 INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", 6000)
 INGEST_RATE_LIMIT_PER_IP_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_IP_PER_MINUTE", 600)
+# The outbox of accepted batches (ingest.outbox): a batch still unstored this many seconds after it
+# was published is published again (then after 2×, 4×, … that wait); beat sweeps every
+# INGEST_OUTBOX_SWEEP_SECONDS. Keep the wait above the ingest queue's usual delay: a batch that is
+# only slow would be sent twice (stored once, but twice the broker traffic).
+INGEST_OUTBOX_REDELIVER_SECONDS = envint("INGEST_OUTBOX_REDELIVER_SECONDS", 300)
+INGEST_OUTBOX_SWEEP_SECONDS = envint("INGEST_OUTBOX_SWEEP_SECONDS", 30)
 # Plausibility rules per unit and experiment (ingest.plausibility): breaking events are quarantined.
 INGEST_MAX_CLICKS_PER_IMPRESSION = envfloat("INGEST_MAX_CLICKS_PER_IMPRESSION", 2.0)
 INGEST_ORDERS_NEED_CLICK = envbool("INGEST_ORDERS_NEED_CLICK", True)

@@ -1,8 +1,8 @@
 """Storefront events: validation against the assignment, and hand-off to the `ingest` queue.
 
-The API answers 202 only once a batch is safely on the broker; the worker (ingest.tasks)
-stores it idempotently. Validation reads cached experiment snapshots, so it costs no database
-query per event.
+The API answers 202 only once a batch is kept in the database's outbox (ingest.outbox) and,
+broker permitting, queued; the worker (ingest.tasks) stores it idempotently. Validation reads
+cached experiment snapshots, so it costs no database query per event (one insert per batch).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from experiments.assignment import ExperimentSnapshot, ProductCopies, experiment_snapshot
 from experiments.models import UNIT_MAX_LENGTH, Experiment
 from ingest.models import EventType
+from ingest.outbox import batch_accept
 from ingest.writekeys import WriteKeyScope
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ PRODUCT_MAX_LENGTH = 64  # catalog.Product.sku
 # Valid JSON, but not storable: PostgreSQL text cannot hold NUL, and a lone surrogate has no
 # UTF-8 encoding. Accepted, either would fail the whole batch in the worker.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-class BrokerUnavailable(Exception):
-    """The broker did not take the batch: nothing was accepted, the client should retry."""
 
 
 @dataclass
@@ -253,11 +249,9 @@ def event_validate(
 def events_accept(
     *, events: list[Any], write_key_id: int, now: datetime | None = None, scope: WriteKeyScope | None = None
 ) -> AcceptResult:
-    """Validate a batch and queue its valid events; raises BrokerUnavailable when not queued.
+    """Validate a batch and accept its valid events: kept in the outbox, then queued (ingest.outbox).
 
     A batch without one valid event queues nothing: its refusals are counted here, at once."""
-    from ingest.tasks import events_ingest
-
     now = now or datetime.now(UTC)
     rows: list[list] = []
     # [experiment id, unit, attributes, ts] of the valid events that carry attributes (the worker keeps the
@@ -282,22 +276,15 @@ def events_accept(
         rejected_count(write_key_id=write_key_id, rejected=rejected_by_experiment)
         return result
     batch_id = str(uuid.uuid4())
-    try:
-        events_ingest.apply_async(
-            kwargs={
-                "batch_id": batch_id,
-                "rows": rows,
-                "write_key_id": write_key_id,
-                "rejected": rejected_by_experiment,
-                "received_at": now.isoformat(),
-                **({"attributes": attributes} if attributes else {}),
-            },
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
-        )
-    except (KombuOperationalError, OSError) as exc:  # connection refused/reset/timed out: not queued
-        logger.warning("broker refused an event batch of %d: %s", len(rows), exc)
-        raise BrokerUnavailable(str(exc)) from exc
+    kwargs = {
+        "batch_id": batch_id,
+        "rows": rows,
+        "write_key_id": write_key_id,
+        "rejected": rejected_by_experiment,
+        "received_at": now.isoformat(),
+        **({"attributes": attributes} if attributes else {}),
+    }
+    batch_accept(kwargs=kwargs, now=now)
     result.accepted = len(rows)
     result.batch_id = batch_id
     return result

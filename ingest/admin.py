@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from ingest.models import IngestStats, QuarantinedEvent, UnitAttributes, WriteKey
+from ingest.models import IngestStats, PendingBatch, QuarantinedEvent, UnitAttributes, WriteKey
 from ingest.writekeys import write_key_cache_clear, write_key_create, write_key_revoke
 
 
@@ -139,3 +139,20 @@ class UnitAttributesAdmin(ReadOnlyAdmin):
     list_display = ("unit", "experiment", "device", "visitor", "source", "country", "prior_orders", "created_at")
     list_filter = ("experiment", "device", "visitor", "source")
     search_fields = ("unit", "country")
+
+
+@admin.register(PendingBatch)
+class PendingBatchAdmin(ReadOnlyAdmin):
+    """The outbox (ingest.outbox): accepted batches not stored yet. Rows older than a few minutes mean
+    the ingest workers are behind or down; beat's sweep publishes each again when due."""
+
+    list_display = ("batch_id", "accepted_at", "due_at", "attempts")
+    ordering = ("due_at",)
+    search_fields = ("batch_id",)
+    exclude = ("kwargs",)  # the events themselves; the worker's record (IngestBatch) summarises them
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in super().get_readonly_fields(request, obj) if name != "kwargs"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting one would lose accepted events

@@ -18,7 +18,6 @@ from ingest.accept import (
     EVENT_TYPES,
     MAX_REVENUE,
     PRIOR_ORDERS_MAX,
-    BrokerUnavailable,
     events_accept,
 )
 from ingest.ratelimit import rate_limit_check, rate_limit_check_ip
@@ -157,12 +156,7 @@ class EventsView(StorefrontView):
             return _error(400, "events must be a non-empty list", fields={"events": "must be a non-empty list"})
         if len(events) > settings.INGEST_MAX_EVENTS:
             return _error(413, f"at most {settings.INGEST_MAX_EVENTS} events per request (got {len(events)})")
-        try:
-            result = events_accept(events=events, write_key_id=scope.id, scope=scope)
-        except BrokerUnavailable:
-            response = _error(503, "event queue unavailable; nothing was accepted, retry later")
-            response["Retry-After"] = "5"
-            return response
+        result = events_accept(events=events, write_key_id=scope.id, scope=scope)
         if scope.simulated and result.accepted:
             _experiments_mark_simulated(events, result.rejected)
         return Response({"accepted": result.accepted, "rejected": result.rejected}, status=status.HTTP_202_ACCEPTED)

@@ -305,6 +305,25 @@ class IngestBatch(models.Model):
         return str(self.batch_id)
 
 
+class PendingBatch(models.Model):
+    """An accepted batch not yet stored: the outbox the API writes before it answers 202.
+
+    The broker alone can lose a message (Redis killed between a worker's pop and its unacked record);
+    this row cannot. The worker that stores the batch deletes it in the same transaction; a row still
+    here at `due_at` is published again (ingest.outbox), with a growing wait, so a lost message is
+    re-sent and a merely slow queue is not flooded. `kwargs` are the `events_ingest` task's.
+    """
+
+    batch_id = models.UUIDField(primary_key=True)
+    kwargs = models.JSONField()
+    accepted_at = models.DateTimeField()
+    due_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.batch_id)
+
+
 class QuarantinedEvent(models.Model):
     """An event that passed validation but broke a plausibility rule (ingest.plausibility): kept
     for review, never added to the unit totals. Same idempotency key as Event."""

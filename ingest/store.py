@@ -1,10 +1,11 @@
 """Idempotent storage of event batches, and the per-unit totals kept up to date with them.
 
-One transaction per batch: the batch record, the rows past the plausibility rules (the others
-quarantined, ingest.quarantine), the new events with the unit totals and the per-product and
-per-category breakdowns (PostgreSQL in one statement, ingest.store_postgres; SQLite, the embedded
-default, in the same steps with plain bulk inserts, ingest.store_sqlite), each write key's ingest
-stats and the units' first attributes. A re-delivered batch changes nothing.
+One transaction per batch: the batch record (and the batch out of the outbox, ingest.outbox),
+the rows past the plausibility rules (the others quarantined, ingest.quarantine), the new events
+with the unit totals and the per-product and per-category breakdowns (PostgreSQL in one statement,
+ingest.store_postgres; SQLite, the embedded default, in the same steps with plain bulk inserts,
+ingest.store_sqlite), each write key's ingest stats and the units' first attributes. A
+re-delivered batch changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from ingest.breakdown_stats import STAT_FIELDS
 from ingest.models import IngestBatch, IngestStats, UnitAttributes
+from ingest.outbox import batch_done
 from ingest.quarantine import rows_plausible
 from ingest.rows import ROW_COLUMNS, rows_normalize
 from ingest.store_postgres import store_postgres
@@ -75,6 +77,7 @@ def events_store(
             "rejected": sum(rejected.values()),
         },
     )
+    batch_done(batch_id)  # out of the outbox, with the batch record: both happen or neither
     if not created:
         return StoreResult(stored=0, duplicates=0, already_processed=True)
     rows = rows_normalize(rows)

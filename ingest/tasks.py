@@ -1,4 +1,5 @@
-"""Celery tasks of ingestion (queue `ingest`): store one accepted batch of storefront events."""
+"""Celery tasks of ingestion (queue `ingest`): store one accepted batch of storefront events; re-send the
+batches of the outbox that were not stored in time (ingest.outbox)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db import close_old_connections, connection
 
 from abplatform.celery import QUEUE_INGEST
 from abplatform.errors import DATABASE_RETRYABLE
+from ingest.outbox import outbox_redeliver
 from ingest.store import events_store
 
 
@@ -47,3 +49,9 @@ def events_ingest(
         close_old_connections()
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
     return {"stored": result.stored, "duplicates": result.duplicates, "replay": result.already_processed}
+
+
+@shared_task(queue=QUEUE_INGEST, time_limit=120, soft_time_limit=90)
+def events_outbox_redeliver() -> int:
+    """Beat's sweep of the outbox: publish again the accepted batches not stored by their due time."""
+    return outbox_redeliver()

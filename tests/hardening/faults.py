@@ -147,9 +147,12 @@ class Gunicorn:
                 self.process.kill()
 
 
-def celery_worker(env: dict[str, str], log: Path, concurrency: int = 2) -> subprocess.Popen:
-    """An `ingest` worker logging at INFO, so that its retries can be counted in its log."""
+def celery_worker(env: dict[str, str], log: Path, concurrency: int = 2, beat: bool = False) -> subprocess.Popen:
+    """An `ingest` worker logging at INFO, so that its retries can be counted in its log; with `beat`,
+    also the beat scheduler (its schedule file beside the log), which sweeps the ingest outbox."""
     args = celery_worker_command("ingest", concurrency, "INFO", heartbeat=False)
+    if beat:
+        args += ["--beat", "--schedule", str(log.with_suffix(".beat-schedule"))]
     with log.open("ab") as out:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

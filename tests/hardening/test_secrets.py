@@ -114,7 +114,9 @@ def test_write_key_never_in_logs_tasks_or_database(running_experiment, admin_use
 
     monkeypatch.setattr(events_ingest, "apply_async", broker_down)
     down = _post(storefront, body, key)
-    assert down.status_code == 503 and down["Retry-After"]
+    assert down.status_code == 202, (
+        "a broker outage is no refusal: the batch waits in the outbox (its row is read below)"
+    )
 
     write_key_revoke(write_key=WriteKey.objects.get(name="shop"))
     assert _post(storefront, body, key).status_code == 401  # revoked
