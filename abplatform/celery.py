@@ -50,6 +50,10 @@ def unacked_restore_options(visibility_timeout: int) -> dict[str, int]:
 def _configure() -> None:
     from django.conf import settings
 
+    from abplatform.brokerfix import kombu_redis_closed_transport_is_a_connection_error
+
+    kombu_redis_closed_transport_is_a_connection_error()
+
     transport_options: dict = {
         "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT,
         **unacked_restore_options(settings.CELERY_VISIBILITY_TIMEOUT),
