@@ -1,7 +1,7 @@
 """The generator on products it has never seen, batched like a catalog job: prompt v4 vs v3.
 
     OMP_NUM_THREADS=1 nice python bench/heldout_copy.py [--prompts v4,v3] [--lambdas 0.4,0.6]
-        [--candidates 8] [--rounds 3] [--out var/bench/heldout_copy.json]
+        [--candidates 8] [--rounds 3] [--out var/bench/heldout_copy.json] [--csv PATH]
 
 For each prompt version and λ, runs `generate_for_products` over the nine products of
 tests/generator/data/heldout_products.csv (no database; default model; prior predictor) and
@@ -35,6 +35,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "heldout_copy.json"))
     parser.add_argument(
+        "--csv",
+        default=str(HELD_OUT),
+        help="the products (default: the nine held-out ones; heldout_products_fresh.csv: nine more, kept unseen by "
+        "the guards' rules until their first reading)",
+    )
+    parser.add_argument(
         "--no-trim", action="store_true", help="keep failing samples whole (no sentence cut by catalog.guards.trim)"
     )
     args = parser.parse_args()
@@ -47,7 +53,7 @@ def main() -> None:
     from generator.evaluation.products import products_from_csv
     from generator.pipeline import GenerationParams, ProductInput, generate_for_products, product_facts
 
-    chosen = products_from_csv(path=HELD_OUT, guidelines_path=None, categories=None, per_category=99)
+    chosen = products_from_csv(path=Path(args.csv), guidelines_path=None, categories=None, per_category=99)
     products = [p for group in chosen.values() for p in group]
     items = [ProductInput(key=p.sku, product=p.context, control_text=p.control) for p in products]
     indexes = {item.key: fact_index(product_facts(item.product)) for item in items}

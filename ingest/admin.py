@@ -149,10 +149,10 @@ class PendingBatchAdmin(ReadOnlyAdmin):
     list_display = ("batch_id", "accepted_at", "due_at", "attempts")
     ordering = ("due_at",)
     search_fields = ("batch_id",)
-    exclude = ("kwargs",)  # the events themselves; the worker's record (IngestBatch) summarises them
+    exclude = ("payload",)  # the events themselves; the worker's record (IngestBatch) summarises them
 
     def get_readonly_fields(self, request, obj=None):
-        return [name for name in super().get_readonly_fields(request, obj) if name != "kwargs"]
+        return [name for name in super().get_readonly_fields(request, obj) if name != "payload"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # deleting one would lose accepted events

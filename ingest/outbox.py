@@ -10,6 +10,7 @@ delivered twice is stored once (its batch id), so a re-send is always safe, only
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def batch_accept(*, kwargs: dict, now: datetime, publish: Publish = _publish_tas
     one the broker refused is due at once and goes out with the next sweep."""
     wait = timedelta(seconds=settings.INGEST_OUTBOX_REDELIVER_SECONDS)
     batch_id = uuid.UUID(kwargs["batch_id"])
-    PendingBatch.objects.create(batch_id=batch_id, kwargs=kwargs, accepted_at=now, due_at=now + wait)
+    PendingBatch.objects.create(batch_id=batch_id, payload=json.dumps(kwargs), accepted_at=now, due_at=now + wait)
     try:
         publish(kwargs)
     except BROKER_ERRORS as exc:  # connection refused/reset/timed out: the sweep sends it
@@ -84,7 +85,7 @@ def outbox_redeliver(
         )
         for batch in due:
             try:
-                publish(batch.kwargs)
+                publish(json.loads(batch.payload))
             except BROKER_ERRORS as exc:
                 logger.warning("outbox sweep stopped after %d of %d batches: broker error: %s", sent, len(due), exc)
                 break

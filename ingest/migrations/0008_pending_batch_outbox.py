@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='PendingBatch',
             fields=[
                 ('batch_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('kwargs', models.JSONField()),
+                ('payload', models.TextField()),
                 ('accepted_at', models.DateTimeField()),
                 ('due_at', models.DateTimeField(db_index=True)),
                 ('attempts', models.PositiveIntegerField(default=0)),

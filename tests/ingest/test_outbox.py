@@ -162,7 +162,10 @@ def test_outbox_shows_in_the_admin(running, write_key, admin_client, monkeypatch
     assert _post(key, _events("adm", 1)).status_code == 202
     page = admin_client.get("/admin/ingest/pendingbatch/")
     assert page.status_code == 200
-    assert str(PendingBatch.objects.get().batch_id) in page.content.decode()
+    batch_id = PendingBatch.objects.get().batch_id
+    assert str(batch_id) in page.content.decode()
+    detail = admin_client.get(f"/admin/ingest/pendingbatch/{batch_id}/change/")
+    assert detail.status_code == 200 and "adm-0" not in detail.content.decode(), "the events are not shown"
 
 
 def test_redeliver_command_sends_what_is_due(running, write_key, monkeypatch, capsys):
