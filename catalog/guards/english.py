@@ -69,6 +69,7 @@ PRICE_CLAIMS = (
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
     r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b", r"\b(?:fantastic|great|good|excellent|amazing|incredible) value\b",
     r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
+    r"\b(?:small|low|modest|tiny|friendly|smaller|lower) price(?: tags?)?\b", r"\bprice tags?\b",
     r"\bstart saving\b", r"\b(?:big|huge|great|massive|real) savings\b",
     r"\bwithout (?:breaking|sacrificing|hurting|emptying|draining|stretching) (?:your|the) (?:wallet|bank|budget)\b",
 )  # fmt: skip

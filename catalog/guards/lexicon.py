@@ -200,6 +200,8 @@ ABILITIES: dict[str, tuple[str, str]] = {
         r"life[- ]changing",
     ),
     "energy saving": (r"energy[- ](?:saving|efficient)|saves? energy|low[- ]energy", r"energy"),
+    # What it is for: copy that sells a streaming stick as a gaming device describes another product.
+    "gaming": (r"\bgam(?:ing|ers?)\b", r"\bgam(?:e|es|ing|er|ers)\b"),
     "silent": (r"whisper[- ]quiet|silent (?:operation|running)|near[- ]silent|noiseless", r"quiet|silent|\bdb\b"),
 }
 
@@ -287,7 +289,20 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "biocompatible": (r"biocompatible", r"biocompatible"),
     "antibacterial": (r"anti-?bacterial|anti-?microbial|kills \d+% of germs", r"antibacterial|antimicrobial"),
     "bpa-free": (r"bpa[- ]free", r"bpa free"),
-    "handmade": (r"hand-?made|hand-?crafted|handcrafted", r"hand ?made|hand ?crafted"),
+    # Who made it and where it came from are facts of the data, like a certification.
+    "handmade": (
+        r"hand-?made|hand-?crafted|handcrafted|artisans?\b|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)",  # noqa: E501
+        r"hand ?made|hand ?crafted|artisan",
+    ),
+    "sourced worldwide": (
+        r"(?:sourced|imported|gathered|selected) (?:from )?(?:around|all over|across) the (?:world|globe)|imported",
+        r"imported|sourced from",
+    ),
+    # Replacing a meal is a regulated dietary claim (EU 609/2013), not a serving suggestion.
+    "meal replacement": (
+        r"(?:meal|breakfast|lunch|dinner|food) replacements?|replaces? (?:a |your )?(?:meal|breakfast|lunch|dinner)",
+        r"meal replacement",
+    ),
     "energy star": (r"energy star", r"energy star"),
     "whitening": (r"whiten\w*", r"whiten"),
     "all-natural": (r"all[- ]natural|100% natural", r"all natural"),
@@ -350,7 +365,8 @@ INGREDIENTS = (
     "cheese", "cream", "butter", "milk", "yogurt", "yoghurt", "beef", "chicken", "pork", "bacon", "fish", "egg",
     "eggs", "wheat", "oat", "oats", "rice", "soy", "quinoa", "lentil", "lentils", "chickpea", "chickpeas",
     "truffle", "lavender", "rose", "aloe", "eucalyptus", "citrus", "tea tree", "rosemary", "sea salt", "chilli",
-    "chili", "paprika", "tomato", "olive oil", "avocado", "matcha", "espresso", "whisky", "rum", "wine",
+    "chili", "paprika", "spice", "spices", "spiced", "herb", "herbs", "tomato", "olive oil", "avocado", "matcha",
+    "espresso", "whisky", "rum", "wine",
 )  # fmt: skip
 COLOUR_IDIOMS = (
     "black friday", "white noise", "blue light", "green energy", "red carpet", "silver lining", "grey area",

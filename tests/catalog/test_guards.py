@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from catalog.guards import (
@@ -447,6 +449,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Shop now, get free upgrades!", "offer"),
         ("Lentil crisps, found at any of the major retailers.", "offer"),
         ("Lentil crisps. Start saving today.", "price_claim"),
+        ("Lentil crisps with a small price tag, just 150 g.", "price_claim"),  # fresh held-out pick, stop 22
         ("Lentil crisps, but let's make it better.", "chat_artefact"),
         ("Meet the crisps. 24/Crunchy. Versatility.", "fragment"),
         ("Stock up on breakfast without sacrificing your wallet.", "price_claim"),
@@ -685,3 +688,64 @@ def test_stop_20_findings_quote_the_claim_and_what_the_data_says() -> None:
     assert grounding_check("It keeps you dry.", fact_index(RUGGED))[0].message == (
         'unsupported claim: "keeps you dry" (an ability the product data does not state)'
     )
+
+
+# Read in the generator's picks for nine fresh held-out products (stop 22), before these rules existed:
+# who made a product and where it came from, what it is for, what is in it, and dietary claims.
+SHIRT = ProductFacts(
+    sku="HO-APP-201",
+    title="Linen Button-Down Shirt",
+    brand="Saltmere",
+    category="Apparel",
+    description="Relaxed-fit shirt in 100% linen with a button-down collar and one chest pocket.",
+    attributes={"material": "100% linen"},
+    price=49.0,
+)
+STICK = ProductFacts(
+    sku="HO-ELEC-202",
+    title="4K Streaming Stick",
+    brand="Lumacast",
+    category="Electronics",
+    description="HDMI streaming stick for 4K HDR video, with Wi-Fi 6 and a voice remote.",
+    attributes={"wifi": "Wi-Fi 6"},
+    price=49.0,
+)
+YOGURT = ProductFacts(
+    sku="HO-FMCG-203",
+    title="Greek-Style Natural Yogurt 500 g",
+    brand="Dalebrook",
+    category="FMCG",
+    description="Thick strained yogurt made with whole milk, with live cultures and no added sugar.",
+    attributes={"size": "500 g"},
+    price=1.65,
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "claim"),
+    [
+        (SHIRT, "A linen shirt crafted by the finest artisans.", "artisans"),
+        (SHIRT, "Made by skilled craftsmen in 100% linen.", "craftsmen"),
+        (SHIRT, "A linen shirt using materials sourced from around the world.", "sourced from around the world"),
+        (STICK, "Meet the 4K Streaming Stick, a powerhouse gaming device.", "gaming"),
+        (YOGURT, "Creamy Greek-style yogurt with spices and a touch of honey.", "spices"),
+        (YOGURT, "Greek-style yogurt that can be used as a breakfast replacement.", "breakfast replacement"),
+    ],
+)
+def test_making_origin_use_ingredient_and_diet_claims_need_the_data(facts: ProductFacts, text: str, claim: str) -> None:
+    assert claim in unsupported(text, facts)
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (
+            replace(SHIRT, description="Hand-made by artisans in Portugal from 100% linen."),
+            "A linen shirt made by artisans.",
+        ),
+        (replace(STICK, description="HDMI streaming stick for 4K video and cloud gaming."), "Ready for gaming in 4K."),
+        (replace(YOGURT, description="Greek-style yogurt with mixed spices."), "Greek-style yogurt with spices."),
+    ],
+)
+def test_the_same_claims_pass_when_the_data_states_them(facts: ProductFacts, text: str) -> None:
+    assert unsupported(text, facts) == []
