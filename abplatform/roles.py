@@ -31,7 +31,7 @@ ROLE_MODELS: dict[str, tuple[str, ...]] = {
 }
 # Models both roles may only view (Marketers included): write keys and what ingestion recorded.
 READ_ONLY_MODELS: dict[str, tuple[str, ...]] = {
-    "ingest": ("writekey", "ingeststats", "quarantinedevent", "unitattributes"),
+    "ingest": ("writekey", "ingeststats", "quarantinedevent", "unitattributes", "pendingbatch"),
 }
 
 

@@ -397,6 +397,7 @@ ACTIONS: list[Action] = [
     ),
     _admin_page("admin: quarantined events", "/admin/ingest/quarantinedevent/"),
     _admin_page("admin: unit attributes", "/admin/ingest/unitattributes/"),
+    _admin_page("admin: pending batches (the ingest outbox)", "/admin/ingest/pendingbatch/"),
 ]
 
 
