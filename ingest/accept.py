@@ -7,7 +7,6 @@ cached experiment snapshots, so it costs no database query per event (one insert
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import uuid
@@ -22,8 +21,6 @@ from experiments.models import UNIT_MAX_LENGTH, Experiment
 from ingest.models import EventType
 from ingest.outbox import batch_accept
 from ingest.writekeys import WriteKeyScope
-
-logger = logging.getLogger(__name__)
 
 # Wire names → stored codes, from the one enum.
 EVENT_TYPES: dict[str, int] = {label: value for value, label in EventType.choices}

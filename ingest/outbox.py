@@ -42,9 +42,9 @@ def _publish_task(kwargs: dict) -> None:
     )
 
 
-def batch_accept(*, kwargs: dict, now: datetime, publish: Publish = _publish_task) -> bool:
-    """Keep the batch, then publish it; True when the broker took it. Either way the batch is accepted:
-    one the broker refused is due at once and goes out with the next sweep."""
+def batch_accept(*, kwargs: dict, now: datetime, publish: Publish = _publish_task) -> None:
+    """Keep the batch, then publish it. Either way the batch is accepted: one the broker refused is due
+    at once and goes out with the next sweep."""
     wait = timedelta(seconds=settings.INGEST_OUTBOX_REDELIVER_SECONDS)
     batch_id = uuid.UUID(kwargs["batch_id"])
     PendingBatch.objects.create(batch_id=batch_id, payload=json.dumps(kwargs), accepted_at=now, due_at=now + wait)
@@ -53,8 +53,6 @@ def batch_accept(*, kwargs: dict, now: datetime, publish: Publish = _publish_tas
     except BROKER_ERRORS as exc:  # connection refused/reset/timed out: the sweep sends it
         logger.warning("broker refused event batch %s; it waits in the outbox: %s", batch_id, exc)
         PendingBatch.objects.filter(batch_id=batch_id).update(due_at=now)
-        return False
-    return True
 
 
 def outbox_due(now: datetime | None = None) -> int:
@@ -67,16 +65,23 @@ def batch_done(batch_id: str) -> None:
 
 
 def outbox_redeliver(
-    *, now: datetime | None = None, everything: bool = False, limit: int = 500, publish: Publish = _publish_task
+    *,
+    now: datetime | None = None,
+    everything: bool = False,
+    limit: int = 500,
+    strict: bool = False,
+    publish: Publish = _publish_task,
 ) -> int:
     """Publish again the batches due by `now` (every pending one with `everything`), oldest due first,
     at most `limit`; returns how many went.
 
     Rows are locked (SKIP LOCKED on PostgreSQL) so two sweepers never send the same batch at once. A
-    broker error stops the sweep: what was not sent stays due for the next one."""
+    broker error stops the sweep: what was not sent stays due for the next one; with `strict` the error
+    is raised once what was sent is recorded."""
     now = now or timezone.now()
     base = settings.INGEST_OUTBOX_REDELIVER_SECONDS
     sent = 0
+    refused: Exception | None = None
     with transaction.atomic():
         due = list(
             PendingBatch.objects.select_for_update(skip_locked=True)
@@ -88,6 +93,7 @@ def outbox_redeliver(
                 publish(json.loads(batch.payload))
             except BROKER_ERRORS as exc:
                 logger.warning("outbox sweep stopped after %d of %d batches: broker error: %s", sent, len(due), exc)
+                refused = exc
                 break
             # An update, not save(): a worker (or an eager task) may have stored and deleted it already.
             attempts = batch.attempts + 1
@@ -96,4 +102,6 @@ def outbox_redeliver(
             sent += 1
     if sent:
         logger.info("outbox: published %d unstored batch(es) again", sent)
+    if refused is not None and strict:
+        raise refused
     return sent

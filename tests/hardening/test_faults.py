@@ -86,8 +86,8 @@ def _raw_post(url: str, key: str, body: dict) -> tuple[int, dict]:
         conn.close()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_broker_killed_while_storefronts_post(make_experiment, write_key, private_redis, tmp_path):
+def _running_experiment_on_postgres(make_experiment):
+    """The test database must be PostgreSQL: the web and worker processes share it with the test."""
     require(
         settings.DATABASE_IS_POSTGRES, "needs DATABASE_URL on PostgreSQL (shared with the web and worker processes)"
     )
@@ -95,6 +95,12 @@ def test_broker_killed_while_storefronts_post(make_experiment, write_key, privat
     experiment = make_experiment(start=True)
     experiment.started_at = timezone.now() - timedelta(hours=1)
     experiment.save()
+    return experiment
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_killed_while_storefronts_post(make_experiment, write_key, private_redis, tmp_path):
+    experiment = _running_experiment_on_postgres(make_experiment)
     write_key_obj, key = write_key
     total, size = 24_000, 200
     batches = _batches(experiment.key, total, size, "b")
@@ -170,13 +176,7 @@ def test_a_message_the_broker_lost_is_sent_again_from_the_outbox(make_experiment
     before any worker saw them. A broker alone would have lost these events for good."""
     import redis as redis_client
 
-    require(
-        settings.DATABASE_IS_POSTGRES, "needs DATABASE_URL on PostgreSQL (shared with the web and worker processes)"
-    )
-    _require_binaries()
-    experiment = make_experiment(start=True)
-    experiment.started_at = timezone.now() - timedelta(hours=1)
-    experiment.save()
+    experiment = _running_experiment_on_postgres(make_experiment)
     _, key = write_key
     total, size = 600, 100
     broker = private_redis()

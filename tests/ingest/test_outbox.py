@@ -14,10 +14,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from ingest import outbox
 from ingest.models import Event, IngestBatch, IngestStats, PendingBatch
 from ingest.outbox import outbox_redeliver
-from ingest.tasks import events_ingest
+from ingest.tasks import events_ingest, events_outbox_redeliver
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +151,7 @@ def test_the_beat_schedule_sweeps_the_outbox():
     from abplatform.celery import app
 
     entry = app.conf.beat_schedule["ingest-outbox-redeliver"]
-    assert entry["task"] == events_ingest.name.replace("events_ingest", "events_outbox_redeliver")
+    assert entry["task"] == events_outbox_redeliver.name
     assert app.tasks[entry["task"]].queue == "ingest"
 
 
@@ -178,4 +177,34 @@ def test_redeliver_command_sends_what_is_due(running, write_key, monkeypatch, ca
     call_command("events_outbox_redeliver", "--all")
     assert "1 batch(es) sent again" in capsys.readouterr().out
     assert Event.objects.filter(event_id__startswith="cmd-").count() == 2
-    assert outbox.PendingBatch.objects.count() == 0
+    assert PendingBatch.objects.count() == 0
+
+
+def test_redeliver_command_fails_naming_the_broker_when_it_refuses_part_way(running, write_key, monkeypatch):
+    from django.core.management.base import CommandError
+    from kombu.exceptions import OperationalError
+
+    _, key = write_key
+    monkeypatch.setattr(events_ingest, "apply_async", lambda kwargs, **options: None)  # both messages lost
+    for i in range(2):
+        assert _post(key, _events(f"part{i}", 1)).status_code == 202
+    resent: list[dict] = []
+
+    def one_then_refused(kwargs, **options):
+        if resent:
+            raise OperationalError("connection refused")
+        resent.append(kwargs)
+
+    monkeypatch.setattr(events_ingest, "apply_async", one_then_refused)
+    with pytest.raises(CommandError, match=r"broker refused: connection refused; 2 batch\(es\) stay in the outbox"):
+        call_command("events_outbox_redeliver", "--all")
+    assert len(resent) == 1
+    assert PendingBatch.objects.filter(attempts=1).count() == 1, "what went before the refusal is recorded"
+    assert PendingBatch.objects.filter(attempts=0).count() == 1
+
+
+def test_redeliver_command_refuses_a_limit_below_one(running):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        call_command("events_outbox_redeliver", "--limit", "0")

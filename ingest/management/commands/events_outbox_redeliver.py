@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ingest.models import PendingBatch
-from ingest.outbox import outbox_due, outbox_redeliver
+from ingest.outbox import BROKER_ERRORS, outbox_due, outbox_redeliver
 
 
 class Command(BaseCommand):
@@ -17,9 +17,11 @@ class Command(BaseCommand):
     def handle(self, *args, all: bool, limit: int, **options):
         if limit < 1:
             raise CommandError("--limit must be at least 1")
-        sent = outbox_redeliver(everything=all, limit=limit)
-        pending = PendingBatch.objects.count()
-        self.stdout.write(f"{sent} batch(es) sent again; {pending} pending, {outbox_due()} due")
-        if sent < limit and (outbox_due() if not all else pending) > sent:
-            # The sweep stops at a broker error: what is still due was not sent.
-            raise CommandError("the broker refused the batches still due; they stay in the outbox, try again later")
+        try:
+            sent = outbox_redeliver(everything=all, limit=limit, strict=True)
+        except BROKER_ERRORS as exc:
+            raise CommandError(
+                f"the broker refused: {exc}; {PendingBatch.objects.count()} batch(es) stay in the outbox "
+                f"({outbox_due()} due), try again later"
+            ) from exc
+        self.stdout.write(f"{sent} batch(es) sent again; {PendingBatch.objects.count()} pending, {outbox_due()} due")
