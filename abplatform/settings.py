@@ -278,6 +278,9 @@ GENERATOR_DEDUPE_THRESHOLD = envfloat("GENERATOR_DEDUPE_THRESHOLD", 0.92)
 GENERATOR_RELEVANCE_THRESHOLD = envfloat("GENERATOR_RELEVANCE_THRESHOLD", 0.15)
 # Batches of candidates sampled per λ at most while none passes the filters and copy guards.
 GENERATOR_MAX_ROUNDS = envint("GENERATOR_MAX_ROUNDS", 3)
+# Generated copy may use only words of the product's data and plain shop language
+# (catalog.guards.closed_vocabulary); off for a model that is trusted to paraphrase.
+GENERATOR_CLOSED_VOCABULARY = envbool("GENERATOR_CLOSED_VOCABULARY", True)
 # Products a generation job samples together in one batched call (more: bigger batches, better
 # GPU use; fewer: each product is stored sooner).
 GENERATOR_JOB_CHUNK = envint("GENERATOR_JOB_CHUNK", 16)

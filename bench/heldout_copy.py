@@ -1,14 +1,16 @@
 """The generator on products it has never seen, batched like a catalog job: prompt v4 vs v3.
 
     OMP_NUM_THREADS=1 nice python bench/heldout_copy.py [--prompts v4,v3] [--lambdas 0.4,0.6]
-        [--candidates 8] [--rounds 3] [--out var/bench/heldout_copy.json] [--csv PATH]
+        [--candidates 8] [--rounds 3] [--out var/bench/heldout_copy.json] [--csv PATH] [--no-trim]
+        [--open-vocabulary]
 
 For each prompt version and λ, runs `generate_for_products` over the nine products of
 tests/generator/data/heldout_products.csv (no database; default model; prior predictor) and
 prints: candidates sampled, how many pass every copy guard (recomputed with `guards_check`) and
 how many fail each guard, products that got a selected copy, and the mean pool diversity D over
 the pools with at least two survivors. The JSON keeps every selected text, for a copy editor to
-read. v4 = facts in the prompt + openers + grounded decoding (the default); v3 = facts only.
+read. v4 = facts in the prompt + openers + grounded decoding + closed-vocabulary decoding (the
+default; `--open-vocabulary` turns the last off); v3 = facts only.
 """
 
 from __future__ import annotations
@@ -37,11 +39,16 @@ def main() -> None:
     parser.add_argument(
         "--csv",
         default=str(HELD_OUT),
-        help="the products (default: the nine held-out ones; heldout_products_fresh.csv: nine more, kept unseen by "
-        "the guards' rules until their first reading)",
+        help="the products (default: the nine held-out ones; heldout_products_fresh.csv, _third.csv, _fourth.csv: "
+        "9, 12 and 6 more, each kept unseen by the guards' rules until its first reading)",
     )
     parser.add_argument(
         "--no-trim", action="store_true", help="keep failing samples whole (no sentence cut by catalog.guards.trim)"
+    )
+    parser.add_argument(
+        "--open-vocabulary",
+        action="store_true",
+        help="let the copy use words beyond the product data (GenerationParams.closed_vocabulary=False)",
     )
     args = parser.parse_args()
 
@@ -68,6 +75,7 @@ def main() -> None:
             openers=v4,
             grounded_decoding=v4,
             trim_sentences=not args.no_trim,
+            closed_vocabulary=not args.open_vocabulary,
         )
         for lam in [float(x) for x in args.lambdas.split(",")]:
             started = time.perf_counter()
@@ -79,7 +87,7 @@ def main() -> None:
             for item, outcome in zip(items, batch.outcomes, strict=True):
                 candidates = outcome.result.candidates if outcome.result else []
                 for candidate in candidates:
-                    report = guards_check(candidate.text, indexes[item.key])
+                    report = guards_check(candidate.text, indexes[item.key], closed_vocabulary=params.closed_vocabulary)
                     sampled += 1
                     passed += report.passed
                     trimmed += report.passed and bool(candidate.cuts)

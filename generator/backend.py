@@ -347,15 +347,10 @@ def generate(
             from transformers import LogitsProcessorList
 
             from generator.batching import token_table
-            from generator.constrained import GroundedNumbersProcessor
+            from generator.constrained import decoding_processors
 
-            processors = LogitsProcessorList(
-                [
-                    GroundedNumbersProcessor(
-                        token_table(loaded), constraints[start : start + step], inputs["input_ids"].shape[1]
-                    )
-                ]
-            )
+            rows, width = constraints[start : start + step], inputs["input_ids"].shape[1]
+            processors = LogitsProcessorList(decoding_processors(token_table(loaded), rows, width, eos_ids))
         with torch.inference_mode():
             output = loaded.model.generate(
                 **inputs,

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from generator.constrained_words import ClosedWordsProcessor, WordSet
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _BANNED_CHARS = frozenset("[]{}<>@#|*_~\\:$£€¥^=`")
 _BANNED_PARTS = ("http", "www", "://")
@@ -56,10 +58,26 @@ class DecodingConstraint:
 
     numbers: frozenset[str] = frozenset()
     allow_percent: bool = False
+    words: frozenset[str] = frozenset()  # closed-vocabulary decoding (generator.constrained_words); empty: off
+    dead_ends: frozenset[str] = frozenset()  # constrained_words.WordSet.dead_ends
+    compounds: frozenset[str] = frozenset()  # constrained_words.WordSet.compounds
 
     @classmethod
-    def for_product(cls, texts: Sequence[str]) -> DecodingConstraint:
-        return cls(numbers=product_numbers(texts), allow_percent=any("%" in t for t in texts))
+    def for_product(cls, texts: Sequence[str], *, words: WordSet | None = None) -> DecodingConstraint:
+        numbers, percent = product_numbers(texts), any("%" in t for t in texts)
+        if words is None:
+            return cls(numbers=numbers, allow_percent=percent)
+        return cls(
+            numbers=numbers,
+            allow_percent=percent,
+            words=words.words,
+            dead_ends=words.dead_ends,
+            compounds=words.compounds,
+        )
+
+    @cached_property
+    def word_set(self) -> WordSet | None:
+        return WordSet(self.words, self.dead_ends, self.compounds) if self.words else None
 
     @cached_property
     def prefixes(self) -> frozenset[str]:
@@ -75,6 +93,7 @@ class TokenTable:
     "."); banned: ids never allowed; percent: ids that write "%"."""
 
     vocab_size: int
+    pieces: tuple[str, ...] = ()  # token id → its text on its own (closed-vocabulary decoding reads it)
     numeric: dict[int, str] = field(default_factory=dict)
     banned: tuple[int, ...] = ()
     percent: tuple[int, ...] = ()
@@ -101,7 +120,9 @@ class TokenTable:
                 banned.append(token_id)
             elif "%" in piece:
                 percent.append(token_id)
-        return cls(vocab_size=len(pieces), numeric=numeric, banned=tuple(banned), percent=tuple(percent))
+        return cls(
+            vocab_size=len(pieces), pieces=tuple(pieces), numeric=numeric, banned=tuple(banned), percent=tuple(percent)
+        )
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> TokenTable:
@@ -183,3 +204,15 @@ class GroundedNumbersProcessor:
                 if keep is not None:
                     scores[row, allowed] = keep
         return scores
+
+
+def decoding_processors(
+    table: TokenTable, constraints: Sequence[DecodingConstraint], prompt_length: int, eos_ids: Sequence[int] = ()
+) -> list[Any]:
+    """The logits processors of one batch: grounded numbers for every row, then closed-vocabulary
+    words for the rows whose constraint has words (it reads the scores the first one left)."""
+    processors: list[Any] = [GroundedNumbersProcessor(table, constraints, prompt_length)]
+    word_sets = [c.word_set for c in constraints]
+    if any(w is not None for w in word_sets):
+        processors.append(ClosedWordsProcessor(table.pieces, word_sets, prompt_length, eos_ids=eos_ids))
+    return processors

@@ -38,6 +38,8 @@ class GenerationParams:
     grounded_decoding: bool = True  # generator.constrained: only the product's own numbers can be sampled
     openers: bool = True  # generator.openers: answers start with the product's name for the model to continue
     trim_sentences: bool = True  # catalog.guards.trim: cut up to two sentences whose claims fail a guard
+    # catalog.guards.closed_vocabulary: every content word from the product's data or plain shop language
+    closed_vocabulary: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +61,7 @@ class GenerationParams:
             "grounded_decoding": self.grounded_decoding,
             "openers": self.openers,
             "trim_sentences": self.trim_sentences,
+            "closed_vocabulary": self.closed_vocabulary,
             "temperature": f"{TEMPERATURE_AT_ZERO} + {TEMPERATURE_SPAN}·λ",
         }
 
@@ -85,4 +88,5 @@ class GenerationParams:
             dedupe_threshold=settings.GENERATOR_DEDUPE_THRESHOLD,
             relevance_threshold=settings.GENERATOR_RELEVANCE_THRESHOLD,
             max_rounds=settings.GENERATOR_MAX_ROUNDS,
+            closed_vocabulary=settings.GENERATOR_CLOSED_VOCABULARY,
         )

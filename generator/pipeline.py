@@ -167,6 +167,7 @@ def generate_for_products(
         dedupe_threshold=params.dedupe_threshold,
         relevance_threshold=params.relevance_threshold,
         reward_scale=params.reward_scale,
+        closed_vocabulary=params.closed_vocabulary,
     )
     pools = [Pool(item=item, outcome=ProductOutcome(key=item.key, lam=lam, temperature=temperature)) for item in items]
     batch.outcomes = [pool.outcome for pool in pools]

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from catalog.guards import GROUNDING, PUBLISHABLE, FactIndex, ProductFacts, fact_index, guards_check
+from catalog.guards.closed_vocabulary import allowed_compounds, allowed_words, data_words
 from catalog.guards.trim import guards_trim
+from catalog.guards.vocabulary import ordinary_words
 from catalog.rules import Guideline
 from generator import prompts as prompt_lib
 from generator.constrained import DecodingConstraint
+from generator.constrained_words import FIRST_PERSON, WordSet, word_set_for
 from generator.openers import opener_for
 from generator.params import GenerationParams
 from generator.postprocess import clean_generation, ensure_cta
@@ -90,7 +93,8 @@ def pool_prepare(pool: Pool, *, lam: float, params: GenerationParams) -> None:
     # A keyword the product cannot back ("fast charging" for a kitchen scale, "limited edition")
     # would ask the model for exactly the claim the grounding guard then refuses.
     pool.keywords = grounded_keywords(prompt_lib.category_keywords(product.category, product.keywords), pool.facts)
-    pool.constraint = DecodingConstraint.for_product(fact_texts(product))
+    words = closed_words(pool.facts) if params.closed_vocabulary else None
+    pool.constraint = DecodingConstraint.for_product(fact_texts(product), words=words)
     pool.cta_required = bool(guideline and guideline.cta_required)
     pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
     examples = list(pool.item.examples) or builtin_examples(product.category)
@@ -99,6 +103,14 @@ def pool_prepare(pool: Pool, *, lam: float, params: GenerationParams) -> None:
         examples = [e for e in examples if example_is_grounded(e)] or builtin_examples(product.category)
     pool.examples = examples
     pool.specs = pool_prompts(pool, lam=lam, params=params)
+
+
+def closed_words(facts: FactIndex) -> WordSet:
+    """What closed-vocabulary decoding lets a product's copy say: the guard's allowed words, less the
+    first person."""
+    return word_set_for(
+        allowed_words(facts) - FIRST_PERSON, data_words(facts), ordinary_words(), allowed_compounds(facts)
+    )
 
 
 def pool_prompts(pool: Pool, *, lam: float, params: GenerationParams) -> list[prompt_lib.PromptSpec]:
@@ -158,7 +170,7 @@ def samples_cleaned(
         text = clean_generation(spec.opener + g.text) if own_words >= MIN_OWN_WORDS else ""
         cuts: tuple[str, ...] = ()
         if text and facts is not None and params.trim_sentences:
-            trimmed = guards_trim(text, facts)
+            trimmed = guards_trim(text, facts, closed_vocabulary=params.closed_vocabulary)
             if trimmed is not None:
                 text, cuts = trimmed.text, tuple(trimmed.describe())
         added = False

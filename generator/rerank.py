@@ -72,6 +72,7 @@ class RerankConfig:
     dedupe_threshold: float = 0.92
     relevance_threshold: float = 0.15
     reward_scale: str = "minmax"
+    closed_vocabulary: bool = False  # catalog.guards.closed_vocabulary: only the data's words and plain shop language
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lam <= 1.0:
@@ -185,7 +186,13 @@ def rerank_candidates(
             elif rel < config.relevance_threshold:
                 reasons[i] = f"relevance {rel:.2f} below the threshold {config.relevance_threshold:.2f}"
             elif facts is not None:
-                report = guards_check(candidate.text, facts, similarity=rel, min_similarity=config.relevance_threshold)
+                report = guards_check(
+                    candidate.text,
+                    facts,
+                    similarity=rel,
+                    min_similarity=config.relevance_threshold,
+                    closed_vocabulary=config.closed_vocabulary,
+                )
                 if not report.passed:
                     reasons[i] = "guards: " + "; ".join(report.messages)
                 elif not report.clean:

@@ -52,6 +52,7 @@ OFFERS = (
     # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
     r"\b(?:for|with|get|gets|plus|receive|and) (?:a|an|your) free (?!of\b|from\b|up\b)[a-z]+",
     r"\b(?:get|gets|receive|plus|enjoy) free (?!of\b|from\b|up\b|and\b)[a-z]+",
+    r"\b(?:order|claim|grab|get) (?:a|an|your) free\b",  # "Order your free 1L." (read in a closed-vocabulary pick)
     # Order quantities are the shop's terms ("Make sure to order at least 100 units tomorrow.").
     r"\b(?:order|buy|purchase) (?:at least|a minimum of)\b", r"\bminimum (?:order|purchase|quantity)\b",
     # Stock and delivery promises are the shop's to make, not the copy's.
@@ -156,3 +157,40 @@ COMMON_WORDS = frozenset(
     """
     )
 )
+
+# The closed vocabulary of machine-written copy (`closed_vocabulary`): words a generated text may use
+# whatever the product, because they claim nothing about it. Function words, calls to action, number
+# words (the grounding guard checks figures) and VADER's positive words join them, less the sentiment
+# words below, which say what a product is or does ("safe", "gentle", "powerful", "easy") or how others
+# received it ("praised", "award winning", "a fan favourite", "guaranteed").
+PLAIN_SHOP_WORDS = frozenset(
+    _words(
+        """about add after again all almost always amazing another anywhere around back before best better bit
+    bring brings buy choose come comes day days daily designed does done end enjoy enough every everyday
+    everything feel feels find forget friend friends from fun get gift give go goes going good grab great
+    happy help here honest honestly ideal joy just keep kind learn less life like little look looking love
+    made make makes meet more much need next one only order part perfect pick plenty pop ready real say see
+    set share shop simple so start stay step store style super take thanks that the these this those time
+    today together tonight treat true try turn ultimate up upgrade use used uses using welcome well whole
+    with year yes your yours want wants way ways must can will also each any own without ever mean means"""
+    )
+)
+PROPERTY_SENTIMENT_WORDS = frozenset(
+    _words(
+        """safe safety secure securely protect protected protects protection healthy health clean cleaner fresh
+    natural warm warmth warmer warmest strong stronger strongest strength powerful gentle gently bright
+    brighter brightest comfortable comfort comforting comfortably rich richer free freedom freely cool
+    efficient efficiently effective effectively delicious yummy soothing relaxing relief energy energize
+    energetic tough robust solid stable supportive support supporting trusted trust approved award winning
+    recommended popular favorite favourite original innovative advanced ethical fair responsible sweet easy
+    easier easiest easily calm smooth soft crisp quiet fast light lightweight durable reliable praise praised
+    praises acclaim acclaimed beloved enthusiast enthusiasts fan fans favorites winner winners win wins champion
+    champions celebrated prized honored honoured adored guarantee guaranteed superior fitness wellness vitality
+    exclusive care careful security"""
+    )
+)
+# Hyphenated words any copy may use; any other compound of words must be the data's own ("phosphate-free").
+PLAIN_COMPOUNDS = frozenset(_words("must-have go-to all-in-one add-on up-to-date one-of-a-kind"))
+# Words of one or two letters that English copy needs; any other ("ra re", "i m r o g y", a spelled-out
+# word) is garbage or an abbreviation the data must have ("kg", "wi-fi").
+SHORT_WORDS = frozenset(_words("a i am an as at be by do go he if in is it me my no of on or so to up us we"))

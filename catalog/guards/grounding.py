@@ -273,7 +273,8 @@ def _name_claims(text: str, index: FactIndex, taken: list[tuple[int, int]]) -> l
             continue
         if is_camel:
             flush()
-            if not _in_data(tok, index):
+            # As the data writes it: "sizeS" is no spelling of the data's "sizes".
+            if tok not in index.facts.text():
                 claims.append(Claim("name", tok, m.start(), m.end(), False))
             continue
         if not tok[0].isupper():

@@ -155,6 +155,11 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         repeated = next((g for i, g in enumerate(grams) if g in grams[i + 1 :]), None)
         if repeated:
             findings.append(_finding("repetition", f'not publishable: repeats "{repeated}"', repeated))
+    # The same sentence twice ("100% organic cotton. 100% organic cotton."), however short.
+    said = [re.sub(r"\W+", " ", s.lower()).strip() for s in split_sentences(stripped)]
+    twice = next((s for i, s in enumerate(said) if s and s in said[i + 1 :]), None)
+    if twice and not any(f.code == "repetition" for f in findings):
+        findings.append(_finding("repetition", f'not publishable: repeats the sentence "{twice}"', twice))
     for i in range(len(lowered) - 2):
         if lowered[i] == lowered[i + 1] == lowered[i + 2]:
             findings.append(_finding("repetition", f'not publishable: repeats "{words[i]}"', words[i]))

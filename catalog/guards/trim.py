@@ -45,7 +45,9 @@ BACK_REFERENCES = frozenset(
 )
 # "This"/"That" point back when a verb follows ("That is why", "This means"), not a noun ("This router").
 _DEMONSTRATIVE_BACK = re.compile(
-    r"^(?:this|that) (?:is|was|means|makes|gives|helps|lets|explains|adds|keeps|way|alone|too)\b", re.IGNORECASE
+    r"^(?:this|that) (?:is|was|means|makes|gives|helps|lets|explains|adds|keeps|way|alone|too|will|would|can|"
+    r"could|allows|ensures|brings|offers)\b",
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
@@ -84,11 +86,13 @@ def _fit(sentences: list[str], cut_at: tuple[int, ...], index: FactIndex) -> boo
     return names_it and bool(data_words_beyond_name(text, index))
 
 
-def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = None) -> Trimmed | None:
+def guards_trim(
+    text: str, index: FactIndex, *, report: GuardReport | None = None, closed_vocabulary: bool = False
+) -> Trimmed | None:
     """The copy with the fewest sentences cut that passes every guard, or None when the copy
     already passes (nothing to cut) or no cut of at most `MAX_CUTS` sentences makes it pass.
-    `report`: the guards' report on `text` if the caller has it."""
-    report = report or guards_check(text, index)
+    `report`: the guards' report on `text` if the caller has it; `closed_vocabulary` as in `guards_check`."""
+    report = report or guards_check(text, index, closed_vocabulary=closed_vocabulary)
     if report.passed:
         return None
     sentences = split_sentences(text)
@@ -99,9 +103,11 @@ def guards_trim(text: str, index: FactIndex, *, report: GuardReport | None = Non
             if not _fit(sentences, cut_at, index):
                 continue
             trimmed_text = " ".join(s for i, s in enumerate(sentences) if i not in cut_at)
-            trimmed_report = guards_check(trimmed_text, index)
+            trimmed_report = guards_check(trimmed_text, index, closed_vocabulary=closed_vocabulary)
             if trimmed_report.clean:
-                cuts = tuple(Cut(sentences[i], _why_cut(sentences[i], report, index)) for i in sorted(cut_at))
+                cuts = tuple(
+                    Cut(sentences[i], _why_cut(sentences[i], report, index, closed_vocabulary)) for i in sorted(cut_at)
+                )
                 return Trimmed(trimmed_text, cuts, trimmed_report)
     return None
 
@@ -118,11 +124,11 @@ def _reasons(sentence: str, report: GuardReport) -> tuple[str, ...]:
     return tuple(f.message for f in report.findings if f.claim and f.claim.lower() in lowered)
 
 
-def _why_cut(sentence: str, report: GuardReport, index: FactIndex) -> tuple[str, ...]:
+def _why_cut(sentence: str, report: GuardReport, index: FactIndex, closed_vocabulary: bool) -> tuple[str, ...]:
     """The full copy's findings that quote this sentence; else what the guards find in it alone
     (a finding about the whole copy, such as a seller's pointer, names no claim to locate)."""
     located = _reasons(sentence, report)
     if located:
         return located
-    alone = guards_check(sentence, index)
+    alone = guards_check(sentence, index, closed_vocabulary=closed_vocabulary)
     return tuple(f.message for f in alone.findings if f.code not in ADVISORY_CODES)

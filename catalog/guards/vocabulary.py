@@ -26,6 +26,29 @@ def vader_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def vader_positive_words() -> frozenset[str]:
+    """VADER's words of positive mean valence ("lovely", "great"), lower case; empty without the package.
+    Negative ones ("mindless", "pricking", "greed") have no place in copy that sells."""
+    try:
+        import vaderSentiment
+
+        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+        lines = lex.read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    words = set()
+    for line in lines:
+        token, _, rest = line.partition("\t")
+        try:
+            valence = float(rest.split("\t", 1)[0])
+        except ValueError:
+            continue
+        if token.isalpha() and valence > 0:
+            words.add(token.lower())
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
 def ordinary_words() -> frozenset[str]:
     """Words that are ordinary English, not names: the lexicons, VADER's lexicon, the seed corpus."""
     words: set[str] = set(english.STOPWORDS) | set(english.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
@@ -54,7 +77,19 @@ def generic_stems() -> frozenset[str]:
     grounding guard checks those) and calls to action."""
     words: set[str] = set(english.STOPWORDS) | set(english.COMMON_WORDS) | set(lexicon.NUMBER_WORDS)
     words |= set(english.CTA_WORDS) | vader_words()
-    return frozenset(_stem(w) for w in words if w.isalpha())
+    return frozenset(stem(w) for w in words if w.isalpha())
+
+
+@lru_cache(maxsize=1)
+def closed_stems() -> frozenset[str]:
+    """Stems of the closed vocabulary of generated copy (`catalog.guards.closed_vocabulary`): words that
+    claim nothing about a product. Narrower than `generic_stems`, which admits everyday words that do
+    describe one ("quiet", "lightweight", "commute")."""
+    words: set[str] = set(english.STOPWORDS) | set(lexicon.NUMBER_WORDS) | set(english.CTA_WORDS)
+    words |= set(english.PLAIN_SHOP_WORDS)
+    properties = {stem(w) for w in english.PROPERTY_SENTIMENT_WORDS}
+    sentiment = {stem(w) for w in vader_positive_words()} - properties  # by stem: "protecting" goes with "protect"
+    return frozenset(stem(w) for w in words if w.isalpha()) | sentiment
 
 
 def is_ordinary(word: str) -> bool:
@@ -92,7 +127,7 @@ def type_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
 def type_stems() -> frozenset[str]:
     """Stems of every product-type word ("beanie", "scale"): naming the kind is no fact about it."""
     _, form_group = type_pattern()
-    return frozenset(_stem(w) for form in form_group for w in re.split(r"[\s-]+", form))
+    return frozenset(stem(w) for form in form_group for w in re.split(r"[\s-]+", form))
 
 
 def own_type_groups(text: str) -> frozenset[int]:
@@ -100,7 +135,7 @@ def own_type_groups(text: str) -> frozenset[int]:
     return frozenset(form_group[m.group(1).lower()] for m in pattern.finditer(text))
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     word = word.strip("'-").removesuffix("'s")
     for suffix in ("ies", "es", "s", "ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -109,4 +144,4 @@ def _stem(word: str) -> str:
 
 
 def content_stems(text: str) -> list[str]:
-    return [_stem(w) for w in _CONTENT.findall(fold(text)) if w not in english.STOPWORDS]
+    return [stem(w) for w in _CONTENT.findall(fold(text)) if w not in english.STOPWORDS]

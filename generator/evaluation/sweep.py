@@ -104,7 +104,11 @@ def template_texts(products: Sequence[EvalProduct]) -> list[str]:
 
 
 def guard_tally(
-    candidates: Sequence[ScoredCandidate], facts: FactIndex, *, relevance_threshold: float
+    candidates: Sequence[ScoredCandidate],
+    facts: FactIndex,
+    *,
+    relevance_threshold: float,
+    closed_vocabulary: bool = False,
 ) -> dict[str, int]:
     """Counts over one λ pool: candidates, how many pass every guard, fail each guard, and were
     dropped by the reranker's guard filter, and passed only after sentences were cut from them. The
@@ -113,7 +117,13 @@ def guard_tally(
     tally = {"candidates": len(candidates), "guard_pass": 0, "dropped_by_guards": 0, "passed_after_cut": 0}
     tally.update({f"fail_{guard}": 0 for guard in GUARDS})
     for c in candidates:
-        report = guards_check(c.text, facts, similarity=c.relevance, min_similarity=relevance_threshold)
+        report = guards_check(
+            c.text,
+            facts,
+            similarity=c.relevance,
+            min_similarity=relevance_threshold,
+            closed_vocabulary=closed_vocabulary,
+        )
         tally["guard_pass"] += int(report.passed)
         tally["passed_after_cut"] += int(report.passed and bool(c.cuts))
         for guard in GUARDS:
@@ -166,6 +176,7 @@ def rejected_examples(
     facts: FactIndex,
     relevance_threshold: float,
     limit: int = 2,
+    closed_vocabulary: bool = False,
 ) -> list[dict[str, Any]]:
     """The first `limit` non-empty candidates of a pool that fail a guard, with the findings: what
     a reader of the report needs to judge the guards (and the model) beside the selected copy."""
@@ -175,7 +186,13 @@ def rejected_examples(
             break
         if not c.text.strip():
             continue
-        report = guards_check(c.text, facts, similarity=c.relevance, min_similarity=relevance_threshold)
+        report = guards_check(
+            c.text,
+            facts,
+            similarity=c.relevance,
+            min_similarity=relevance_threshold,
+            closed_vocabulary=closed_vocabulary,
+        )
         if not report.passed:
             out.append({"sku": sku, "lambda": lam, "text": c.text, "findings": list(report.messages)})
     return out
@@ -251,13 +268,25 @@ def evaluate(
                 best = pool.best
                 generated = [c for c in pool.candidates if c.text.strip()]
                 compliant = [c for c in generated if check_copy(c.text, item.guideline).ok]
-                tally = guard_tally(pool.candidates, facts, relevance_threshold=params.relevance_threshold)
+                tally = guard_tally(
+                    pool.candidates,
+                    facts,
+                    relevance_threshold=params.relevance_threshold,
+                    closed_vocabulary=params.closed_vocabulary,
+                )
                 tally.update(product_lambdas=1, with_variant=int(best is not None))
                 for key, value in tally.items():
                     tallies[outcome.lam][key] = tallies[outcome.lam].get(key, 0) + value
                 selected[outcome.lam].append(selected_copy(item.sku, outcome.lam, outcome.rounds, best))
                 rejected[outcome.lam].extend(
-                    rejected_examples(item.sku, outcome.lam, pool.candidates, facts, params.relevance_threshold)
+                    rejected_examples(
+                        item.sku,
+                        outcome.lam,
+                        pool.candidates,
+                        facts,
+                        params.relevance_threshold,
+                        closed_vocabulary=params.closed_vocabulary,
+                    )
                 )
                 chosen = [best] if best is not None else []
                 rewards, _passed = guarded_pool_rewards(

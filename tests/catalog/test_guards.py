@@ -456,6 +456,7 @@ def test_relevance_and_similarity_hook() -> None:
         ("Yours for just $3.99 this week.", "price"),
         ("Battery Life: 17 hours. Weight: 250 g.", "field_list"),
         ("Fresh mint toothpaste fresh mint toothpaste fresh mint toothpaste.", "repetition"),
+        ("Meet the Organic Baby Bodysuit 3-Pack. 100% organic cotton. 100% organic cotton.", "repetition"),
         ("Rain jacket waterproof taped seams adjustable hood packable recycled nylon", "unfinished"),
         ("Rain jacket waterproof taped seams adjustable hood packable nylon.", "not_a_sentence"),
         ("Great crisps for the...", "unfinished"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.guards import fact_index, guards_check
-from catalog.guards.trim import MAX_CUTS, guards_trim, split_sentences
+from catalog.guards.trim import MAX_CUTS, _points_back, guards_trim, split_sentences
 from tests.catalog.test_guards import CRISPS, HEADPHONES, TEE
 
 
@@ -95,13 +95,15 @@ def test_the_pipeline_cuts_before_the_call_to_action_and_records_the_cut(headpho
 
     spec = PromptSpec(messages=(), prompt_type="cta", asks_for_cta=True)
     sample = Generation(
-        text="Hushwave's over-ear headphones cancel noise with up to 30 hours of battery life. "
+        text="Hushwave's over-ear headphones have active noise cancellation and up to 30 hours of battery life. "
         "Order now for a free case.",
         n_tokens=20,
     )
     cut = samples_cleaned([spec], [sample], params=GenerationParams(), seed=0, facts=headphones)
     (text,) = cut.texts
-    assert text.startswith("Hushwave's over-ear headphones cancel noise with up to 30 hours of battery life. ")
+    assert text.startswith(
+        "Hushwave's over-ear headphones have active noise cancellation and up to 30 hours of battery life. "
+    )
     assert "free case" not in text and cut.appended == [True] and guards_check(text, headphones).passed
     assert len(cut.cuts[0]) == 1 and "free case" in cut.cuts[0][0]
     # Switched off, the sample stays whole (and fails the guards, so the reranker drops it).
@@ -163,6 +165,9 @@ def test_no_cut_that_leaves_a_later_sentence_pointing_at_the_cut_one(headphones)
     )
     trimmed = guards_trim(text, headphones)
     assert trimmed is None or "That is why" not in trimmed.text
+    # Read in a held-out pick (a webcam): the first sentence cut, "This will allow…" was left pointing at it.
+    assert _points_back("This will allow you to enjoy 1080p video on any monitor.")
+    assert not _points_back("This webcam records 1080p video.")
 
 
 def test_a_cut_never_splits_a_sentence_at_an_abbreviation(headphones):

@@ -73,8 +73,18 @@ def fake_model(monkeypatch):
     return calls
 
 
-# The fake writes whole texts, not continuations: openers are tested on their own below.
-PARAMS = GenerationParams(candidates=4, top_k=2, max_rounds=3, relevance_threshold=0.1, append_cta=False, openers=False)
+# The fake writes whole texts, not continuations: openers are tested on their own below. It decodes
+# nothing, so no closed vocabulary holds its words (tests/generator/test_constrained.py and test_llm.py
+# test that decoding; tests/catalog/test_closed_vocabulary.py its guard).
+PARAMS = GenerationParams(
+    candidates=4,
+    top_k=2,
+    max_rounds=3,
+    relevance_threshold=0.1,
+    append_cta=False,
+    openers=False,
+    closed_vocabulary=False,
+)
 
 
 def test_products_with_a_pick_leave_the_next_rounds(fake_model):

@@ -99,7 +99,9 @@ def test_generation_task_end_to_end_on_cpu(draft_experiment, settings):
             assert all(guards_check(c.text, facts).passed for c in kept)
             assert variant is not None and arm_copy(variant).copy == kept[0].text and kept[0].variant_id == variant.pk
             assert variant.source == "llm" and not arm_copy(variant).approved and variant.lambda_value == lam
-            assert all(a.reward >= b.reward for a, b in itertools.pairwise(kept))
+            # Ranked by reward, clean copy before copy with only an advisory finding (vacuous).
+            clean = {c.pk: guards_check(c.text, facts).clean for c in kept}
+            assert all(a.reward >= b.reward or clean[a.pk] > clean[b.pk] for a, b in itertools.pairwise(kept))
         else:
             assert variant is None or arm_copy(variant).copy != ""
 
@@ -170,3 +172,37 @@ def test_catalog_generation_batches_products_and_keeps_their_pools_apart(loaded,
             for c, text in zip(pool, own, strict=True)
         )
         assert outcome.generated_tokens > 0 and (outcome.best is not None or outcome.rounds == 2)
+
+
+def test_closed_vocabulary_decoding_writes_only_the_products_words(loaded):
+    """The real tokenizer and model: rows decoded with the closed vocabulary write no word that the
+    closed-vocabulary guard refuses, while free rows of the same prompt do (the control)."""
+    from catalog.guards import ProductFacts
+    from catalog.guards.closed_vocabulary import unsupported_terms
+    from generator.constrained import DecodingConstraint
+    from generator.pools import closed_words
+
+    lamp = fact_index(
+        ProductFacts(
+            sku="T-LAMP",
+            title="Dimmable LED Desk Lamp",
+            brand="Brightnook",
+            category="Electronics",
+            description="10 W LED desk lamp with a foldable arm, colour temperature adjustable from 2700 K to "
+            "6500 K, and a USB-A port for charging a phone.",
+        )
+    )
+    ask = [
+        {"role": "system", "content": "You write lively product copy for an online shop."},
+        {"role": "user", "content": "Write two sentences of copy for a dimmable LED desk lamp."},
+    ]
+    constraint = DecodingConstraint.for_product([lamp.facts.title, lamp.facts.description], words=closed_words(lamp))
+    rows = 6
+    kwargs = {"max_new_tokens": 40, "temperature": 0.9, "seed": 11}
+    free = backend.generate(loaded, [ask] * rows, **kwargs)
+    held = backend.generate(loaded, [ask] * rows, constraints=[constraint] * rows, **kwargs)
+    # The last word may be cut by the token budget: only whole words (followed by more text) count.
+    whole = [g.text.rsplit(" ", 1)[0] if g.n_tokens >= kwargs["max_new_tokens"] else g.text for g in held]
+    assert all(text.strip() for text in whole), [g.text for g in held]
+    assert [unsupported_terms(text, lamp) for text in whole] == [[]] * rows, [g.text for g in held]
+    assert any(unsupported_terms(g.text, lamp) for g in free), "the free model used only the lamp's words"

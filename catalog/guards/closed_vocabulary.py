@@ -1,0 +1,166 @@
+"""Closed vocabulary: every content word of machine-written copy comes from the product's data or from
+plain shop language.
+
+The other grounding rules know the kinds of claim in advance (figures, materials, standards, abilities,
+makers, uses…), and each reading of a small model's copy on new products found a kind they did not
+know ("crafted by the finest leather artisans", "a powerhouse gaming device", "breakfast replacement").
+This check needs no list of claim kinds: a word that is neither in the product's title, description,
+attributes or brand (compared by stem; a hyphenated word by its parts) nor in the closed list of words
+that claim nothing (`vocabulary.closed_stems`: function words, calls to action, number words, sentiment words that
+describe no property, and `english.PLAIN_SHOP_WORDS`) is a finding that quotes it.
+
+It is strict on purpose, and it is meant for generated copy only (`guards_check(…,
+closed_vocabulary=True)`, what the generator's trim and reranker use): a copywriter's "Drop it in the
+pool" for an IPX7 speaker is true, and the hand-written copy in the review screens keeps the
+reviewer-facing guards. Figures and standard names are not words here; the grounding guard checks them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from catalog.guards import english, lexicon
+from catalog.guards.facts import FactIndex
+from catalog.guards.text import fold, normalise
+from catalog.guards.types import GROUNDING, Finding
+from catalog.guards.vocabulary import closed_stems, stem, vader_positive_words
+
+_WORD = re.compile(r"(?:[^\W\d_]|')+")  # letters of any script, and apostrophes; digits and hyphens split words
+
+
+def unsupported_terms(text: str, index: FactIndex) -> list[str]:
+    """The copy's distinct words (lower case, hyphen parts apart) whose stem is neither in the product's
+    data nor in the closed vocabulary; a word of one or two letters must be one of `english.SHORT_WORDS`
+    or the data's own ("kg"), and a word in another script the data's own."""
+    closed = closed_stems()
+    short = _short_words(index)
+    found: list[str] = []
+    for raw in _WORD.findall(fold(text)):
+        word = raw.strip("'")
+        if not word or word in english.STOPWORDS or word in found:
+            continue
+        if word.isascii() and len(word) < 3:
+            if word not in short:
+                found.append(word)
+        elif not _known(word, index, closed):
+            found.append(word)
+    found += [c for c in compounds(text) if c not in _data_compounds(index.facts.text()) and c not in found]
+    # A word glued to a figure is a unit ("5kg", "1080p"); a longer one is a slip ("100greater").
+    for m in _GLUED.finditer(normalise(text)):
+        if m.group(1) not in _data_words(index.text) and m.group(0) not in found:
+            found.append(m.group(0))
+    return found
+
+
+_GLUED = re.compile(r"\d([^\W\d_]{4,})")
+
+
+# Two or more words joined by hyphens ("hand-woven", "top-of-the-prickets"); figures in a compound
+# ("30-hour", "650-fill") are the grounding guard's, so only the run of words counts.
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+
+
+def compounds(text: str) -> list[str]:
+    """The compounds of words in the copy (lower case), each once: the longest run of two or more
+    alphabetic parts of every hyphenated token, unless it is one of `english.PLAIN_COMPOUNDS`."""
+    out: list[str] = []
+    for token in _COMPOUND.findall(normalise(text)):
+        runs = re.split(r"-?\b\w*\d\w*\b-?", token)  # parts holding a digit split the compound
+        for run in runs:
+            parts = [p for p in run.split("-") if p]
+            word = "-".join(parts)
+            if len(parts) >= 2 and word not in english.PLAIN_COMPOUNDS and word not in out:
+                out.append(word)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _data_compounds(text: str) -> frozenset[str]:
+    """Every run of two or more hyphen-joined parts of the data's compounds ("wi-fi", "dual-band")."""
+    found: set[str] = set()
+    for token in compounds(text):
+        parts = token.split("-")
+        found.update("-".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1))
+    return frozenset(found)
+
+
+def _short_words(index: FactIndex) -> frozenset[str]:
+    return english.SHORT_WORDS | {w for w in _data_words(index.text) if len(w) < 3}
+
+
+# Other lemmas a word may have ("soles" of "sole", "batteries" of "battery", "padded" of "pad"): the shared
+# `stem` only strips suffixes, so "soles" and "sole" stem apart.
+_LEMMA_RULES = (("ies", "y"), ("es", "e"), ("s", ""), ("ed", "e"), ("ing", "e"), ("d", ""), ("ly", ""))
+
+
+def _forms(word: str) -> set[str]:
+    forms = {word}
+    for suffix, repl in _LEMMA_RULES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            forms.add(word[: -len(suffix)] + repl)
+    return forms
+
+
+def allowed_compounds(index: FactIndex) -> frozenset[str]:
+    """Hyphenated words copy for this product may use: the data's own and `english.PLAIN_COMPOUNDS`."""
+    return _data_compounds(index.facts.text()) | english.PLAIN_COMPOUNDS
+
+
+def data_words(index: FactIndex) -> frozenset[str]:
+    """The words of the product's data, lower case, as the guard reads them."""
+    return _data_words(index.text)
+
+
+@lru_cache(maxsize=256)
+def _data_words(text: str) -> frozenset[str]:
+    """The data's words as the guard reads them (`FactIndex.content_stems` holds ASCII words only)."""
+    return frozenset(w.strip("'").removesuffix("'s") for w in _WORD.findall(text))
+
+
+def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
+    if word.removesuffix("'s") in _data_words(index.text):
+        return True
+    stems = {stem(form) for form in _forms(word)}
+    if stems & index.content_stems or stems & closed:
+        return True
+    parts = [p for p in word.split("-") if p]
+    return len(parts) > 1 and all(len(p) < 3 or _known(p, index, closed) for p in parts)
+
+
+def closed_vocabulary_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
+    """One finding per word beyond the product's data and plain shop language."""
+    return tuple(
+        Finding(GROUNDING, "unsupported_term", f'unsupported term: "{word}" is not in the product data', word)
+        for word in unsupported_terms(text, index)
+    )
+
+
+@lru_cache(maxsize=1)
+def _closed_words() -> frozenset[str]:
+    words = set(english.STOPWORDS) | set(lexicon.NUMBER_WORDS) | set(english.CTA_WORDS) | set(english.PLAIN_SHOP_WORDS)
+    words |= english.SHORT_WORDS
+    closed = closed_stems()
+    words |= {w for w in vader_positive_words() if stem(w) in closed}
+    # fold() spells some words otherwise ("grey" → "gray"): keep a word only as the guard will read it
+    return frozenset(
+        w
+        for w in words
+        if w in english.SHORT_WORDS or (len(w) >= 3 and _WORD.fullmatch(w) and stem(fold(w).strip()) in closed)
+    )
+
+
+def allowed_words(index: FactIndex) -> frozenset[str]:
+    """Words (lower case, as written) that copy for this product may use: the closed vocabulary's,
+    and the data's own with their plural and -ed/-ing forms. What closed-vocabulary decoding
+    (`generator.constrained_words`) lets the sampler write; each passes `unsupported_terms`."""
+    closed = closed_stems()
+    data: set[str] = set()
+    for word in _WORD.findall(index.text):
+        word = word.strip("'")
+        if len(word) < 3:
+            data.add(word)
+            continue
+        base = word.removesuffix("e")
+        data.update({word, word + "s", word + "es", base + "ed", base + "ing"})
+    return _closed_words() | frozenset(w for w in data if len(w) < 3 or _known(w, index, closed))

@@ -1,0 +1,150 @@
+"""The closed vocabulary of generated copy (`catalog.guards.closed_vocabulary`): every content word
+comes from the product's data or from plain shop language, whatever kind of claim it would make."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
+from catalog.guards.closed_vocabulary import closed_vocabulary_check, unsupported_terms
+from catalog.guards.trim import guards_trim
+from tests.catalog.test_guards import CRISPS, HEADPHONES, SHIRT, STICK, YOGURT
+
+BOOTS = ProductFacts(
+    sku="HO-APP-202",
+    title="Waterproof Leather Hiking Boots",
+    brand="Craghold",
+    category="Apparel",
+    description="Leather hiking boots with a waterproof membrane, a padded ankle collar and a rubber lug sole.",
+    attributes={"upper": "leather", "waterproof": True, "sole": "rubber", "sizes": "EU 38-46", "colour": "brown"},
+    price=119.0,
+)
+LAMP = ProductFacts(
+    sku="HO-ELEC-203",
+    title="Dimmable LED Desk Lamp",
+    brand="Brightnook",
+    category="Electronics",
+    description="10 W LED desk lamp with a foldable arm, colour temperature adjustable from 2700 K to 6500 K, "
+    "and a USB-A port for charging a phone.",
+    attributes={"power_w": 10, "colour_temperature": "2700-6500 K", "dimmable": True, "arm": "foldable"},
+    price=39.0,
+)
+
+
+# The generator's picks on the fresh held-out products (stop 22) that the kind-by-kind rules missed or
+# caught only once read: the closed vocabulary catches each by a word it does not know.
+@pytest.mark.parametrize(
+    ("facts", "text", "term"),
+    [
+        (BOOTS, "Waterproof leather hiking boots crafted by the finest leather artisans.", "artisans"),
+        (STICK, "Meet the 4K Streaming Stick, a powerhouse gaming device.", "gaming"),
+        (LAMP, "The Dimmable LED Desk Lamp is powered by a 2700K capacity.", "capacity"),
+        (STICK, "The 4K Streaming Stick offers high-resolution 4k audio streaming.", "audio"),
+        (YOGURT, "Greek-Style Natural Yogurt can be used as a breakfast replacement.", "replacement"),
+        (SHIRT, "A linen button-down shirt made by the finest mills.", "mills"),
+        (HEADPHONES, "These ANC over-ear headphones are lightweight and quiet.", "lightweight"),
+        (CRISPS, "Baked lentil crisps with sea salt, healthy and gentle on the stomach.", "healthy"),
+    ],
+)
+def test_a_word_beyond_the_data_and_plain_shop_language_is_a_finding(facts, text, term) -> None:
+    index = fact_index(facts)
+    assert term in unsupported_terms(text, index)
+    finding = next(f for f in closed_vocabulary_check(text, index) if f.claim == term)
+    assert finding.guard == GROUNDING and finding.code == "unsupported_term"
+    assert f'"{term}"' in finding.message
+    assert not guards_check(text, index, closed_vocabulary=True).passed
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (LAMP, "Meet the Dimmable LED Desk Lamp: a foldable arm, 2700 K to 6500 K and a USB-A port. Order today."),
+        (BOOTS, "Craghold's leather hiking boots have a waterproof membrane and a rubber lug sole. Shop now."),
+        (CRISPS, "Baked lentil crisps seasoned with sea salt, six 30 g bags to a pack. You will love them."),
+        (HEADPHONES, "Enjoy active noise cancellation and up to thirty hours of battery life. Order today."),
+        # inflections and hyphenated words count by their stems and parts
+        (BOOTS, "Leather hiking boots, padded at the ankle collar and waterproof, on rubber lug soles."),
+        (STICK, "A 4K streaming stick with Wi-Fi 6 and a voice remote. Order yours today."),
+    ],
+)
+def test_copy_in_the_datas_words_and_plain_shop_language_passes(facts, text) -> None:
+    index = fact_index(facts)
+    assert [f for f in guards_check(text, index, closed_vocabulary=True).findings if f.code == "unsupported_term"] == []
+
+
+def test_the_data_admits_a_word_the_closed_list_does_not() -> None:
+    text = "Waterproof leather hiking boots made by artisans."
+    assert "artisans" in unsupported_terms(text, fact_index(BOOTS))
+    made_by_hand = replace(BOOTS, description=BOOTS.description + " Stitched by artisans in Portugal.")
+    assert "artisans" not in unsupported_terms(text, fact_index(made_by_hand))
+
+
+def test_it_is_off_unless_asked_for() -> None:
+    """Hand-written copy in the review screens keeps the reviewer-facing guards: a copywriter's true
+    "Drop it in the pool" is no warning there."""
+    text = "Up to thirty hours of battery life for the daily commute. Order today."
+    index = fact_index(HEADPHONES)
+    assert guards_check(text, index).passed
+    strict = guards_check(text, index, closed_vocabulary=True)
+    assert [f.claim for f in strict.findings if f.code == "unsupported_term"] == ["commute"]
+
+
+def test_the_cut_removes_the_sentence_with_the_unknown_word() -> None:
+    index = fact_index(STICK)
+    text = (
+        "The 4K Streaming Stick brings 4K HDR video over HDMI. "
+        "It turns any room into a home cinema. Use the voice remote to find what you want."
+    )
+    assert guards_trim(text, index) is None  # without the closed vocabulary the copy already passes
+    trimmed = guards_trim(text, index, closed_vocabulary=True)
+    assert trimmed is not None
+    assert trimmed.text == (
+        "The 4K Streaming Stick brings 4K HDR video over HDMI. Use the voice remote to find what you want."
+    )
+    assert [c.sentence for c in trimmed.cuts] == ["It turns any room into a home cinema."]
+    assert any('"cinema"' in reason for reason in trimmed.cuts[0].reasons)
+
+
+def test_short_words_and_other_scripts_count_too() -> None:
+    """Read in the first closed-vocabulary decoding run: the model escaped into spelled-out letters and
+    accented non-words, which a rule for words of three letters or more never saw."""
+    index = fact_index(LAMP)
+    found = unsupported_terms("A one-of-a-th i m r o g y wo m e n lamp. The arm is kuçal arás.", index)
+    assert {"th", "m", "r", "g", "wo", "kuçal", "arás"} <= set(found)
+    assert not {"a", "i", "o", "y", "e", "n"} - set(found) - {"a", "i"}  # only English's one-letter words pass
+    assert unsupported_terms("A 10 W lamp at 2700 K, with a USB-A port. It is up to you.", index) == []
+    accented = replace(LAMP, brand="Lumière")
+    assert unsupported_terms("Lumière's desk lamp.", fact_index(accented)) == []
+
+
+SCARF = ProductFacts(
+    sku="T-SCARF",
+    title="Lambswool Check Scarf",
+    brand="Brackenby",
+    category="Apparel",
+    description="Scarf woven from 100% lambswool in a navy and green check, with fringed ends. Hand wash.",
+    price=39.0,
+)
+
+
+def test_a_compound_of_allowed_words_must_be_the_datas_own() -> None:
+    """Read in the third held-out set's picks: "hand" (of "hand wash") and "woven" are both the data's
+    words, and "hand-woven" is a claim it never makes; "top-of-the-prickets" is no word at all."""
+    index = fact_index(SCARF)
+    found = unsupported_terms("A hand-woven scarf, top-of-the-line and well-loved, in a navy and green check.", index)
+    assert {"hand-woven", "top-of-the-line", "well-loved"} <= set(found)
+    assert unsupported_terms("A must-have scarf woven from 100% lambswool, a go-to for any day.", index) == []
+    assert unsupported_terms("A rubber-lug sole.", fact_index(BOOTS)) == ["rubber-lug"]
+    assert unsupported_terms("Wi-Fi 6 and a 4K stick.", fact_index(STICK)) == []
+
+
+def test_a_word_glued_to_a_figure_and_a_capital_inside_a_word() -> None:
+    """Read in the fourth held-out set's picks ("cooked in 100greater milk") and the third's ("sizeS")."""
+    index = fact_index(LAMP)
+    assert "0greater" in unsupported_terms("A 10 W lamp, 100greater than ever.", index)
+    assert unsupported_terms("A 10W lamp at 2700K.", index) == []
+    report = guards_check("A dimmable LED desk lamp with a foldable arM.", index)
+    assert any(f.claim == "arM" for f in report.findings), report.findings
+    assert guards_check("A dimmable LED desk lamp with a foldable arm and a USB-A port.", index).passed
