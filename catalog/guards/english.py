@@ -186,7 +186,7 @@ PROPERTY_SENTIMENT_WORDS = frozenset(
     easier easiest easily calm smooth soft crisp quiet fast light lightweight durable reliable praise praised
     praises acclaim acclaimed beloved enthusiast enthusiasts fan fans favorites winner winners win wins champion
     champions celebrated prized honored honoured adored guarantee guaranteed superior fitness wellness vitality
-    exclusive care careful security"""
+    exclusive care careful security hand hands save saves saved saving delicate"""
     )
 )
 # Hyphenated words any copy may use; any other compound of words must be the data's own ("phosphate-free").

@@ -291,7 +291,8 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "bpa-free": (r"bpa[- ]free", r"bpa free"),
     # Who made it and where it came from are facts of the data, like a certification.
     "handmade": (
-        r"hand-?made|hand-?crafted|handcrafted|artisans?\b|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)",  # noqa: E501
+        r"hand[- ]?(?:made|crafted|woven|knit(?:ted)?|stitched|sewn|quilted|painted|finished|poured|picked)|artisans?\b"
+        r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)",
         r"hand ?made|hand ?crafted|artisan",
     ),
     "sourced worldwide": (

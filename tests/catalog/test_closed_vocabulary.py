@@ -148,3 +148,24 @@ def test_a_word_glued_to_a_figure_and_a_capital_inside_a_word() -> None:
     report = guards_check("A dimmable LED desk lamp with a foldable arM.", index)
     assert any(f.claim == "arM" for f in report.findings), report.findings
     assert guards_check("A dimmable LED desk lamp with a foldable arm and a USB-A port.", index).passed
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        # Read in the final runs on the third and fourth held-out sets (stop 23).
+        ("A desk lamp, hand made by a talented team.", "hand"),
+        ("A desk lamp to save your life.", "save"),
+        ("A desk lamp with a delicate feel.", "delicate"),
+    ],
+)
+def test_sentiment_words_that_claim_something_are_not_plain_shop_language(text, term) -> None:
+    assert term in unsupported_terms(text, fact_index(LAMP))
+
+
+def test_made_by_hand_with_a_space_is_the_handmade_claim() -> None:
+    index = fact_index(SCARF)
+    for text in ("A hand made scarf.", "A hand woven scarf.", "A hand-knitted scarf."):
+        assert any(f.code == "unsupported_certification" for f in guards_check(text, index).findings), text
+    handmade = fact_index(replace(SCARF, description=SCARF.description + " Hand woven in Scotland."))
+    assert guards_check("A hand woven lambswool scarf. Order yours today.", handmade).passed
