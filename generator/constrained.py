@@ -58,26 +58,11 @@ class DecodingConstraint:
 
     numbers: frozenset[str] = frozenset()
     allow_percent: bool = False
-    words: frozenset[str] = frozenset()  # closed-vocabulary decoding (generator.constrained_words); empty: off
-    dead_ends: frozenset[str] = frozenset()  # constrained_words.WordSet.dead_ends
-    compounds: frozenset[str] = frozenset()  # constrained_words.WordSet.compounds
+    words: WordSet | None = None  # closed-vocabulary decoding (generator.constrained_words); None: off
 
     @classmethod
     def for_product(cls, texts: Sequence[str], *, words: WordSet | None = None) -> DecodingConstraint:
-        numbers, percent = product_numbers(texts), any("%" in t for t in texts)
-        if words is None:
-            return cls(numbers=numbers, allow_percent=percent)
-        return cls(
-            numbers=numbers,
-            allow_percent=percent,
-            words=words.words,
-            dead_ends=words.dead_ends,
-            compounds=words.compounds,
-        )
-
-    @cached_property
-    def word_set(self) -> WordSet | None:
-        return WordSet(self.words, self.dead_ends, self.compounds) if self.words else None
+        return cls(numbers=product_numbers(texts), allow_percent=any("%" in t for t in texts), words=words)
 
     @cached_property
     def prefixes(self) -> frozenset[str]:
@@ -212,7 +197,7 @@ def decoding_processors(
     """The logits processors of one batch: grounded numbers for every row, then closed-vocabulary
     words for the rows whose constraint has words (it reads the scores the first one left)."""
     processors: list[Any] = [GroundedNumbersProcessor(table, constraints, prompt_length)]
-    word_sets = [c.word_set for c in constraints]
+    word_sets = [c.words for c in constraints]
     if any(w is not None for w in word_sets):
         processors.append(ClosedWordsProcessor(table.pieces, word_sets, prompt_length, eos_ids=eos_ids))
     return processors

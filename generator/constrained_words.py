@@ -137,9 +137,11 @@ class ClosedWordsProcessor:
             tail = word_tail(self.pieces, generated[row])
             finite = int(torch.isfinite(scores[row]).sum())
             allowed: list[int] = []
+            checked = 0
             for k in (TOP_K, WIDE_K, finite):  # the whole vocabulary last: rare, and ~50 ms
                 top = torch.topk(scores[row], min(k, finite)).indices.tolist() if finite else []
-                allowed = self._allowed(tail, top, words)
+                allowed = self._allowed(tail, top[checked:], words)  # the tokens a narrower scan saw failed
+                checked = len(top)
                 if allowed or k >= finite:
                     break
             if not allowed:

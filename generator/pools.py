@@ -93,7 +93,7 @@ def pool_prepare(pool: Pool, *, lam: float, params: GenerationParams) -> None:
     # A keyword the product cannot back ("fast charging" for a kitchen scale, "limited edition")
     # would ask the model for exactly the claim the grounding guard then refuses.
     pool.keywords = grounded_keywords(prompt_lib.category_keywords(product.category, product.keywords), pool.facts)
-    words = closed_words(pool.facts) if params.closed_vocabulary else None
+    words = closed_word_set(pool.facts) if params.closed_vocabulary else None
     pool.constraint = DecodingConstraint.for_product(fact_texts(product), words=words)
     pool.cta_required = bool(guideline and guideline.cta_required)
     pool.max_words = prompt_lib.max_words_for(guideline.max_length if guideline else 0)
@@ -105,7 +105,7 @@ def pool_prepare(pool: Pool, *, lam: float, params: GenerationParams) -> None:
     pool.specs = pool_prompts(pool, lam=lam, params=params)
 
 
-def closed_words(facts: FactIndex) -> WordSet:
+def closed_word_set(facts: FactIndex) -> WordSet:
     """What closed-vocabulary decoding lets a product's copy say: the guard's allowed words, less the
     first person."""
     return word_set_for(

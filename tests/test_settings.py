@@ -47,6 +47,7 @@ def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
         ({"COPYLIFT_REPORT_CAPS": "orders:p0"}, "COPYLIFT_REPORT_CAPS"),
         ({"COPYLIFT_REPORT_CAPS": "orders:p150"}, "COPYLIFT_REPORT_CAPS"),
         ({"COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS": "120"}, "COPYLIFT_REPORT_CUPED_LOOKBACK_DAYS"),
+        ({"GENERATOR_CLOSED_VOCABULARY": "maybe"}, "GENERATOR_CLOSED_VOCABULARY"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
         # Issue case 8: production refuses a missing ALLOWED_HOSTS and a forced DEBUG.
         ({"ENVIRONMENT": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),

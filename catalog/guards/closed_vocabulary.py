@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from catalog.guards import english, lexicon
+from catalog.guards import english
 from catalog.guards.facts import FactIndex
 from catalog.guards.text import fold, normalise
 from catalog.guards.types import GROUNDING, Finding
-from catalog.guards.vocabulary import closed_stems, stem, vader_positive_words
+from catalog.guards.vocabulary import closed_stems, closed_words, stem
 
 _WORD = re.compile(r"(?:[^\W\d_]|')+")  # letters of any script, and apostrophes; digits and hyphens split words
 
@@ -138,16 +138,11 @@ def closed_vocabulary_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
 
 @lru_cache(maxsize=1)
 def _closed_words() -> frozenset[str]:
-    words = set(english.STOPWORDS) | set(lexicon.NUMBER_WORDS) | set(english.CTA_WORDS) | set(english.PLAIN_SHOP_WORDS)
-    words |= english.SHORT_WORDS
+    """`vocabulary.closed_words` that the guard reads back as such, and the short words."""
     closed = closed_stems()
-    words |= {w for w in vader_positive_words() if stem(w) in closed}
     # fold() spells some words otherwise ("grey" → "gray"): keep a word only as the guard will read it
-    return frozenset(
-        w
-        for w in words
-        if w in english.SHORT_WORDS or (len(w) >= 3 and _WORD.fullmatch(w) and stem(fold(w).strip()) in closed)
-    )
+    kept = {w for w in closed_words() if len(w) >= 3 and _WORD.fullmatch(w) and stem(fold(w).strip()) in closed}
+    return frozenset(kept) | english.SHORT_WORDS
 
 
 def allowed_words(index: FactIndex) -> frozenset[str]:

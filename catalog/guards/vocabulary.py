@@ -13,39 +13,38 @@ from catalog.guards.text import fold
 
 
 @lru_cache(maxsize=1)
-def vader_words() -> frozenset[str]:
-    """VADER's lexicon (sentiment-bearing English words), lower case; empty without the package."""
+def _vader_valences() -> dict[str, float]:
+    """VADER's lexicon: each alphabetic word, lower case, with its mean valence; empty without the package."""
     try:
         import vaderSentiment
 
         lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
         lines = lex.read_text(encoding="utf-8").splitlines()
     except (ImportError, OSError):
-        return frozenset()
-    return frozenset(token.lower() for token in (line.split("\t", 1)[0] for line in lines) if token.isalpha())
+        return {}
+    valences: dict[str, float] = {}
+    for line in lines:
+        token, _, rest = line.partition("\t")
+        if not token.isalpha():
+            continue
+        try:
+            valences[token.lower()] = float(rest.split("\t", 1)[0])
+        except ValueError:
+            valences[token.lower()] = 0.0
+    return valences
+
+
+@lru_cache(maxsize=1)
+def vader_words() -> frozenset[str]:
+    """VADER's lexicon (sentiment-bearing English words), lower case; empty without the package."""
+    return frozenset(_vader_valences())
 
 
 @lru_cache(maxsize=1)
 def vader_positive_words() -> frozenset[str]:
     """VADER's words of positive mean valence ("lovely", "great"), lower case; empty without the package.
     Negative ones ("mindless", "pricking", "greed") have no place in copy that sells."""
-    try:
-        import vaderSentiment
-
-        lex = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
-        lines = lex.read_text(encoding="utf-8").splitlines()
-    except (ImportError, OSError):
-        return frozenset()
-    words = set()
-    for line in lines:
-        token, _, rest = line.partition("\t")
-        try:
-            valence = float(rest.split("\t", 1)[0])
-        except ValueError:
-            continue
-        if token.isalpha() and valence > 0:
-            words.add(token.lower())
-    return frozenset(words)
+    return frozenset(w for w, valence in _vader_valences().items() if valence > 0)
 
 
 @lru_cache(maxsize=1)
@@ -81,15 +80,20 @@ def generic_stems() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def closed_stems() -> frozenset[str]:
-    """Stems of the closed vocabulary of generated copy (`catalog.guards.closed_vocabulary`): words that
-    claim nothing about a product. Narrower than `generic_stems`, which admits everyday words that do
-    describe one ("quiet", "lightweight", "commute")."""
+def closed_words() -> frozenset[str]:
+    """The closed vocabulary of generated copy (`catalog.guards.closed_vocabulary`), as written: words
+    that claim nothing about a product. Narrower than `generic_stems`, which admits everyday words that
+    do describe one ("quiet", "lightweight", "commute")."""
     words: set[str] = set(english.STOPWORDS) | set(lexicon.NUMBER_WORDS) | set(english.CTA_WORDS)
     words |= set(english.PLAIN_SHOP_WORDS)
-    properties = {stem(w) for w in english.PROPERTY_SENTIMENT_WORDS}
-    sentiment = {stem(w) for w in vader_positive_words()} - properties  # by stem: "protecting" goes with "protect"
-    return frozenset(stem(w) for w in words if w.isalpha()) | sentiment
+    properties = {stem(w) for w in english.PROPERTY_SENTIMENT_WORDS}  # by stem: "protecting" goes with "protect"
+    return frozenset(words | {w for w in vader_positive_words() if stem(w) not in properties})
+
+
+@lru_cache(maxsize=1)
+def closed_stems() -> frozenset[str]:
+    """Stems of `closed_words`, which the guard compares copy by."""
+    return frozenset(stem(w) for w in closed_words() if w.isalpha())
 
 
 def is_ordinary(word: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog.guards import GUARDS, FactIndex, fact_index, guards_check
+from catalog.guards import GUARDS, FactIndex, GuardReport, fact_index, guards_check
 from catalog.paper import PAPER_LAMBDA_RANGES
 from catalog.rules import check_copy
 from generator.evaluation.products import EvalProduct
@@ -103,6 +103,19 @@ def template_texts(products: Sequence[EvalProduct]) -> list[str]:
     return [template_copy(product_facts(p.context)) for p in products]
 
 
+def _candidate_report(
+    c: ScoredCandidate, facts: FactIndex, relevance_threshold: float, closed_vocabulary: bool
+) -> GuardReport:
+    """The guards on a scored candidate, with its embedding relevance as the topic guard's similarity."""
+    return guards_check(
+        c.text,
+        facts,
+        similarity=c.relevance,
+        min_similarity=relevance_threshold,
+        closed_vocabulary=closed_vocabulary,
+    )
+
+
 def guard_tally(
     candidates: Sequence[ScoredCandidate],
     facts: FactIndex,
@@ -117,13 +130,7 @@ def guard_tally(
     tally = {"candidates": len(candidates), "guard_pass": 0, "dropped_by_guards": 0, "passed_after_cut": 0}
     tally.update({f"fail_{guard}": 0 for guard in GUARDS})
     for c in candidates:
-        report = guards_check(
-            c.text,
-            facts,
-            similarity=c.relevance,
-            min_similarity=relevance_threshold,
-            closed_vocabulary=closed_vocabulary,
-        )
+        report = _candidate_report(c, facts, relevance_threshold, closed_vocabulary)
         tally["guard_pass"] += int(report.passed)
         tally["passed_after_cut"] += int(report.passed and bool(c.cuts))
         for guard in GUARDS:
@@ -186,13 +193,7 @@ def rejected_examples(
             break
         if not c.text.strip():
             continue
-        report = guards_check(
-            c.text,
-            facts,
-            similarity=c.relevance,
-            min_similarity=relevance_threshold,
-            closed_vocabulary=closed_vocabulary,
-        )
+        report = _candidate_report(c, facts, relevance_threshold, closed_vocabulary)
         if not report.passed:
             out.append({"sku": sku, "lambda": lam, "text": c.text, "findings": list(report.messages)})
     return out

@@ -122,7 +122,7 @@ def test_word_tail_is_the_word_being_written():
 
 
 def test_closed_words_processor_masks_each_row_and_leaves_free_rows_alone():
-    constraint = DecodingConstraint(words=LAMP_WORDS)
+    constraint = DecodingConstraint(words=WordSet(LAMP_WORDS))
     table = TokenTable.from_pieces(WORD_PIECES)
     processors = decoding_processors(table, [constraint, DecodingConstraint()], prompt_length=1)
     assert isinstance(processors[-1], ClosedWordsProcessor)

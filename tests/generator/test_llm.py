@@ -180,7 +180,7 @@ def test_closed_vocabulary_decoding_writes_only_the_products_words(loaded):
     from catalog.guards import ProductFacts
     from catalog.guards.closed_vocabulary import unsupported_terms
     from generator.constrained import DecodingConstraint
-    from generator.pools import closed_words
+    from generator.pools import closed_word_set
 
     lamp = fact_index(
         ProductFacts(
@@ -196,7 +196,7 @@ def test_closed_vocabulary_decoding_writes_only_the_products_words(loaded):
         {"role": "system", "content": "You write lively product copy for an online shop."},
         {"role": "user", "content": "Write two sentences of copy for a dimmable LED desk lamp."},
     ]
-    constraint = DecodingConstraint.for_product([lamp.facts.title, lamp.facts.description], words=closed_words(lamp))
+    constraint = DecodingConstraint.for_product([lamp.facts.title, lamp.facts.description], words=closed_word_set(lamp))
     rows = 6
     kwargs = {"max_new_tokens": 40, "temperature": 0.9, "seed": 11}
     free = backend.generate(loaded, [ask] * rows, **kwargs)
