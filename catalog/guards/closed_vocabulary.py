@@ -91,12 +91,14 @@ def _short_words(index: FactIndex) -> frozenset[str]:
 
 # Other lemmas a word may have ("soles" of "sole", "batteries" of "battery", "padded" of "pad"): the shared
 # `stem` only strips suffixes, so "soles" and "sole" stem apart.
-_LEMMA_RULES = (("ies", "y"), ("es", "e"), ("s", ""), ("ed", "e"), ("ing", "e"), ("d", ""), ("ly", ""))
+_LEMMA_RULES = (("ies", "y"), ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ing", "e"), ("d", ""), ("ly", ""))
 
 
 def _forms(word: str) -> set[str]:
     forms = {word}
     for suffix, repl in _LEMMA_RULES:
+        if suffix == "s" and word.endswith("ss"):
+            continue  # "handless" is no plural of "handles", nor "glass" of "glas"
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.add(word[: -len(suffix)] + repl)
     return forms
@@ -145,6 +147,14 @@ def _closed_words() -> frozenset[str]:
     return frozenset(kept) | english.SHORT_WORDS
 
 
+def _plural(word: str) -> str:
+    """The plural of a data word, or the word when it already ends in a single s ("handles", not
+    "handless")."""
+    if word.endswith(("ss", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word if word.endswith("s") else word + "s"
+
+
 def allowed_words(index: FactIndex) -> frozenset[str]:
     """Words (lower case, as written) that copy for this product may use: the closed vocabulary's,
     and the data's own with their plural and -ed/-ing forms. What closed-vocabulary decoding
@@ -157,5 +167,5 @@ def allowed_words(index: FactIndex) -> frozenset[str]:
             data.add(word)
             continue
         base = word.removesuffix("e")
-        data.update({word, word + "s", word + "es", base + "ed", base + "ing"})
+        data.update({word, _plural(word), base + "ed", base + "ing"})
     return _closed_words() | frozenset(w for w in data if len(w) < 3 or _known(w, index, closed))

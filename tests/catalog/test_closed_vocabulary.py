@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
-from catalog.guards.closed_vocabulary import closed_vocabulary_check, unsupported_terms
+from catalog.guards.closed_vocabulary import allowed_words, closed_vocabulary_check, unsupported_terms
 from catalog.guards.trim import guards_trim
 from tests.catalog.test_guards import CRISPS, HEADPHONES, SHIRT, STICK, YOGURT
 
@@ -169,3 +169,26 @@ def test_made_by_hand_with_a_space_is_the_handmade_claim() -> None:
         assert any(f.code == "unsupported_certification" for f in guards_check(text, index).findings), text
     handmade = fact_index(replace(SCARF, description=SCARF.description + " Hand woven in Scotland."))
     assert guards_check("A hand woven lambswool scarf. Order yours today.", handmade).passed
+
+
+TOTE = ProductFacts(
+    sku="HO-APP-402",
+    title="Canvas Tote Bag",
+    brand="Weftworks",
+    category="Apparel",
+    description="Tote bag in 100% cotton canvas with two long handles and an inside pocket. 38 x 42 cm.",
+    price=18.0,
+)
+
+
+def test_a_plural_s_on_a_plural_is_no_word_of_the_data() -> None:
+    """Read in the review's reading of the fourth set: "handless" (the tote has two handles) passed as a
+    form of "handles", and "headphoness", "minutess" came from adding an s to a plural."""
+    index = fact_index(TOTE)
+    assert "handless" in unsupported_terms("A canvas tote bag, handless.", index)
+    assert unsupported_terms("A canvas tote bag with two long handles.", index) == []
+    allowed = allowed_words(index)
+    assert {"handles", "bags", "pockets"} <= allowed
+    assert not {"handless", "handleses", "bages"} & allowed
+    glass = fact_index(replace(TOTE, description="A glass box."))
+    assert {"glasses", "boxes"} <= allowed_words(glass)
