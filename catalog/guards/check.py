@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from catalog.guards.closed_vocabulary import closed_vocabulary_check
+from catalog.guards.data_phrases import data_phrases_check
 from catalog.guards.facts import FactIndex, ProductFacts, fact_index
 from catalog.guards.grounding import grounding_check
 from catalog.guards.publishable import publishable_check
@@ -25,7 +26,8 @@ def guards_check(
     `fact_index`) when checking many candidates; a `ProductFacts` is indexed on every call.
     `similarity`: the caller's embedding similarity of copy and product, if it has one.
     `closed_vocabulary`: generated copy may use only the data's words and plain shop language
-    (`catalog.guards.closed_vocabulary`, part of the grounding guard); the generator sets it."""
+    (`catalog.guards.closed_vocabulary`), put together only as the data puts them
+    (`catalog.guards.data_phrases`); both part of the grounding guard; the generator sets it."""
     index = facts if isinstance(facts, FactIndex) else fact_index(facts)
     wanted = set(guards)
     unknown = wanted - set(GUARDS)
@@ -36,6 +38,7 @@ def guards_check(
         findings.extend(grounding_check(text, index))
         if closed_vocabulary:
             findings.extend(closed_vocabulary_check(text, index))
+            findings.extend(data_phrases_check(text, index))
     if TOPIC in wanted:
         findings.extend(topic_check(text, index, similarity=similarity, min_similarity=min_similarity))
     if PUBLISHABLE in wanted:

@@ -94,7 +94,8 @@ def _short_words(index: FactIndex) -> frozenset[str]:
 _LEMMA_RULES = (("ies", "y"), ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ing", "e"), ("d", ""), ("ly", ""))
 
 
-def _forms(word: str) -> set[str]:
+def word_forms(word: str) -> set[str]:
+    """The word and its other lemmas by `_LEMMA_RULES`."""
     forms = {word}
     for suffix, repl in _LEMMA_RULES:
         if suffix == "s" and word.endswith("ss"):
@@ -123,7 +124,7 @@ def _data_words(text: str) -> frozenset[str]:
 def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
     if word.removesuffix("'s") in _data_words(index.text):
         return True
-    stems = {stem(form) for form in _forms(word)}
+    stems = {stem(form) for form in word_forms(word)}
     if stems & index.content_stems or stems & closed:
         return True
     parts = [p for p in word.split("-") if p]

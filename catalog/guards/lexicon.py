@@ -222,7 +222,8 @@ PARTS = (
     "bottle", "packaging", "package", "carton", "tub", "jar", "lid", "pump", "label", "sleeve", "pouch", "shell",
     "lining", "liner", "sole", "outsole", "midsole", "insole", "upper", "heel", "strap", "buckle", "button", "zip",
     "zipper", "cuff", "hem", "collar", "hood", "trim", "platform", "housing", "frame", "cable", "plate", "fill",
-    "insulation", "cushion", "padding", "grille", "handle", "tray", "cover", "display", "screen", "casing",
+    "filling", "wadding", "insulation", "cushion", "padding", "grille", "handle", "tray", "cover", "display",
+    "screen", "casing",
 )  # fmt: skip
 # "down" is a common word; it is a material only in these phrases.
 DOWN_MATERIAL = r"(?:recycled |goose |duck |\d+-fill (?:recycled |goose |duck )?)down\b|\bdown (?:fill\w*|insulat\w*|feathers?|jacket|parka|vest|duvet)"  # noqa: E501

@@ -1,0 +1,239 @@
+"""Data words recombined: a phrase of the product's own words that its data never puts together.
+
+The closed vocabulary (`closed_vocabulary`) lets generated copy use only the data's words, and the
+small model then makes its claims by recombining them: "natural cotton" for a canvas tote whose
+*colour* is natural, "hand quilted gilet" from "hand pockets" and "quilted gilet", "3 cleanings"
+from "3 cleaning modes", "30 scarfs" from "180 x 30 cm". Each word is the data's; the relation
+between them is not. This check reads relations the simple way a copy editor checks a modifier
+against the spec sheet:
+
+- a *run* is a stretch of adjacent content words of the data (and figures) in one clause, with no
+  function word, closed-list word (`vocabulary.closed_stems`), punctuation or brand name between;
+- a run of the copy must appear in order (gaps allowed) inside one run of the data: "organic tee" in
+  "organic cotton tee", "2 pockets" in "2 zipped hand pockets", "battery life" in "battery life";
+- or it is a run of the title or of an attribute that describes the whole product (colour, material,
+  shell, upper, flavour…) followed by a run of the data that ends in a word of the title or a kind of
+  product the data names: "olive green gilet", "natural tote", "citrus multi-surface cleaner"; not
+  "recycled polyester gilet" when recycled polyester is the *filling*, nor "natural cotton" for a
+  canvas tote whose colour is natural;
+- a figure and a unit close a measure ("30 hours", "750 ml", "100 %"): what follows starts a new run,
+  and the measure's own attribution is the figure rules' (`misattribution`); a figure with no unit
+  must end where its data run ends: "3 modes" and "3 cleaning modes", not "3 cleaning";
+- "more", "other", "extra" after a figure stay in its run ("2 more trackers" is a count claim).
+
+Attribute keys join their values both ways ("colour natural", "natural colour"). Pure, for generated
+copy only (like the closed vocabulary, `guards_check(…, closed_vocabulary=True)`): "a cosy olive gilet
+with two hand pockets" is fine from a person, and a reviewer needs no warning about word order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from catalog.guards import english, lexicon
+from catalog.guards.closed_vocabulary import word_forms
+from catalog.guards.facts import FactIndex, ProductFacts
+from catalog.guards.text import fold, key_unit, normalise
+from catalog.guards.types import GROUNDING, Finding
+from catalog.guards.vocabulary import closed_stems, stem, type_pattern
+
+# Punctuation ends a clause; a decimal point does not ("5.3"), nor a hyphen inside a word.
+_CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\"“”…]|\.(?!\d)|\s[-–—]+\s|\n")
+# A code of letters and digits ("IPX4", "W38", "4K", "CR2032") is one token; a figure glued to its unit
+# ("750ml") is two.
+_TOKEN = re.compile(r"[^\W_]*\d[^\W_]*(?:[.,]\d+)*|%|[^\W\d_]+(?:'[^\W\d_]+)?")
+_GLUED_MEASURE = re.compile(r"(\d+(?:[.,]\d+)*)([^\W\d_]+)")
+_QUANTIFIERS = frozenset({"more", "other", "extra", "additional", "different", "new"})
+# Attributes that describe the product as a whole: their value may stand before the product's noun.
+WHOLE_PRODUCT_KEYS = frozenset(
+    {"colour", "color", "material", "fabric", "finish", "pattern", "flavour", "flavor", "scent", "fit", "style"}
+    | {"shell", "outer", "upper", "shade", "fragrance", "variety", "type", "sleeve", "leg", "neck"}
+)  # fmt: skip
+_UNITS = frozenset(lexicon.UNITS) | {"%"}
+
+
+@dataclass(frozen=True)
+class _Token:
+    key: frozenset[str]  # stems of the word's forms; a figure's value as text
+    figure: bool
+    unit: bool  # a unit right after a figure: it closes a measure
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _DataRun:
+    tokens: tuple[_Token, ...]
+    names_product: bool  # from the title or a whole-product attribute
+
+
+def _number(word: str, data: bool) -> str | None:
+    """A figure's value as text; "one" is a number in the data ("one USB-C port") but too often a
+    pronoun in copy ("the one for you"), as in the figure rules."""
+    if re.fullmatch(r"\d+(?:,\d{3})*(?:\.\d+)?", word):
+        return str(float(word.replace(",", "")))
+    if re.fullmatch(r"\d+(?:[.,]\d+)*", word):
+        return word
+    value = lexicon.NUMBER_WORDS.get(word) or (lexicon.NUMBER_WORDS_DATA_ONLY.get(word) if data else None)
+    return str(float(value)) if value else None
+
+
+def _stems(word: str) -> frozenset[str]:
+    """The stems of a word's forms; "resistance" and "resistant" are one word here."""
+    forms = word_forms(word)
+    for noun, adjective in (("ance", "ant"), ("ence", "ent")):
+        if word.endswith(noun):
+            forms.add(word.removesuffix(noun) + adjective)
+    return frozenset(stem(form) for form in forms)
+
+
+def _runs(text: str, breaks: frozenset[str], *, data: bool = False) -> list[list[_Token]]:
+    """The text's runs: adjacent content words and figures, split at clauses, function words,
+    closed-list words and `breaks` (the brand's words); a figure's unit ends its run."""
+    closed = closed_stems()
+    runs: list[list[_Token]] = []
+    text = normalise(text)
+    marks = list(_CLAUSE_BREAK.finditer(text))
+    clauses = zip([0] + [m.end() for m in marks], [m.start() for m in marks] + [len(text)], strict=True)
+    for lo, hi in clauses:
+        run: list[_Token] = []
+        for m in _TOKEN.finditer(text, lo, hi):
+            word = fold(m.group(0)).strip().removesuffix("'s")
+            glued = _GLUED_MEASURE.fullmatch(word)
+            if glued and glued.group(2) in _UNITS:  # "750ml": a figure and its unit
+                run.append(_Token(frozenset({_number(glued.group(1), data) or ""}), True, False, m.start(), m.end()))
+                word = glued.group(2)
+            number = _number(word, data) if word and word != "%" else None
+            after_figure = bool(run) and run[-1].figure
+            if number is not None:
+                run.append(_Token(frozenset({number}), True, False, m.start(), m.end()))
+                continue
+            if word and not word.isalpha() and any(c.isdigit() for c in word):  # a code: "ipx4", "w38"
+                run.append(_Token(frozenset({word}), False, False, m.start(), m.end()))
+                continue
+            if after_figure and word in _UNITS:
+                run.append(_Token(frozenset({word}), False, True, m.start(), m.end()))
+                runs.append(run)
+                run = []
+                continue
+            stems = _stems(word) if word else frozenset()
+            joins = not (word in ("", "%") or word in breaks or word in english.STOPWORDS or stems & closed)
+            if not joins and after_figure and word in _QUANTIFIERS:
+                joins = True
+            if joins:
+                run.append(_Token(stems | {word}, False, False, m.start(), m.end()))
+            elif run:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _embeds(copy: list[_Token], data: tuple[_Token, ...]) -> bool:
+    """`copy` in order inside `data`, gaps allowed; a figure run without a unit ends with `data`."""
+    ends_with_figure_head = any(t.figure for t in copy) and not copy[-1].unit and not copy[-1].figure
+    i = 0
+    last = -1
+    for j, tok in enumerate(data):
+        if i < len(copy) and copy[i].key & tok.key:
+            i += 1
+            last = j
+    if i < len(copy):
+        return False
+    return not ends_with_figure_head or last == len(data) - 1
+
+
+@dataclass(frozen=True)
+class _DataPhrases:
+    runs: tuple[_DataRun, ...]
+    nouns: frozenset[str]  # stems of the product's own nouns
+    brand: frozenset[str]
+
+
+def _fields(facts: ProductFacts) -> list[tuple[str, bool]]:
+    """The data as clauses, each with whether it describes the product as a whole."""
+    fields = [(facts.title, True), (facts.description, False), (facts.category, False)]
+    for key, value in facts.attributes.items():
+        if value is False or value is None:
+            continue
+        words = key.replace("_", " ")
+        whole = bool(set(words.split()) & WHOLE_PRODUCT_KEYS)
+        if value is True:
+            fields.append((words, whole))
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        unit = key_unit(key)
+        if unit and not isinstance(value, (list, tuple)):
+            label = " ".join(w for w in words.split() if w != unit)
+            fields += [(f"{label} {shown} {unit}", whole), (f"{shown} {unit} {label}", whole)]
+        else:
+            fields += [(f"{words} {shown}", whole), (f"{shown} {words}", whole)]
+    return fields
+
+
+def _data_phrases(facts: ProductFacts) -> _DataPhrases:
+    attributes = json.dumps(dict(facts.attributes), sort_keys=True, default=str)
+    return _data_phrases_of(facts.title, facts.brand, facts.category, facts.description, attributes)
+
+
+@lru_cache(maxsize=256)
+def _data_phrases_of(title: str, brand: str, category: str, description: str, attributes: str) -> _DataPhrases:
+    """Cached by the data's text (a `ProductFacts` holds a dict, so it cannot be the key)."""
+    facts = ProductFacts(
+        sku="", title=title, brand=brand, category=category, description=description, attributes=json.loads(attributes)
+    )
+    brand = frozenset(fold(w).strip() for w in re.findall(r"[^\W\d_]+", facts.brand.lower()))
+    runs = tuple(
+        _DataRun(tuple(run), names_product)
+        for text, names_product in _fields(facts)
+        for run in _runs(text, brand, data=True)
+    )
+    pattern, _ = type_pattern()
+    own_types = {w for m in pattern.finditer(facts.text()) for w in m.group(1).lower().split()}
+    nouns = own_types | {w for w in re.findall(r"[^\W\d_]+", facts.title.lower()) if w not in _UNITS}
+    return _DataPhrases(runs, frozenset(stem(f) for w in nouns for f in word_forms(fold(w).strip())), brand)
+
+
+def _supported(run: list[_Token], data: _DataPhrases) -> bool:
+    if any(_embeds(run, d.tokens) for d in data.runs):
+        return True
+    for cut in range(1, len(run)):
+        head, tail = run[:cut], run[cut:]
+        # "headphones weigh": the product's noun, then what the data says it does.
+        if head[-1].key & data.nouns and _supported(head, data) and _supported(tail, data):
+            return True
+        # "olive green gilet", "citrus multi-surface cleaner": what the data says of the whole product,
+        # then a phrase of the data that ends in one of the product's own nouns.
+        if (
+            run[-1].key & data.nouns
+            and any(_embeds(tail, d.tokens) for d in data.runs)
+            and any(d.names_product and _embeds(head, d.tokens) for d in data.runs)
+        ):
+            return True
+    return False
+
+
+def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
+    """The copy's runs of two or more data words (as written) that no run of the data holds."""
+    data = _data_phrases(index.facts)
+    found: list[str] = []
+    for run in _runs(text, data.brand):
+        if len(run) < 2 or (len(run) == 2 and run[-1].unit):
+            continue  # a single word is the closed vocabulary's; a bare measure the figure rules'
+        if not _supported(run, data):
+            phrase = text[run[0].start : run[-1].end]
+            if phrase not in found:
+                found.append(phrase)
+    return found
+
+
+def data_phrases_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
+    """One finding per phrase that puts the data's words together in a way the data does not."""
+    return tuple(
+        Finding(GROUNDING, "unsupported_phrase", f'unsupported phrase: "{p}" is not how the product data puts it', p)
+        for p in unsupported_phrases(text, index)
+    )
