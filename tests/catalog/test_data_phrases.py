@@ -1,0 +1,142 @@
+"""Data phrases (`catalog.guards.data_phrases`): generated copy may use the product's words only in the
+relations its data puts them in: "natural" of the colour is not "natural cotton"."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
+from catalog.guards.data_phrases import data_phrases_check, unsupported_phrases
+from catalog.guards.trim import guards_trim
+
+# The products of the fourth held-out set whose picks (stop 23) recombined data words into claims.
+TOTE = ProductFacts(
+    sku="HO-APP-402",
+    title="Canvas Tote Bag",
+    brand="Weftworks",
+    category="Apparel",
+    description="Tote bag in 100% cotton canvas with two long handles and an inside pocket. "
+    "38 x 42 cm; natural colour.",
+    attributes={"material": "100% cotton canvas", "dimensions": "38 x 42 cm", "handles": 2, "colour": "natural"},
+)
+GILET = ProductFacts(
+    sku="HO-APP-401",
+    title="Quilted Gilet",
+    brand="Harbrook",
+    category="Apparel",
+    description="Lightweight quilted gilet with a stand collar, two zipped hand pockets and a recycled polyester "
+    "filling. Sizes S to XL; olive green.",
+    attributes={"filling": "recycled polyester", "pockets": 2, "sizes": "S-XL", "colour": "olive green"},
+)
+TAGS = ProductFacts(
+    sku="HO-ELEC-401",
+    title="Bluetooth Tracker Tag 2-Pack",
+    brand="Findwell",
+    category="Electronics",
+    description="Two Bluetooth tracker tags that ring from a phone app up to 60 m away. Replaceable CR2032 battery "
+    "lasting about one year.",
+    attributes={"pack": 2, "range_m": 60, "battery": "CR2032", "battery_life": "about 1 year"},
+)
+# And of the third set's.
+TOOTHBRUSH = ProductFacts(
+    sku="HO-ELEC-303",
+    title="Rechargeable Electric Toothbrush",
+    brand="Brightbrush",
+    category="Electronics",
+    description="Sonic electric toothbrush with three cleaning modes, a two-minute timer and a battery that lasts "
+    "up to 30 days per charge. Charges over USB-C.",
+    attributes={"modes": 3, "battery_days": 30, "charging": "USB-C"},
+)
+SCARF = ProductFacts(
+    sku="HO-APP-301",
+    title="Lambswool Check Scarf",
+    brand="Tweedle",
+    category="Apparel",
+    description="Scarf woven from 100% lambswool in a navy and green check, with fringed ends. 180 x 30 cm; hand wash.",
+    attributes={"material": "100% lambswool", "dimensions": "180 x 30 cm", "care": "hand wash"},
+)
+EARBUDS = ProductFacts(
+    sku="ELEC-002",
+    title="True Wireless Earbuds",
+    brand="Sonique",
+    category="Electronics",
+    description="True wireless earbuds with 8 hours of playback per charge and 32 hours in total with the case. "
+    "IPX4 splash resistant.",
+    attributes={"battery_life_h": 8, "case_battery_h": 32, "water_resistance": "IPX4"},
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "phrase"),
+    [
+        (TOTE, "Made with natural cotton, for every day.", "natural cotton"),  # natural is the colour
+        (TOTE, "Comes in a beautiful color of natural materials.", "natural materials"),
+        (GILET, "A hand quilted gilet for every day.", "hand quilted gilet"),  # hand is the pockets'
+        (GILET, "A recycled polyester gilet to layer up.", "recycled polyester gilet"),  # the filling is
+        (TOOTHBRUSH, "A sonic toothbrush for 3 cleanings every day.", "3 cleanings"),  # three is the modes
+        (SCARF, "Choose from 30 other scarfs.", "30 other scarfs"),  # 30 is the width in cm
+        (TAGS, "Get 2 more Bluetooth trackers to ring from your phone.", "2 more Bluetooth trackers"),
+    ],
+)
+def test_data_words_put_together_as_the_data_does_not_are_a_finding(facts, text, phrase) -> None:
+    index = fact_index(facts)
+    assert phrase in unsupported_phrases(text, index)
+    finding = next(f for f in data_phrases_check(text, index) if f.claim == phrase)
+    assert finding.guard == GROUNDING and finding.code == "unsupported_phrase"
+    assert f'"{phrase}"' in finding.message
+    assert not guards_check(text, index, closed_vocabulary=True).passed
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        # the data's own runs, in order with gaps: "2 pockets" of "two zipped hand pockets"
+        (GILET, "A lightweight quilted gilet with 2 pockets and a recycled polyester filling, in olive green."),
+        # a whole-product attribute (colour, material) before the product's own noun
+        (GILET, "An olive green gilet with a stand collar."),
+        (TOTE, "A natural tote bag in cotton canvas with two long handles."),
+        (TOTE, "A cotton canvas tote with an inside pocket, 38 x 42 cm."),
+        # a figure with no unit ends with its data run; measures close their run
+        (TOOTHBRUSH, "Three cleaning modes and a battery that lasts up to 30 days per charge."),
+        (TOOTHBRUSH, "Choose from 3 modes, with a 30 days battery."),
+        # the brand breaks a run; the product's noun then what the data says it does
+        (GILET, "Harbrook quilted gilet, sizes S to XL."),
+        (TAGS, "Bluetooth tracker tags ring up to 60 m away."),
+        # codes are one token ("IPX4"); "resistance" and "resistant" are one word
+        (EARBUDS, "True wireless earbuds with IPX4 splash resistance and 8 hours of playback."),
+        # a glued measure is a figure and its unit
+        (SCARF, "A lambswool check scarf, 180x30cm, with fringed ends."),
+    ],
+)
+def test_the_datas_own_relations_pass(facts, text) -> None:
+    index = fact_index(facts)
+    assert unsupported_phrases(text, index) == []
+
+
+def test_only_generated_copy_is_held_to_the_datas_phrases() -> None:
+    """Like the closed vocabulary: a person's "pump bottle" for "a bottle with pump" is fine."""
+    index = fact_index(GILET)
+    text = "A hand quilted gilet in olive green with two zipped hand pockets and a stand collar."
+    assert not any(f.code == "unsupported_phrase" for f in guards_check(text, index).findings)
+    assert any(f.code == "unsupported_phrase" for f in guards_check(text, index, closed_vocabulary=True).findings)
+
+
+def test_a_part_material_made_of_the_product_is_misattributed() -> None:
+    """ "Made of recycled polyester" for a gilet whose filling is: the filling is a part now."""
+    index = fact_index(GILET)
+    report = guards_check("Harbrook's Quilted Gilet, made of recycled polyester.", index)
+    assert [f.code for f in report.findings] == ["misattributed_claim"]
+    assert "filling" in report.findings[0].message
+    assert guards_check("A quilted gilet with a recycled polyester filling.", index).clean
+
+
+def test_the_cut_removes_the_sentence_that_recombines() -> None:
+    index = fact_index(TOTE)
+    text = (
+        "The Canvas Tote Bag in 100% cotton canvas with two long handles and an inside pocket. "
+        "Made with natural cotton for every day."
+    )
+    trimmed = guards_trim(text, index, closed_vocabulary=True)
+    assert trimmed is not None
+    assert trimmed.text == "The Canvas Tote Bag in 100% cotton canvas with two long handles and an inside pocket."
+    assert any("natural cotton" in reason for cut in trimmed.cuts for reason in cut.reasons)
