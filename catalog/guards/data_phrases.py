@@ -28,6 +28,7 @@ with two hand pockets" is fine from a person, and a reviewer needs no warning ab
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ from catalog.guards.text import fold, key_unit, normalise
 from catalog.guards.types import GROUNDING, Finding
 from catalog.guards.vocabulary import closed_stems, stem, type_pattern
 
-# Punctuation ends a clause; a decimal point does not ("5.3"), nor a hyphen inside a word.
-_CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\"“”…]|\.(?!\d)|\s[-–—]+\s|\n")
+# Punctuation ends a clause; a decimal point or a thousands comma does not ("5.3", "20,000"), nor a hyphen
+# inside a word.
+_CLAUSE_BREAK = re.compile(r"[;:!?()\[\]\"“”…]|[.,](?!\d)|\s[-–—]+\s|\n")
 # A code of letters and digits ("IPX4", "W38", "4K", "CR2032") is one token; a figure glued to its unit
 # ("750ml") is two.
 _TOKEN = re.compile(r"[^\W_]*\d[^\W_]*(?:[.,]\d+)*|%|[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -101,7 +103,9 @@ def _runs(text: str, breaks: frozenset[str], *, data: bool = False) -> list[list
     for lo, hi in clauses:
         run: list[_Token] = []
         for m in _TOKEN.finditer(text, lo, hi):
-            word = fold(m.group(0)).strip().removesuffix("'s")
+            raw = m.group(0)  # a figure as written: fold() would make "20,000" two words
+            word = raw if raw[0].isdigit() and raw.replace(",", "").replace(".", "").isdigit() else fold(raw).strip()
+            word = word.removesuffix("'s")
             glued = _GLUED_MEASURE.fullmatch(word)
             if glued and glued.group(2) in _UNITS:  # "750ml": a figure and its unit
                 run.append(_Token(frozenset({_number(glued.group(1), data) or ""}), True, False, m.start(), m.end()))
@@ -147,11 +151,19 @@ def _embeds(copy: list[_Token], data: tuple[_Token, ...]) -> bool:
     return not ends_with_figure_head or last == len(data) - 1
 
 
+_Measure = tuple[str, float]  # a dimension and its value in the base unit: ("mass", 60.0)
+
+
 @dataclass(frozen=True)
 class _DataPhrases:
     runs: tuple[_DataRun, ...]
     nouns: frozenset[str]  # stems of the product's own nouns
     brand: frozenset[str]
+    words: frozenset[str]  # keys of every data token
+    negated: frozenset[str]  # keys of the words the data itself negates ("no phosphates", "plastic-free")
+    owners: dict[_Measure, tuple[tuple[_Token, ...], ...]]  # what each measure of the data is said of
+    head: frozenset[str]  # the title's head noun ("bar" of "Salted Caramel Protein Bar 60 g")
+    title_measures: frozenset[_Measure]
 
 
 def _fields(facts: ProductFacts) -> list[tuple[str, bool]]:
@@ -187,15 +199,72 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         sku="", title=title, brand=brand, category=category, description=description, attributes=json.loads(attributes)
     )
     brand = frozenset(fold(w).strip() for w in re.findall(r"[^\W\d_]+", facts.brand.lower()))
-    runs = tuple(
-        _DataRun(tuple(run), names_product)
-        for text, names_product in _fields(facts)
-        for run in _runs(text, brand, data=True)
-    )
+    runs: list[_DataRun] = []
+    negated: set[str] = set()
+    owners: dict[_Measure, list[tuple[_Token, ...]]] = {}
+    for text, names_product in _fields(facts):
+        field_runs = _runs(text, brand, data=True)
+        runs += [_DataRun(tuple(run), names_product) for run in field_runs]
+        negated.update(k for run in _negated_runs(text, field_runs) for t in run for k in t.key)
+        for run in field_runs:  # "phosphate-free", "fragrance free"
+            negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
+        for measure, owner in _measure_owners(text, field_runs):
+            owners.setdefault(measure, []).append(owner)
     pattern, _ = type_pattern()
     own_types = {w for m in pattern.finditer(facts.text()) for w in m.group(1).lower().split()}
     nouns = own_types | {w for w in re.findall(r"[^\W\d_]+", facts.title.lower()) if w not in _UNITS}
-    return _DataPhrases(runs, frozenset(stem(f) for w in nouns for f in word_forms(fold(w).strip())), brand)
+    title_runs = _runs(facts.title, brand, data=True)
+    head_words = [t for t in (title_runs[0] if title_runs else []) if not t.figure and not t.unit]
+    title_words = [t for t in title_runs[0][: title_runs[0].index(head_words[-1]) + 1]] if head_words else []
+    return _DataPhrases(
+        runs=tuple(runs),
+        nouns=frozenset(stem(f) for w in nouns for f in word_forms(fold(w).strip())),
+        brand=brand,
+        words=frozenset(k for run in runs for t in run.tokens for k in t.key),
+        negated=frozenset(negated),
+        owners={m: tuple(o) for m, o in owners.items()},
+        head=title_words[-1].key if title_words else frozenset(),
+        title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
+    )
+
+
+# Words that deny what follows: "without any salted caramel", "no plastic", "free from palm oil".
+_NEGATION = re.compile(r"\b(?:without|no|zero|free from|free of)\s+(?:(?:any|added|the|a|an)\s+)?")
+
+
+def _negated_runs(text: str, runs: list[list[_Token]]) -> list[list[_Token]]:
+    """The runs that start right after a negation in `text` (the text `runs` were read from)."""
+    starts = {m.end() for m in _NEGATION.finditer(normalise(text))}
+    return [run for run in runs if run[0].start in starts]
+
+
+def _measure(run: list[_Token] | tuple[_Token, ...]) -> _Measure | None:
+    """The measure a run ends in ("60 g", "30 hours", "70 %"), in base units; None without one."""
+    if len(run) < 2 or not run[-1].unit or not run[-2].figure:
+        return None
+    unit, value = next(iter(run[-1].key)), next(iter(run[-2].key))
+    dimension, factor = lexicon.UNITS.get(unit, (unit, 1.0))
+    try:
+        return dimension, round(float(value) * factor, 6)
+    except ValueError:
+        return None
+
+
+def _measure_owners(text: str, runs: list[list[_Token]]) -> list[tuple[_Measure, tuple[_Token, ...]]]:
+    """What the text says each measure is of: the words before it in its run ("cocoa 70 %") and the
+    run right after it, with nothing or "of" between ("100 g bar", "20 g of protein")."""
+    found: list[tuple[_Measure, tuple[_Token, ...]]] = []
+    text = normalise(text)
+    for i, run in enumerate(runs):
+        measure = _measure(run)
+        if measure is None:
+            continue
+        if len(run) > 2:
+            found.append((measure, tuple(run[:-2])))
+        after = runs[i + 1] if i + 1 < len(runs) else None
+        if after and text[run[-1].end : after[0].start].strip() in ("", "of"):
+            found.append((measure, tuple(after)))
+    return found
 
 
 def _supported(run: list[_Token], data: _DataPhrases) -> bool:
@@ -217,6 +286,47 @@ def _supported(run: list[_Token], data: _DataPhrases) -> bool:
     return False
 
 
+def contradicted_phrases(text: str, index: FactIndex) -> list[str]:
+    """The copy's negations of what the data states: "without any salted caramel" for a salted caramel
+    bar. A word the data negates itself may be negated ("no phosphates" of a phosphate-free liquid)."""
+    data = _data_phrases(index.facts)
+    found: list[str] = []
+    runs = _runs(text, data.brand)
+    norm = normalise(text)
+    for run in _negated_runs(text, runs):
+        if all(t.key & data.words and not t.key & data.negated for t in run if not t.figure):
+            start = max(m.start() for m in _NEGATION.finditer(norm) if m.end() == run[0].start)
+            phrase = text[start : run[-1].end]
+            if phrase not in found:
+                found.append(phrase)
+    return found
+
+
+def misattributed_measures(text: str, index: FactIndex) -> list[str]:
+    """The copy's "<measure> of <words>" that give a measure of the data to something it is not of:
+    "60g of chocolate" for a 60 g bar coated in chocolate. The data's own owners pass ("20 g of
+    protein", "100 g bar"), and so does the product itself when the title holds the measure ("100 g of
+    dark chocolate" for "Dark Chocolate 70% 100 g")."""
+    data = _data_phrases(index.facts)
+    found: list[str] = []
+    runs = _runs(text, data.brand)
+    norm = normalise(text)
+    for run, after in itertools.pairwise(runs):
+        measure = _measure(run)
+        if measure is None or measure not in data.owners or norm[run[-1].end : after[0].start].strip() != "of":
+            continue
+        if any(t.figure or not t.key & data.words for t in after):
+            continue  # "8 hours of music": a word beyond the data is the closed vocabulary's to find
+        if any(_embeds(after, owner) for owner in data.owners[measure]):
+            continue
+        if measure in data.title_measures and after[-1].key & data.head and _supported(after, data):
+            continue
+        phrase = text[run[-2].start : after[-1].end]
+        if phrase not in found:
+            found.append(phrase)
+    return found
+
+
 def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
     """The copy's runs of two or more data words (as written) that no run of the data holds."""
     data = _data_phrases(index.facts)
@@ -232,8 +342,19 @@ def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
 
 
 def data_phrases_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
-    """One finding per phrase that puts the data's words together in a way the data does not."""
-    return tuple(
-        Finding(GROUNDING, "unsupported_phrase", f'unsupported phrase: "{p}" is not how the product data puts it', p)
-        for p in unsupported_phrases(text, index)
+    """One finding per phrase that puts the data's words together in a way the data does not, denies
+    what the data states, or gives a measure to the wrong thing."""
+    return (
+        *(
+            Finding(GROUNDING, "unsupported_phrase", f'unsupported phrase: "{p}" is not how the data puts it', p)
+            for p in unsupported_phrases(text, index)
+        ),
+        *(
+            Finding(GROUNDING, "contradicted_claim", f'contradicted claim: "{p}" denies what the product data says', p)
+            for p in contradicted_phrases(text, index)
+        ),
+        *(
+            Finding(GROUNDING, "misattributed_claim", f'misattributed claim: "{p}" is not what the data measures', p)
+            for p in misattributed_measures(text, index)
+        ),
     )

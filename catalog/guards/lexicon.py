@@ -293,8 +293,13 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     # Who made it and where it came from are facts of the data, like a certification.
     "handmade": (
         r"hand[- ]?(?:made|crafted|woven|knit(?:ted)?|stitched|sewn|quilted|painted|finished|poured|picked)|artisans?\b"
-        r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)",
+        r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)"
+        r"|(?:made|crafted) by (?:a|an|our)",
         r"hand ?made|hand ?crafted|artisan",
+    ),
+    "made to order": (
+        r"made[- ]to[- ](?:order|measure)|custom[- ]made|tailor[- ]made|bespoke|personali[sz]ed",
+        r"made to (?:order|measure)|bespoke|custom|personali[sz]",
     ),
     "sourced worldwide": (
         r"(?:sourced|imported|gathered|selected) (?:from )?(?:around|all over|across) the (?:world|globe)|imported",

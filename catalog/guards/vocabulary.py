@@ -87,7 +87,9 @@ def closed_words() -> frozenset[str]:
     words: set[str] = set(english.STOPWORDS) | set(lexicon.NUMBER_WORDS) | set(english.CTA_WORDS)
     words |= set(english.PLAIN_SHOP_WORDS)
     properties = {stem(w) for w in english.PROPERTY_SENTIMENT_WORDS}  # by stem: "protecting" goes with "protect"
-    return frozenset(words | {w for w in vader_positive_words() if stem(w) not in properties})
+    words |= {w for w in vader_positive_words() if stem(w) not in properties}
+    claims = {stem(w) for w in english.CLAIM_WORDS}  # by stem too: "smarted" would bring "smart" back
+    return frozenset(w for w in words if w not in english.CLAIM_WORDS and stem(w) not in claims)
 
 
 @lru_cache(maxsize=1)

@@ -157,10 +157,42 @@ def test_a_word_glued_to_a_figure_and_a_capital_inside_a_word() -> None:
         ("A desk lamp, hand made by a talented team.", "hand"),
         ("A desk lamp to save your life.", "save"),
         ("A desk lamp with a delicate feel.", "delicate"),
+        # Read in the picks on the fifth held-out set (stop 24): VADER's positive words that state a
+        # property, a maker, a ranking, a change or where to buy it.
+        ("A smart desk lamp for your entertainment.", "smart"),
+        ("Made by a talented and dedicated team.", "talented"),
+        ("Made by a talented and dedicated team.", "dedicated"),
+        ("A top contender for the best desk lamps.", "contender"),
+        ("A desk lamp you can find at any store.", "store"),
+        ("Upgrade your desk lamp.", "upgrade"),
+        ("A desk lamp that boosts your day.", "boosts"),
+        ("A desk lamp with vitamin power.", "vitamin"),
     ],
 )
 def test_sentiment_words_that_claim_something_are_not_plain_shop_language(text, term) -> None:
     assert term in unsupported_terms(text, fact_index(LAMP))
+
+
+def test_can_as_a_packaging_noun_is_the_datas_to_say() -> None:
+    index = fact_index(LAMP)
+    for text in ("Now in a 100g can.", "A can of light for your desk.", "Sold in 330 ml cans."):
+        assert "can" in unsupported_terms(text, index) or "cans" in unsupported_terms(text, index), text
+    for text in ("You can dim it.", "This can light your desk.", "It can, of course, charge a phone."):
+        assert "can" not in unsupported_terms(text, index), text
+    water = fact_index(replace(LAMP, description="Twelve 330 ml cans of sparkling water."))
+    assert "can" not in unsupported_terms("Sparkling water in a 330 ml can.", water)
+
+
+def test_made_to_order_and_made_by_a_maker_are_claims_of_the_data() -> None:
+    index = fact_index(LAMP)
+    for text, claim in (
+        ("A desk lamp made to order.", "made to order"),
+        ("A bespoke desk lamp.", "bespoke"),
+        ("A desk lamp made by a family of makers.", "made by a"),
+    ):
+        findings = guards_check(text, index).findings  # the reviewer-facing guard too, not only generated copy
+        assert any(f.guard == GROUNDING and f.claim.lower() == claim for f in findings), (text, findings)
+    assert not [f for f in guards_check("A desk lamp made for desks.", index).findings if f.guard == GROUNDING]
 
 
 def test_made_by_hand_with_a_space_is_the_handmade_claim() -> None:

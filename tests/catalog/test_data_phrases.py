@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
-from catalog.guards.data_phrases import data_phrases_check, unsupported_phrases
+from catalog.guards.data_phrases import (
+    contradicted_phrases,
+    data_phrases_check,
+    misattributed_measures,
+    unsupported_phrases,
+)
 from catalog.guards.trim import guards_trim
 
 # The products of the fourth held-out set whose picks (stop 23) recombined data words into claims.
@@ -140,3 +145,100 @@ def test_the_cut_removes_the_sentence_that_recombines() -> None:
     assert trimmed is not None
     assert trimmed.text == "The Canvas Tote Bag in 100% cotton canvas with two long handles and an inside pocket."
     assert any("natural cotton" in reason for cut in trimmed.cuts for reason in cut.reasons)
+
+
+# The fifth held-out set's products whose picks (stop 24) denied a fact or gave a measure to the wrong thing.
+PROTEIN_BAR = ProductFacts(
+    sku="HO-FMCG-504",
+    title="Salted Caramel Protein Bar 60 g",
+    brand="Trailfuel",
+    category="FMCG",
+    description="Protein bar with 20 g of protein and a salted caramel flavour, coated in milk chocolate. 60 g bar.",
+    attributes={"protein_g": 20, "weight": "60 g", "flavour": "salted caramel", "coating": "milk chocolate"},
+)
+CHOCOLATE = ProductFacts(
+    sku="HO-FMCG-502",
+    title="Dark Chocolate 70% 100 g",
+    brand="Cacaova",
+    category="FMCG",
+    description="Dark chocolate with 70% cocoa solids from Fairtrade cocoa beans. A 100 g bar of 20 squares; "
+    "suitable for vegans.",
+    attributes={"cocoa": "70%", "weight": "100 g", "squares": 20, "certification": "Fairtrade", "vegan": True},
+)
+LIQUID = ProductFacts(
+    sku="HO-FMCG-503",
+    title="Laundry Liquid 1.5 L",
+    brand="Suddy",
+    category="FMCG",
+    description="Non-bio laundry liquid for 40 washes, phosphate-free, with no added dyes.",
+    attributes={"washes": 40, "volume": "1.5 L"},
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "phrase"),
+    [
+        (PROTEIN_BAR, "A protein bar without any salted caramel.", "without any salted caramel"),
+        (PROTEIN_BAR, "No milk chocolate, just protein.", "No milk chocolate"),
+        (CHOCOLATE, "Dark chocolate free from cocoa beans.", "free from cocoa beans"),
+    ],
+)
+def test_copy_that_denies_a_fact_of_the_data_is_contradicted(facts, text, phrase) -> None:
+    index = fact_index(facts)
+    assert contradicted_phrases(text, index) == [phrase]
+    finding = next(f for f in data_phrases_check(text, index) if f.claim == phrase)
+    assert finding.guard == GROUNDING and finding.code == "contradicted_claim"
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (LIQUID, "A laundry liquid with no phosphates and no added dyes."),  # what the data denies itself
+        (LIQUID, "No fuss, no mess: 40 washes."),  # words beyond the data are the closed vocabulary's
+        (CHOCOLATE, "Dark chocolate with no compromise."),
+        (PROTEIN_BAR, "A salted caramel protein bar without the wait."),
+    ],
+)
+def test_denying_what_the_data_does_not_state_is_no_contradiction(facts, text) -> None:
+    assert contradicted_phrases(text, fact_index(facts)) == []
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "phrase"),
+    [
+        (PROTEIN_BAR, "With 60g of chocolate on top.", "60g of chocolate"),  # 60 g is the bar's weight
+        (PROTEIN_BAR, "A bar with 20 g of salted caramel.", "20 g of salted caramel"),  # 20 g is the protein
+        (CHOCOLATE, "100 g of cocoa solids in every bar.", "100 g of cocoa solids"),
+    ],
+)
+def test_a_measure_of_the_wrong_thing_is_misattributed(facts, text, phrase) -> None:
+    index = fact_index(facts)
+    assert misattributed_measures(text, index) == [phrase]
+    assert any(f.code == "misattributed_claim" and f.claim == phrase for f in data_phrases_check(text, index))
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (PROTEIN_BAR, "20 g of protein in a 60 g bar."),  # the data's own owners
+        (CHOCOLATE, "70% of cocoa solids, and 20 squares."),
+        (CHOCOLATE, "100 g of dark chocolate from Fairtrade cocoa beans."),  # the product, its measure in the title
+        (LIQUID, "1.5 L of laundry liquid for 40 washes."),
+        (CHOCOLATE, "100 g of joy."),  # a word beyond the data is the closed vocabulary's
+    ],
+)
+def test_a_measure_of_what_the_data_measures_passes(facts, text) -> None:
+    assert misattributed_measures(text, fact_index(facts)) == []
+
+
+def test_a_thousands_comma_does_not_split_the_figure() -> None:
+    power_bank = ProductFacts(
+        sku="HO-ELEC-502",
+        title="Power Bank 20000 mAh",
+        brand="Voltly",
+        category="Electronics",
+        description="Power bank with a capacity of 20000 mAh and a USB-C port.",
+        attributes={"capacity_mah": 20000},
+    )
+    assert misattributed_measures("20,000 mAh of capacity in your bag.", fact_index(power_bank)) == []
+    assert misattributed_measures("20,000 mAh of USB-C port.", fact_index(power_bank)) == ["20,000 mAh of USB-C port"]
