@@ -97,6 +97,7 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"(?:fast|rapid|quick|turbo)[- ]?charg\w*|quick charge",
         r"fast charg|rapid charg|quick charg|power delivery",
     ),
+    "all day": (r"all[- ](?:day|night)(?: long)?|around the clock|24/7|day and night", r"all day|24/7|around the clock|\b(?:1[2-9]|[2-9]\d|\d{3,}) ?(?:h|hours?)\b|\d+ ?(?:days?|weeks?|months?)\b"),  # noqa: E501
     "solar": (r"solar[- ]powered|solar", r"solar"),
     "waterproof": (r"waterproof|water-proof|submersible", r"waterproof|\bip[0-6x][78]\b"),
     "water resistance": (

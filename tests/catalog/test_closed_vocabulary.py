@@ -195,6 +195,16 @@ def test_made_to_order_and_made_by_a_maker_are_claims_of_the_data() -> None:
     assert not [f for f in guards_check("A desk lamp made for desks.", index).findings if f.guard == GROUNDING]
 
 
+def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
+    """ "Keep your Wi-Fi on all day" (a router, stop 23's third set): a duration the data must give."""
+    claims = [
+        f.claim for f in guards_check("Keep your desk lit all day.", fact_index(LAMP)).findings if f.guard == GROUNDING
+    ]
+    assert claims == ["all day"]
+    for text in ("Music all day long.", "Listen all-day, then recharge."):
+        assert not guards_check(text, fact_index(HEADPHONES), guards=[GROUNDING]).findings, text  # 30 h of battery
+
+
 def test_made_by_hand_with_a_space_is_the_handmade_claim() -> None:
     index = fact_index(SCARF)
     for text in ("A hand made scarf.", "A hand woven scarf.", "A hand-knitted scarf."):
