@@ -128,12 +128,17 @@ def _data_words(text: str) -> frozenset[str]:
     return frozenset(w.strip("'").removesuffix("'s") for w in _WORD.findall(text))
 
 
+_VOWEL = re.compile("[aeiouy]")  # a stem without one is a code or an abbreviation ("xxl", "mah", "usb")
+
+
 def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
     if word.removesuffix("'s") in _data_words(index.text):
         return True
     stems = {stem(form) for form in word_forms(word)}
-    if stems & index.content_stems or stems & closed:
+    if stems & closed or any(_VOWEL.search(s) for s in stems & index.content_stems):
         return True
+    if stems & index.content_stems and word.removesuffix("s") in _data_words(index.text):
+        return True  # a code's plural ("usbs"); not "xxled" of the sizes' "XXL"
     parts = [p for p in word.split("-") if p]
     return len(parts) > 1 and all(len(p) < 3 or _known(p, index, closed) for p in parts)
 
@@ -175,5 +180,5 @@ def allowed_words(index: FactIndex) -> frozenset[str]:
             data.add(word)
             continue
         base = word.removesuffix("e")
-        data.update({word, _plural(word), base + "ed", base + "ing"})
+        data.update({word, _plural(word)} | ({base + "ed", base + "ing"} if _VOWEL.search(word.lower()) else set()))
     return _closed_words() | frozenset(w for w in data if len(w) < 3 or _known(w, index, closed))

@@ -60,6 +60,7 @@ OFFERS = (
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
     r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
+    r"\b(?:holiday|christmas|seasonal|summer|winter|weekend|daily|weekly|today's|this year's) (?:special|offer|deal)s?\b",  # noqa: E501
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -68,7 +69,8 @@ PRICE_CLAIMS = (
     r"\bbargains?\b", r"\bvalue for money\b", r"\bgreat value\b", r"\b(?:low|lower) prices?\b",
     r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
-    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b", r"\b(?:fantastic|great|good|excellent|amazing|incredible) value\b",
+    r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
+    r"\b(?:fantastic|great|good|excellent|amazing|incredible|best) value\b",
     r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
     r"\b(?:small|low|modest|tiny|friendly|smaller|lower) price(?: tags?)?\b", r"\bprice tags?\b",
     r"\bstart saving\b", r"\b(?:big|huge|great|massive|real) savings\b",
@@ -209,6 +211,18 @@ CLAIM_WORDS = frozenset(
     teas teaspoon teaspoons screwdriver screwdrivers freeze freestanding freeware freeway freehand strongbox
     harmonica heron dumpling slaw profiterole profiteroles gratin gratins nasturtium freesia smartweed
     wellhead wellsite joystick joysticks lifesaver survivor weaponless sweetheart dynamite dynamo dynamos"""
+    )
+)
+# VADER's internet slang and chat acronyms ("xoxo", "leet", "lmao" in a pick's "navy - xxled - xoxo"): no
+# words of shop copy, whatever their valence.
+CHAT_SLANG = frozenset(
+    _words(
+        """aas aayf alol ambw aml aok ayc bff bffn bwahaha bwahahah foaf fwb fyi fysa gga hagd hagn hago haha
+    hahaha hahas hak hhoj hhok ijs ilu iluaaf ily iou iyq jho jhomf kewl kfy kmuf laoj lawl leet lmao lmbao
+    lmfao lmso lol lolz lts lulz lya lyb lyl lylab lylas lylb mmk mml muah musm mwah nbd ntmu pls plz pmbi
+    pmfji pmji ptl rofl roflcopter roflmao rotfl rotflmao rotflmfao rotflol rotgl rotglmao sete sfete sgtm sok
+    swak tgif thks tia tnx txs tyvm urw vbg vbs vwd vwp wilco woohoo woot wtg xlnt xoxo xoxozzz xqzt xtc yeees
+    yolo yvw ywia ftw gratz"""
     )
 )
 # Hyphenated words any copy may use; any other compound of words must be the data's own ("phosphate-free").

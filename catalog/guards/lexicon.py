@@ -84,7 +84,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "cushioning": (r"cushion(?:ing|ed|y)|padded|padding", r"cushion|padded|padding|foam|gel|insole"),
     # Three colours are not "any colour you desire".
     "any colour": (
-        r"(?:any|every|whatever) colou?r (?:you|of)|(?:choose|pick|in) (?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
+        r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
         r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
     ),
     "wi-fi": (r"wi-?fi", r"wi ?fi"),
@@ -97,7 +97,10 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"(?:fast|rapid|quick|turbo)[- ]?charg\w*|quick charge",
         r"fast charg|rapid charg|quick charg|power delivery",
     ),
-    "all day": (r"all[- ](?:day|night)(?: long)?|around the clock|24/7|day and night", r"all day|24/7|around the clock|\b(?:1[2-9]|[2-9]\d|\d{3,}) ?(?:h|hours?)\b|\d+ ?(?:days?|weeks?|months?)\b"),  # noqa: E501
+    "all day": (
+        r"all[- ](?:day|night)(?: long)?|around the clock|24/7|day and night",
+        r"all day|24/7|around the clock|\b(?:1[2-9]|[2-9]\d|\d{3,}) ?(?:h|hours?)\b|\d+ ?(?:days?|weeks?|months?)\b",
+    ),
     "solar": (r"solar[- ]powered|solar", r"solar"),
     "waterproof": (r"waterproof|water-proof|submersible", r"waterproof|\bip[0-6x][78]\b"),
     "water resistance": (
@@ -295,7 +298,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "handmade": (
         r"hand[- ]?(?:made|crafted|woven|knit(?:ted)?|stitched|sewn|quilted|painted|finished|poured|picked)|artisans?\b"
         r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)"
-        r"|(?:made|crafted) by (?:a|an|our)",
+        r"|(?:made|crafted|designed|created|built|developed) by (?:a|an|our|the)",
         r"hand ?made|hand ?crafted|artisan",
     ),
     "made to order": (
@@ -336,9 +339,9 @@ COMPARATIVES = (
     r"#\s?1\b", r"\bnumber one\b", r"\bno\.? ?1\b", r"\bbest[- ]?sell(?:ing|er)s?\b", r"\btop[- ]rated\b",
     r"\btop[- ]selling\b", r"\baward[- ]winning\b", r"\bmost popular\b", r"\b(?:market|industry)[- ]leading\b",
     r"\bworld'?s (?:first|best|finest|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
-    r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b",
+    r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b", r"\bbest buys?\b", r"\btop picks?\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
-    r"\btwice as\b", r"\b(?:double|triple) the\b",
+    r"\btwice as\b", r"\b(?:double|triple) the\b", r"\bmade (?:of|from|with) (?:only )?the (?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
     r"\b(?:the )?best in the (?:world|country|business)\b",
@@ -393,7 +396,8 @@ KNOWN_BRANDS = (
     "Logitech", "Lenovo", "Dell", "Canon", "Nikon", "GoPro", "Tesla", "Lego", "Ikea", "Starbucks", "Nutella",
     "Coca-Cola", "Pepsi", "Heinz", "Nestle", "Nestlé", "Dove", "Colgate", "Oral-B", "Gillette", "Ariel", "Persil",
     "Fairy", "Tide", "Zara", "Uniqlo", "Patagonia", "Lululemon", "Levi's", "Levi", "Huawei", "Xiaomi", "Oppo",
-    "Marshall", "Sennheiser", "Kellogg's", "Cadbury", "Lindt", "Oatly", "Alpro",
+    "Marshall", "Sennheiser", "Kellogg's", "Cadbury", "Lindt", "Oatly", "Alpro", "Walmart", "eBay", "Etsy",
+    "Costco", "Tesco", "Argos", "Currys", "Aldi", "Lidl", "Asda", "Sainsbury's",  # retailers: not the shop
 )  # fmt: skip
 # A hyphenated suffix that turns the word before it into a reference ("Sony-engineered").
 NAME_SUFFIXES = ("style", "engineered", "inspired", "approved", "certified", "designed", "like", "grade", "quality")

@@ -92,6 +92,11 @@ def _says_nothing(text: str, index: FactIndex) -> list[Finding]:
     return [_finding("vacuous", "not publishable: says nothing about the product beyond its name")]
 
 
+_DOUBLED = re.compile(
+    r"(?<![\w.-])(\d[\d.,]*\s?[a-z%]{1,3}|\w[\w.%-]*\w|\w{2,})(?:,\s*|\s+)(?:and\s+)?\1(?![\w.%-])", re.IGNORECASE
+)
+
+
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     stripped = text.strip()
@@ -160,6 +165,10 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
     twice = next((s for i, s in enumerate(said) if s and s in said[i + 1 :]), None)
     if twice and not any(f.code == "repetition" for f in findings):
         findings.append(_finding("repetition", f'not publishable: repeats the sentence "{twice}"', twice))
+    # A word or figure said twice in a row ("This 1.5L, 1.5L, all-in-one…", "the the").
+    doubled = _DOUBLED.search(stripped)
+    if doubled and not any(f.code == "repetition" for f in findings):
+        findings.append(_finding("repetition", f'not publishable: repeats "{doubled.group(1)}"', doubled.group(0)))
     for i in range(len(lowered) - 2):
         if lowered[i] == lowered[i + 1] == lowered[i + 2]:
             findings.append(_finding("repetition", f'not publishable: repeats "{words[i]}"', words[i]))

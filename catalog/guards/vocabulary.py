@@ -89,7 +89,8 @@ def closed_words() -> frozenset[str]:
     properties = {stem(w) for w in english.PROPERTY_SENTIMENT_WORDS}  # by stem: "protecting" goes with "protect"
     words |= {w for w in vader_positive_words() if stem(w) not in properties}
     claims = {stem(w) for w in english.CLAIM_WORDS}  # by stem too: "smarted" would bring "smart" back
-    return frozenset(w for w in words if w not in english.CLAIM_WORDS and stem(w) not in claims)
+    refused = english.CLAIM_WORDS | english.CHAT_SLANG
+    return frozenset(w for w in words if w not in refused and stem(w) not in claims)
 
 
 @lru_cache(maxsize=1)

@@ -205,6 +205,56 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         assert not guards_check(text, fact_index(HEADPHONES), guards=[GROUNDING]).findings, text  # 30 h of battery
 
 
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [
+        # Read in the fifth held-out set's picks (stop 25): a retailer, rankings, a maker, a price, an offer.
+        ("A desk lamp that is a top pick on the Best Buy Shop.", "Best Buy"),
+        ("A desk lamp that is a top pick on the Best Buy Shop.", "top pick"),
+        ("A desk lamp, sold at Walmart.", "Walmart"),
+        ("A desk lamp designed by the best in electronics.", "designed by the"),
+        ("The best value for your desk.", "best value"),
+        ("Your holiday special: a desk lamp.", "holiday special"),
+        # and in the third set's (stop 25)
+        ("A desk lamp made from the best of the best.", "made from the best"),
+        ("A desk lamp in any other colour you want.", "any other colour you"),
+    ],
+)
+def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
+    findings = guards_check(text, fact_index(LAMP)).findings  # the reviewer-facing guards, not only generated copy
+    assert any(claim.lower() in f.message.lower() for f in findings), findings
+
+
+def test_a_word_or_measure_said_twice_in_a_row_is_a_repetition() -> None:
+    index = fact_index(LAMP)
+    for text, said in (
+        ("A 10 W, 10 W desk lamp.", "10 W"),
+        ("A loyal loyal lamp.", "loyal"),
+        ("USB-A, USB-A port.", "USB-A"),
+    ):
+        assert any(f.code == "repetition" and said in f.message for f in guards_check(text, index).findings), text
+    assert not any(f.code == "repetition" for f in guards_check("10 W of light, 10 W of calm.", index).findings)
+
+
+def test_chat_slang_and_a_codes_inflection_are_no_words_of_shop_copy() -> None:
+    jacket = ProductFacts(
+        sku="HO-APP-501",
+        title="Waterproof Rain Jacket",
+        brand="Coastline",
+        category="Apparel",
+        description="Waterproof rain jacket with taped seams. Navy; sizes XS to XXL.",
+        attributes={"colour": "navy", "sizes": "XS-XXL"},
+    )
+    index = fact_index(jacket)
+    assert unsupported_terms("A beautiful colour - navy - xxled - xoxo, on the leet.", index) == [
+        "xxled",
+        "xoxo",
+        "leet",
+    ]
+    assert unsupported_terms("A lovely navy jacket in sizes XS to XXL, taped and waterproof.", index) == []
+    assert "xxled" not in allowed_words(index) and "xoxo" not in allowed_words(index)
+
+
 def test_made_by_hand_with_a_space_is_the_handmade_claim() -> None:
     index = fact_index(SCARF)
     for text in ("A hand made scarf.", "A hand woven scarf.", "A hand-knitted scarf."):

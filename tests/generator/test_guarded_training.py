@@ -97,7 +97,8 @@ def test_fit_to_train_checks_copy_against_its_own_facts_or_wants_no_claim_withou
     assert fit_to_train(GROUNDED, PULSE)
     assert not fit_to_train(UNSUPPORTED, PULSE)
     # Without product facts, only copy with no checkable claim is kept, and it must be publishable.
-    assert fit_to_train("Your commute, your soundtrack, all day long. Grab yours today.", None)
+    assert fit_to_train("Your commute, your soundtrack, every morning. Grab yours today.", None)
+    assert not fit_to_train("Your commute, your soundtrack, all day long. Grab yours today.", None)  # a duration
     assert not fit_to_train(GROUNDED, None)  # "Thirty hours" cannot be checked against anything
     assert not fit_to_train("Lowest price of the season, this week only. Order now.", None)
 
