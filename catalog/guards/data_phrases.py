@@ -303,17 +303,22 @@ def contradicted_phrases(text: str, index: FactIndex) -> list[str]:
 
 
 def misattributed_measures(text: str, index: FactIndex) -> list[str]:
-    """The copy's "<measure> of <words>" that give a measure of the data to something it is not of:
-    "60g of chocolate" for a 60 g bar coated in chocolate. The data's own owners pass ("20 g of
-    protein", "100 g bar"), and so does the product itself when the title holds the measure ("100 g of
-    dark chocolate" for "Dark Chocolate 70% 100 g")."""
+    """The copy's "<measure> of <words>" and "<measure> <words>" that give a measure of the data to
+    something it is not of: "60g of chocolate" for a 60 g bar coated in chocolate, "3.5mm headphones"
+    for headphones with a 3.5 mm jack. The data's own owners pass ("20 g of protein", "100 g bar"), and
+    so does the product itself when the title holds the measure ("100 g of dark chocolate" for "Dark
+    Chocolate 70% 100 g")."""
     data = _data_phrases(index.facts)
     found: list[str] = []
     runs = _runs(text, data.brand)
     norm = normalise(text)
     for run, after in itertools.pairwise(runs):
         measure = _measure(run)
-        if measure is None or measure not in data.owners or norm[run[-1].end : after[0].start].strip() != "of":
+        if (
+            measure is None
+            or measure not in data.owners
+            or norm[run[-1].end : after[0].start].strip() not in ("", "of")
+        ):
             continue
         if any(t.figure or not t.key & data.words for t in after):
             continue  # "8 hours of music": a word beyond the data is the closed vocabulary's to find

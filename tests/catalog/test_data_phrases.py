@@ -209,6 +209,7 @@ def test_denying_what_the_data_does_not_state_is_no_contradiction(facts, text) -
         (PROTEIN_BAR, "With 60g of chocolate on top.", "60g of chocolate"),  # 60 g is the bar's weight
         (PROTEIN_BAR, "A bar with 20 g of salted caramel.", "20 g of salted caramel"),  # 20 g is the protein
         (CHOCOLATE, "100 g of cocoa solids in every bar.", "100 g of cocoa solids"),
+        (PROTEIN_BAR, "A 20 g bar of salted caramel.", "20 g bar"),  # without "of" too
     ],
 )
 def test_a_measure_of_the_wrong_thing_is_misattributed(facts, text, phrase) -> None:
@@ -221,6 +222,7 @@ def test_a_measure_of_the_wrong_thing_is_misattributed(facts, text, phrase) -> N
     ("facts", "text"),
     [
         (PROTEIN_BAR, "20 g of protein in a 60 g bar."),  # the data's own owners
+        (PROTEIN_BAR, "A 60 g salted caramel protein bar with 20 g protein."),
         (CHOCOLATE, "70% of cocoa solids, and 20 squares."),
         (CHOCOLATE, "100 g of dark chocolate from Fairtrade cocoa beans."),  # the product, its measure in the title
         (LIQUID, "1.5 L of laundry liquid for 40 washes."),
