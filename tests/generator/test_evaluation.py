@@ -162,7 +162,7 @@ def test_guard_tally_recomputes_every_guard_on_every_candidate():
         "guard_pass": 1,
         "dropped_by_guards": 1,
         "passed_after_cut": 0,
-        "fail_grounding": 1,
+        "fail_grounding": 2,  # "Best price ever" is a ranking too
         "fail_topic": 2,
         "fail_publishable": 2,  # the soup line also says nothing of the earbuds' data (vacuous)
     }
