@@ -306,8 +306,9 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
         r"made to (?:order|measure)|bespoke|custom|personali[sz]",
     ),
     "sourced worldwide": (
-        r"(?:sourced|imported|gathered|selected) (?:from )?(?:around|all over|across) the (?:world|globe)|imported",
-        r"imported|sourced from",
+        r"(?:sourced|imported|gathered|selected) (?:from )?(?:around|all over|across) the (?:world|globe)|imported"
+        r"|(?:made|produced|manufactured|assembled) in (?:your|our|a|an|the) \w+",  # "made in your own shop"
+        r"imported|sourced from|made in|produced in|manufactured in|assembled in",
     ),
     # Replacing a meal is a regulated dietary claim (EU 609/2013), not a serving suggestion.
     "meal replacement": (
@@ -349,7 +350,7 @@ COMPARATIVES = (
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
     # Popularity is a fact about sales or reviews: "a family favourite", "loved by thousands".
     r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",
-    r"\bloved by (?:millions|thousands|hundreds|many|customers|families|fans)\b",
+    r"\b(?:best[- ])?loved by (?:\w+ )?\w+",  # by anyone: "best loved by style lovers" (a fifth-set pick)
     r"\b(?:critical|industry|widespread|universal|international) acclaim\b", r"\b(?:critically |widely )?acclaimed\b",
     r"\b(?:performance|star|user|customer|review|energy) ratings?\b", r"\bhighly[- ]rated\b",
     r"\b\d(?:\.\d)?[- ]star\b",

@@ -219,6 +219,8 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A desk lamp made from the best of the best.", "made from the best"),
         ("A desk lamp in any other colour you want.", "any other colour you"),
         ("One of the best lamps ever made.", "best lamps ever made"),  # and the fourth set's
+        ("A desk lamp, best loved by style lovers.", "best loved by style lovers"),  # the fifth set's, rerun
+        ("A desk lamp made in your own shop.", "made in your own"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
