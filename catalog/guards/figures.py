@@ -32,7 +32,7 @@ def _figure_pattern(words: dict[str, int]) -> re.Pattern[str]:
     number = rf"(?:{_DIGITS}|{_word_numbers(words)})"
     return re.compile(
         rf"(?<![\w.,])(?<!\w-)(?P<prefix>[$£€]\s?|(?:EU|UK|US)\s?)?"
-        rf"(?<![\w.,])(?<!\w-)(?P<num>{number})(?!\d)(?![\w.,]\d)"
+        rf"(?<![\w.,])(?<!\w-)(?P<num>{number})(?!\d)(?![\w.,]\d)\+?"  # "110+ years" is a claim of 110 years
         rf"(?:\s?(?:-|–|to)\s?(?P<num2>{number}))?"
         rf"(?P<unit>\s?(?:{_AREA})|{_PACK}|(?:\s|-)?(?:{_UNITS_ALT}))?"
         rf"(?P<after>[a-z]?)",

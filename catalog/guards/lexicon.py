@@ -196,9 +196,15 @@ ABILITIES: dict[str, tuple[str, str]] = {
         r"keeps? (?:you|them|your \w+) safe|safe (?:for|around|on) (?:kids|children|babies|your (?:baby|little one|skin)|the whole family|pets|sensitive skin|all skin types|septic tanks)|(?:child|baby|kid|pet|skin)[- ]safe|non[- ]?irritating|won'?t irritate|gentle on (?:sensitive |delicate |your |baby'?s? |little )?skin",  # noqa: E501
         r"\bsafe\b|safety|sensitive|gentle",
     ),
-    "lasts a lifetime": (r"lasts? (?:a lifetime|for years|forever)|a lifetime of use", r"lifetime|years"),
+    "lasts a lifetime": (
+        r"lasts? (?:a lifetime|for years|forever)|a lifetime of use|(?:until|till) the end of the (?:month|year)",
+        r"lifetime|years|months",
+    ),
     # Life-changing effects no product data states ("you can turn your life around").
-    "saves lives": (r"saves? (?:lives|the planet|the world)|life[- ]saving", r"life[- ]saving"),
+    "saves lives": (
+        r"saves? (?:lives|the planet|the world)|life[- ]saving|keeps? (?:you|them) alive",
+        r"life[- ]saving",
+    ),
     "changes your life": (
         r"(?:turns?|changes?|transforms?) your life(?: around)?|life[- ]changing",
         r"life[- ]changing",
@@ -346,7 +352,7 @@ COMPARATIVES = (
     r"\btwice as\b", r"\b(?:double|triple) the\b", r"\bmade (?:of|from|with) (?:only )?the (?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
-    r"\b(?:the )?best in the (?:world|country|business)\b",
+    r"\b(?:the )?best in the (?:world|country|business)\b", r"\bthe best in (?:the )?(?!you\b|your\b)[a-z]+",
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
     # Popularity is a fact about sales or reviews: "a family favourite", "loved by thousands".
     r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",

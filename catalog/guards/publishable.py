@@ -97,6 +97,11 @@ _DOUBLED = re.compile(
 )
 
 
+# A figure left counting nothing at a sentence's end ("It has a 1.", "This gilet is made of 2.");
+# "a pack of 6." and "sizes 6 to 11." count something.
+_DANGLING_FIGURE = re.compile(r"\b(?:a|an|the|with|made of|made from|made with)\s+\d+(?:[.,]\d+)?\s*[.!?]*$", re.I)
+
+
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     stripped = text.strip()
@@ -186,7 +191,7 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
         if len(alpha) >= 7 and not any(w in english.STOPWORDS for w in alpha):
             findings.append(_finding("not_a_sentence", "not publishable: a string of keywords, not a sentence"))
     for sentence in split_sentences(stripped):
-        glued = _GLUED.search(sentence)
+        glued = _GLUED.search(sentence) or _DANGLING_FIGURE.search(sentence)
         one_word = [w.lower() for w in _WORDS.findall(sentence)]
         if glued or (len(one_word) == 1 and _ABSTRACT_NOUN.match(one_word[0])):
             shown = sentence.strip()

@@ -166,6 +166,7 @@ def test_a_word_glued_to_a_figure_and_a_capital_inside_a_word() -> None:
         ("A desk lamp you can find at any store.", "store"),
         ("Upgrade your desk lamp.", "upgrade"),
         ("A desk lamp that boosts your day.", "boosts"),
+        ("A desk lamp designed to optimize your Wi-Fi.", "optimize"),
         ("A desk lamp with vitamin power.", "vitamin"),
     ],
 )
@@ -212,7 +213,8 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A desk lamp that is a top pick on the Best Buy Shop.", "Best Buy"),
         ("A desk lamp that is a top pick on the Best Buy Shop.", "top pick"),
         ("A desk lamp, sold at Walmart.", "Walmart"),
-        ("A desk lamp designed by the best in electronics.", "designed by the"),
+        ("A desk lamp designed by the team.", "designed by the"),
+        ("A desk lamp designed by the best in electronics.", "the best in electronics"),
         ("The best value for your desk.", "best value"),
         ("Your holiday special: a desk lamp.", "holiday special"),
         # and in the third set's (stop 25)
@@ -221,11 +223,24 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("One of the best lamps ever made.", "best lamps ever made"),  # and the fourth set's
         ("A desk lamp, best loved by style lovers.", "best loved by style lovers"),  # the fifth set's, rerun
         ("A desk lamp made in your own shop.", "made in your own"),
+        # the third set's rerun (stop 25)
+        ("A desk lamp with 110+ year's worth of light.", "110+ year"),
+        ("A desk lamp that will last you until the end of the year.", "until the end of the year"),
+        ("A desk lamp to keep you alive.", "keep you alive"),
+        ("A gift from the best in Japan.", "the best in japan"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
     findings = guards_check(text, fact_index(LAMP)).findings  # the reviewer-facing guards, not only generated copy
     assert any(claim.lower() in f.message.lower() for f in findings), findings
+
+
+def test_a_figure_that_counts_nothing_is_a_fragment() -> None:
+    index = fact_index(LAMP)
+    for text in ("This desk lamp is made of 2.", "It has a 1.", "With a 10."):
+        assert any(f.code == "fragment" for f in guards_check(text, index).findings), text
+    for text in ("A pack of 6.", "Colour temperature from 2700 to 6500.", "With 10 W of light."):
+        assert not any(f.code == "fragment" for f in guards_check(text, index).findings), text
 
 
 def test_a_word_or_measure_said_twice_in_a_row_is_a_repetition() -> None:
