@@ -31,7 +31,7 @@ _MADE = (
     r"molded)(?: entirely| only| wholly| mainly)? (?:from|of|with|in|using|out of)"
 )
 # "… made from 100% recycled " before a material: who is made of it is the part named first, if any.
-_MADE_BEFORE = re.compile(rf"(?:\b({_PART_ALT})s? (?:is |are )?)?\b{_MADE} (?:\d+ ?% )?(?:[a-z-]+ ){{0,2}}$")
+_MADE_BEFORE = re.compile(rf"(?:\b({_PART_ALT})s? (?:is |are )?)?\b{_MADE} (?:\d+ ?% )?(?:[a-z0-9-]+ ){{0,2}}$")
 
 
 @dataclass(frozen=True)

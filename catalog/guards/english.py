@@ -200,7 +200,7 @@ CLAIM_WORDS = frozenset(
     _words(
         """smart smarter smartest smartly smarts intelligent intelligently sophisticated optimal optimized
     optimised optimize optimizes optimizing optimise optimises optimising optimization responsive
-    shockproof indestructible foolproof invincible invulnerable flexible flexibility
+    vibrant colorful colourful shockproof indestructible foolproof invincible invulnerable flexible flexibility
     immune vital intact pressurized comprehensive innovate innovates innovation harmless painless riskless
     fumeless stressless tensionless pressureless youthful efficiency efficiencies clarity surefooted
     talent talented talents dedicated devoted passionate passion skilled expert experts contender contend

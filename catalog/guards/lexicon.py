@@ -349,7 +349,8 @@ COMPARATIVES = (
     r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b", r"\bbest buys?\b", r"\btop picks?\b",
     r"\bbest (?:\w+ ){0,2}ever(?: made)?\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
-    r"\btwice as\b", r"\b(?:double|triple) the\b", r"\bmade (?:of|from|with) (?:only )?the (?:best|finest|highest)\b",
+    r"\btwice as\b", r"\b(?:double|triple) the\b",
+    r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
     r"\b(?:the )?best in the (?:world|country|business)\b", r"\bthe best in (?:the )?(?!you\b|your\b)[a-z]+",

@@ -97,9 +97,11 @@ _DOUBLED = re.compile(
 )
 
 
-# A figure left counting nothing at a sentence's end ("It has a 1.", "This gilet is made of 2.");
+# A figure left counting nothing at a sentence's end ("It has a 1.", "This gilet is made of 2.", "you get 9.");
 # "a pack of 6." and "sizes 6 to 11." count something.
-_DANGLING_FIGURE = re.compile(r"\b(?:a|an|the|with|made of|made from|made with)\s+\d+(?:[.,]\d+)?\s*[.!?]*$", re.I)
+_DANGLING_FIGURE = re.compile(
+    r"\b(?:a|an|the|with|made of|made from|made with|get|gets|has|have|it's)\s+\d+(?:[.,]\d+)?\s*[.!?]*$", re.I
+)
 
 
 def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Finding, ...]:

@@ -167,6 +167,7 @@ def test_a_word_glued_to_a_figure_and_a_capital_inside_a_word() -> None:
         ("Upgrade your desk lamp.", "upgrade"),
         ("A desk lamp that boosts your day.", "boosts"),
         ("A desk lamp designed to optimize your Wi-Fi.", "optimize"),
+        ("A desk lamp made of a beautiful, vibrant color.", "vibrant"),  # a grey mouse's pick
         ("A desk lamp with vitamin power.", "vitamin"),
     ],
 )
@@ -228,6 +229,8 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A desk lamp that will last you until the end of the year.", "until the end of the year"),
         ("A desk lamp to keep you alive.", "keep you alive"),
         ("A gift from the best in Japan.", "the best in japan"),
+        # and the final runs' (stop 25)
+        ("A desk lamp made from the very best.", "made from the very best"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
@@ -237,7 +240,7 @@ def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, cla
 
 def test_a_figure_that_counts_nothing_is_a_fragment() -> None:
     index = fact_index(LAMP)
-    for text in ("This desk lamp is made of 2.", "It has a 1.", "With a 10."):
+    for text in ("This desk lamp is made of 2.", "It has a 1.", "With a 10.", "With the desk lamp, you get 9."):
         assert any(f.code == "fragment" for f in guards_check(text, index).findings), text
     for text in ("A pack of 6.", "Colour temperature from 2700 to 6500.", "With 10 W of light."):
         assert not any(f.code == "fragment" for f in guards_check(text, index).findings), text
