@@ -48,6 +48,7 @@ OFFERS = (
     r"\bclearance\b", r"subscribe (?:and|&) save", r"free trial",
     # A delivery plan is a subscription the shop did not offer ("choose something new each month").
     r"\b(?:choose|get|receive|pick|delivered|shipped|new)\b[^.!?]{0,40}\b(?:each|every) (?:month|week)\b",
+    r"\b(?:a|your|the) (?:daily|weekly|monthly) \d+(?:[.,]\d+)? ?(?:ml|cl|l|g|kg)\b",  # "a daily 750ml trigger bottle"
     r"\b(?:a |the )?(?:better|great|special|best) deals?\b(?!\s+(?:of|more|less|[a-z]+er)\b)",
     # A free extra ("order now for a free case", "with a free carry bag"); "BPA-free", "free of" are not.
     r"\b(?:for|with|get|gets|plus|receive|and) (?:a|an|your) free (?!of\b|from\b|up\b)[a-z]+",

@@ -347,7 +347,7 @@ COMPARATIVES = (
     r"\btop[- ]selling\b", r"\baward[- ]winning\b", r"\bmost popular\b", r"\b(?:market|industry)[- ]leading\b",
     r"\bworld'?s (?:first|best|finest|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
     r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b", r"\bbest buys?\b", r"\btop picks?\b",
-    r"\bbest (?:\w+ ){0,2}ever(?: made)?\b",
+    r"\bbest (?:\w+ ){0,2}ever(?: made)?\b", r"\btop[- ]of[- ]the[- ]range\b", r"\bthe ultimate in\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
     r"\btwice as\b", r"\b(?:double|triple) the\b",
     r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",

@@ -231,6 +231,9 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A gift from the best in Japan.", "the best in japan"),
         # and the final runs' (stop 25)
         ("A desk lamp made from the very best.", "made from the very best"),
+        ("A top of the range pick for the ultimate in light.", "top of the range"),
+        ("A top of the range pick for the ultimate in light.", "the ultimate in"),
+        ("The promise of a daily 500 ml refill.", "a daily 500 ml"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
