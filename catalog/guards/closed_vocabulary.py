@@ -143,11 +143,44 @@ def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
     return len(parts) > 1 and all(len(p) < 3 or _known(p, index, closed) for p in parts)
 
 
+# Two or more capitalised words inside a sentence: a name ("a gift from Smiles Greeting Cardboard").
+# A unit or an acronym ("65 W GaN", "USB-C") is no word of a name: each starts with a capital and a small letter.
+_CAPITALISED = re.compile(r"(?<![\w'-])[A-Z][a-z][\w-]*(?:'s)?(?:\s+[A-Z][a-z][\w-]*(?:'s)?)+")
+
+
+def invented_names(text: str, index: FactIndex) -> list[str]:
+    """Runs of two or more capitalised words after a sentence's first word that are not a phrase of
+    the product's data ("Smiles Greeting Cardboard", "the Best Buy Shop"); the
+    brand before the title ("Stitchmoor Leather Card Holder") and a possessive ("Keyforge's") split."""
+    brand = {fold(w).strip() for w in re.findall(r"[^\W\d_]+", index.facts.brand.lower())}
+    known = fold(index.facts.text())
+    found: list[str] = []
+    for sentence in re.finditer(r"[^.!?]+[.!?]*", text):
+        body = sentence.group(0)
+        first = re.match(r"\s*\S+", body)
+        offset = first.end() if first else 0
+        for m in _CAPITALISED.finditer(body, offset):
+            for part in re.split(r"(?<='s)\s+", m.group(0)):
+                words = part.removesuffix("'s").split()
+                while words and fold(words[0]).strip() in brand:
+                    words = words[1:]
+                name = " ".join(words)
+                if len(words) >= 2 and fold(name) not in known and name not in found:
+                    found.append(name)
+    return found
+
+
 def closed_vocabulary_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
-    """One finding per word beyond the product's data and plain shop language."""
-    return tuple(
-        Finding(GROUNDING, "unsupported_term", f'unsupported term: "{word}" is not in the product data', word)
-        for word in unsupported_terms(text, index)
+    """One finding per word beyond the product's data and plain shop language, and per name beyond it."""
+    return (
+        *(
+            Finding(GROUNDING, "unsupported_term", f'unsupported term: "{word}" is not in the product data', word)
+            for word in unsupported_terms(text, index)
+        ),
+        *(
+            Finding(GROUNDING, "unsupported_name", f'unsupported name: "{name}" is not in the product data', name)
+            for name in invented_names(text, index)
+        ),
     )
 
 

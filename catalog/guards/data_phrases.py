@@ -332,10 +332,30 @@ def misattributed_measures(text: str, index: FactIndex) -> list[str]:
     return found
 
 
-def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
-    """The copy's runs of two or more data words (as written) that no run of the data holds."""
-    data = _data_phrases(index.facts)
+# "Switches are white": a copula puts its two sides together like a modifier ("white switches").
+_COPULA = re.compile(r"\s+(?:is|are)\s+")
+
+
+def _copula_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    """The copy's "<data words> is/are <data words>" whose sides the data never puts together."""
+    norm = normalise(text)
     found: list[str] = []
+    for subject, predicate in itertools.pairwise(runs):
+        if not _COPULA.fullmatch(norm[subject[-1].end : predicate[0].start]):
+            continue
+        sides = [*subject, *predicate]
+        if any(t.figure or t.unit or not t.key & data.words for t in sides):
+            continue  # a measure is the figure rules'; a word beyond the data the closed vocabulary's
+        if not (_supported([*predicate, *subject], data) or _supported(sides, data)):
+            found.append(text[subject[0].start : predicate[-1].end])
+    return found
+
+
+def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
+    """The copy's runs of two or more data words (as written) that no run of the data holds, and its
+    "<data words> is/are <data words>" that no run holds either way round."""
+    data = _data_phrases(index.facts)
+    found: list[str] = [p for p in _copula_phrases(text, _runs(text, data.brand), data)]
     for run in _runs(text, data.brand):
         if len(run) < 2 or (len(run) == 2 and run[-1].unit):
             continue  # a single word is the closed vocabulary's; a bare measure the figure rules'

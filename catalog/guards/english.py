@@ -59,6 +59,7 @@ OFFERS = (
     # Stock and delivery promises are the shop's to make, not the copy's.
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
+    r"\bpick[- ]?up (?:day|point|time|in store)\b", r"\bclick (?:and|&) collect\b", r"\bcollect (?:it )?in store\b",
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
     r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
     r"\b(?:holiday|christmas|seasonal|summer|winter|weekend|daily|weekly|today's|this year's) (?:special|offer|deal)s?\b",  # noqa: E501

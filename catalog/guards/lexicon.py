@@ -84,7 +84,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "cushioning": (r"cushion(?:ing|ed|y)|padded|padding", r"cushion|padded|padding|foam|gel|insole"),
     # Three colours are not "any colour you desire".
     "any colour": (
-        r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
+        r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
         r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
     ),
     "wi-fi": (r"wi-?fi", r"wi ?fi"),
@@ -313,7 +313,7 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     ),
     "sourced worldwide": (
         r"(?:sourced|imported|gathered|selected) (?:from )?(?:around|all over|across) the (?:world|globe)|imported"
-        r"|(?:made|produced|manufactured|assembled) in (?:your|our|a|an|the) \w+",  # "made in your own shop"
+        r"|(?:made|produced|manufactured|assembled) (?:in (?:your|our|a|an|the) \w+|(?:just )?(?:about )?anywhere)",
         r"imported|sourced from|made in|produced in|manufactured in|assembled in",
     ),
     # Replacing a meal is a regulated dietary claim (EU 609/2013), not a serving suggestion.
@@ -348,6 +348,7 @@ COMPARATIVES = (
     r"\bworld'?s (?:first|best|finest|leading|most|lightest|fastest|smallest|thinnest|only)\b", r"\bfirst[- ]ever\b",
     r"\bthe only\b", r"\brecommended by\b", r"\bapproved by\b", r"\bbest buys?\b", r"\btop picks?\b",
     r"\bbest (?:\w+ ){0,2}ever(?: made)?\b", r"\btop[- ]of[- ]the[- ]range\b", r"\bthe ultimate in\b",
+    r"\b(?:an? |the )?(?:\w+ )?advantage over\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
     r"\btwice as\b", r"\b(?:double|triple) the\b",
     r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",

@@ -234,6 +234,11 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A top of the range pick for the ultimate in light.", "top of the range"),
         ("A top of the range pick for the ultimate in light.", "the ultimate in"),
         ("The promise of a daily 500 ml refill.", "a daily 500 ml"),
+        # the sixth set's first run (stop 25), read after it
+        ("A desk lamp, so you can choose from any color.", "choose from any color"),
+        ("Its ability to be made just about anywhere.", "made just about anywhere"),
+        ("It has a special advantage over the next greatest.", "advantage over"),
+        ("Packed for your next pick up day.", "pick up day"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:

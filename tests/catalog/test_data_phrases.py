@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
+from catalog.guards.closed_vocabulary import closed_vocabulary_check, invented_names
 from catalog.guards.data_phrases import (
     contradicted_phrases,
     data_phrases_check,
@@ -233,6 +234,46 @@ def test_a_measure_of_the_wrong_thing_is_misattributed(facts, text, phrase) -> N
 )
 def test_a_measure_of_what_the_data_measures_passes(facts, text) -> None:
     assert misattributed_measures(text, fact_index(facts)) == []
+
+
+# The sixth held-out set's products whose picks (stop 25, its first run) held such claims.
+KEYBOARD = ProductFacts(
+    sku="HO-ELEC-604",
+    title="Mechanical Keyboard 60%",
+    brand="Keyforge",
+    category="Electronics",
+    description="Compact 60% mechanical keyboard with 61 keys, red linear switches and a USB-C cable. White backlight.",
+    attributes={"keys": 61, "switches": "red linear", "connection": "USB-C", "backlight": "white"},
+)
+TOOTHBRUSHES = ProductFacts(
+    sku="HO-FMCG-603",
+    title="Bamboo Toothbrush 4-Pack",
+    brand="Smilegrove",
+    category="FMCG",
+    description="Four toothbrushes with bamboo handles and soft nylon bristles, in a cardboard box.",
+    attributes={"pack": 4, "handle": "bamboo", "bristles": "soft nylon", "packaging": "cardboard"},
+)
+
+
+def test_a_copula_joins_its_sides_like_a_modifier() -> None:
+    index = fact_index(KEYBOARD)
+    assert unsupported_phrases("Keys are red. Switches are white.", index) == ["Keys are red", "Switches are white"]
+    assert unsupported_phrases("The switches are red linear. The backlight is white.", index) == []
+
+
+def test_a_name_beyond_the_data_is_a_finding() -> None:
+    index = fact_index(TOOTHBRUSHES)
+    text = "The Bamboo Toothbrush 4-Pack is a wonderful gift from Smiles Greeting Cardboard."
+    assert invented_names(text, index) == ["Smiles Greeting Cardboard"]
+    assert any(f.code == "unsupported_name" for f in closed_vocabulary_check(text, index))
+    for fine in (
+        "Meet the Bamboo Toothbrush 4-Pack.",  # the title
+        "Smilegrove Bamboo Toothbrush 4-Pack, with soft nylon bristles.",  # brand and title
+        "Smilegrove's Bamboo Toothbrush, in a cardboard box.",  # a possessive splits
+        "Toothbrushes With Bamboo handles.",  # a sentence's first word starts no name
+    ):
+        assert invented_names(fine, index) == [], fine
+    assert invented_names("One 65 W GaN charger.", fact_index(KEYBOARD)) == []  # units and acronyms
 
 
 def test_a_thousands_comma_does_not_split_the_figure() -> None:
