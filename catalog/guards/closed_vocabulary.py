@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from catalog.guards import english
 from catalog.guards.facts import FactIndex
-from catalog.guards.text import fold, normalise
+from catalog.guards.text import fold, normalise, split_sentences
 from catalog.guards.types import GROUNDING, Finding
 from catalog.guards.vocabulary import closed_stems, closed_words, stem
 
@@ -148,18 +148,21 @@ def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
 _CAPITALISED = re.compile(r"(?<![\w'-])[A-Z][a-z][\w-]*(?:'s)?(?:\s+[A-Z][a-z][\w-]*(?:'s)?)+")
 
 
+def brand_words(brand: str) -> frozenset[str]:
+    """The brand's words as the guards read them (lower case, folded): "Cacaova", "Pipwave"."""
+    return frozenset(fold(w).strip() for w in re.findall(r"[^\W\d_]+", brand.lower()))
+
+
 def invented_names(text: str, index: FactIndex) -> list[str]:
     """Runs of two or more capitalised words after a sentence's first word that are not a phrase of
     the product's data ("Smiles Greeting Cardboard", "the Best Buy Shop"); the
     brand before the title ("Stitchmoor Leather Card Holder") and a possessive ("Keyforge's") split."""
-    brand = {fold(w).strip() for w in re.findall(r"[^\W\d_]+", index.facts.brand.lower())}
+    brand = brand_words(index.facts.brand)
     known = fold(index.facts.text())
     found: list[str] = []
-    for sentence in re.finditer(r"[^.!?]+[.!?]*", text):
-        body = sentence.group(0)
-        first = re.match(r"\s*\S+", body)
-        offset = first.end() if first else 0
-        for m in _CAPITALISED.finditer(body, offset):
+    for sentence in split_sentences(text):
+        first = re.match(r"\S+", sentence)
+        for m in _CAPITALISED.finditer(sentence, first.end() if first else 0):
             for part in re.split(r"(?<='s)\s+", m.group(0)):
                 words = part.removesuffix("'s").split()
                 while words and fold(words[0]).strip() in brand:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from catalog.guards import english, lexicon
-from catalog.guards.closed_vocabulary import word_forms
+from catalog.guards.closed_vocabulary import brand_words, word_forms
 from catalog.guards.facts import FactIndex, ProductFacts
 from catalog.guards.text import fold, key_unit, normalise
 from catalog.guards.types import GROUNDING, Finding
@@ -198,7 +198,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     facts = ProductFacts(
         sku="", title=title, brand=brand, category=category, description=description, attributes=json.loads(attributes)
     )
-    brand = frozenset(fold(w).strip() for w in re.findall(r"[^\W\d_]+", facts.brand.lower()))
+    brand = brand_words(facts.brand)
     runs: list[_DataRun] = []
     negated: set[str] = set()
     owners: dict[_Measure, list[tuple[_Token, ...]]] = {}
@@ -215,7 +215,6 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     nouns = own_types | {w for w in re.findall(r"[^\W\d_]+", facts.title.lower()) if w not in _UNITS}
     title_runs = _runs(facts.title, brand, data=True)
     head_words = [t for t in (title_runs[0] if title_runs else []) if not t.figure and not t.unit]
-    title_words = [t for t in title_runs[0][: title_runs[0].index(head_words[-1]) + 1]] if head_words else []
     return _DataPhrases(
         runs=tuple(runs),
         nouns=frozenset(stem(f) for w in nouns for f in word_forms(fold(w).strip())),
@@ -223,7 +222,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         words=frozenset(k for run in runs for t in run.tokens for k in t.key),
         negated=frozenset(negated),
         owners={m: tuple(o) for m, o in owners.items()},
-        head=title_words[-1].key if title_words else frozenset(),
+        head=head_words[-1].key if head_words else frozenset(),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
     )
 
@@ -290,8 +289,11 @@ def contradicted_phrases(text: str, index: FactIndex) -> list[str]:
     """The copy's negations of what the data states: "without any salted caramel" for a salted caramel
     bar. A word the data negates itself may be negated ("no phosphates" of a phosphate-free liquid)."""
     data = _data_phrases(index.facts)
+    return _contradicted(text, _runs(text, data.brand), data)
+
+
+def _contradicted(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
     found: list[str] = []
-    runs = _runs(text, data.brand)
     norm = normalise(text)
     for run in _negated_runs(text, runs):
         if all(t.key & data.words and not t.key & data.negated for t in run if not t.figure):
@@ -309,8 +311,11 @@ def misattributed_measures(text: str, index: FactIndex) -> list[str]:
     so does the product itself when the title holds the measure ("100 g of dark chocolate" for "Dark
     Chocolate 70% 100 g")."""
     data = _data_phrases(index.facts)
+    return _misattributed(text, _runs(text, data.brand), data)
+
+
+def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
     found: list[str] = []
-    runs = _runs(text, data.brand)
     norm = normalise(text)
     for run, after in itertools.pairwise(runs):
         measure = _measure(run)
@@ -355,8 +360,12 @@ def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
     """The copy's runs of two or more data words (as written) that no run of the data holds, and its
     "<data words> is/are <data words>" that no run holds either way round."""
     data = _data_phrases(index.facts)
-    found: list[str] = [p for p in _copula_phrases(text, _runs(text, data.brand), data)]
-    for run in _runs(text, data.brand):
+    return _unsupported(text, _runs(text, data.brand), data)
+
+
+def _unsupported(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    found = _copula_phrases(text, runs, data)
+    for run in runs:
         if len(run) < 2 or (len(run) == 2 and run[-1].unit):
             continue  # a single word is the closed vocabulary's; a bare measure the figure rules'
         if not _supported(run, data):
@@ -368,18 +377,20 @@ def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
 
 def data_phrases_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
     """One finding per phrase that puts the data's words together in a way the data does not, denies
-    what the data states, or gives a measure to the wrong thing."""
+    what the data states, or gives a measure to the wrong thing. The copy is read into runs once."""
+    data = _data_phrases(index.facts)
+    runs = _runs(text, data.brand)
     return (
         *(
             Finding(GROUNDING, "unsupported_phrase", f'unsupported phrase: "{p}" is not how the data puts it', p)
-            for p in unsupported_phrases(text, index)
+            for p in _unsupported(text, runs, data)
         ),
         *(
             Finding(GROUNDING, "contradicted_claim", f'contradicted claim: "{p}" denies what the product data says', p)
-            for p in contradicted_phrases(text, index)
+            for p in _contradicted(text, runs, data)
         ),
         *(
             Finding(GROUNDING, "misattributed_claim", f'misattributed claim: "{p}" is not what the data measures', p)
-            for p in misattributed_measures(text, index)
+            for p in _misattributed(text, runs, data)
         ),
     )
