@@ -55,6 +55,8 @@ WHOLE_PRODUCT_KEYS = frozenset(
     | {"shell", "outer", "upper", "shade", "fragrance", "variety", "type", "sleeve", "leg", "neck"}
 )  # fmt: skip
 _UNITS = frozenset(lexicon.UNITS) | {"%"}
+# Attributes whose value is never what a product is made of: "made of khaki" gives the colour as a material.
+NOT_MATERIAL_KEYS = frozenset({"colour", "color", "shade", "size", "sizes", "fit", "style", "pattern", "waist"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class _Token:
 class _DataRun:
     tokens: tuple[_Token, ...]
     names_product: bool  # from the title or a whole-product attribute
+    not_material: bool | None = None  # an attribute that is no material (colour, size); None: title or description
 
 
 def _number(word: str, data: bool) -> str | None:
@@ -164,27 +167,40 @@ class _DataPhrases:
     owners: dict[_Measure, tuple[tuple[_Token, ...], ...]]  # what each measure of the data is said of
     head: frozenset[str]  # the title's head noun ("bar" of "Salted Caramel Protein Bar 60 g")
     title_measures: frozenset[_Measure]
+    figure_clauses: dict[str, tuple[frozenset[str], ...]]  # a figure's value -> the words of each clause it is in
 
 
-def _fields(facts: ProductFacts) -> list[tuple[str, bool]]:
-    """The data as clauses, each with whether it describes the product as a whole."""
-    fields = [(facts.title, True), (facts.description, False), (facts.category, False)]
+def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
+    """The data as texts, each with whether it describes the product as a whole and whether it is an
+    attribute that is no material (None for the title, description and category)."""
+    fields: list[tuple[str, bool, bool | None]] = [
+        (facts.title, True, None),
+        (facts.description, False, None),
+        (facts.category, False, None),
+    ]
     for key, value in facts.attributes.items():
         if value is False or value is None:
             continue
         words = key.replace("_", " ")
         whole = bool(set(words.split()) & WHOLE_PRODUCT_KEYS)
+        not_material = bool(set(words.split()) & NOT_MATERIAL_KEYS)
         if value is True:
-            fields.append((words, whole))
+            fields.append((words, whole, not_material))
             continue
         shown = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
         unit = key_unit(key)
         if unit and not isinstance(value, (list, tuple)):
             label = " ".join(w for w in words.split() if w != unit)
-            fields += [(f"{label} {shown} {unit}", whole), (f"{shown} {unit} {label}", whole)]
+            texts = [f"{label} {shown} {unit}", f"{shown} {unit} {label}"]
         else:
-            fields += [(f"{words} {shown}", whole), (f"{shown} {words}", whole)]
+            texts = [f"{words} {shown}", f"{shown} {words}"]
+        fields += [(text, whole, not_material) for text in texts]
     return fields
+
+
+def _clauses(text: str) -> list[str]:
+    """The text's clauses, split where `_runs` ends a clause."""
+    return [clause for clause in _CLAUSE_BREAK.split(normalise(text)) if clause.strip()]
 
 
 def _data_phrases(facts: ProductFacts) -> _DataPhrases:
@@ -202,9 +218,15 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     runs: list[_DataRun] = []
     negated: set[str] = set()
     owners: dict[_Measure, list[tuple[_Token, ...]]] = {}
-    for text, names_product in _fields(facts):
+    figure_clauses: dict[str, list[frozenset[str]]] = {}
+    for text, names_product, not_material in _fields(facts):
         field_runs = _runs(text, brand, data=True)
-        runs += [_DataRun(tuple(run), names_product) for run in field_runs]
+        runs += [_DataRun(tuple(run), names_product, not_material) for run in field_runs]
+        for clause in _clauses(text):
+            tokens = [t for run in _runs(clause, brand, data=True) for t in run]
+            words = frozenset(k for t in tokens for k in t.key)
+            for figure in {k for t in tokens if t.figure for k in t.key}:
+                figure_clauses.setdefault(figure, []).append(words)
         negated.update(k for run in _negated_runs(text, field_runs) for t in run for k in t.key)
         for run in field_runs:  # "phosphate-free", "fragrance free"
             negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
@@ -224,6 +246,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         owners={m: tuple(o) for m, o in owners.items()},
         head=head_words[-1].key if head_words else frozenset(),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
+        figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
     )
 
 
@@ -305,18 +328,80 @@ def _contradicted(text: str, runs: list[list[_Token]], data: _DataPhrases) -> li
 
 
 def misattributed_measures(text: str, index: FactIndex) -> list[str]:
-    """The copy's "<measure> of <words>" and "<measure> <words>" that give a measure of the data to
-    something it is not of: "60g of chocolate" for a 60 g bar coated in chocolate, "3.5mm headphones"
-    for headphones with a 3.5 mm jack. The data's own owners pass ("20 g of protein", "100 g bar"), and
-    so does the product itself when the title holds the measure ("100 g of dark chocolate" for "Dark
-    Chocolate 70% 100 g")."""
+    """The copy's phrases that give a fact of the data to something it is not of:
+    - "<measure> of <words>" and "<measure> <words>": "60g of chocolate" for a 60 g bar coated in
+      chocolate, "3.5mm headphones" for headphones with a 3.5 mm jack. The data's own owners pass ("20 g
+      of protein", "100 g bar"), and so does the product itself when the title holds the measure ("100 g
+      of dark chocolate" for "Dark Chocolate 70% 100 g");
+    - "<words> of/at/is <figure>": the words must share a clause of the data with the figure: "a capacity
+      of up to 2 x AAA batteries" for a 180 kg scale on two AAA batteries, "belted at 9 inches" for a
+      9-inch inseam;
+    - "made of/from/with <words>" where the words are the data's colour, size or fit, and no material:
+      "made of khaki"."""
     data = _data_phrases(index.facts)
     return _misattributed(text, _runs(text, data.brand), data)
 
 
+# "<label> of <figure>": a label joined to a figure, perhaps with a bound ("a capacity of up to 180 kg").
+_LABEL_LINK = re.compile(
+    r"(?:of|at|is|are)(?:\s+(?:up to|about|around|over|under|nearly|almost|just|only|at least|less than|more than"
+    r"|roughly|approximately))?"
+)
+# "made of <words>": what follows is a material, never a colour or a size.
+_MADE_OF = re.compile(
+    r"\b(?:made|crafted|knitted|knit|woven|produced|manufactured|built)(?: entirely| only| wholly| mainly)?"
+    r" (?:from|of|out of|with|using)\s+"
+)
+
+
 def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
-    found: list[str] = []
     norm = normalise(text)
+    found = _measures_misattributed(text, norm, runs, data)
+    found += [p for p in _labels_misattributed(text, norm, runs, data) if p not in found]
+    return found + [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
+
+
+def _labels_misattributed(text: str, norm: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    """The copy's "<data words> of/at/is <figure>" whose words share no clause of the data with the figure."""
+    found: list[str] = []
+    for label, figure in itertools.pairwise(runs):
+        if not figure[0].figure or not _LABEL_LINK.fullmatch(norm[label[-1].end : figure[0].start].strip()):
+            continue
+        if any(t.figure or t.unit or not t.key & data.words for t in label) or label[-1].key & data.head:
+            continue  # a word beyond the data is the closed vocabulary's; "a scale of 180 kg" the figure rules'
+        clauses = data.figure_clauses.get(next(iter(figure[0].key)), ())
+        if clauses and not any(all(t.key & words for t in label) for words in clauses):
+            phrase = text[label[0].start : figure[0].end]
+            if phrase not in found:
+                found.append(phrase)
+    return found
+
+
+def _materials_misattributed(text: str, norm: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    """The copy's "made of <words>" where the words are an attribute of the data that is no material
+    (colour, size, fit) and nothing else the data says."""
+    found: list[str] = []
+    for made in _MADE_OF.finditer(norm):
+        after = [run for run in runs if run[0].start >= made.end()]
+        if after and _measure(after[0]) is not None and len(after[0]) == 2 and len(after) > 1:
+            after = after[1:]  # "made of 98% cotton": the material follows the share
+        if not after or _CLAUSE_BREAK.search(norm[made.end() : after[0][0].start]):
+            continue
+        run = after[0]
+        if any(t.figure or not t.key & data.words for t in run):
+            continue
+        holders = [d for d in data.runs if _embeds(run, d.tokens)]
+        # the title, or an attribute that may be a material, holds them too: "made of cotton" for cotton shorts
+        elsewhere = any(d.not_material is False or (d.not_material is None and d.names_product) for d in holders)
+        if any(d.not_material for d in holders) and not elsewhere:
+            phrase = text[made.start() : run[-1].end]
+            if phrase not in found:
+                found.append(phrase)
+    return found
+
+
+def _measures_misattributed(text: str, norm: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    found: list[str] = []
     for run, after in itertools.pairwise(runs):
         measure = _measure(run)
         if (

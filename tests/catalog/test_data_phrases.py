@@ -287,3 +287,83 @@ def test_a_thousands_comma_does_not_split_the_figure() -> None:
     )
     assert misattributed_measures("20,000 mAh of capacity in your bag.", fact_index(power_bank)) == []
     assert misattributed_measures("20,000 mAh of USB-C port.", fact_index(power_bank)) == ["20,000 mAh of USB-C port"]
+
+
+# The sixth set's two picks that kept a claim after its rules (stop 25's rerun).
+SCALE = ProductFacts(
+    sku="HO-ELEC-603",
+    title="Digital Bathroom Scale",
+    brand="Balanca",
+    category="Electronics",
+    description="Bathroom scale with a tempered glass platform, a backlit LCD display and a 180 kg capacity. "
+    "Runs on two AAA batteries.",
+    attributes={"capacity_kg": 180, "platform": "tempered glass", "display": "backlit LCD", "battery": "2 x AAA"},
+)
+SHORTS = ProductFacts(
+    sku="HO-APP-602",
+    title="Cotton Chino Shorts",
+    brand="Bayfield",
+    category="Apparel",
+    description="Chino shorts in 98% cotton and 2% elastane with a 9-inch inseam, belt loops and two side pockets. "
+    "Khaki; waist 30 to 38.",
+    attributes={"material": "98% cotton, 2% elastane", "inseam_in": 9, "pockets": 2, "colour": "khaki",
+                "waist": "30-38"},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "phrase"),
+    [
+        (SCALE, "A scale with a capacity of up to 2 x AAA batteries.", "capacity of up to 2"),  # 180 kg is
+        (SCALE, "The platform is 180 kg.", "platform is 180"),  # the capacity is
+        (SHORTS, "Shorts belted at 9 inches.", "Shorts belted at 9"),  # 9 is the inseam; belt the loops
+        (SHORTS, "Shorts with side pockets of 30 to 38.", "side pockets of 30"),  # 30 to 38 is the waist
+    ],
+)
+def test_a_label_given_another_attributes_figure_is_misattributed(facts, text, phrase) -> None:
+    index = fact_index(facts)
+    assert misattributed_measures(text, index) == [phrase]
+    finding = next(f for f in data_phrases_check(text, index) if f.claim == phrase)
+    assert finding.code == "misattributed_claim" and f'"{phrase}"' in finding.message
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (SCALE, "A capacity of up to 180 kg, on two AAA batteries."),
+        (SCALE, "The capacity is 180 kg."),
+        (SHORTS, "An inseam of 9 inches, a waist of 30 to 38 and 2 side pockets."),
+        (SHORTS, "Chino shorts in 98% cotton with a waist of 30 to 38."),
+        (TOOTHBRUSH, "A battery that lasts up to 30 days, with 3 modes."),  # "lasts" is no "label of"
+        (SCALE, "A scale of 180 kg."),  # the product's own noun: the figure rules' to judge
+    ],
+)
+def test_a_label_of_its_own_figure_passes(facts, text) -> None:
+    assert misattributed_measures(text, fact_index(facts)) == []
+
+
+@pytest.mark.parametrize(
+    ("facts", "text", "phrase"),
+    [
+        (SHORTS, "Belted at the waist, and made of khaki.", "made of khaki"),  # khaki is the colour
+        (GILET, "A quilted gilet made from olive green.", "made from olive green"),
+        (TOTE, "A tote bag made with natural.", "made with natural"),
+    ],
+)
+def test_a_colour_said_as_a_material_is_misattributed(facts, text, phrase) -> None:
+    index = fact_index(facts)
+    assert phrase in misattributed_measures(text, index)
+    assert any(f.code == "misattributed_claim" and f.claim == phrase for f in data_phrases_check(text, index))
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        (SHORTS, "Made of 98% cotton and 2% elastane, in khaki."),
+        (SHORTS, "Made from cotton, with belt loops."),
+        (TOTE, "Made with 100% cotton canvas, in a natural colour."),
+        (GILET, "Made with a recycled polyester filling."),
+    ],
+)
+def test_a_material_said_as_a_material_passes(facts, text) -> None:
+    assert misattributed_measures(text, fact_index(facts)) == []
