@@ -168,6 +168,7 @@ class _DataPhrases:
     head: frozenset[str]  # the title's head noun ("bar" of "Salted Caramel Protein Bar 60 g")
     title_measures: frozenset[_Measure]
     figure_clauses: dict[str, tuple[frozenset[str], ...]]  # a figure's value -> the words of each clause it is in
+    durations: frozenset[_Measure]  # what the data says takes a time ("cooks in 12 minutes", `cook_minutes`)
 
 
 def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
@@ -196,6 +197,50 @@ def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
             texts = [f"{words} {shown}", f"{shown} {words}"]
         fields += [(text, whole, not_material) for text in texts]
     return fields
+
+
+# "in just 24 hours": a duration said as how soon something happens.
+_TIME_UNITS = "|".join(sorted((re.escape(u) for u, (dim, _) in lexicon.UNITS.items() if dim == "time"), key=len,
+                              reverse=True))  # fmt: skip
+_NUMBER_WORDS = "|".join(sorted(lexicon.NUMBER_WORDS, key=len, reverse=True))
+_IN_DURATION = re.compile(
+    r"\b(?:in|within)\s+(?:just\s+|only\s+|under\s+|less than\s+|as little as\s+|about\s+|around\s+)?"
+    rf"(\d+(?:\.\d+)?|{_NUMBER_WORDS})[\s-]?({_TIME_UNITS})\b"
+)
+# Attribute keys that time a task ("cook_minutes", "charge_time_h"): their value may be said "in 12 minutes".
+_TASK_KEYS = frozenset({"cook", "cooking", "charge", "charging", "ready", "prep", "boil", "brew", "dry", "drying"})
+_TASK_KEYS |= frozenset({"time", "delivery", "setup", "heat", "heating"})
+
+
+def _durations(text: str) -> set[_Measure]:
+    """The durations `text` says something takes: "cooks in 12 minutes", "charges within two hours"."""
+    found: set[_Measure] = set()
+    for m in _IN_DURATION.finditer(normalise(text)):
+        value = float(lexicon.NUMBER_WORDS.get(m.group(1)) or m.group(1))
+        found.add(("time", round(value * lexicon.UNITS[m.group(2)][1], 6)))
+    return found
+
+
+def _task_durations(facts: ProductFacts) -> set[_Measure]:
+    """The data's durations: said "in/within" in its text, or the values of keys that time a task."""
+    found = _durations(facts.title) | _durations(facts.description)
+    for key, value in facts.attributes.items():
+        words = set(key.lower().split("_"))
+        if isinstance(value, str):
+            found |= _durations(value)
+        unit = key_unit(key)
+        if (
+            words & _TASK_KEYS
+            and unit in lexicon.UNITS
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
+            dimension, factor = lexicon.UNITS[unit]
+            if dimension == "time":
+                found.add(("time", round(float(value) * factor, 6)))
+        if words & _TASK_KEYS and isinstance(value, str):
+            found |= _durations(f"in {value}")
+    return found
 
 
 def _clauses(text: str) -> list[str]:
@@ -247,6 +292,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         head=head_words[-1].key if head_words else frozenset(),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
+        durations=frozenset(_task_durations(facts)),
     )
 
 
@@ -358,7 +404,21 @@ def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> l
     norm = normalise(text)
     found = _measures_misattributed(text, norm, runs, data)
     found += [p for p in _labels_misattributed(text, norm, runs, data) if p not in found]
+    found += [p for p in _durations_misattributed(text, norm, data) if p not in found]
     return found + [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
+
+
+def _durations_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
+    """The copy's "in (just) <duration>" where the data says nothing takes that long: "in just 24 hours"
+    for 24 hours of playback."""
+    found: list[str] = []
+    for m in _IN_DURATION.finditer(norm):
+        value = float(lexicon.NUMBER_WORDS.get(m.group(1)) or m.group(1))
+        if ("time", round(value * lexicon.UNITS[m.group(2)][1], 6)) not in data.durations:
+            phrase = text[m.start() : m.end()]
+            if phrase not in found:
+                found.append(phrase)
+    return found
 
 
 def _labels_misattributed(text: str, norm: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
@@ -410,8 +470,11 @@ def _measures_misattributed(text: str, norm: str, runs: list[list[_Token]], data
             or norm[run[-1].end : after[0].start].strip() not in ("", "of")
         ):
             continue
-        if any(t.figure or not t.key & data.words for t in after):
-            continue  # "8 hours of music": a word beyond the data is the closed vocabulary's to find
+        # "400ml of coconut shittah": the data's words up to the first word beyond it; "8 hours of music":
+        # none, and a word beyond the data is the closed vocabulary's to find
+        after = list(itertools.takewhile(lambda t: not t.figure and bool(t.key & data.words), after))
+        if not after:
+            continue
         if any(_embeds(after, owner) for owner in data.owners[measure]):
             continue
         if measure in data.title_measures and after[-1].key & data.head and _supported(after, data):
@@ -460,9 +523,43 @@ def _unsupported(text: str, runs: list[list[_Token]], data: _DataPhrases) -> lis
     return found
 
 
+# What may stand around a figure that counts nothing by itself: a range or product of figures ("4 to 11",
+# "33 x 33", "24/7"), a pack's count ("a pack of 4", "twelve to a box"), a size ("size 4", "UK 4"), a
+# compound ("a two-way zip").
+_RANGE_AFTER = re.compile(r"\s*(?:(?:-|–|to|by|and|or|/)\s*\d|[x×]\s|to an?\s)|-[^\W\d_]")
+_RANGE_BEFORE = re.compile(
+    r"(?:\d\s*(?:-|–|to|x|×|by|and|or|/)|\b(?:pack|set|box|pair|bundle|case|multipack)s? of|\b(?:size|sizes|uk|us|eu))"
+    r"\s*$"
+)
+
+
+def bare_figures(text: str, index: FactIndex) -> list[str]:
+    """The copy's figures that count nothing: no unit and no word of the data after them, no range, pack
+    or size around them ("choose from over 4, so choose wisely", "4+ daily", "since 1990"). The data's own
+    counts come with their noun ("6 eyelets", "2 zipped pockets"); a figure alone states a count, a year or
+    a rating the reader cannot check."""
+    data = _data_phrases(index.facts)
+    return _bare(text, normalise(text), _runs(text, data.brand))
+
+
+def _bare(text: str, norm: str, runs: list[list[_Token]]) -> list[str]:
+    found: list[str] = []
+    for run in runs:
+        if len(run) != 1 or not run[0].figure:
+            continue
+        figure = run[0]
+        if _RANGE_AFTER.match(norm, figure.end) or _RANGE_BEFORE.search(norm[: figure.start]):
+            continue
+        phrase = text[figure.start : figure.end] + ("+" if norm.startswith("+", figure.end) else "")
+        if phrase not in found:
+            found.append(phrase)
+    return found
+
+
 def data_phrases_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
     """One finding per phrase that puts the data's words together in a way the data does not, denies
-    what the data states, or gives a measure to the wrong thing. The copy is read into runs once."""
+    what the data states, gives a measure to the wrong thing, or leaves a figure counting nothing. The
+    copy is read into runs once."""
     data = _data_phrases(index.facts)
     runs = _runs(text, data.brand)
     return (
@@ -477,5 +574,9 @@ def data_phrases_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
         *(
             Finding(GROUNDING, "misattributed_claim", f'misattributed claim: "{p}" is not what the data measures', p)
             for p in _misattributed(text, runs, data)
+        ),
+        *(
+            Finding(GROUNDING, "bare_figure", f'figure counting nothing: "{p}" names nothing the data counts', p)
+            for p in _bare(text, normalise(text), runs)
         ),
     )

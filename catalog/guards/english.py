@@ -63,6 +63,8 @@ OFFERS = (
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
     r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
     r"\b(?:holiday|christmas|seasonal|summer|winter|weekend|daily|weekly|today's|this year's) (?:special|offer|deal)s?\b",  # noqa: E501
+    # Something given free, and orders the shop takes beyond its catalogue (seventh-set picks, stop 26).
+    r"\bcomplimentary\b", r"\bspecial orders?\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -216,6 +218,9 @@ CLAIM_WORDS = frozenset(
     wellhead wellsite joystick joysticks lifesaver survivor weaponless sweetheart dynamite dynamo dynamos"""
     )
 )
+# Words that start like a swear word ("shittah", a tree VADER rates positive, in "400ml of coconut shittah"):
+# no word of shop copy, whatever they mean.
+PROFANE_STARTS = ("shit", "fuck", "piss", "cunt", "bitch", "crap", "damn", "twat", "wank")
 # VADER's internet slang and chat acronyms ("xoxo", "leet", "lmao" in a pick's "navy - xxled - xoxo"): no
 # words of shop copy, whatever their valence.
 CHAT_SLANG = frozenset(

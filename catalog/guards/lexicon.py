@@ -355,6 +355,7 @@ COMPARATIVES = (
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",
     r"\b(?:the )?best in the (?:world|country|business)\b", r"\bthe best in (?:the )?(?!you\b|your\b)[a-z]+",
+    r"\bthe best (?:\w+ ){1,3}in the (?!you\b|your\b)[a-z]+",  # "the best wireless earbuds in the electronics"
     r"\bmost (?:powerful|advanced|durable|efficient)\b", r"\b(?:on|in) the market\b", r"\bunbeatable\b",
     # Popularity is a fact about sales or reviews: "a family favourite", "loved by thousands".
     r"\b(?:family|fan|customer|crowd|household|all[- ]time|cult) favou?rites?\b",

@@ -93,7 +93,7 @@ def _says_nothing(text: str, index: FactIndex) -> list[Finding]:
 
 
 _DOUBLED = re.compile(
-    r"(?<![\w.-])(\d[\d.,]*\s?[a-z%]{1,3}|\w[\w.%-]*\w|\w{2,})(?:,\s*|\s+)(?:and\s+)?\1(?![\w.%-])", re.IGNORECASE
+    r"(?<![\w.-])(\d[\d.,]*\s?[a-z%]{1,3}|\w[\w.%-]*\w|\w{2,})(?:,\s*|\s+)(?:and\s+)?\1(?![\w%-]|\.\d)", re.IGNORECASE
 )
 
 

@@ -90,7 +90,9 @@ def closed_words() -> frozenset[str]:
     words |= {w for w in vader_positive_words() if stem(w) not in properties}
     claims = {stem(w) for w in english.CLAIM_WORDS}  # by stem too: "smarted" would bring "smart" back
     refused = english.CLAIM_WORDS | english.CHAT_SLANG
-    return frozenset(w for w in words if w not in refused and stem(w) not in claims)
+    return frozenset(
+        w for w in words if w not in refused and stem(w) not in claims and not w.startswith(english.PROFANE_STARTS)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -239,6 +239,10 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("Its ability to be made just about anywhere.", "made just about anywhere"),
         ("It has a special advantage over the next greatest.", "advantage over"),
         ("Packed for your next pick up day.", "pick up day"),
+        # the seventh set's first run (stop 26), read after it
+        ("We are happy to give you a complimentary gift this day.", "complimentary"),
+        ("Order this every day or make a special order.", "special order"),
+        ("Enjoy the best wireless lamps in the electronics.", "the best wireless lamps in the electronics"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
@@ -260,6 +264,7 @@ def test_a_word_or_measure_said_twice_in_a_row_is_a_repetition() -> None:
         ("A 10 W, 10 W desk lamp.", "10 W"),
         ("A loyal loyal lamp.", "loyal"),
         ("USB-A, USB-A port.", "USB-A"),
+        ("The Desk Lamp 10 W, 100g, 340g, 340g. Order yours today.", "340g"),  # at a sentence's end too
     ):
         assert any(f.code == "repetition" and said in f.message for f in guards_check(text, index).findings), text
     assert not any(f.code == "repetition" for f in guards_check("10 W of light, 10 W of calm.", index).findings)
@@ -313,3 +318,18 @@ def test_a_plural_s_on_a_plural_is_no_word_of_the_data() -> None:
     assert not {"handless", "handleses", "bages"} & allowed
     glass = fact_index(replace(TOTE, description="A glass box."))
     assert {"glasses", "boxes"} <= allowed_words(glass)
+
+
+def test_a_profane_looking_word_is_no_word_of_shop_copy() -> None:
+    """VADER rates "shittah" (a tree) positive; "400ml of coconut shittah" was a seventh-set pick."""
+    from catalog.guards.vocabulary import closed_words
+
+    words = closed_words()
+    assert "shittah" not in words
+    assert {"great", "lovely", "scrappy"} <= words or {"great", "lovely"} <= words  # "scrap…" is no "crap"
+    shampoo = ProductFacts(
+        sku="HO-FMCG-702", title="Coconut Shampoo 400 ml", brand="Palmwell", category="FMCG",
+        description="Moisturising shampoo with coconut oil for dry hair.", attributes={"volume": "400 ml"},
+    )  # fmt: skip
+    findings = closed_vocabulary_check("A shampoo with coconut shittah.", fact_index(shampoo))
+    assert any("shittah" in f.message for f in findings)

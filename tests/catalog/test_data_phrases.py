@@ -213,6 +213,7 @@ def test_denying_what_the_data_does_not_state_is_no_contradiction(facts, text) -
         (PROTEIN_BAR, "A bar with 20 g of salted caramel.", "20 g of salted caramel"),  # 20 g is the protein
         (CHOCOLATE, "100 g of cocoa solids in every bar.", "100 g of cocoa solids"),
         (PROTEIN_BAR, "A 20 g bar of salted caramel.", "20 g bar"),  # without "of" too
+        (PROTEIN_BAR, "With 60g of chocolate zorbs.", "60g of chocolate"),  # "zorbs" is the closed list's
     ],
 )
 def test_a_measure_of_the_wrong_thing_is_misattributed(facts, text, phrase) -> None:
@@ -367,3 +368,68 @@ def test_a_colour_said_as_a_material_is_misattributed(facts, text, phrase) -> No
 )
 def test_a_material_said_as_a_material_passes(facts, text) -> None:
     assert misattributed_measures(text, fact_index(facts)) == []
+
+
+CASE = ProductFacts(
+    sku="HO-ELEC-704",
+    title="Wireless Earbuds Charging Case",
+    brand="Sonique",
+    category="Electronics",
+    description="Replacement charging case for True Wireless Earbuds, with a USB-C port and 24 hours of extra "
+    "playback. Matte black.",
+    attributes={"port": "USB-C", "extra_playback_h": 24, "colour": "matte black"},
+)
+RICE = ProductFacts(
+    sku="HO-FMCG-602",
+    title="Basmati Rice 1 kg",
+    brand="Riverleaf",
+    category="FMCG",
+    description="Aged long-grain basmati rice in a 1 kg resealable bag. Cooks in 12 minutes.",
+    attributes={"weight": "1 kg", "grain": "long", "cook_minutes": 12, "bag": "resealable"},
+)
+TRAINERS = ProductFacts(
+    sku="HO-APP-704",
+    title="Canvas Low-Top Trainers",
+    brand="Streetline",
+    category="Apparel",
+    description="Low-top trainers with a cotton canvas upper, a vulcanised rubber sole and six eyelets. White; UK "
+    "sizes 4 to 11.",
+    attributes={"upper": "cotton canvas", "sole": "vulcanised rubber", "eyelets": 6, "colour": "white",
+                "sizes": "UK 4-11"},
+)  # fmt: skip
+
+
+def test_a_duration_said_as_a_speed_is_misattributed() -> None:
+    """ "In just 24 hours" of 24 hours of playback reads as how fast something happens."""
+    assert misattributed_measures("In just 24 hours, you can enjoy your earbuds.", fact_index(CASE)) == [
+        "In just 24 hours"
+    ]
+    assert misattributed_measures("24 hours of extra playback, in a matte black case.", fact_index(CASE)) == []
+    rice = fact_index(RICE)
+    assert misattributed_measures("Basmati rice that cooks in just 12 minutes.", rice) == []  # the data says so
+    assert misattributed_measures("Ready within 12 minutes.", rice) == []  # a key that times a task: cook_minutes
+    assert misattributed_measures("Ready in 2 minutes.", rice) == ["in 2 minutes"]
+
+
+def test_a_figure_that_counts_nothing_the_data_names_is_a_finding() -> None:
+    index = fact_index(TRAINERS)
+    for text, figure in (
+        ("You can choose from over 4, so choose wisely.", "4"),
+        ("A great way to start your day! 4+ daily, amazing.", "4+"),
+        ("Trainers for the 2 of you.", "2"),
+    ):
+        findings = [f for f in data_phrases_check(text, index) if f.code == "bare_figure"]
+        assert [f.claim for f in findings] == [figure], text
+        assert f'"{figure}"' in findings[0].message
+    for text in (
+        "Canvas trainers in UK sizes 4 to 11.",
+        "Trainers with 6 eyelets and a rubber sole.",
+        "A pack of 4.",
+        "Six eyelets, UK 4-11.",
+        "Choose from sizes 4 to 11 in white.",
+        "Trainers, six to a box, with a two-way lace.",
+    ):
+        assert not [f for f in data_phrases_check(text, index) if f.code == "bare_figure"], text
+    assert not [
+        f for f in data_phrases_check("Bluetooth 5.2 and 2 x AAA.", fact_index(SCALE)) if f.code == "bare_figure"
+    ]
