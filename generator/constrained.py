@@ -8,8 +8,8 @@ logits processor moves the commonest grounding failure into decoding:
   numbers ("30", "5.3", "10,000"), and a number that is not yet complete ("1" when the data says
   "12") may only go on with a digit or a decimal point. Every number the model writes is
   therefore one of the product's numbers (the guards still check its unit and context).
-- **characters no shop copy needs**: brackets, braces, angle brackets, @, #, |, *, _, ~, \\,
-  colons (field lists "Battery Life: …"), currency signs (the shop shows the price), "http",
+- **characters no shop copy needs**: brackets (round ones too: "(Escape)"), braces, angle brackets,
+  @, #, |, *, _, ~, \\, colons (field lists "Battery Life: …"), currency signs (the shop shows the price), "http",
   "www", and "%" unless the product's data has a percentage; tokens outside Latin script and
   common typography (emojis, other alphabets: the catalog is English).
 
@@ -33,7 +33,7 @@ from typing import Any
 from generator.constrained_words import ClosedWordsProcessor, WordSet
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_BANNED_CHARS = frozenset("[]{}<>@#|*_~\\:$£€¥^=`")
+_BANNED_CHARS = frozenset("[](){}<>@#|*_~\\:$£€¥^=`")
 _BANNED_PARTS = ("http", "www", "://")
 # Beyond ASCII, the typography English copy uses, and Latin letters with accents (brand names).
 _ALLOWED_NON_ASCII = frozenset("’‘“”–—…éèêëáàâäíìîïóòôöúùûüçñÉ")

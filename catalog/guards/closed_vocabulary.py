@@ -23,7 +23,7 @@ from functools import lru_cache
 from catalog.guards import english
 from catalog.guards.facts import FactIndex
 from catalog.guards.text import fold, normalise, split_sentences
-from catalog.guards.types import GROUNDING, Finding
+from catalog.guards.types import GROUNDING, PUBLISHABLE, Finding
 from catalog.guards.vocabulary import closed_stems, closed_words, stem
 
 _WORD = re.compile(r"(?:[^\W\d_]|')+")  # letters of any script, and apostrophes; digits and hyphens split words
@@ -173,8 +173,15 @@ def invented_names(text: str, index: FactIndex) -> list[str]:
     return found
 
 
+# What a generated text never needs: an aside in round brackets ("(Escape) Cleanloop (Escape)") and words
+# joined by a full stop like a web address ("cleanloops.comedienne"), both read in eighth-set picks.
+_ASIDE = re.compile(r"\([^()]*\)?|\)")
+_DOTTED = re.compile(r"[^\W\d_]{2,}\.[^\W\d_]{2,}")
+
+
 def closed_vocabulary_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
-    """One finding per word beyond the product's data and plain shop language, and per name beyond it."""
+    """One finding per word beyond the product's data and plain shop language, and per name beyond it;
+    and, since the decoder writes neither, an aside in brackets or a dotted word is unpublishable."""
     return (
         *(
             Finding(GROUNDING, "unsupported_term", f'unsupported term: "{word}" is not in the product data', word)
@@ -183,6 +190,14 @@ def closed_vocabulary_check(text: str, index: FactIndex) -> tuple[Finding, ...]:
         *(
             Finding(GROUNDING, "unsupported_name", f'unsupported name: "{name}" is not in the product data', name)
             for name in invented_names(text, index)
+        ),
+        *(
+            Finding(PUBLISHABLE, "aside", f'not publishable: an aside in brackets: "{m.group(0)}"', m.group(0))
+            for m in _ASIDE.finditer(text)
+        ),
+        *(
+            Finding(PUBLISHABLE, "url", f'not publishable: a web address: "{m.group(0)}"', m.group(0))
+            for m in _DOTTED.finditer(text)
         ),
     )
 

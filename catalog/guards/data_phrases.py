@@ -165,6 +165,7 @@ class _DataPhrases:
     words: frozenset[str]  # keys of every data token
     negated: frozenset[str]  # keys of the words the data itself negates ("no phosphates", "plastic-free")
     owners: dict[_Measure, tuple[tuple[_Token, ...], ...]]  # what each measure of the data is said of
+    title_owners: frozenset[tuple[_Token, ...]]  # those of the title: the product, named by its last word
     head: frozenset[str]  # the title's head noun ("bar" of "Salted Caramel Protein Bar 60 g")
     title_measures: frozenset[_Measure]
     figure_clauses: dict[str, tuple[frozenset[str], ...]]  # a figure's value -> the words of each clause it is in
@@ -264,6 +265,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     negated: set[str] = set()
     owners: dict[_Measure, list[tuple[_Token, ...]]] = {}
     figure_clauses: dict[str, list[frozenset[str]]] = {}
+    title_owners: set[tuple[_Token, ...]] = set()
     for text, names_product, not_material in _fields(facts):
         field_runs = _runs(text, brand, data=True)
         runs += [_DataRun(tuple(run), names_product, not_material) for run in field_runs]
@@ -277,6 +279,8 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
             negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
         for measure, owner in _measure_owners(text, field_runs):
             owners.setdefault(measure, []).append(owner)
+            if text == facts.title:
+                title_owners.add(owner)
     pattern, _ = type_pattern()
     own_types = {w for m in pattern.finditer(facts.text()) for w in m.group(1).lower().split()}
     nouns = own_types | {w for w in re.findall(r"[^\W\d_]+", facts.title.lower()) if w not in _UNITS}
@@ -289,6 +293,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         words=frozenset(k for run in runs for t in run.tokens for k in t.key),
         negated=frozenset(negated),
         owners={m: tuple(o) for m, o in owners.items()},
+        title_owners=frozenset(title_owners),
         head=head_words[-1].key if head_words else frozenset(),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
@@ -472,10 +477,14 @@ def _measures_misattributed(text: str, norm: str, runs: list[list[_Token]], data
             continue
         # "400ml of coconut shittah": the data's words up to the first word beyond it; "8 hours of music":
         # none, and a word beyond the data is the closed vocabulary's to find
-        after = list(itertools.takewhile(lambda t: not t.figure and bool(t.key & data.words), after))
+        after = list(itertools.takewhile(lambda t: bool(t.key & data.words), after))  # "2 m HDMI 2.1 cable"
         if not after:
             continue
-        if any(_embeds(after, owner) for owner in data.owners[measure]):
+        # the title's measure is the product's: "340 g of strawberry jam", not "340 g of strawberry"
+        if any(
+            _embeds(after, owner) and (owner not in data.title_owners or after[-1].key & owner[-1].key)
+            for owner in data.owners[measure]
+        ):
             continue
         if measure in data.title_measures and after[-1].key & data.head and _supported(after, data):
             continue
@@ -504,6 +513,29 @@ def _copula_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> 
     return found
 
 
+# "Shelled in a fleece": a verb that names a part ("lined", "shelled") puts a material on it, like "fleece
+# shell" would.
+_PART_VERBS = {"lined": "lining", "shelled": "shell", "soled": "sole", "insulated": "insulation", "padded": "padding"}
+_PART_VERB = re.compile(r"\b(" + "|".join(_PART_VERBS) + r")\s+(?:in|with)\s+")
+
+
+def _part_verb_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    """The copy's "lined with / shelled in <data words>" whose words the data never puts on that part."""
+    norm = normalise(text)
+    found: list[str] = []
+    for m in _PART_VERB.finditer(norm):
+        run = next((r for r in runs if r[0].start >= m.end()), None)
+        if run is None or _CLAUSE_BREAK.search(norm[m.end() : run[0].start]):
+            continue
+        if any(t.figure or t.unit or not t.key & data.words for t in run):
+            continue  # "lined with joy": a word beyond the data is the closed vocabulary's
+        noun = _PART_VERBS[m.group(1)]
+        part = _Token(_stems(noun) | {noun}, False, False, m.start(), m.end())
+        if not (_supported([*run, part], data) or _supported([part, *run], data)):
+            found.append(text[m.start() : run[-1].end])
+    return found
+
+
 def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
     """The copy's runs of two or more data words (as written) that no run of the data holds, and its
     "<data words> is/are <data words>" that no run holds either way round."""
@@ -512,7 +544,7 @@ def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
 
 
 def _unsupported(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
-    found = _copula_phrases(text, runs, data)
+    found = _copula_phrases(text, runs, data) + _part_verb_phrases(text, runs, data)
     for run in runs:
         if len(run) < 2 or (len(run) == 2 and run[-1].unit):
             continue  # a single word is the closed vocabulary's; a bare measure the figure rules'

@@ -63,8 +63,11 @@ OFFERS = (
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
     r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
     r"\b(?:holiday|christmas|seasonal|summer|winter|weekend|daily|weekly|today's|this year's) (?:special|offer|deal)s?\b",  # noqa: E501
-    # Something given free, and orders the shop takes beyond its catalogue (seventh-set picks, stop 26).
+    # Something given free, and orders the shop takes beyond its catalogue (seventh-set picks, stop 26); where
+    # and when to buy it (eighth-set picks).
     r"\bcomplimentary\b", r"\bspecial orders?\b",
+    r"\b(?:at|from|in) (?:the|your) (?:next|nearest|local) (?:shop|store)\b",
+    r"\b(?:order|buy|get|deliver\w*|arriv\w*|ship\w*)\b[^.!?]{0,30}\btonight\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -208,6 +211,7 @@ CLAIM_WORDS = frozenset(
     immune vital intact pressurized comprehensive innovate innovates innovation harmless painless riskless
     fumeless stressless tensionless pressureless youthful efficiency efficiencies clarity surefooted
     talent talented talents dedicated devoted passionate passion skilled expert experts contender contend
+    commend commended commends commendable honourable honorable honoured honored
     challenger champ champs championship championships medal prize prizewinning prizewinner prizewinners
     flagship blockbuster landmark masterpiece masterpieces award awarded endorsed endorsement certified
     upgrade upgraded upgrades improve improved improves improvement improvements boost boosts boosted

@@ -87,6 +87,11 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
         r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
     ),
+    # A product comes in its listed sizes and style, not "any sizes you want", "perfect for any style you want".
+    "any size": (
+        r"(?:any|every|whatever) (?:other )?(?:size|style|fit)s? (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) (?:size|style)s?\b|(?:size|style)s? of your (?:dreams|choice)",  # noqa: E501
+        r"any size|every size|any style|custom siz|made to measure",
+    ),
     "wi-fi": (r"wi-?fi", r"wi ?fi"),
     "wireless charging": (r"wireless(?:ly)? charg\w*|qi[- ]certified|magsafe", r"wireless(?:ly)? charg|\bqi\b|magsafe"),
     "wireless": (r"wireless|cord-?free|cable-?free", r"wireless|bluetooth|wi ?fi|cordless"),
@@ -304,7 +309,8 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "handmade": (
         r"hand[- ]?(?:made|crafted|woven|knit(?:ted)?|stitched|sewn|quilted|painted|finished|poured|picked)|artisans?\b"
         r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)"
-        r"|(?:made|crafted|designed|created|built|developed) by (?:a|an|our|the)",
+        r"|(?:made|makes?|making|crafted|designed|created|built|developed) by (?:a|an|our|the)"
+        r"|(?:with|by) (?:her|his|their|our|my) own hands",
         r"hand ?made|hand ?crafted|artisan",
     ),
     "made to order": (
@@ -351,6 +357,7 @@ COMPARATIVES = (
     r"\b(?:an? |the )?(?:\w+ )?advantage over\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
     r"\btwice as\b", r"\b(?:double|triple) the\b",
+    r"\bthan (?:\w+ ){1,5}?(?:on|in|from|with) (?:any|other|most) \w+",  # "more than you would find on any watch"
     r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501
     r"\b(?:lightest|fastest|longest|strongest|thinnest|quietest|loudest|toughest|warmest|smallest|cheapest|brightest)\b",

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
+from catalog.guards import GROUNDING, PUBLISHABLE, ProductFacts, fact_index, guards_check
 from catalog.guards.closed_vocabulary import allowed_words, closed_vocabulary_check, unsupported_terms
 from catalog.guards.trim import guards_trim
 from tests.catalog.test_guards import CRISPS, HEADPHONES, SHIRT, STICK, YOGURT
@@ -243,6 +243,13 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("We are happy to give you a complimentary gift this day.", "complimentary"),
         ("Order this every day or make a special order.", "special order"),
         ("Enjoy the best wireless lamps in the electronics.", "the best wireless lamps in the electronics"),
+        # the eighth set's first run (stop 26), read after it
+        ("Meet the desk lamp, a top control makes by the best!", "makes by the"),
+        ("A desk lamp made with her own hands.", "with her own hands"),
+        ("Its hours are just a few more than you would find on any desk lamp.", "than you would find on any"),
+        ("You can order it at the next shop tonight.", "at the next shop"),
+        ("You can choose any sizes you want.", "any sizes"),
+        ("A desk lamp, perfect for any style you want.", "any style you"),  # the seventh set's rerun
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
@@ -333,3 +340,19 @@ def test_a_profane_looking_word_is_no_word_of_shop_copy() -> None:
     )  # fmt: skip
     findings = closed_vocabulary_check("A shampoo with coconut shittah.", fact_index(shampoo))
     assert any("shittah" in f.message for f in findings)
+
+
+def test_asides_web_addresses_and_reception_words_are_not_generated_copy() -> None:
+    """The eighth set's picks: "(Escape) Cleanloop (Escape)", "a cleanloops.comedienne", "a daily commended
+    day"."""
+    from catalog.guards.vocabulary import closed_words
+
+    index = fact_index(LAMP)
+    for text, said in (
+        ("A desk lamp (Escape) for your desk.", "(Escape)"),
+        ("Start your day with a desklamp.comedienne from the top.", "desklamp.comedienne"),
+    ):
+        findings = closed_vocabulary_check(text, index)
+        assert any(f.guard == PUBLISHABLE and said in f.message for f in findings), (text, findings)
+    assert not any(f.guard == PUBLISHABLE for f in closed_vocabulary_check("A desk lamp, 10 W. Shop now.", index))
+    assert "commended" not in closed_words() and "honourable" not in closed_words()
