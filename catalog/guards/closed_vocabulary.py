@@ -131,9 +131,39 @@ def _data_words(text: str) -> frozenset[str]:
 _VOWEL = re.compile("[aeiouy]")  # a stem without one is a code or an abbreviation ("xxl", "mah", "usb")
 
 
+@lru_cache(maxsize=256)
+def _names(description: str, values: str) -> frozenset[str]:
+    """The data's names: words its description and attribute values write only with a capital, and not
+    only as a sentence's first word ("Koroneiki" olives, "Greek"). The title is Title Case throughout."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    texts = [(sentence, 1) for sentence in split_sentences(description)] + [(v, 0) for v in values.split("\n")]
+    for text, first in texts:  # a value's first word counts: "Koroneiki" is all of one
+        for i, word in enumerate(_WORD.findall(text)):
+            if word.islower():
+                lower.add(word)
+            elif word[0].isupper() and i >= first:
+                capitalised.add(word.lower())
+    return frozenset(capitalised - lower - english.STOPWORDS)
+
+
+def _inflects_name(word: str, index: FactIndex) -> bool:
+    """ "koroneikiing" of Koroneiki: a name of the data takes no -ing, -ed or -er."""
+    facts = index.facts
+    values = "\n".join(str(v) for v in facts.attributes.values() if isinstance(v, str))
+    names = _names(facts.description, values)
+    for suffix in ("ing", "ed", "er", "ers", "ings"):
+        base = word.removesuffix(suffix)
+        if base != word and (base in names or base + "e" in names):
+            return True
+    return False
+
+
 def _known(word: str, index: FactIndex, closed: frozenset[str]) -> bool:
     if word.removesuffix("'s") in _data_words(index.text):
         return True
+    if _inflects_name(word, index):
+        return False
     stems = {stem(form) for form in word_forms(word)}
     if stems & closed or any(_VOWEL.search(s) for s in stems & index.content_stems):
         return True

@@ -495,7 +495,7 @@ def _measures_misattributed(text: str, norm: str, runs: list[list[_Token]], data
 
 
 # "Switches are white": a copula puts its two sides together like a modifier ("white switches").
-_COPULA = re.compile(r"\s+(?:is|are)\s+")
+_COPULA = re.compile(r"\s+(?:is|are|was|were|(?:can|will|may) be)\s+")  # "the buckles can be adjustable"
 
 
 def _copula_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
@@ -516,7 +516,7 @@ def _copula_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> 
 # "Shelled in a fleece": a verb that names a part ("lined", "shelled") puts a material on it, like "fleece
 # shell" would.
 _PART_VERBS = {"lined": "lining", "shelled": "shell", "soled": "sole", "insulated": "insulation", "padded": "padding"}
-_PART_VERB = re.compile(r"\b(" + "|".join(_PART_VERBS) + r")\s+(?:in|with)\s+")
+_PART_VERB = re.compile(r"\b(" + "|".join(_PART_VERBS) + r")\s+(?:in|with|by)\s+")
 
 
 def _part_verb_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:

@@ -68,6 +68,8 @@ OFFERS = (
     r"\bcomplimentary\b", r"\bspecial orders?\b",
     r"\b(?:at|from|in) (?:the|your) (?:next|nearest|local) (?:shop|store)\b",
     r"\b(?:order|buy|get|deliver\w*|arriv\w*|ship\w*)\b[^.!?]{0,30}\btonight\b",
+    r"\brewarded with\b", r"\byou(?:'ll| will) be rewarded\b",  # a reward for ordering (a ninth-set pick)
+    r"\b(?:order|buy|get) (?:it|one|yours|them) (?:at )?any ?time\b",  # availability is the shop's to promise
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -211,7 +213,7 @@ CLAIM_WORDS = frozenset(
     immune vital intact pressurized comprehensive innovate innovates innovation harmless painless riskless
     fumeless stressless tensionless pressureless youthful efficiency efficiencies clarity surefooted
     talent talented talents dedicated devoted passionate passion skilled expert experts contender contend
-    commend commended commends commendable honourable honorable honoured honored
+    commend commended commends commendable honourable honorable honoured honored faille
     challenger champ champs championship championships medal prize prizewinning prizewinner prizewinners
     flagship blockbuster landmark masterpiece masterpieces award awarded endorsed endorsement certified
     upgrade upgraded upgrades improve improved improves improvement improvements boost boosts boosted

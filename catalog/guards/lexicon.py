@@ -357,6 +357,8 @@ COMPARATIVES = (
     r"\b(?:an? |the )?(?:\w+ )?advantage over\b",
     r"\b\d+(?:\.\d+)?\s?(?:%|x|times)\s(?:more|less|faster|longer|better|stronger|lighter|cheaper|quieter|louder|brighter|bigger|smaller)\b",
     r"\btwice as\b", r"\b(?:double|triple) the\b",
+    r"\b(?:top|best|king|leader) of (?:its|the|their) (?:time|class|game|league|field|kind)\b",  # "a top of its time"
+    r"\bthan ever(?: before)?\b",  # "designed to clean better than ever before"
     r"\bthan (?:\w+ ){1,5}?(?:on|in|from|with) (?:any|other|most) \w+",  # "more than you would find on any watch"
     r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501

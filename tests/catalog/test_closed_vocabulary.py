@@ -250,6 +250,10 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("You can order it at the next shop tonight.", "at the next shop"),
         ("You can choose any sizes you want.", "any sizes"),
         ("A desk lamp, perfect for any style you want.", "any style you"),  # the seventh set's rerun
+        ("Order now, and you will be rewarded with a wonderful treat.", "you will be rewarded"),
+        ("The desk lamp is a top of its time.", "top of its time"),
+        ("Designed to light better than ever before.", "than ever before"),  # the eighth set's rerun
+        ("You can order it at any time.", "order it at any time"),  # the ninth set's
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
@@ -356,3 +360,18 @@ def test_asides_web_addresses_and_reception_words_are_not_generated_copy() -> No
         assert any(f.guard == PUBLISHABLE and said in f.message for f in findings), (text, findings)
     assert not any(f.guard == PUBLISHABLE for f in closed_vocabulary_check("A desk lamp, 10 W. Shop now.", index))
     assert "commended" not in closed_words() and "honourable" not in closed_words()
+
+
+def test_a_name_of_the_data_takes_no_inflection_and_faille_is_a_fabric() -> None:
+    """Ninth-set picks: "top koroneikiing olives" of Koroneiki olives; "six panels of faille" for a cotton cap."""
+    oil = ProductFacts(
+        sku="HO-FMCG-904", title="Extra Virgin Olive Oil 500 ml", brand="Terravera", category="FMCG",
+        description="Cold-pressed extra virgin olive oil from Greek Koroneiki olives, in a 500 ml dark glass bottle. "
+        "Brew nothing.",
+        attributes={"volume": "500 ml", "olives": "Koroneiki", "origin": "Greece"},
+    )  # fmt: skip
+    index = fact_index(oil)
+    assert "koroneikiing" in unsupported_terms("Made with koroneikiing olives.", index)
+    assert unsupported_terms("Made with Koroneiki olives, cold-pressed, in a dark glass bottle.", index) == []
+    assert "brewed" not in unsupported_terms("Brewed nothing.", index)  # a sentence's first word is no name
+    assert "faille" in unsupported_terms("A cap with six panels of faille.", fact_index(LAMP))

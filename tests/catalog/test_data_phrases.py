@@ -476,5 +476,22 @@ def test_a_part_said_by_its_verb_must_be_of_the_datas_material() -> None:
     index = fact_index(GLOVES)
     assert unsupported_phrases("Shelled in a fleece, so take on the cold.", index) == ["Shelled in a fleece"]
     assert unsupported_phrases("Gloves lined with polyester.", index) == ["lined with polyester"]
+    assert unsupported_phrases("Insulated by a polyester.", index) == ["Insulated by a polyester"]
     for fine in ("Lined with fleece, shelled in polyester.", "Gloves lined in fleece.", "Lined with joy."):
         assert unsupported_phrases(fine, index) == [], fine
+
+
+def test_a_modal_copula_joins_its_sides_too() -> None:
+    """ "The buckles can be adjustable" for an adjustable strap with a metal buckle (a ninth-set pick)."""
+    cap = ProductFacts(
+        sku="HO-APP-903",
+        title="Cotton Baseball Cap",
+        brand="Fieldhouse",
+        category="Apparel",
+        description="Six-panel baseball cap in cotton twill with a curved peak and an adjustable strap with a metal "
+        "buckle. Forest green; one size.",
+        attributes={"material": "cotton twill", "panels": 6, "strap": "adjustable", "colour": "forest green"},
+    )
+    index = fact_index(cap)
+    assert unsupported_phrases("The buckles can be adjustable.", index) == ["buckles can be adjustable"]
+    assert unsupported_phrases("The strap can be adjustable.", index) == []
