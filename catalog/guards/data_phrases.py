@@ -170,6 +170,7 @@ class _DataPhrases:
     title_measures: frozenset[_Measure]
     figure_clauses: dict[str, tuple[frozenset[str], ...]]  # a figure's value -> the words of each clause it is in
     durations: frozenset[_Measure]  # what the data says takes a time ("cooks in 12 minutes", `cook_minutes`)
+    rates: frozenset[tuple[_Measure, str]]  # the data's measures per day, per charge, per wash…
 
 
 def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
@@ -211,6 +212,23 @@ _IN_DURATION = re.compile(
 # Attribute keys that time a task ("cook_minutes", "charge_time_h"): their value may be said "in 12 minutes".
 _TASK_KEYS = frozenset({"cook", "cooking", "charge", "charging", "ready", "prep", "boil", "brew", "dry", "drying"})
 _TASK_KEYS |= frozenset({"time", "delivery", "setup", "heat", "heating"})
+
+
+# "50g per day": a measure as a rate of use or a dose, which the data must give as such ("50 g per day" is
+# a dose nobody set; a battery's hours "per charge" are the figure rules' to check).
+_RATE_UNITS = "|".join(sorted((re.escape(u) for u in lexicon.UNITS if u.isalpha()), key=len, reverse=True))
+_RATE = re.compile(
+    rf"(\d+(?:\.\d+)?)\s?({_RATE_UNITS})\s+(?:per|a|an|each|every)\s+"
+    r"(day|week|month|year|night|morning|evening|meal|serving|person)s?\b"
+)
+
+
+def _rates(text: str) -> set[tuple[_Measure, str]]:
+    found: set[tuple[_Measure, str]] = set()
+    for m in _RATE.finditer(normalise(text)):
+        dimension, factor = lexicon.UNITS[m.group(2)]
+        found.add(((dimension, round(float(m.group(1)) * factor, 6)), m.group(3)))
+    return found
 
 
 def _durations(text: str) -> set[_Measure]:
@@ -298,6 +316,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
         durations=frozenset(_task_durations(facts)),
+        rates=frozenset(r for text, _, _ in _fields(facts) for r in _rates(text)),
     )
 
 
@@ -410,7 +429,20 @@ def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> l
     found = _measures_misattributed(text, norm, runs, data)
     found += [p for p in _labels_misattributed(text, norm, runs, data) if p not in found]
     found += [p for p in _durations_misattributed(text, norm, data) if p not in found]
+    found += [p for p in _rates_misattributed(text, norm, data) if p not in found]
     return found + [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
+
+
+def _rates_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
+    """The copy's "<measure> per day" (per charge, per wash…) that the data does not give."""
+    found: list[str] = []
+    for m in _RATE.finditer(norm):
+        dimension, factor = lexicon.UNITS[m.group(2)]
+        if ((dimension, round(float(m.group(1)) * factor, 6)), m.group(3)) not in data.rates:
+            phrase = text[m.start() : m.end()]
+            if phrase not in found:
+                found.append(phrase)
+    return found
 
 
 def _durations_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
@@ -567,7 +599,8 @@ _RANGE_BEFORE = re.compile(
 
 def bare_figures(text: str, index: FactIndex) -> list[str]:
     """The copy's figures that count nothing: no unit and no word of the data after them, no range, pack
-    or size around them ("choose from over 4, so choose wisely", "4+ daily", "since 1990"). The data's own
+    or size around them ("choose from over 4, so choose wisely", "4+ daily"); and a figure right before
+    another ("four 4-pack heads"). The data's own
     counts come with their noun ("6 eyelets", "2 zipped pockets"); a figure alone states a count, a year or
     a rating the reader cannot check."""
     data = _data_phrases(index.facts)
@@ -576,6 +609,11 @@ def bare_figures(text: str, index: FactIndex) -> list[str]:
 
 def _bare(text: str, norm: str, runs: list[list[_Token]]) -> list[str]:
     found: list[str] = []
+    for run in runs:  # a figure right before another counts the other: "four 4-pack heads" are sixteen
+        for i, (a, b) in enumerate(itertools.pairwise(run)):
+            measure = i + 2 < len(run) and run[i + 2].unit  # "six 30 g bags": a count of measures
+            if a.figure and b.figure and not measure and not norm[a.end : b.start].strip():
+                found.append(text[a.start : b.end])
     for run in runs:
         if len(run) != 1 or not run[0].figure:
             continue

@@ -36,6 +36,7 @@ DISPARAGING = (
     r"nothing special", r"not great", r"not the best", r"so-so", r"\bmeh\b", r"falls apart", r"smells? (?:bad|weird|odd)",  # noqa: E501
     r"tastes? (?:bad|weird|odd|off)", r"overrated", r"gimmicky", r"clunky", r"uncomfortable", r"boring",
     r"a bit (?:expensive|much)", r"not worth", r"dirty", r"(?:still )?room (?:for|to) improve(?:ment)?",
+    r"\b(?:won[’']?[ts]?|will not|wouldn[’']?t|not) be (?:happy|satisfied|pleased)\b",  # "You won’s be happy!"
 )  # fmt: skip
 NEGATIONS = frozenset({"not", "never", "no", "without", "won't", "isn't", "aren't", "nothing", "zero", "less"})
 
@@ -213,7 +214,7 @@ CLAIM_WORDS = frozenset(
     immune vital intact pressurized comprehensive innovate innovates innovation harmless painless riskless
     fumeless stressless tensionless pressureless youthful efficiency efficiencies clarity surefooted
     talent talented talents dedicated devoted passionate passion skilled expert experts contender contend
-    commend commended commends commendable honourable honorable honoured honored faille
+    commend commended commends commendable honourable honorable honoured honored faille misericorde
     challenger champ champs championship championships medal prize prizewinning prizewinner prizewinners
     flagship blockbuster landmark masterpiece masterpieces award awarded endorsed endorsement certified
     upgrade upgraded upgrades improve improved improves improvement improvements boost boosts boosted

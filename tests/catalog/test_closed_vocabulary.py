@@ -375,3 +375,12 @@ def test_a_name_of_the_data_takes_no_inflection_and_faille_is_a_fabric() -> None
     assert unsupported_terms("Made with Koroneiki olives, cold-pressed, in a dark glass bottle.", index) == []
     assert "brewed" not in unsupported_terms("Brewed nothing.", index)  # a sentence's first word is no name
     assert "faille" in unsupported_terms("A cap with six panels of faille.", fact_index(LAMP))
+
+
+def test_tenth_set_picks_are_findings() -> None:
+    """ "You won’s be happy!" disparages; "misericorde" (a dagger VADER rates positive) is no shop word."""
+    from catalog.guards.vocabulary import closed_words
+
+    findings = guards_check("Order this desk lamp today. You won’s be happy!", fact_index(LAMP)).findings
+    assert any(f.code == "disparaging" for f in findings), findings
+    assert "misericorde" not in closed_words()

@@ -8,6 +8,7 @@ import pytest
 from catalog.guards import GROUNDING, ProductFacts, fact_index, guards_check
 from catalog.guards.closed_vocabulary import closed_vocabulary_check, invented_names
 from catalog.guards.data_phrases import (
+    bare_figures,
     contradicted_phrases,
     data_phrases_check,
     misattributed_measures,
@@ -495,3 +496,37 @@ def test_a_modal_copula_joins_its_sides_too() -> None:
     index = fact_index(cap)
     assert unsupported_phrases("The buckles can be adjustable.", index) == ["buckles can be adjustable"]
     assert unsupported_phrases("The strap can be adjustable.", index) == []
+
+
+PAPRIKA = ProductFacts(
+    sku="HO-FMCG-1004",
+    title="Smoked Paprika 50 g",
+    brand="Spicehold",
+    category="FMCG",
+    description="Sweet smoked paprika from Spain, oak-smoked, in a 50 g glass jar with a sifter lid.",
+    attributes={"weight": "50 g", "origin": "Spain", "smoke": "oak", "jar": "glass"},
+)
+
+
+def test_a_measure_per_day_is_a_rate_the_data_must_give() -> None:
+    """ "The Smoked Paprika 50g per day" (a tenth-set pick) turns the jar's weight into a daily dose."""
+    assert misattributed_measures("The Smoked Paprika 50g per day, every day.", fact_index(PAPRIKA)) == ["50g per day"]
+    assert misattributed_measures("Up to 30 days per charge.", fact_index(TOOTHBRUSH)) == []  # the figure rules'
+    assert misattributed_measures("Up to 30 days per charge.", fact_index(PAPRIKA)) == []
+    assert misattributed_measures("50 g of fruit per 100 g.", fact_index(JAM)) == []
+
+
+def test_a_figure_right_before_another_is_a_finding() -> None:
+    """ "four 4-pack electric toothbrush heads" (a tenth-set pick) says sixteen heads."""
+    heads = ProductFacts(
+        sku="HO-ELEC-1002",
+        title="Electric Toothbrush Heads 4-Pack",
+        brand="Brightbrush",
+        category="Electronics",
+        description="Four replacement brush heads with soft, rounded bristles, for Brightbrush sonic toothbrushes.",
+        attributes={"pack": 4, "bristles": "soft"},
+    )
+    index = fact_index(heads)
+    assert bare_figures("It comes with four 4-pack electric toothbrush heads.", index) == ["four 4"]
+    assert bare_figures("It comes with four electric toothbrush heads, a 4-pack.", index) == []
+    assert bare_figures("Six 30 g bags of crisps.", index) == []  # a count of measures
