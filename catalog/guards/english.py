@@ -71,6 +71,7 @@ OFFERS = (
     r"\b(?:order|buy|get|deliver\w*|arriv\w*|ship\w*)\b[^.!?]{0,30}\btonight\b",
     r"\brewarded with\b", r"\byou(?:'ll| will) be rewarded\b",  # a reward for ordering (a ninth-set pick)
     r"\b(?:order|buy|get) (?:it|one|yours|them) (?:at )?any ?time\b",  # availability is the shop's to promise
+    r"\byour order will be (?:ready|there|with you|on its)\b", r"\bready when(?:ever)? you (?:want|need) it\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
 # Claims about the price that only the shop can make ("affordable", "lower price points").
@@ -123,6 +124,7 @@ CHAT_ARTEFACTS = (
     # The prompt's own instructions echoed back as copy.
     r"\bbe clear about\b", r"\bmake the mood\b", r"\bkeep it (?:plain|short|factual)\b", r"\bcall to action\b",
     r"\bproduct description\b", r"\bkeywords?\b", r"\btarget audience\b", r"\btone of voice\b",
+    r"\bend with a (?:bold |strong |clear )?(?:promise|call|question)\b",
     r"\bat most \w+ words\b", r"\bfeatures you(?:'re| are) offering\b", r"^\s*highlight(?:ing)?\b",
     r"\blet'?s talk about\b", r"\bhere'?s what (?:it|this) means\b",
     # The model revising its own draft ("but let's make it better").

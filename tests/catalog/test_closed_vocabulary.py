@@ -253,7 +253,10 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("Order now, and you will be rewarded with a wonderful treat.", "you will be rewarded"),
         ("The desk lamp is a top of its time.", "top of its time"),
         ("Designed to light better than ever before.", "than ever before"),  # the eighth set's rerun
-        ("You can order it at any time.", "order it at any time"),  # the ninth set's
+        ("You can order it at any time.", "order it at any time"),
+        # the final reruns' picks (stop 26), read after them
+        ("Your order will be on its own pick up at the end of the day.", "your order will be on its"),
+        ("Your order will be ready when you want it.", "your order will be ready"),  # the ninth set's
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
@@ -384,3 +387,9 @@ def test_tenth_set_picks_are_findings() -> None:
     findings = guards_check("Order this desk lamp today. You won’s be happy!", fact_index(LAMP)).findings
     assert any(f.code == "disparaging" for f in findings), findings
     assert "misericorde" not in closed_words()
+
+
+def test_an_echoed_instruction_is_a_chat_artefact() -> None:
+    """'End with a bold promise of "buy now"' (a tenth-set pick) is the prompt's instruction, not copy."""
+    findings = guards_check('A desk lamp, 10 W. End with a bold promise of "buy now".', fact_index(LAMP)).findings
+    assert any(f.code == "chat_artefact" for f in findings), findings
