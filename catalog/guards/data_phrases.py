@@ -28,9 +28,11 @@ with two hand pockets" is fine from a person, and a reviewer needs no warning ab
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -223,48 +225,51 @@ _RATE = re.compile(
 )
 
 
-def _rates(text: str) -> set[tuple[_Measure, str]]:
-    found: set[tuple[_Measure, str]] = set()
-    for m in _RATE.finditer(normalise(text)):
-        dimension, factor = lexicon.UNITS[m.group(2)]
-        found.add(((dimension, round(float(m.group(1)) * factor, 6)), m.group(3)))
-    return found
+def _rate(m: re.Match[str]) -> tuple[_Measure, str]:
+    """What a `_RATE` match says: a measure in base units, per what."""
+    dimension, factor = lexicon.UNITS[m.group(2)]
+    return (dimension, round(float(m.group(1)) * factor, 6)), m.group(3)
+
+
+def _duration(m: re.Match[str]) -> _Measure:
+    """What an `_IN_DURATION` match says: a time in hours."""
+    value = float(lexicon.NUMBER_WORDS.get(m.group(1)) or m.group(1))
+    return "time", round(value * lexicon.UNITS[m.group(2)][1], 6)
 
 
 def _durations(text: str) -> set[_Measure]:
     """The durations `text` says something takes: "cooks in 12 minutes", "charges within two hours"."""
-    found: set[_Measure] = set()
-    for m in _IN_DURATION.finditer(normalise(text)):
-        value = float(lexicon.NUMBER_WORDS.get(m.group(1)) or m.group(1))
-        found.add(("time", round(value * lexicon.UNITS[m.group(2)][1], 6)))
-    return found
+    return {_duration(m) for m in _IN_DURATION.finditer(normalise(text))}
 
 
 def _task_durations(facts: ProductFacts) -> set[_Measure]:
     """The data's durations: said "in/within" in its text, or the values of keys that time a task."""
     found = _durations(facts.title) | _durations(facts.description)
     for key, value in facts.attributes.items():
-        words = set(key.lower().split("_"))
         if isinstance(value, str):
             found |= _durations(value)
-        unit = key_unit(key)
-        if (
-            words & _TASK_KEYS
-            and unit in lexicon.UNITS
-            and isinstance(value, (int, float))
-            and not isinstance(value, bool)
-        ):
-            dimension, factor = lexicon.UNITS[unit]
+        if not set(key.lower().split("_")) & _TASK_KEYS:
+            continue
+        if isinstance(value, str):  # "charge_time": "2 hours"
+            found |= _durations(f"in {value}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):  # "cook_minutes": 12
+            dimension, factor = lexicon.UNITS.get(key_unit(key) or "", ("", 0.0))
             if dimension == "time":
                 found.add(("time", round(float(value) * factor, 6)))
-        if words & _TASK_KEYS and isinstance(value, str):
-            found |= _durations(f"in {value}")
     return found
 
 
-def _clauses(text: str) -> list[str]:
-    """The text's clauses, split where `_runs` ends a clause."""
-    return [clause for clause in _CLAUSE_BREAK.split(normalise(text)) if clause.strip()]
+def _clause_words(text: str, runs: list[list[_Token]]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """The words and the figures of each clause of `text` (the text `runs` were read from), the clauses
+    ending where `_runs` ends one."""
+    ends = [m.end() for m in _CLAUSE_BREAK.finditer(normalise(text))]
+    clauses: dict[int, list[_Token]] = {}
+    for run in runs:
+        clauses.setdefault(bisect.bisect_right(ends, run[0].start), []).extend(run)
+    return [
+        (frozenset(k for t in tokens for k in t.key), frozenset(k for t in tokens if t.figure for k in t.key))
+        for tokens in clauses.values()
+    ]
 
 
 def _data_phrases(facts: ProductFacts) -> _DataPhrases:
@@ -284,14 +289,14 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     owners: dict[_Measure, list[tuple[_Token, ...]]] = {}
     figure_clauses: dict[str, list[frozenset[str]]] = {}
     title_owners: set[tuple[_Token, ...]] = set()
+    rates: set[tuple[_Measure, str]] = set()
     for text, names_product, not_material in _fields(facts):
         field_runs = _runs(text, brand, data=True)
         runs += [_DataRun(tuple(run), names_product, not_material) for run in field_runs]
-        for clause in _clauses(text):
-            tokens = [t for run in _runs(clause, brand, data=True) for t in run]
-            words = frozenset(k for t in tokens for k in t.key)
-            for figure in {k for t in tokens if t.figure for k in t.key}:
+        for words, figures in _clause_words(text, field_runs):
+            for figure in figures:
                 figure_clauses.setdefault(figure, []).append(words)
+        rates.update(_rate(m) for m in _RATE.finditer(normalise(text)))
         negated.update(k for run in _negated_runs(text, field_runs) for t in run for k in t.key)
         for run in field_runs:  # "phosphate-free", "fragrance free"
             negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
@@ -316,7 +321,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
         durations=frozenset(_task_durations(facts)),
-        rates=frozenset(r for text, _, _ in _fields(facts) for r in _rates(text)),
+        rates=frozenset(rates),
     )
 
 
@@ -428,34 +433,17 @@ def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> l
     norm = normalise(text)
     found = _measures_misattributed(text, norm, runs, data)
     found += [p for p in _labels_misattributed(text, norm, runs, data) if p not in found]
-    found += [p for p in _durations_misattributed(text, norm, data) if p not in found]
-    found += [p for p in _rates_misattributed(text, norm, data) if p not in found]
+    # "in just 24 hours" of 24 hours of playback; "50g per day" of a 50 g jar
+    found += [p for p in _unsaid(text, norm, _IN_DURATION, _duration, data.durations) if p not in found]
+    found += [p for p in _unsaid(text, norm, _RATE, _rate, data.rates) if p not in found]
     return found + [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
 
 
-def _rates_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
-    """The copy's "<measure> per day" (per charge, per wash…) that the data does not give."""
-    found: list[str] = []
-    for m in _RATE.finditer(norm):
-        dimension, factor = lexicon.UNITS[m.group(2)]
-        if ((dimension, round(float(m.group(1)) * factor, 6)), m.group(3)) not in data.rates:
-            phrase = text[m.start() : m.end()]
-            if phrase not in found:
-                found.append(phrase)
-    return found
-
-
-def _durations_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
-    """The copy's "in (just) <duration>" where the data says nothing takes that long: "in just 24 hours"
-    for 24 hours of playback."""
-    found: list[str] = []
-    for m in _IN_DURATION.finditer(norm):
-        value = float(lexicon.NUMBER_WORDS.get(m.group(1)) or m.group(1))
-        if ("time", round(value * lexicon.UNITS[m.group(2)][1], 6)) not in data.durations:
-            phrase = text[m.start() : m.end()]
-            if phrase not in found:
-                found.append(phrase)
-    return found
+def _unsaid(
+    text: str, norm: str, pattern: re.Pattern[str], reading: Callable[[re.Match[str]], object], said: frozenset
+) -> list[str]:
+    """The copy's matches of `pattern` whose reading the data does not give (a time taken, a dose)."""
+    return list(dict.fromkeys(text[m.start() : m.end()] for m in pattern.finditer(norm) if reading(m) not in said))
 
 
 def _labels_misattributed(text: str, norm: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:

@@ -336,11 +336,13 @@ def test_a_plural_s_on_a_plural_is_no_word_of_the_data() -> None:
 
 def test_a_profane_looking_word_is_no_word_of_shop_copy() -> None:
     """VADER rates "shittah" (a tree) positive; "400ml of coconut shittah" was a seventh-set pick."""
+    from catalog.guards import english
     from catalog.guards.vocabulary import closed_words
 
     words = closed_words()
     assert "shittah" not in words
-    assert {"great", "lovely", "scrappy"} <= words or {"great", "lovely"} <= words  # "scrap…" is no "crap"
+    assert not any(w.startswith(english.PROFANE_STARTS) for w in words)
+    assert {"great", "lovely"} <= words  # the rest of the list stays
     shampoo = ProductFacts(
         sku="HO-FMCG-702", title="Coconut Shampoo 400 ml", brand="Palmwell", category="FMCG",
         description="Moisturising shampoo with coconut oil for dry hair.", attributes={"volume": "400 ml"},
