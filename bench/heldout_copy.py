@@ -39,8 +39,8 @@ def main() -> None:
     parser.add_argument(
         "--csv",
         default=str(HELD_OUT),
-        help="the products (default: the nine held-out ones; heldout_products_fresh.csv, _third.csv … _tenth.csv: "
-        "9, 12, 6 and 12 each more, each kept unseen by the guards' rules until its first reading)",
+        help="the products (default: the nine held-out ones; heldout_products_fresh.csv, _third.csv … _eleventh.csv: "
+        "9, 12, 6, 12 each and 5 more, each kept unseen by the guards' rules until its first reading)",
     )
     parser.add_argument(
         "--no-trim", action="store_true", help="keep failing samples whole (no sentence cut by catalog.guards.trim)"

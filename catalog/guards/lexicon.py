@@ -359,6 +359,9 @@ COMPARATIVES = (
     r"\btwice as\b", r"\b(?:double|triple) the\b",
     r"\b(?:top|best|king|leader) of (?:its|the|their) (?:time|class|game|league|field|kind)\b",  # "a top of its time"
     r"\bthan ever(?: before)?\b",  # "designed to clean better than ever before"
+    # the eleventh set's picks: "more than just any other desk fan", "you won't find another", "Italy's best"
+    r"\bthan (?:just |simply )?any other\b", r"\bwon[’']?t? find (?:another|a better|anything better)\b",
+    r"\b(?!(?:it|that|what|here|there|let|who)'s\b)[a-z]+'s (?:best|finest)\b",
     r"\bthan (?:\w+ ){1,5}?(?:on|in|from|with) (?:any|other|most) \w+",  # "more than you would find on any watch"
     r"\bmade (?:of|from|with) (?:only )?the (?:very )?(?:best|finest|highest)\b",
     r"\b(?:more|less|faster|longer|better|stronger|lighter|quieter|louder|cheaper|brighter) than (?:any|other|others|the competition|competitors|leading|regular|standard|ordinary|most|before)\b",  # noqa: E501

@@ -256,7 +256,11 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("You can order it at any time.", "order it at any time"),
         # the final reruns' picks (stop 26), read after them
         ("Your order will be on its own pick up at the end of the day.", "your order will be on its"),
-        ("Your order will be ready when you want it.", "your order will be ready"),  # the ninth set's
+        ("Your order will be ready when you want it.", "your order will be ready"),
+        # the eleventh set's picks (stop 26), the final reading
+        ("You will find more than just any other desk lamp.", "than just any other"),
+        ("You won' find another top desk lamp.", "won' find another"),
+        ("Perfect for your pick from Italy's best.", "italy's best"),  # the ninth set's
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
