@@ -70,12 +70,21 @@ def shared_prefix_inputs(
             input_ids=prefix_tokens.to(device),
             attention_mask=prefix_mask.to(device),
             position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0).to(device),
-            cache=cache,
             use_cache=True,
+            **{cache_kwarg(loaded.model): cache},
         )
         cache.batch_select_indices(row_prefix.to(device))
     return {
         "input_ids": torch.cat([prefix_tokens[row_prefix], suffix_tokens], dim=1).to(device),
         "attention_mask": torch.cat([prefix_mask[row_prefix], suffix_mask], dim=1).to(device),
-        "cache": cache,
+        cache_kwarg(loaded.model): cache,
     }
+
+
+def cache_kwarg(model: Any) -> str:
+    """The name a model's forward() takes its key/value cache by: `cache` in recent transformers
+    releases, `past_key_values` before (GPU hosts' images may carry an older release than ours)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft wrapper takes **kwargs
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
