@@ -183,10 +183,14 @@ def brand_words(brand: str) -> frozenset[str]:
     return frozenset(fold(w).strip() for w in re.findall(r"[^\W\d_]+", brand.lower()))
 
 
+_QUOTED = re.compile(r"[\"“]([^\W\d_][^\"“”]{0,60}?)[\"”]")
+
+
 def invented_names(text: str, index: FactIndex) -> list[str]:
     """Runs of two or more capitalised words after a sentence's first word that are not a phrase of
     the product's data ("Smiles Greeting Cardboard", "the Best Buy Shop"); the
-    brand before the title ("Stitchmoor Leather Card Holder") and a possessive ("Keyforge's") split."""
+    brand before the title ("Stitchmoor Leather Card Holder") and a possessive ("Keyforge's") split.
+    Also any words in double quotes that are not a phrase of the data ('the "Everyday" set')."""
     brand = brand_words(index.facts.brand)
     known = fold(index.facts.text())
     found: list[str] = []
@@ -200,6 +204,10 @@ def invented_names(text: str, index: FactIndex) -> list[str]:
                 name = " ".join(words)
                 if len(words) >= 2 and fold(name) not in known and name not in found:
                     found.append(name)
+    for m in _QUOTED.finditer(text):  # 'your next pick from the "Everyday" set': quotes make a name
+        name = m.group(1).strip()
+        if fold(name).strip() not in known and name not in found:
+            found.append(name)
     return found
 
 

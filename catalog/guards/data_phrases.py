@@ -169,10 +169,12 @@ class _DataPhrases:
     owners: dict[_Measure, tuple[tuple[_Token, ...], ...]]  # what each measure of the data is said of
     title_owners: frozenset[tuple[_Token, ...]]  # those of the title: the product, named by its last word
     head: frozenset[str]  # the title's head noun ("bar" of "Salted Caramel Protein Bar 60 g")
+    kinds: frozenset[str]  # the head and the title's product-type words ("keyboard" of "Mechanical Keyboard Compact")
     title_measures: frozenset[_Measure]
     figure_clauses: dict[str, tuple[frozenset[str], ...]]  # a figure's value -> the words of each clause it is in
     durations: frozenset[_Measure]  # what the data says takes a time ("cooks in 12 minutes", `cook_minutes`)
     rates: frozenset[tuple[_Measure, str]]  # the data's measures per day, per charge, per wash…
+    parts: tuple[tuple[tuple[_Token, ...], tuple[_Token, ...]], ...]  # "X with Y" of the data: (X, Y)
 
 
 def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
@@ -290,6 +292,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     figure_clauses: dict[str, list[frozenset[str]]] = {}
     title_owners: set[tuple[_Token, ...]] = set()
     rates: set[tuple[_Measure, str]] = set()
+    parts: set[tuple[tuple[_Token, ...], tuple[_Token, ...]]] = set()
     for text, names_product, not_material in _fields(facts):
         field_runs = _runs(text, brand, data=True)
         runs += [_DataRun(tuple(run), names_product, not_material) for run in field_runs]
@@ -298,6 +301,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
                 figure_clauses.setdefault(figure, []).append(words)
         rates.update(_rate(m) for m in _RATE.finditer(normalise(text)))
         negated.update(k for run in _negated_runs(text, field_runs) for t in run for k in t.key)
+        parts.update(_with_pairs(text, field_runs))
         for run in field_runs:  # "phosphate-free", "fragrance free"
             negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
         for measure, owner in _measure_owners(text, field_runs):
@@ -318,10 +322,13 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         owners={m: tuple(o) for m, o in owners.items()},
         title_owners=frozenset(title_owners),
         head=head_words[-1].key if head_words else frozenset(),
+        kinds=(head_words[-1].key if head_words else frozenset())
+        | frozenset(stem(f) for w in own_types & set(facts.title.lower().split()) for f in word_forms(fold(w).strip())),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
         durations=frozenset(_task_durations(facts)),
         rates=frozenset(rates),
+        parts=tuple(parts),
     )
 
 
@@ -533,6 +540,44 @@ def _copula_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> 
     return found
 
 
+# "The belt has two side pockets": what a part of the product has, the data must give it ("X with Y", "Y X").
+_HAS = re.compile(r"\s+(?:has|have|had|features|feature|comes with|come with)\s+(?:(?:a|an|the|its|their)\s+)?")
+_WITH = re.compile(r"\s+with\s+(?:(?:a|an|the|its|their)\s+)?")
+
+
+def _with_pairs(text: str, runs: list[list[_Token]]) -> list[tuple[tuple[_Token, ...], tuple[_Token, ...]]]:
+    """The data's "<words> with <words>" ("a lined hood with a drawcord"): what has what."""
+    norm = normalise(text)
+    return [(tuple(a), tuple(b)) for a, b in itertools.pairwise(runs) if _WITH.fullmatch(norm[a[-1].end : b[0].start])]
+
+
+def _has_phrases(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
+    """The copy's "<part> has <words>" where the part is not the product and the data never gives it
+    those words: "The belt has two side pockets" of shorts with belt loops and side pockets, "The
+    switches have a 75% mechanical keyboard" (a part never has the product)."""
+    norm = normalise(text)
+    found: list[str] = []
+    for i, (owner, part) in enumerate(itertools.pairwise(runs)):
+        if not _HAS.fullmatch(norm[owner[-1].end : part[0].start]):
+            continue
+        if any(t.figure or t.unit or not t.key & data.words for t in owner) or owner[-1].key & data.kinds:
+            continue  # the product has what the data says; a word beyond the data is the closed vocabulary's
+        following = runs[i + 2] if i + 2 < len(runs) else None
+        if _measure(part) is not None and following and not norm[part[-1].end : following[0].start].strip():
+            part = following  # "a 75% mechanical keyboard": what the measure is of
+        words = [t for t in part if not t.figure and not t.unit]  # "two side pockets": the pockets
+        if not words or any(not t.key & data.words for t in words):
+            continue
+        has_product = bool(words[-1].key & data.kinds)
+        given = any(_embeds([*words, *owner], d.tokens) or _embeds([*owner, *words], d.tokens) for d in data.runs)
+        given = given or any(_embeds(owner, a) and _embeds(words, b) for a, b in data.parts)
+        if has_product or not given:
+            phrase = text[owner[0].start : part[-1].end]
+            if phrase not in found:
+                found.append(phrase)
+    return found
+
+
 # "Shelled in a fleece": a verb that names a part ("lined", "shelled") puts a material on it, like "fleece
 # shell" would.
 _PART_VERBS = {"lined": "lining", "shelled": "shell", "soled": "sole", "insulated": "insulation", "padded": "padding"}
@@ -565,6 +610,7 @@ def unsupported_phrases(text: str, index: FactIndex) -> list[str]:
 
 def _unsupported(text: str, runs: list[list[_Token]], data: _DataPhrases) -> list[str]:
     found = _copula_phrases(text, runs, data) + _part_verb_phrases(text, runs, data)
+    found += [p for p in _has_phrases(text, runs, data) if p not in found]
     for run in runs:
         if len(run) < 2 or (len(run) == 2 and run[-1].unit):
             continue  # a single word is the closed vocabulary's; a bare measure the figure rules'
@@ -583,6 +629,9 @@ _RANGE_BEFORE = re.compile(
     r"(?:\d\s*(?:-|–|to|x|×|by|and|or|/)|\b(?:pack|set|box|pair|bundle|case|multipack)s? of|\b(?:size|sizes|uk|us|eu))"
     r"\s*$"
 )
+
+
+_ONE_WORD_GAP = re.compile(r"\s+[^\W\d_]+\s+")
 
 
 def bare_figures(text: str, index: FactIndex) -> list[str]:
@@ -607,6 +656,10 @@ def _bare(text: str, norm: str, runs: list[list[_Token]]) -> list[str]:
             continue
         figure = run[0]
         if _RANGE_AFTER.match(norm, figure.end) or _RANGE_BEFORE.search(norm[: figure.start]):
+            continue
+        # "four card slots": one plain word between the figure and the data's noun it counts
+        after = next((r for r in runs if r[0].start >= figure.end), None)
+        if after and not after[0].figure and _ONE_WORD_GAP.fullmatch(norm[figure.end : after[0].start]):
             continue
         phrase = text[figure.start : figure.end] + ("+" if norm.startswith("+", figure.end) else "")
         if phrase not in found:

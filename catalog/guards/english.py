@@ -70,7 +70,9 @@ OFFERS = (
     r"\b(?:at|from|in) (?:the|your) (?:next|nearest|local) (?:shop|store)\b",
     r"\b(?:order|buy|get|deliver\w*|arriv\w*|ship\w*)\b[^.!?]{0,30}\btonight\b",
     r"\brewarded with\b", r"\byou(?:'ll| will) be rewarded\b",  # a reward for ordering (a ninth-set pick)
-    r"\b(?:order|buy|get) (?:it|one|yours|them) (?:at )?any ?time\b",  # availability is the shop's to promise
+    # availability is the shop's to promise
+    r"\b(?:order|buy|get) (?:it |one |yours |them )?(?:now )?(?:at )?any ?time\b",
+    r"\bnext day's special\b",  # "order your next day's special today" (twelfth set)
     r"\byour order will be (?:ready|there|with you|on its)\b", r"\bready when(?:ever)? you (?:want|need) it\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
@@ -243,7 +245,7 @@ CHAT_SLANG = frozenset(
     )
 )
 # Hyphenated words any copy may use; any other compound of words must be the data's own ("phosphate-free").
-PLAIN_COMPOUNDS = frozenset(_words("must-have go-to all-in-one add-on up-to-date one-of-a-kind"))
+PLAIN_COMPOUNDS = frozenset(_words("must-have go-to all-in-one add-on up-to-date"))  # one-of-a-kind ranks
 # Words of one or two letters that English copy needs; any other ("ra re", "i m r o g y", a spelled-out
 # word) is garbage or an abbreviation the data must have ("kg", "wi-fi").
 SHORT_WORDS = frozenset(_words("a i am an as at be by do go he if in is it me my no of on or so to up us we"))

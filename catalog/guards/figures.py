@@ -93,7 +93,8 @@ def _unit(unit_text: str, after: str, rest: str) -> tuple[str, float] | None:
         return None
     if unit in TIGHT_UNITS and unit_text[:1] in (" ", "-"):
         return None
-    if unit in WORDLIKE_UNITS and re.match(r"^\s+[a-z]", rest):
+    # "2 in the box" is no length, but a hyphen makes "in" a unit whatever follows: "a 12-in skillet"
+    if unit in WORDLIKE_UNITS and re.match(r"^\s+[a-z]", rest) and not unit_text.startswith("-"):
         return None
     return UNITS.get(unit)
 

@@ -87,6 +87,11 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
         r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
     ),
+    # "you can choose your own colors and design your own look" for a navy gilet (twelfth set)
+    "your own design": (
+        r"(?:choose|pick|design|designed|create|make) your own (?:colou?r|look|design|style|pattern|print)s?\b",
+        r"your own (?:colou?r|look|design|style|pattern|print)|customi[sz]|personali[sz]",
+    ),
     # A product comes in its listed sizes and style, not "any sizes you want", "perfect for any style you want".
     "any size": (
         r"(?:any|every|whatever) (?:other )?(?:size|style|fit)s? (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) (?:size|style)s?\b|(?:size|style)s? of your (?:dreams|choice)",  # noqa: E501
@@ -345,6 +350,8 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
         r"refurbished|pre owned|second hand|renewed",
     ),
     "single-origin": (r"single[- ]origin", r"single origin"),
+    # "made from whole grains" of crackers of oats and rye (twelfth set): a nutrition claim of its own
+    "whole grain": (r"whole[- ]?grains?|wholemeal|whole[- ]wheat", r"whole ?grain|wholemeal|whole wheat"),
 }
 
 # Ranking and comparative claims (checked like facts); the superlative policy is in grounding.py.
@@ -360,6 +367,9 @@ COMPARATIVES = (
     r"\b(?:top|best|king|leader) of (?:its|the|their) (?:time|class|game|league|field|kind)\b",  # "a top of its time"
     r"\bthan ever(?: before)?\b",  # "designed to clean better than ever before"
     # the eleventh set's picks: "more than just any other desk fan", "you won't find another", "Italy's best"
+    # the twelfth set's (GPU run): "The best you will find", "a one-of-a-kind solution" for a power bank
+    r"\bthe best (?:\w+ ){0,2}(?:you|one)(?:'ll| will| can| could| would)? (?:ever )?find\b",
+    r"\bone[- ]of[- ]a[- ]kind\b",
     r"\bthan (?:just |simply )?any other\b", r"\bwon[’']?t? find (?:another|a better|anything better)\b",
     r"\b(?!(?:it|that|what|here|there|let|who)'s\b)[a-z]+'s (?:best|finest)\b",
     r"\bthan (?:\w+ ){1,5}?(?:on|in|from|with) (?:any|other|most) \w+",  # "more than you would find on any watch"

@@ -158,6 +158,12 @@ def publishable_check(text: str, index: FactIndex | None = None) -> tuple[Findin
 
     labels = [m.group(1) for m in _LABEL.finditer(stripped)]
     known = [lab for lab in labels if lab.lower() in english.FIELD_NAMES]
+    # "Weight 1 kg; bean 100% Arabica; origin Colombia": the attributes' keys as labels, without colons
+    keys = {k.lower().split("_")[0] for k in index.facts.attributes} if index is not None else set()
+    keyed = [seg.split()[0] for seg in re.split(r"[;\n]", stripped) if len(seg.split()) >= 2]
+    keyed = [word for word in keyed if word.lower().strip(".,") in keys]
+    if len(keyed) >= 2:
+        labels.extend(keyed)
     if len(labels) >= 2 or known or len(_BULLET.findall(text)) >= 2 or stripped.count("|") >= 2:
         shown = (known or labels or ["bullets"])[0]
         findings.append(_finding("field_list", f'not publishable: reads as a list of fields ("{shown}: …")', shown))

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from catalog.guards import GROUNDING, PUBLISHABLE, ProductFacts, fact_index, guards_check
-from catalog.guards.closed_vocabulary import allowed_words, closed_vocabulary_check, unsupported_terms
+from catalog.guards.closed_vocabulary import allowed_words, closed_vocabulary_check, invented_names, unsupported_terms
 from catalog.guards.trim import guards_trim
 from tests.catalog.test_guards import CRISPS, HEADPHONES, SHIRT, STICK, YOGURT
 
@@ -399,3 +399,13 @@ def test_an_echoed_instruction_is_a_chat_artefact() -> None:
     """'End with a bold promise of "buy now"' (a tenth-set pick) is the prompt's instruction, not copy."""
     findings = guards_check('A desk lamp, 10 W. End with a bold promise of "buy now".', fact_index(LAMP)).findings
     assert any(f.code == "chat_artefact" for f in findings), findings
+
+
+def test_words_in_quotes_are_a_name_the_data_must_hold() -> None:
+    """'your next pick from the "Everyday" set' (a twelfth-set pick on a GPU): the quotes make a name."""
+    index = fact_index(LAMP)
+    assert invented_names('Order your next pick from the "Everyday" set.', index) == ["Everyday"]
+    assert invented_names("Order your next pick from the “Everyday” set.", index) == ["Everyday"]
+    title = LAMP.title
+    assert invented_names(f'Meet the "{title}".', index) == []
+    assert invented_names('A 10" screen.', index) == []

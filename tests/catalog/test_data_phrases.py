@@ -530,3 +530,121 @@ def test_a_figure_right_before_another_is_a_finding() -> None:
     assert bare_figures("It comes with four 4-pack electric toothbrush heads.", index) == ["four 4"]
     assert bare_figures("It comes with four electric toothbrush heads, a 4-pack.", index) == []
     assert bare_figures("Six 30 g bags of crisps.", index) == []  # a count of measures
+
+
+COMPACT_KEYBOARD = ProductFacts(
+    sku="HO-ELEC-1202",
+    title="Mechanical Keyboard Compact",
+    brand="Keyloft",
+    category="Electronics",
+    description="Compact 75% mechanical keyboard with brown switches, white backlight and a detachable USB-C cable. "
+    "Works with Windows and macOS.",
+    attributes={"layout": "75%", "switches": "brown", "backlight": "white", "cable": "USB-C, detachable"},
+)
+SHORTS = ProductFacts(
+    sku="HO-APP-602",
+    title="Cotton Chino Shorts",
+    brand="Bayfield",
+    category="Apparel",
+    description="Chino shorts in 98% cotton and 2% elastane with a 9-inch inseam, belt loops and two side pockets. "
+    "Khaki; waist 30 to 38.",
+    attributes={"material": "98% cotton, 2% elastane", "inseam_in": 9, "pockets": 2, "colour": "khaki"},
+)
+
+
+def test_what_a_part_has_the_data_must_give_it() -> None:
+    """ "The switches have a 75% mechanical keyboard" (twelfth set, GPU run) and "The belt has two sides
+    pockets" (sixth set): a part never has the product, nor a part the data gives to something else."""
+    keyboard, shorts = fact_index(COMPACT_KEYBOARD), fact_index(SHORTS)
+    assert unsupported_phrases("The switches have a 75% mechanical keyboard.", keyboard) == [
+        "switches have a 75% mechanical keyboard"
+    ]
+    assert unsupported_phrases("The switches have a white backlight.", keyboard) == ["switches have a white backlight"]
+    assert unsupported_phrases("The belt has two sides pockets.", shorts) == ["belt has two sides pockets"]
+    for fine, index in (
+        ("The keyboard has brown switches and a white backlight.", keyboard),  # the product has its parts
+        ("Keyloft's Mechanical Keyboard Compact has brown switches.", keyboard),
+        ("The shorts have two side pockets and belt loops.", shorts),
+        ("The Cotton Chino Shorts have belt loops.", shorts),
+    ):
+        assert unsupported_phrases(fine, index) == [], fine
+    gilet = fact_index(GILET)  # "two zipped hand pockets": the pockets have zips, "with a stand collar"
+    assert unsupported_phrases("The pockets have zips.", gilet) == []
+    assert unsupported_phrases("The collar has two zipped hand pockets.", gilet) == [
+        "collar has two zipped hand pockets"
+    ]
+
+
+def test_a_figure_one_plain_word_before_its_noun_counts_it() -> None:
+    """ "four card slots": "card" is a plain shop word, so the figure and "slots" are two runs."""
+    holder = ProductFacts(
+        sku="HO-APP-1204",
+        title="Leather Card Holder",
+        brand="Ashworth",
+        category="Apparel",
+        description="Slim card holder in full-grain leather with four card slots and a centre pocket for notes.",
+        attributes={"material": "full-grain leather", "card_slots": 4, "pocket": "centre"},
+    )
+    index = fact_index(holder)
+    assert bare_figures("The card holder has four card slots.", index) == []
+    assert bare_figures("Choose from over 4, so choose wisely.", index) == ["4"]
+
+
+def test_twelfth_set_picks_are_findings() -> None:
+    """What the first reading of the twelfth set (on a GPU) found in the picks."""
+    socks = ProductFacts(
+        sku="HO-APP-1203",
+        title="Wool Hiking Socks 2 Pack",
+        brand="Trailfox",
+        category="Apparel",
+        description="Cushioned hiking socks, 70% merino wool, with a reinforced heel and toe. Two pairs per pack; "
+        "sizes 6 to 11.",
+        attributes={"material": "70% merino wool", "pairs": 2, "heel": "reinforced", "sizes": "6-11"},
+    )
+    crackers = ProductFacts(
+        sku="HO-FMCG-1204",
+        title="Multigrain Crackers 250 g",
+        brand="Crisdale",
+        category="FMCG",
+        description="Baked crackers with oats, rye and sesame seeds. 250 g box of 5 packs; suitable for vegans.",
+        attributes={"weight": "250 g", "grains": "oats, rye", "seeds": "sesame", "packs": 5, "vegan": True},
+    )
+    cases = (
+        (socks, "Wool Hiking Socks 2 Pack - 11-in packs of 70% merino wool.", "unsupported_figure", "11-in"),
+        (crackers, "Our Multigrain Crackers 250g are made from whole grains.", "unsupported_certification", "whole"),
+        (COMPACT_KEYBOARD, "A 75% mechanical keyboard. The best you will find.", "comparative_claim", "best you"),
+        (COMPACT_KEYBOARD, "A 75% mechanical keyboard, one-of-a-kind.", "comparative_claim", "one-of-a-kind"),
+    )
+    for facts, text, code, claim in cases:
+        findings = [f for f in guards_check(text, fact_index(facts)).findings if f.code == code]
+        assert findings and claim in findings[0].claim, (text, guards_check(text, fact_index(facts)).findings)
+    assert not [
+        f
+        for f in guards_check("A 2-in-1 pack of socks, sizes 6 to 11.", fact_index(socks)).findings
+        if f.code == "unsupported_figure"
+    ]
+    fine = "Baked crackers with oats and rye, 250 g."
+    assert not [f for f in guards_check(fine, fact_index(crackers)).findings if f.code == "unsupported_certification"]
+
+
+def test_twelfth_set_cpu_picks_are_findings() -> None:
+    """The same set's picks on the CPU: a field dump without colons, a design choice the gilet does not offer,
+    and availability promises."""
+    coffee = ProductFacts(
+        sku="HO-FMCG-1201",
+        title="Dark Roast Coffee Beans 1 kg",
+        brand="Ridgeback",
+        category="FMCG",
+        description="Whole coffee beans, 100% Arabica from Colombia, roasted dark for espresso.",
+        attributes={"weight": "1 kg", "bean": "100% Arabica", "origin": "Colombia", "roast": "dark"},
+    )
+    cases = (
+        (coffee, "Dark roast beans. Weight 1 kg; bean 100% Arabica; origin Colombia.", "field_list"),
+        (GILET, "A quilted gilet: you can choose your own colors and design your own look.", "unsupported_feature"),
+        (coffee, "Dark roast coffee beans, 1 kg. Order now at any time.", "offer"),
+        (coffee, "Dark roast coffee beans, 1 kg. Order your next day's special today.", "offer"),
+    )
+    for facts, text, code in cases:
+        assert code in {f.code for f in guards_check(text, fact_index(facts)).findings}, text
+    fine = "A quilted gilet with two zipped hand pockets; sizes S to XL; olive green."
+    assert "field_list" not in {f.code for f in guards_check(fine, fact_index(GILET)).findings}
