@@ -34,7 +34,7 @@ test: install
 	$(PY) -m pytest
 
 bench: install
-	@for script in bench/assign.py bench/ingest.py bench/generate.py bench/report.py bench/load.py bench/closed_loop.py; do \
+	@for script in bench/assign.py bench/ingest.py bench/generate.py bench/closed_words.py bench/report.py bench/load.py bench/closed_loop.py; do \
 	  if [ -f $$script ]; then echo "== $$script"; $(PY) $$script || exit 1; fi; \
 	done
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -47,6 +47,23 @@ class WordSet:
     words: frozenset[str]
     dead_ends: frozenset[str] = frozenset()
     compounds: frozenset[str] = frozenset()  # hyphenated words allowed ("wi-fi", "must-have"); no others
+    # vocabulary (by id) -> word_starts of it; filled on first use, not part of the set's value
+    _starts: dict[int, tuple[Sequence[str], frozenset[int]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def word_starts(self, pieces: Sequence[str]) -> frozenset[int]:
+        """The ids of the pieces that start with whitespace and may begin the text after a finished word.
+
+        For such a piece nothing joins the word being written to the piece's own words, so
+        `fits(tail, piece)` is `fits(tail, " ") and fits("", piece)`: one scan of the vocabulary per
+        word set answers the second half for every row and step (most tokens of a BPE vocabulary
+        start with a space)."""
+        held = self._starts.get(id(pieces))
+        if held is None or held[0] is not pieces:
+            found = frozenset(i for i, p in enumerate(pieces) if p[:1].isspace() and fits("", p, self))
+            held = self._starts[id(pieces)] = (pieces, found)
+        return held[1]
 
     @cached_property
     def prefixes(self) -> frozenset[str]:
@@ -118,10 +135,15 @@ class ClosedWordsProcessor:
         self.eos_ids = frozenset(eos_ids)
 
     def _allowed(self, tail: str, candidates: list[int], words: WordSet) -> list[int]:
+        starts = words.word_starts(self.pieces)
+        word_done = fits(tail, " ", words)  # the word being written is whole: the copy may end or go on
         out = []
         for token_id in candidates:
             if token_id in self.eos_ids or not 0 <= token_id < len(self.pieces) or not self.pieces[token_id]:
-                if fits(tail, " ", words):  # the copy may end when its last word is whole
+                if word_done:
+                    out.append(token_id)
+            elif self.pieces[token_id][:1].isspace():
+                if word_done and token_id in starts:
                     out.append(token_id)
             elif fits(tail, self.pieces[token_id], words):
                 out.append(token_id)

@@ -171,3 +171,22 @@ def test_no_capital_inside_a_word_and_no_long_word_glued_to_a_figure():
     assert word_tail(["1", "0", "0"], [0, 1, 2]) == "0" and word_tail(["5", "k"], [0, 1]) == "5k"
     assert fits("0", "kg", words) and fits("5k", "g", words) and not fits("0", "greater", words)
     assert fits("0", " greater", words)
+
+
+def test_the_word_start_shortcut_decides_as_fits_does():
+    """`_allowed` answers whitespace-led pieces from `WordSet.word_starts` (one scan per vocabulary) and
+    `fits(tail, " ")`; on every tail and piece of a mixed vocabulary it must keep exactly the tokens that
+    `fits` keeps piece by piece."""
+    pieces = [*WORD_PIECES, " Lamp", " lamp's", " usb-c", " 5kg", "\n", "\nthe", " the.", " ", "’s", "s", "5", " é"]
+    pieces += [" fold-", " arm,", ",", "!", " 7", "C."]
+    words = word_set_for(
+        LAMP_WORDS | {"c", "kg"}, frozenset({"lamp", "foldable", "kg"}), frozenset({"fold", "home"}),
+        compounds=frozenset({"usb-c"}),
+    )  # fmt: skip
+    processor = ClosedWordsProcessor(pieces, [words], prompt_length=0, eos_ids=[0])
+    tails = ["", "the", "fold", "foldable", "lamp", "lamp'", "usb", "usb-", "usb-c", "5", "gam", "art", "Lamp", "home"]
+    every = list(range(len(pieces)))
+    for tail in tails:
+        expected = [t for t in every if fits(tail, " " if t == 0 or not pieces[t] else pieces[t], words)]
+        assert processor._allowed(tail, every, words) == expected, tail
+    assert words.word_starts(pieces) == words.word_starts(pieces)  # scanned once per vocabulary, then held
