@@ -27,9 +27,9 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, keep its output in $
   timeout "$limit" "$@" 2>&1 | grep -v -E "de-quantizing|Loading weights|it/s\]" | tee "$out/$name.txt"
 }
 
-step generate_cuda 120 $py bench/generate.py --device cuda --candidates 16 --max-new-tokens 48
-step generate_cpu 90 $py bench/generate.py --device cpu --skip-gguf --candidates 16 --max-new-tokens 48
-step heldout_8x3 200 $py bench/heldout_copy.py --prompts v4 --csv "$csv" --device cuda \
+step generate_cuda 90 $py bench/generate.py --device cuda --candidates 16 --max-new-tokens 48
+step generate_cpu 60 $py bench/generate.py --device cpu --skip-gguf --candidates 16 --max-new-tokens 48
+step heldout_8x3 160 $py bench/heldout_copy.py --prompts v4 --csv "$csv" --device cuda \
   --out "$out/heldout_8x3.json"
-step heldout_32x3 200 $py bench/heldout_copy.py --prompts v4 --csv "$csv" --device cuda --candidates 32 \
+step heldout_32x3 160 $py bench/heldout_copy.py --prompts v4 --csv "$csv" --device cuda --candidates 32 \
   --batch-size 64 --out "$out/heldout_32x3.json"
