@@ -133,6 +133,20 @@ def test_held_out_csv_is_the_guard_eval_sets_held_out_products_verbatim():
             assert item.context.attributes == row["attributes"]
 
 
+def test_every_held_out_set_loads_with_all_three_categories_and_its_own_skus():
+    """Each held-out set is read once unseen; a SKU in two sets would make the second reading a rerun."""
+    seen: dict[str, str] = {}
+    paths = sorted(HELD_OUT.parent.glob("heldout_products*.csv"))
+    assert len(paths) >= 13
+    for path in paths:
+        chosen = products_from_csv(path=path, guidelines_path=None, categories=None, per_category=99)
+        assert set(chosen) == {"Apparel", "Electronics", "FMCG"}, path.name
+        for items in chosen.values():
+            for item in items:
+                assert item.context.title and item.context.attributes, (path.name, item.sku)
+                assert seen.setdefault(item.sku, path.name) == path.name, (item.sku, seen[item.sku], path.name)
+
+
 def _fake_embed(texts):
     import numpy as np
 
