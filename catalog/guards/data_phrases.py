@@ -175,6 +175,7 @@ class _DataPhrases:
     durations: frozenset[_Measure]  # what the data says takes a time ("cooks in 12 minutes", `cook_minutes`)
     rates: frozenset[tuple[_Measure, str]]  # the data's measures per day, per charge, per wash…
     parts: tuple[tuple[tuple[_Token, ...], tuple[_Token, ...]], ...]  # "X with Y" of the data: (X, Y)
+    done_in: dict[str, frozenset[str]]  # place -> the verbs the data says were done there ("made in Italy")
 
 
 def _fields(facts: ProductFacts) -> list[tuple[str, bool, bool | None]]:
@@ -293,6 +294,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     title_owners: set[tuple[_Token, ...]] = set()
     rates: set[tuple[_Measure, str]] = set()
     parts: set[tuple[tuple[_Token, ...], tuple[_Token, ...]]] = set()
+    done_in: dict[str, set[str]] = {}
     for text, names_product, not_material in _fields(facts):
         field_runs = _runs(text, brand, data=True)
         runs += [_DataRun(tuple(run), names_product, not_material) for run in field_runs]
@@ -302,6 +304,8 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         rates.update(_rate(m) for m in _RATE.finditer(normalise(text)))
         negated.update(k for run in _negated_runs(text, field_runs) for t in run for k in t.key)
         parts.update(_with_pairs(text, field_runs))
+        for m in _DONE_IN.finditer(normalise(text)):
+            done_in.setdefault(fold(m.group(2)).strip(), set()).add(m.group(1))
         for run in field_runs:  # "phosphate-free", "fragrance free"
             negated.update(k for a, b in itertools.pairwise(run) if "free" in b.key for k in a.key)
         for measure, owner in _measure_owners(text, field_runs):
@@ -329,6 +333,7 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         durations=frozenset(_task_durations(facts)),
         rates=frozenset(rates),
         parts=tuple(parts),
+        done_in={place: frozenset(verbs) for place, verbs in done_in.items()},
     )
 
 
@@ -443,7 +448,29 @@ def _misattributed(text: str, runs: list[list[_Token]], data: _DataPhrases) -> l
     # "in just 24 hours" of 24 hours of playback; "50g per day" of a 50 g jar
     found += [p for p in _unsaid(text, norm, _IN_DURATION, _duration, data.durations) if p not in found]
     found += [p for p in _unsaid(text, norm, _RATE, _rate, data.rates) if p not in found]
-    return found + [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
+    found += [p for p in _materials_misattributed(text, norm, runs, data) if p not in found]
+    return found + [p for p in _places_misattributed(text, norm, data) if p not in found]
+
+
+# "roasted in the heart of Colombia" of beans from Colombia: the data's place is where the product comes
+# from, not where anyone roasted, made or packed it ("grown in" and "from" paraphrase it and pass).
+_DONE_IN = re.compile(
+    r"\b(made|roasted|produced|manufactured|brewed|baked|packed|bottled|built|designed|assembled|milled|smoked"
+    r"|distilled|printed|woven|knitted|knit|sewn|crafted|cooked|blended|pressed)\s+in\s+(?:the heart of\s+)?([^\W\d_]+)"
+)
+
+
+def _places_misattributed(text: str, norm: str, data: _DataPhrases) -> list[str]:
+    """The copy's "<made> in <place of the data>" that the data does not say with that verb."""
+    found: list[str] = []
+    for m in _DONE_IN.finditer(norm):
+        place = fold(m.group(2)).strip()
+        if place not in data.words or m.group(1) in data.done_in.get(place, ()):
+            continue  # a place beyond the data is the closed vocabulary's
+        phrase = text[m.start() : m.end()]
+        if phrase not in found:
+            found.append(phrase)
+    return found
 
 
 def _unsaid(

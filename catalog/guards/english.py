@@ -73,6 +73,7 @@ OFFERS = (
     # availability is the shop's to promise
     r"\b(?:order|buy|get) (?:it |one |yours |them )?(?:now )?(?:at )?any ?time\b",
     r"\bnext day's special\b",  # "order your next day's special today" (twelfth set)
+    r"\b(?:you can |to )?pick (?:it |them |one |yours )?up (?:at|from|in)\b",  # "You can pick up at any of the best"
     r"\byour order will be (?:ready|there|with you|on its)\b", r"\bready when(?:ever)? you (?:want|need) it\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"

@@ -89,7 +89,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     ),
     # "you can choose your own colors and design your own look" for a navy gilet (twelfth set)
     "your own design": (
-        r"(?:choose|pick|design|designed|create|make) your own (?:colou?r|look|design|style|pattern|print)s?\b",
+        r"(?:choose|pick|design|designed|create|make) your own (?:colou?r|look|design|style|pattern|print)s?\b"
+        r"|(?:choose|pick) your (?:perfect |favou?rite |ideal )?(?:collar|cut|length|finish|fabric|pattern|print)s?\b",
         r"your own (?:colou?r|look|design|style|pattern|print)|customi[sz]|personali[sz]",
     ),
     # A product comes in its listed sizes and style, not "any sizes you want", "perfect for any style you want".

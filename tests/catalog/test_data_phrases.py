@@ -648,3 +648,44 @@ def test_twelfth_set_cpu_picks_are_findings() -> None:
         assert code in {f.code for f in guards_check(text, fact_index(facts)).findings}, text
     fine = "A quilted gilet with two zipped hand pockets; sizes S to XL; olive green."
     assert "field_list" not in {f.code for f in guards_check(fine, fact_index(GILET)).findings}
+
+
+def test_twelfth_set_rerun_picks_are_findings() -> None:
+    """The twelfth set's rerun with the rules above: beans roasted where they grew, a pick-up promise, and a
+    collar to choose for a shirt that has one."""
+    coffee = ProductFacts(
+        sku="HO-FMCG-1201",
+        title="Dark Roast Coffee Beans 1 kg",
+        brand="Ridgeback",
+        category="FMCG",
+        description="Whole coffee beans, 100% Arabica from Colombia, roasted dark for espresso.",
+        attributes={"weight": "1 kg", "bean": "100% Arabica", "origin": "Colombia", "roast": "dark"},
+    )
+    index = fact_index(coffee)
+    assert misattributed_measures("100% Arabica, roasted in the heart of Colombia.", index) == [
+        "roasted in the heart of Colombia"
+    ]
+    assert misattributed_measures("Dark roast beans, made in Colombia.", index) == ["made in Colombia"]
+    assert misattributed_measures("100% Arabica from Colombia, roasted dark.", index) == []
+    assert misattributed_measures("Roasted in small batches.", index) == []  # no place of the data
+    passata = ProductFacts(
+        sku="HO-FMCG-1199",
+        title="Tomato Passata 690 g",
+        brand="Vallerossa",
+        category="FMCG",
+        description="Passata made in Italy from Italian tomatoes.",
+        attributes={"weight": "690 g"},
+    )
+    assert misattributed_measures("A passata made in Italy.", fact_index(passata)) == []  # the data says so
+    shirt = ProductFacts(
+        sku="HO-APP-1202",
+        title="Linen Shirt Short Sleeve",
+        brand="Seabright",
+        category="Apparel",
+        description="Short-sleeve shirt in 100% linen with a button-down collar and a chest pocket. White or sage.",
+        attributes={"material": "100% linen", "collar": "button-down", "colours": "white, sage"},
+    )
+    codes = {f.code for f in guards_check("A linen shirt. Choose your perfect collar.", fact_index(shirt)).findings}
+    assert "unsupported_feature" in codes
+    codes = {f.code for f in guards_check("A linen shirt. You can pick up at any shop.", fact_index(shirt)).findings}
+    assert "offer" in codes
