@@ -60,7 +60,8 @@ OFFERS = (
     # Stock and delivery promises are the shop's to make, not the copy's.
     r"\bunlimited (?:supply|stock)\b", r"\bin stock\b", r"\bavailable (?:now|today|on demand)\b",
     r"\b(?:fast|quick|next[- ]day|same[- ]day|home|meal) deliver(?:y|ies)\b", r"\bdelivered to your door\b",
-    r"\bpick[- ]?up (?:day|point|time|in store)\b", r"\bclick (?:and|&) collect\b", r"\bcollect (?:it )?in store\b",
+    r"\bpick[- ]?up (?:day|point|time|in store|shop|store|location)s?\b",
+    r"\bclick (?:and|&) collect\b", r"\bcollect (?:it )?in store\b",
     r"\bavailable (?:at|in) (?:your|our|the|all|any)\b", r"\b(?:will )?arrives? (?:tomorrow|today|next)\b",
     r"\b(?:found|sold|stocked) (?:at|in) (?:any|all|most|major|leading|selected)\b", r"\bmajor retailers?\b",
     r"\b(?:holiday|christmas|seasonal|summer|winter|weekend|daily|weekly|today's|this year's) (?:special|offer|deal)s?\b",  # noqa: E501
@@ -74,6 +75,8 @@ OFFERS = (
     r"\b(?:order|buy|get) (?:it |one |yours |them )?(?:now )?(?:at )?any ?time\b",
     r"\bnext day's special\b",  # "order your next day's special today" (twelfth set)
     r"\b(?:you can |to )?pick (?:it |them |one |yours )?up (?:at|from|in)\b",  # "You can pick up at any of the best"
+    # the thirteenth set's picks: "ready for you tonight", "with the Rain Jacket Packable on its way"
+    r"\b(?:ready|here|with you|at your door)\b[^.!?]{0,20}\btonight\b", r"\bon (?:its|their|your) way\b",
     r"\byour order will be (?:ready|there|with you|on its)\b", r"\bready when(?:ever)? you (?:want|need) it\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
@@ -84,7 +87,7 @@ PRICE_CLAIMS = (
     r"\bprice[- ]?points?\b", r"\bat a fraction of\b", r"\bwon'?t break the bank\b", r"\bsave money\b",
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
     r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
-    r"\b(?:fantastic|great|good|excellent|amazing|incredible|best) value\b",
+    r"\b(?:fantastic|great|good|excellent|amazing|incredible|best|wonderful|superb|brilliant|outstanding|real) value\b",
     r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
     r"\b(?:small|low|modest|tiny|friendly|smaller|lower) price(?: tags?)?\b", r"\bprice tags?\b",
     r"\bstart saving\b", r"\b(?:big|huge|great|massive|real) savings\b",

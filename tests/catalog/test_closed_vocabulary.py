@@ -261,6 +261,12 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("You will find more than just any other desk lamp.", "than just any other"),
         ("You won' find another top desk lamp.", "won' find another"),
         ("Perfect for your pick from Italy's best.", "italy's best"),  # the ninth set's
+        # the twelfth and thirteenth sets' picks (stop 27)
+        ("You can make a daily order at your next pick up shop.", "pick up shop"),
+        ("Start with this wonderful value.", "wonderful value"),
+        ("A desk lamp, ready for you tonight.", "ready for you tonight"),
+        ("With the desk lamp on its way, you can find everything.", "on its way"),
+        ("A desk lamp. Order now at any time.", "order now at any time"),
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
