@@ -502,8 +502,16 @@ def _materials_misattributed(text: str, norm: str, runs: list[list[_Token]], dat
     found: list[str] = []
     for made in _MADE_OF.finditer(norm):
         after = [run for run in runs if run[0].start >= made.end()]
-        if after and _measure(after[0]) is not None and len(after[0]) == 2 and len(after) > 1:
-            after = after[1:]  # "made of 98% cotton": the material follows the share
+        if after and _measure(after[0]) is not None and len(after[0]) == 2:
+            # "made of 98% cotton", "made from 340 g of strawberry": a material follows the measure (the
+            # measure rules judge the second); "made of 20 l –": a measure is no material
+            rest = after[1:]
+            if not rest or norm[after[0][-1].end : rest[0][0].start].strip() not in ("", "of"):
+                phrase = text[made.start() : after[0][-1].end]
+                if phrase not in found:
+                    found.append(phrase)
+                continue
+            after = rest
         if not after or _CLAUSE_BREAK.search(norm[made.end() : after[0][0].start]):
             continue
         run = after[0]

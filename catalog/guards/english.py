@@ -77,6 +77,10 @@ OFFERS = (
     r"\b(?:you can |to )?pick (?:it |them |one |yours )?up (?:at|from|in)\b",  # "You can pick up at any of the best"
     # the thirteenth set's picks: "ready for you tonight", "with the Rain Jacket Packable on its way"
     r"\b(?:ready|here|with you|at your door)\b[^.!?]{0,20}\btonight\b", r"\bon (?:its|their|your) way\b",
+    # the fourteenth set's: "your daily pick up today", "Here Comes a Special!", "you can order the next day"
+    r"\b(?:daily|your|next|a) pick[- ]?ups?(?: (?:day|point|time|shop|store|location)s?)?\b",
+    r"\bhere comes (?:a|the|our) special\b",
+    r"\border (?:it |one |yours )?(?:the )?next day\b",
     r"\byour order will be (?:ready|there|with you|on its)\b", r"\bready when(?:ever)? you (?:want|need) it\b",
 )  # fmt: skip
 OFFER_CUES = r"free|off\b|discount|save|trial|subscription|price|deal|offer"
@@ -88,6 +92,7 @@ PRICE_CLAIMS = (
     r"\bfor less\b", r"\bbest deals?\b", r"\bpocket[- ]friendly\b", r"\bwallet[- ]friendly\b",
     r"\bafford(?:s|ed|ing)?\b", r"\bbudgets?\b",
     r"\b(?:fantastic|great|good|excellent|amazing|incredible|best|wonderful|superb|brilliant|outstanding|real) value\b",
+    r"\bvalue (?:pack|size|bundle)s?\b",  # "The value pack is worth it" (fourteenth set)
     r"\bworth every (?:penny|cent)\b", r"\bmoney'?s worth\b", r"\beasy on the (?:wallet|pocket)\b",
     r"\b(?:small|low|modest|tiny|friendly|smaller|lower) price(?: tags?)?\b", r"\bprice tags?\b",
     r"\bstart saving\b", r"\b(?:big|huge|great|massive|real) savings\b",

@@ -87,6 +87,16 @@ FEATURES: dict[str, tuple[str, str]] = {
         r"(?:any|every|whatever) (?:other )?colou?r (?:you|of)|(?:choose|pick|in) (?:from )?(?:any|every) colou?r|colou?rs? of your (?:dreams|choice)",  # noqa: E501
         r"any colou?r|every colou?r|custom colou?r|colou?r of your choice",
     ),
+    # "choose from a treasure of colors" for a navy top, "a few types of" one basmati (fourteenth set)
+    "a range of colours": (
+        r"(?:range|variety|choice|selection|treasure|rainbow|world|host|array|palette) of (?:\w+ )?colou?rs"
+        r"|(?:many|several|various|different|multiple|lots of|plenty of) colou?rs",
+        r"colou?rs\b|\bor\b.*colou?r|colou?r.*\bor\b",
+    ),
+    "a range of types": (
+        r"(?:a few|several|various|different|many|multiple|a range of|a variety of|a choice of) (?:types|kinds|varieties|versions|models)\b",  # noqa: E501
+        r"types|varieties|kinds|models|versions",
+    ),
     # "you can choose your own colors and design your own look" for a navy gilet (twelfth set)
     "your own design": (
         r"(?:choose|pick|design|designed|create|make) your own (?:colou?r|look|design|style|pattern|print)s?\b"

@@ -689,3 +689,42 @@ def test_twelfth_set_rerun_picks_are_findings() -> None:
     assert "unsupported_feature" in codes
     codes = {f.code for f in guards_check("A linen shirt. You can pick up at any shop.", fact_index(shirt)).findings}
     assert "offer" in codes
+
+
+def test_fourteenth_set_picks_are_findings() -> None:
+    """The fourteenth set's first reading: a measure said as a material, a range of colours for a navy top,
+    types of one rice, a value pack, and pick-ups and specials nobody offered."""
+    backpack = ProductFacts(
+        sku="HO-APP-1404",
+        title="Canvas Backpack 20 L",
+        brand="Roamly",
+        category="Apparel",
+        description="20 L backpack in waxed cotton canvas with leather straps. Olive.",
+        attributes={"volume": "20 L", "material": "waxed cotton canvas", "colour": "olive"},
+    )
+    index = fact_index(backpack)
+    assert misattributed_measures("The Canvas Backpack 20 L is made of 20 l, the perfect way.", index) == [
+        "made of 20 l"
+    ]
+    assert misattributed_measures("Made of waxed cotton canvas.", index) == []
+    assert misattributed_measures("Made of 100% waxed cotton canvas.", index) == []
+    two_colours = ProductFacts(
+        sku="HO-APP-1202",
+        title="Linen Shirt Short Sleeve",
+        brand="Seabright",
+        category="Apparel",
+        description="Short-sleeve shirt in 100% linen. White or sage.",
+        attributes={"material": "100% linen", "colours": "white, sage"},
+    )
+    cases = (
+        (backpack, "A canvas backpack. Choose from a treasure of colors.", "unsupported_feature"),
+        (backpack, "A canvas backpack in a few types.", "unsupported_feature"),
+        (backpack, "A canvas backpack. The value pack is worth it.", "price_claim"),
+        (backpack, "A canvas backpack for your daily pick up today.", "offer"),
+        (backpack, "A canvas backpack. Here Comes a Special!", "offer"),
+        (backpack, "A canvas backpack. You can order the next day.", "offer"),
+    )
+    for facts, text, code in cases:
+        assert code in {f.code for f in guards_check(text, fact_index(facts)).findings}, text
+    fine = "A linen shirt in a range of colours: white or sage."
+    assert "unsupported_feature" not in {f.code for f in guards_check(fine, fact_index(two_colours)).findings}
