@@ -65,19 +65,20 @@ def shared_prefix_inputs(
     )
     device = loaded.device
     cache = DynamicCache(config=loaded.model.config)
+    cache_name = cache_kwarg(loaded.model)
     with torch.inference_mode():
         loaded.model(
             input_ids=prefix_tokens.to(device),
             attention_mask=prefix_mask.to(device),
             position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0).to(device),
             use_cache=True,
-            **{cache_kwarg(loaded.model): cache},
+            **{cache_name: cache},
         )
         cache.batch_select_indices(row_prefix.to(device))
     return {
         "input_ids": torch.cat([prefix_tokens[row_prefix], suffix_tokens], dim=1).to(device),
         "attention_mask": torch.cat([prefix_mask[row_prefix], suffix_mask], dim=1).to(device),
-        cache_kwarg(loaded.model): cache,
+        cache_name: cache,
     }
 
 

@@ -317,6 +317,8 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
     nouns = own_types | {w for w in re.findall(r"[^\W\d_]+", facts.title.lower()) if w not in _UNITS}
     title_runs = _runs(facts.title, brand, data=True)
     head_words = [t for t in (title_runs[0] if title_runs else []) if not t.figure and not t.unit]
+    head = head_words[-1].key if head_words else frozenset()
+    title_types = own_types & set(facts.title.lower().split())  # "keyboard" of "Mechanical Keyboard Compact"
     return _DataPhrases(
         runs=tuple(runs),
         nouns=frozenset(stem(f) for w in nouns for f in word_forms(fold(w).strip())),
@@ -325,9 +327,8 @@ def _data_phrases_of(title: str, brand: str, category: str, description: str, at
         negated=frozenset(negated),
         owners={m: tuple(o) for m, o in owners.items()},
         title_owners=frozenset(title_owners),
-        head=head_words[-1].key if head_words else frozenset(),
-        kinds=(head_words[-1].key if head_words else frozenset())
-        | frozenset(stem(f) for w in own_types & set(facts.title.lower().split()) for f in word_forms(fold(w).strip())),
+        head=head,
+        kinds=head | frozenset(stem(f) for w in title_types for f in word_forms(fold(w).strip())),
         title_measures=frozenset(m for run in title_runs if (m := _measure(run)) is not None),
         figure_clauses={figure: tuple(clauses) for figure, clauses in figure_clauses.items()},
         durations=frozenset(_task_durations(facts)),

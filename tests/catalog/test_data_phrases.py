@@ -541,14 +541,22 @@ COMPACT_KEYBOARD = ProductFacts(
     "Works with Windows and macOS.",
     attributes={"layout": "75%", "switches": "brown", "backlight": "white", "cable": "USB-C, detachable"},
 )
-SHORTS = ProductFacts(
-    sku="HO-APP-602",
-    title="Cotton Chino Shorts",
-    brand="Bayfield",
+# The twelfth set's (stop 27).
+COFFEE = ProductFacts(
+    sku="HO-FMCG-1201",
+    title="Dark Roast Coffee Beans 1 kg",
+    brand="Ridgeback",
+    category="FMCG",
+    description="Whole coffee beans, 100% Arabica from Colombia, roasted dark for espresso.",
+    attributes={"weight": "1 kg", "bean": "100% Arabica", "origin": "Colombia", "roast": "dark"},
+)
+LINEN_SHIRT = ProductFacts(
+    sku="HO-APP-1202",
+    title="Linen Shirt Short Sleeve",
+    brand="Seabright",
     category="Apparel",
-    description="Chino shorts in 98% cotton and 2% elastane with a 9-inch inseam, belt loops and two side pockets. "
-    "Khaki; waist 30 to 38.",
-    attributes={"material": "98% cotton, 2% elastane", "inseam_in": 9, "pockets": 2, "colour": "khaki"},
+    description="Short-sleeve shirt in 100% linen with a button-down collar and a chest pocket. White or sage.",
+    attributes={"material": "100% linen", "collar": "button-down", "colours": "white, sage"},
 )
 
 
@@ -630,19 +638,11 @@ def test_twelfth_set_picks_are_findings() -> None:
 def test_twelfth_set_cpu_picks_are_findings() -> None:
     """The same set's picks on the CPU: a field dump without colons, a design choice the gilet does not offer,
     and availability promises."""
-    coffee = ProductFacts(
-        sku="HO-FMCG-1201",
-        title="Dark Roast Coffee Beans 1 kg",
-        brand="Ridgeback",
-        category="FMCG",
-        description="Whole coffee beans, 100% Arabica from Colombia, roasted dark for espresso.",
-        attributes={"weight": "1 kg", "bean": "100% Arabica", "origin": "Colombia", "roast": "dark"},
-    )
     cases = (
-        (coffee, "Dark roast beans. Weight 1 kg; bean 100% Arabica; origin Colombia.", "field_list"),
+        (COFFEE, "Dark roast beans. Weight 1 kg; bean 100% Arabica; origin Colombia.", "field_list"),
         (GILET, "A quilted gilet: you can choose your own colors and design your own look.", "unsupported_feature"),
-        (coffee, "Dark roast coffee beans, 1 kg. Order now at any time.", "offer"),
-        (coffee, "Dark roast coffee beans, 1 kg. Order your next day's special today.", "offer"),
+        (COFFEE, "Dark roast coffee beans, 1 kg. Order now at any time.", "offer"),
+        (COFFEE, "Dark roast coffee beans, 1 kg. Order your next day's special today.", "offer"),
     )
     for facts, text, code in cases:
         assert code in {f.code for f in guards_check(text, fact_index(facts)).findings}, text
@@ -653,15 +653,7 @@ def test_twelfth_set_cpu_picks_are_findings() -> None:
 def test_twelfth_set_rerun_picks_are_findings() -> None:
     """The twelfth set's rerun with the rules above: beans roasted where they grew, a pick-up promise, and a
     collar to choose for a shirt that has one."""
-    coffee = ProductFacts(
-        sku="HO-FMCG-1201",
-        title="Dark Roast Coffee Beans 1 kg",
-        brand="Ridgeback",
-        category="FMCG",
-        description="Whole coffee beans, 100% Arabica from Colombia, roasted dark for espresso.",
-        attributes={"weight": "1 kg", "bean": "100% Arabica", "origin": "Colombia", "roast": "dark"},
-    )
-    index = fact_index(coffee)
+    index = fact_index(COFFEE)
     assert misattributed_measures("100% Arabica, roasted in the heart of Colombia.", index) == [
         "roasted in the heart of Colombia"
     ]
@@ -677,18 +669,10 @@ def test_twelfth_set_rerun_picks_are_findings() -> None:
         attributes={"weight": "690 g"},
     )
     assert misattributed_measures("A passata made in Italy.", fact_index(passata)) == []  # the data says so
-    shirt = ProductFacts(
-        sku="HO-APP-1202",
-        title="Linen Shirt Short Sleeve",
-        brand="Seabright",
-        category="Apparel",
-        description="Short-sleeve shirt in 100% linen with a button-down collar and a chest pocket. White or sage.",
-        attributes={"material": "100% linen", "collar": "button-down", "colours": "white, sage"},
-    )
-    codes = {f.code for f in guards_check("A linen shirt. Choose your perfect collar.", fact_index(shirt)).findings}
-    assert "unsupported_feature" in codes
-    codes = {f.code for f in guards_check("A linen shirt. You can pick up at any shop.", fact_index(shirt)).findings}
-    assert "offer" in codes
+    shirt = fact_index(LINEN_SHIRT)
+    collar = guards_check("A linen shirt. Choose your perfect collar.", shirt).findings
+    assert "unsupported_feature" in {f.code for f in collar}
+    assert "offer" in {f.code for f in guards_check("A linen shirt. You can pick up at any shop.", shirt).findings}
 
 
 def test_fourteenth_set_picks_are_findings() -> None:
@@ -708,14 +692,6 @@ def test_fourteenth_set_picks_are_findings() -> None:
     ]
     assert misattributed_measures("Made of waxed cotton canvas.", index) == []
     assert misattributed_measures("Made of 100% waxed cotton canvas.", index) == []
-    two_colours = ProductFacts(
-        sku="HO-APP-1202",
-        title="Linen Shirt Short Sleeve",
-        brand="Seabright",
-        category="Apparel",
-        description="Short-sleeve shirt in 100% linen. White or sage.",
-        attributes={"material": "100% linen", "colours": "white, sage"},
-    )
     cases = (
         (backpack, "A canvas backpack. Choose from a treasure of colors.", "unsupported_feature"),
         (backpack, "A canvas backpack in a few types.", "unsupported_feature"),
@@ -727,4 +703,4 @@ def test_fourteenth_set_picks_are_findings() -> None:
     for facts, text, code in cases:
         assert code in {f.code for f in guards_check(text, fact_index(facts)).findings}, text
     fine = "A linen shirt in a range of colours: white or sage."
-    assert "unsupported_feature" not in {f.code for f in guards_check(fine, fact_index(two_colours)).findings}
+    assert "unsupported_feature" not in {f.code for f in guards_check(fine, fact_index(LINEN_SHIRT)).findings}

@@ -189,4 +189,4 @@ def test_the_word_start_shortcut_decides_as_fits_does():
     for tail in tails:
         expected = [t for t in every if fits(tail, " " if t == 0 or not pieces[t] else pieces[t], words)]
         assert processor._allowed(tail, every, words) == expected, tail
-    assert words.word_starts(pieces) == words.word_starts(pieces)  # scanned once per vocabulary, then held
+    assert words.word_starts(pieces) is words.word_starts(pieces)  # scanned once per vocabulary, then held
