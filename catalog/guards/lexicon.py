@@ -325,7 +325,8 @@ CERTIFICATIONS: dict[str, tuple[str, str]] = {
     "handmade": (
         r"hand[- ]?(?:made|crafted|woven|knit(?:ted)?|stitched|sewn|quilted|painted|finished|poured|picked)|artisans?\b"
         r"|artisanal|craftsm[ae]n|craftspeople|crafted by (?:hand|skilled|expert|master)"
-        r"|(?:made|makes?|making|crafted|designed|created|built|developed) by (?:a|an|our|the)"
+        r"|(?:made|makes?|making|crafted|designed|created|built|developed|prepared|produced|baked|packed|roasted"
+        r"|brewed|grown) by (?:a|an|our|the)"  # "carefully prepared by a friendly and welcoming shop" (stop 27)
         r"|(?:with|by) (?:her|his|their|our|my) own hands",
         r"hand ?made|hand ?crafted|artisan",
     ),

@@ -267,6 +267,7 @@ def test_all_day_is_a_claim_of_how_long_it_lasts() -> None:
         ("A desk lamp, ready for you tonight.", "ready for you tonight"),
         ("With the desk lamp on its way, you can find everything.", "on its way"),
         ("A desk lamp. Order now at any time.", "order now at any time"),
+        ("A desk lamp, carefully prepared by a friendly and welcoming shop.", "prepared by a"),  # the fifteenth set
     ],
 )
 def test_claims_read_in_the_fifth_sets_picks_are_findings_for_any_copy(text, claim) -> None:
